@@ -1,0 +1,40 @@
+//! # lab-core
+//!
+//! The types every part of `lab` shares.
+//!
+//! - [`scenario`]: the TOML scenario format. [`scenario::load`] reads a file
+//!   and returns a validated [`Scenario`] (traffic, application, eras, SLO) or
+//!   a [`ScenarioError`] that names the file, line, column and key of each
+//!   problem.
+//! - [`record`]: what a run produced. A [`RecordBuilder`] turns timed events
+//!   into a [`Record`]: per-window HDR latency histograms, outcomes by cause,
+//!   gauges and counters, with memory that does not grow with the number of
+//!   requests.
+//!
+//! ```
+//! use std::path::Path;
+//! use lab_core::scenario;
+//!
+//! let text = r#"
+//!     duration = "1m"
+//!     [traffic]
+//!     rate = "50/s"
+//!     [app.endpoints.home]
+//!     steps = [{ cpu = "exp(mean = 5ms)" }, { query = "load", db_cpu = "1ms" }]
+//!     [eras.stone]
+//! "#;
+//! let s = scenario::parse(text, Path::new("shop.toml")).unwrap();
+//! assert_eq!(s.name, "shop");
+//! assert_eq!(s.eras[0].arch.stack().fpm.max_children, 5); // Debian's www.conf
+//!
+//! let err = scenario::parse("duration = \"-5s\"", Path::new("bad.toml")).unwrap_err();
+//! let first = &err.problems()[0];
+//! assert_eq!((first.line, first.column, first.key.as_str()), (1, 12, "duration"));
+//! assert_eq!(first.message, "a duration cannot be negative: \"-5s\"");
+//! ```
+
+pub mod record;
+pub mod scenario;
+
+pub use record::{Outcome, Record, RecordBuilder};
+pub use scenario::{Scenario, ScenarioError};

@@ -1,0 +1,161 @@
+//! What a run produced, simulated or measured: per-window latency
+//! histograms, outcome counts by cause, gauges (utilisation, queue lengths,
+//! connections) and counters, plus whole-run totals.
+//!
+//! A [`RecordBuilder`] takes events in time order and closes windows as time
+//! passes; its memory depends on the number of windows, never on the number
+//! of requests.
+
+mod builder;
+mod latency;
+mod outcome;
+mod slo;
+
+pub use builder::{CounterId, GaugeId, RecordBuilder};
+pub use latency::{Digest, HIGHEST_NS, LOWEST_NS, Latencies, SIGNIFICANT_FIGURES};
+pub use outcome::{Outcome, OutcomeCounts};
+pub use slo::{Check, Verdict, percent};
+
+/// Where the figures came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    Simulated,
+    Measured,
+}
+
+impl Source {
+    pub fn key(self) -> &'static str {
+        match self {
+            Source::Simulated => "simulated",
+            Source::Measured => "measured",
+        }
+    }
+}
+
+/// Which run a record belongs to.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecordMeta {
+    pub scenario: String,
+    /// The era's label in the scenario.
+    pub era: String,
+    /// The era's model (`stone`, `bronze`, ...).
+    pub model: String,
+    pub source: Source,
+    pub seed: u64,
+    pub window: u64,
+    pub warmup: u64,
+    pub duration: u64,
+}
+
+/// What a gauge measures, which decides the chart it is drawn in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GaugeKind {
+    /// Busy cores of a host; capacity = cores.
+    Cpu,
+    /// Busy or alive workers of a pool; capacity = max_children.
+    Workers,
+    /// Requests waiting (listen backlog, lock queues).
+    Queue,
+    /// Database connections in use; capacity = max_connections.
+    Connections,
+    /// Requests anywhere in the system.
+    InSystem,
+}
+
+/// A level that changes over time, averaged over each window.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GaugeSpec {
+    pub key: String,
+    pub label: String,
+    pub kind: GaugeKind,
+    /// The level at which the resource is full, if it has one.
+    pub capacity: Option<f64>,
+}
+
+/// Something that happens, counted per window.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CounterSpec {
+    pub key: String,
+    pub label: String,
+}
+
+/// Time-weighted mean and maximum of a gauge over a span.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct GaugeStat {
+    pub mean: f64,
+    pub max: f64,
+}
+
+/// One statistics window.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Window {
+    pub start: u64,
+    /// Usually the scenario's window; the last one may be shorter.
+    pub len: u64,
+    /// The arrival rate the traffic intended (requests per second).
+    pub offered: f64,
+    pub arrivals: u64,
+    /// Requests that ended in this window, by outcome.
+    pub outcomes: OutcomeCounts,
+    /// End-to-end latency of successful responses that ended in this window.
+    pub latency: Digest,
+    /// Time requests spent in FPM's listen backlog before a worker took them.
+    pub queue_wait: Digest,
+    /// In the order of [`Record::gauges`].
+    pub gauges: Vec<GaugeStat>,
+    /// In the order of [`Record::counters`].
+    pub counters: Vec<u64>,
+}
+
+impl Window {
+    pub fn seconds(&self) -> f64 {
+        self.len as f64 / 1e9
+    }
+
+    /// Successful responses per second.
+    pub fn throughput(&self) -> f64 {
+        self.outcomes[Outcome::Ok] as f64 / self.seconds()
+    }
+}
+
+/// Whole-run figures over the windows after the warm-up.
+#[derive(Clone, Debug)]
+pub struct Totals {
+    /// Length of the measured span (run minus warm-up).
+    pub span: u64,
+    pub arrivals: u64,
+    pub outcomes: OutcomeCounts,
+    pub latency: Latencies,
+    pub queue_wait: Latencies,
+    pub gauges: Vec<GaugeStat>,
+    pub counters: Vec<u64>,
+    /// Requests still in the system when the run ended.
+    pub unfinished: u64,
+}
+
+impl Totals {
+    /// Successful responses per second over the measured span.
+    pub fn throughput(&self) -> f64 {
+        self.outcomes[Outcome::Ok] as f64 / (self.span as f64 / 1e9)
+    }
+}
+
+/// Everything one run of one era produced.
+#[derive(Clone, Debug)]
+pub struct Record {
+    pub meta: RecordMeta,
+    pub gauges: Vec<GaugeSpec>,
+    pub counters: Vec<CounterSpec>,
+    pub windows: Vec<Window>,
+    pub totals: Totals,
+}
+
+impl Record {
+    pub fn gauge_index(&self, key: &str) -> Option<usize> {
+        self.gauges.iter().position(|g| g.key == key)
+    }
+
+    pub fn counter_index(&self, key: &str) -> Option<usize> {
+        self.counters.iter().position(|c| c.key == key)
+    }
+}

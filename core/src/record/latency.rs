@@ -1,0 +1,211 @@
+//! Latency distributions: a live HDR histogram with exact sum, min and max
+//! ([`Latencies`]), and its frozen, compact form kept per window ([`Digest`]).
+
+use hdrhistogram::Histogram;
+use hdrhistogram::serialization::{Deserializer, Serializer, V2Serializer};
+
+use crate::scenario::Percentile;
+
+/// Values below this are not told apart (1 µs).
+pub const LOWEST_NS: u64 = 1_000;
+/// Values above this are clamped (1 h).
+pub const HIGHEST_NS: u64 = 3_600_000_000_000;
+/// Three significant figures: each value is kept within 0.1 %.
+pub const SIGNIFICANT_FIGURES: u8 = 3;
+
+/// A latency distribution under construction. Memory is fixed whatever the
+/// number of values recorded.
+#[derive(Clone, Debug)]
+pub struct Latencies {
+    hist: Histogram<u64>,
+    sum: u128,
+    min: u64,
+    max: u64,
+}
+
+impl Default for Latencies {
+    fn default() -> Self {
+        Latencies {
+            hist: Histogram::new_with_bounds(LOWEST_NS, HIGHEST_NS, SIGNIFICANT_FIGURES)
+                .expect("valid histogram bounds"),
+            sum: 0,
+            min: u64::MAX,
+            max: 0,
+        }
+    }
+}
+
+impl Latencies {
+    #[inline]
+    pub fn record(&mut self, ns: u64) {
+        self.hist.saturating_record(ns);
+        self.sum += u128::from(ns);
+        self.min = self.min.min(ns);
+        self.max = self.max.max(ns);
+    }
+
+    pub fn count(&self) -> u64 {
+        self.hist.len()
+    }
+
+    /// The exact mean in nanoseconds.
+    pub fn mean(&self) -> Option<f64> {
+        let n = self.count();
+        (n > 0).then(|| self.sum as f64 / n as f64)
+    }
+
+    /// The value at quantile `q` (0..=1), within 0.1 %.
+    pub fn quantile(&self, q: f64) -> Option<u64> {
+        (self.count() > 0).then(|| self.hist.value_at_quantile(q).min(self.max))
+    }
+
+    pub fn percentile(&self, p: Percentile) -> Option<u64> {
+        self.quantile(p.quantile())
+    }
+
+    pub fn min(&self) -> Option<u64> {
+        (self.count() > 0).then_some(self.min)
+    }
+
+    pub fn max(&self) -> Option<u64> {
+        (self.count() > 0).then_some(self.max)
+    }
+
+    pub fn histogram(&self) -> &Histogram<u64> {
+        &self.hist
+    }
+
+    /// Adds every value of `other` (an exact merge: same bucket layout).
+    pub fn merge(&mut self, other: &Latencies) {
+        self.hist
+            .add(&other.hist)
+            .expect("histograms share their bounds");
+        self.sum += other.sum;
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
+    }
+
+    pub fn reset(&mut self) {
+        self.hist.reset();
+        self.sum = 0;
+        self.min = u64::MAX;
+        self.max = 0;
+    }
+
+    /// Freezes the distribution into its compact form.
+    pub fn digest(&self, scratch: &mut Vec<u8>) -> Digest {
+        let count = self.count();
+        let mut encoded = Vec::new();
+        if count > 0 {
+            scratch.clear();
+            V2Serializer::new()
+                .serialize(&self.hist, scratch)
+                .expect("serialising into memory cannot fail");
+            encoded.extend_from_slice(scratch);
+        }
+        Digest {
+            count,
+            sum: self.sum,
+            min: self.min().unwrap_or(0),
+            max: self.max().unwrap_or(0),
+            percentiles: Percentile::ALL.map(|p| self.percentile(p).unwrap_or(0)),
+            encoded: encoded.into_boxed_slice(),
+        }
+    }
+}
+
+/// A window's latency distribution, frozen: the figures reports need plus the
+/// whole histogram in HdrHistogram's V2 encoding (a few hundred bytes), so
+/// windows can still be merged exactly.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Digest {
+    pub count: u64,
+    sum: u128,
+    pub min: u64,
+    pub max: u64,
+    percentiles: [u64; 5],
+    encoded: Box<[u8]>,
+}
+
+impl Digest {
+    pub fn mean(&self) -> Option<f64> {
+        (self.count > 0).then(|| self.sum as f64 / self.count as f64)
+    }
+
+    pub fn percentile(&self, p: Percentile) -> Option<u64> {
+        let i = Percentile::ALL
+            .iter()
+            .position(|x| *x == p)
+            .expect("listed percentile");
+        (self.count > 0).then_some(self.percentiles[i])
+    }
+
+    /// Size of the encoded histogram in bytes.
+    pub fn encoded_len(&self) -> usize {
+        self.encoded.len()
+    }
+
+    /// Thaws the digest back into a live distribution.
+    pub fn latencies(&self) -> Latencies {
+        let mut l = Latencies::default();
+        if self.count > 0 {
+            let h: Histogram<u64> = Deserializer::new()
+                .deserialize(&mut &self.encoded[..])
+                .expect("a digest holds a valid V2 histogram");
+            l.hist.add(&h).expect("same bounds");
+            l.sum = self.sum;
+            l.min = self.min;
+            l.max = self.max;
+        }
+        l
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digests_keep_figures_and_thaw_exactly() {
+        let mut l = Latencies::default();
+        for i in 1..=10_000u64 {
+            l.record(i * 1_000);
+        }
+        assert_eq!(l.mean(), Some(5_000_500.0));
+        let p99 = l.percentile(Percentile::P99).unwrap() as f64;
+        assert!((p99 / 9_900_000.0 - 1.0).abs() < 0.001, "{p99}");
+        let d = l.digest(&mut Vec::new());
+        assert_eq!(d.count, 10_000);
+        assert_eq!(d.max, 10_000_000);
+        assert!(d.encoded_len() < 40_000);
+        let back = d.latencies();
+        assert_eq!(back.count(), 10_000);
+        assert_eq!(
+            back.percentile(Percentile::P50),
+            l.percentile(Percentile::P50)
+        );
+        assert_eq!(back.mean(), l.mean());
+    }
+
+    #[test]
+    fn merge_adds_counts_and_extremes() {
+        let mut a = Latencies::default();
+        let mut b = Latencies::default();
+        a.record(2_000);
+        b.record(9_000_000);
+        a.merge(&b);
+        assert_eq!(a.count(), 2);
+        assert_eq!(a.min(), Some(2_000));
+        assert_eq!(a.max(), Some(9_000_000));
+    }
+
+    #[test]
+    fn empty_distributions_have_no_figures() {
+        let l = Latencies::default();
+        assert_eq!(l.mean(), None);
+        assert_eq!(l.percentile(Percentile::P99), None);
+        let d = l.digest(&mut Vec::new());
+        assert_eq!(d.encoded_len(), 0);
+        assert_eq!(d.latencies().count(), 0);
+    }
+}

@@ -1,0 +1,150 @@
+//! How a request ended, by cause, as the client saw it.
+
+use std::ops::{Index, IndexMut};
+
+/// The end of one request from the client's point of view.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// 200: the response arrived in time.
+    Ok,
+    /// 502: FPM's listen backlog was full, nginx could not hand the request over.
+    BacklogFull,
+    /// 504: FPM did not answer within nginx's `fastcgi_read_timeout`.
+    UpstreamTimeout,
+    /// 502: FPM killed the worker at `request_terminate_timeout`.
+    Terminated,
+    /// 500: MySQL ERROR 1040, too many connections.
+    TooManyConnections,
+    /// 500: MySQL ERROR 1205, lock wait timeout exceeded.
+    LockWaitTimeout,
+    /// No response before the client's own timeout.
+    ClientTimeout,
+}
+
+impl Outcome {
+    pub const COUNT: usize = 7;
+    pub const ALL: [Outcome; Outcome::COUNT] = [
+        Outcome::Ok,
+        Outcome::BacklogFull,
+        Outcome::UpstreamTimeout,
+        Outcome::Terminated,
+        Outcome::TooManyConnections,
+        Outcome::LockWaitTimeout,
+        Outcome::ClientTimeout,
+    ];
+
+    /// A stable key for CSV columns and summary.json.
+    pub fn key(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::BacklogFull => "backlog_full_502",
+            Outcome::UpstreamTimeout => "upstream_timeout_504",
+            Outcome::Terminated => "terminated_502",
+            Outcome::TooManyConnections => "mysql_1040_500",
+            Outcome::LockWaitTimeout => "mysql_1205_500",
+            Outcome::ClientTimeout => "client_timeout",
+        }
+    }
+
+    /// What people call it in charts and tables.
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Ok => "200 ok",
+            Outcome::BacklogFull => "502 backlog full",
+            Outcome::UpstreamTimeout => "504 upstream timeout",
+            Outcome::Terminated => "502 terminated",
+            Outcome::TooManyConnections => "500 MySQL 1040",
+            Outcome::LockWaitTimeout => "500 MySQL 1205",
+            Outcome::ClientTimeout => "client timeout",
+        }
+    }
+
+    /// The HTTP status the client received, if any.
+    pub fn http_status(self) -> Option<u16> {
+        match self {
+            Outcome::Ok => Some(200),
+            Outcome::BacklogFull | Outcome::Terminated => Some(502),
+            Outcome::UpstreamTimeout => Some(504),
+            Outcome::TooManyConnections | Outcome::LockWaitTimeout => Some(500),
+            Outcome::ClientTimeout => None,
+        }
+    }
+
+    pub fn is_error(self) -> bool {
+        self != Outcome::Ok
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// A count per [`Outcome`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OutcomeCounts([u64; Outcome::COUNT]);
+
+impl OutcomeCounts {
+    pub fn total(&self) -> u64 {
+        self.0.iter().sum()
+    }
+
+    pub fn errors(&self) -> u64 {
+        self.total() - self[Outcome::Ok]
+    }
+
+    /// Errors over finished requests; `None` when nothing finished.
+    pub fn error_rate(&self) -> Option<f64> {
+        let t = self.total();
+        (t > 0).then(|| self.errors() as f64 / t as f64)
+    }
+
+    pub fn add(&mut self, other: &OutcomeCounts) {
+        for (a, b) in self.0.iter_mut().zip(other.0) {
+            *a += b;
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (Outcome, u64)> + '_ {
+        Outcome::ALL.iter().map(|o| (*o, self[*o]))
+    }
+}
+
+impl Index<Outcome> for OutcomeCounts {
+    type Output = u64;
+    fn index(&self, o: Outcome) -> &u64 {
+        &self.0[o.index()]
+    }
+}
+
+impl IndexMut<Outcome> for OutcomeCounts {
+    fn index_mut(&mut self, o: Outcome) -> &mut u64 {
+        &mut self.0[o.index()]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_unique_and_indexes_match() {
+        let mut keys: Vec<_> = Outcome::ALL.iter().map(|o| o.key()).collect();
+        keys.sort();
+        keys.dedup();
+        assert_eq!(keys.len(), Outcome::COUNT);
+        for (i, o) in Outcome::ALL.iter().enumerate() {
+            assert_eq!(o.index(), i);
+        }
+    }
+
+    #[test]
+    fn error_rate_counts_every_failure() {
+        let mut c = OutcomeCounts::default();
+        assert_eq!(c.error_rate(), None);
+        c[Outcome::Ok] = 90;
+        c[Outcome::BacklogFull] = 6;
+        c[Outcome::ClientTimeout] = 4;
+        assert_eq!(c.total(), 100);
+        assert_eq!(c.error_rate(), Some(0.1));
+    }
+}

@@ -1,0 +1,163 @@
+//! What hits the shop: an open model (Poisson arrivals following a rate
+//! profile) or a closed model (users who think between requests), a client
+//! timeout and a weighted mix of endpoints.
+
+use super::dist::Dist;
+
+/// The traffic section of a scenario, validated.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Traffic {
+    pub workload: Workload,
+    /// The client gives up after this long; `None` waits forever.
+    pub timeout: Option<u64>,
+    /// `(endpoint index, probability)`; probabilities add up to one.
+    pub mix: Vec<(usize, f64)>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Workload {
+    /// Poisson arrivals whose rate follows the profile.
+    Open(RateProfile),
+    /// A fixed population of users, each waiting for its response (or its
+    /// timeout) and then thinking before the next request.
+    Closed { users: u32, think: Dist },
+}
+
+/// A piecewise-linear arrival rate: points `(time, requests per second)`.
+///
+/// The first point is at time zero, times never decrease (two points at one
+/// time make a step) and the last rate holds until the end of the run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RateProfile {
+    points: Vec<(u64, f64)>,
+}
+
+impl RateProfile {
+    /// Checks the invariants; the error says which point breaks them.
+    pub fn new(points: Vec<(u64, f64)>) -> Result<RateProfile, (usize, String)> {
+        if points.is_empty() {
+            return Err((0, "a profile needs at least one point".into()));
+        }
+        if points[0].0 != 0 {
+            return Err((0, "the first point of a profile must be at \"0s\"".into()));
+        }
+        for (i, w) in points.windows(2).enumerate() {
+            if w[1].0 < w[0].0 {
+                return Err((
+                    i + 1,
+                    "points must be in time order (equal times make a step)".into(),
+                ));
+            }
+        }
+        for (i, (_, r)) in points.iter().enumerate() {
+            if !(r.is_finite() && *r >= 0.0) {
+                return Err((i, "a rate cannot be negative".into()));
+            }
+        }
+        Ok(RateProfile { points })
+    }
+
+    pub fn constant(per_second: f64) -> RateProfile {
+        RateProfile {
+            points: vec![(0, per_second.max(0.0))],
+        }
+    }
+
+    pub fn points(&self) -> &[(u64, f64)] {
+        &self.points
+    }
+
+    /// The rate in requests per second at time `t` (ns). At a step the rate
+    /// after the step applies.
+    pub fn rate_at(&self, t: u64) -> f64 {
+        let i = self.points.partition_point(|(pt, _)| *pt <= t);
+        let (t0, r0) = self.points[i - 1];
+        match self.points.get(i) {
+            Some(&(t1, r1)) if t1 > t0 => r0 + (r1 - r0) * (t - t0) as f64 / (t1 - t0) as f64,
+            _ => r0,
+        }
+    }
+
+    /// Expected arrivals in `[0, t)`.
+    pub fn cumulative(&self, t: u64) -> f64 {
+        let mut total = 0.0;
+        for (i, &(t0, r0)) in self.points.iter().enumerate() {
+            if t0 >= t {
+                break;
+            }
+            let (t1, r1) = match self.points.get(i + 1) {
+                Some(&(t1, r1)) => (t1.min(t), if t1 <= t { r1 } else { self.rate_at(t) }),
+                None => (t, r0),
+            };
+            total += (r0 + r1) / 2.0 * (t1 - t0) as f64 / 1e9;
+        }
+        total
+    }
+
+    /// The mean rate over `[from, to)` in requests per second.
+    pub fn mean_rate(&self, from: u64, to: u64) -> f64 {
+        if to <= from {
+            return self.rate_at(from);
+        }
+        (self.cumulative(to) - self.cumulative(from)) / ((to - from) as f64 / 1e9)
+    }
+
+    pub fn peak(&self) -> f64 {
+        self.points.iter().map(|p| p.1).fold(0.0, f64::max)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: u64 = 1_000_000_000;
+
+    fn spike() -> RateProfile {
+        RateProfile::new(vec![
+            (0, 100.0),
+            (10 * S, 100.0),
+            (20 * S, 800.0),
+            (30 * S, 800.0),
+            (30 * S, 50.0),
+        ])
+        .unwrap()
+    }
+
+    #[test]
+    fn rate_is_piecewise_linear_with_steps() {
+        let p = spike();
+        assert_eq!(p.rate_at(0), 100.0);
+        assert_eq!(p.rate_at(15 * S), 450.0);
+        assert_eq!(p.rate_at(29 * S), 800.0);
+        assert_eq!(p.rate_at(30 * S), 50.0);
+        assert_eq!(p.rate_at(1000 * S), 50.0);
+        assert_eq!(p.peak(), 800.0);
+    }
+
+    #[test]
+    fn cumulative_integrates_the_rate() {
+        let p = spike();
+        assert!((p.cumulative(10 * S) - 1000.0).abs() < 1e-9);
+        assert!((p.cumulative(20 * S) - (1000.0 + 4500.0)).abs() < 1e-9);
+        assert!((p.cumulative(40 * S) - (5500.0 + 8000.0 + 500.0)).abs() < 1e-9);
+        assert!((p.mean_rate(10 * S, 20 * S) - 450.0).abs() < 1e-9);
+        assert!((p.mean_rate(12 * S, 14 * S) - p.rate_at(13 * S)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn invariants_are_checked() {
+        assert!(RateProfile::new(vec![]).is_err());
+        assert_eq!(RateProfile::new(vec![(S, 1.0)]).unwrap_err().0, 0);
+        assert_eq!(
+            RateProfile::new(vec![(0, 1.0), (2 * S, 1.0), (S, 1.0)])
+                .unwrap_err()
+                .0,
+            2
+        );
+        assert_eq!(
+            RateProfile::new(vec![(0, 1.0), (S, -1.0)]).unwrap_err().0,
+            1
+        );
+    }
+}
