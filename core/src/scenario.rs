@@ -19,9 +19,7 @@ use std::path::{Path, PathBuf};
 
 pub use app::{App, Endpoint, Lock, Query, Step};
 pub use dist::{Dist, DistKind};
-pub use era::{
-    Architecture, Era, FpmPool, Host, MODELS, MySql, Network, Nginx, ProcessManager, Stack,
-};
+pub use era::{Architecture, Era, FpmPool, Host, MODELS, MySql, Network, Nginx, ProcessManager, Stack};
 pub use error::{Problem, ScenarioError};
 pub use locate::{KeyPath, Locator, Position};
 pub use traffic::{RateProfile, Traffic, Workload};

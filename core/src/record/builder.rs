@@ -1,9 +1,6 @@
 //! Builds a [`Record`] from events given in time order.
 
-use super::{
-    CounterSpec, GaugeSpec, GaugeStat, Latencies, Outcome, OutcomeCounts, Record, RecordMeta,
-    Totals, Window,
-};
+use super::{CounterSpec, GaugeSpec, GaugeStat, Latencies, Outcome, OutcomeCounts, Record, RecordMeta, Totals, Window};
 
 /// Handle of a gauge registered with [`RecordBuilder::add_gauge`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -179,12 +176,7 @@ impl RecordBuilder {
     ///
     /// `unfinished` is the number of requests still in the system; `offered`
     /// gives the intended arrival rate over a span, for each window.
-    pub fn finish(
-        mut self,
-        end: u64,
-        unfinished: u64,
-        offered: impl Fn(u64, u64) -> f64,
-    ) -> Record {
+    pub fn finish(mut self, end: u64, unfinished: u64, offered: impl Fn(u64, u64) -> f64) -> Record {
         let end = end.min(self.meta.duration);
         self.advance(end);
         if end > self.window_start || self.windows.is_empty() {
@@ -193,11 +185,7 @@ impl RecordBuilder {
         for w in &mut self.windows {
             w.offered = offered(w.start, w.start + w.len);
         }
-        let measured: Vec<&Window> = self
-            .windows
-            .iter()
-            .filter(|w| w.start >= self.meta.warmup)
-            .collect();
+        let measured: Vec<&Window> = self.windows.iter().filter(|w| w.start >= self.meta.warmup).collect();
         let span: u64 = measured.iter().map(|w| w.len).sum();
         let mut outcomes = OutcomeCounts::default();
         let mut counters = vec![0; self.counter_specs.len()];
@@ -274,34 +262,10 @@ mod tests {
         let r = b.finish(3 * S + S / 2, 7, |_, _| 10.0);
         assert_eq!(r.windows.len(), 4);
         assert_eq!(r.windows[3].len, S / 2);
-        assert_eq!(
-            r.windows[0].gauges[0],
-            GaugeStat {
-                mean: 2.0,
-                max: 4.0
-            }
-        );
-        assert_eq!(
-            r.windows[1].gauges[0],
-            GaugeStat {
-                mean: 4.0,
-                max: 4.0
-            }
-        );
-        assert_eq!(
-            r.windows[2].gauges[0],
-            GaugeStat {
-                mean: 1.0,
-                max: 4.0
-            }
-        );
-        assert_eq!(
-            r.windows[3].gauges[0],
-            GaugeStat {
-                mean: 0.0,
-                max: 0.0
-            }
-        );
+        assert_eq!(r.windows[0].gauges[0], GaugeStat { mean: 2.0, max: 4.0 });
+        assert_eq!(r.windows[1].gauges[0], GaugeStat { mean: 4.0, max: 4.0 });
+        assert_eq!(r.windows[2].gauges[0], GaugeStat { mean: 1.0, max: 4.0 });
+        assert_eq!(r.windows[3].gauges[0], GaugeStat { mean: 0.0, max: 0.0 });
         assert_eq!(r.windows[2].counters[0], 3);
         assert_eq!(r.windows[0].latency.count, 1);
         assert_eq!(r.windows[3].outcomes[Outcome::BacklogFull], 1);

@@ -77,9 +77,7 @@ impl Latencies {
 
     /// Adds every value of `other` (an exact merge: same bucket layout).
     pub fn merge(&mut self, other: &Latencies) {
-        self.hist
-            .add(&other.hist)
-            .expect("histograms share their bounds");
+        self.hist.add(&other.hist).expect("histograms share their bounds");
         self.sum += other.sum;
         self.min = self.min.min(other.min);
         self.max = self.max.max(other.max);
@@ -133,10 +131,7 @@ impl Digest {
     }
 
     pub fn percentile(&self, p: Percentile) -> Option<u64> {
-        let i = Percentile::ALL
-            .iter()
-            .position(|x| *x == p)
-            .expect("listed percentile");
+        let i = Percentile::ALL.iter().position(|x| *x == p).expect("listed percentile");
         (self.count > 0).then_some(self.percentiles[i])
     }
 
@@ -180,10 +175,7 @@ mod tests {
         assert!(d.encoded_len() < 40_000);
         let back = d.latencies();
         assert_eq!(back.count(), 10_000);
-        assert_eq!(
-            back.percentile(Percentile::P50),
-            l.percentile(Percentile::P50)
-        );
+        assert_eq!(back.percentile(Percentile::P50), l.percentile(Percentile::P50));
         assert_eq!(back.mean(), l.mean());
     }
 

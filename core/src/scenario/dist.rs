@@ -97,9 +97,7 @@ impl Dist {
 
     pub fn mix(components: Vec<(f64, Dist)>) -> Result<Dist, String> {
         if components.len() < 2 {
-            return Err(
-                "mix: give at least two weighted components, e.g. mix(99% 2ms, 1% 2s)".into(),
-            );
+            return Err("mix: give at least two weighted components, e.g. mix(99% 2ms, 1% 2s)".into());
         }
         if components.iter().any(|(w, _)| !(w.is_finite() && *w > 0.0)) {
             return Err("mix: every weight must be above 0%".into());
@@ -151,12 +149,7 @@ impl fmt::Display for Dist {
             DistKind::Const(c) => write!(f, "const({})", format_duration(*c)),
             DistKind::Exp { mean } => write!(f, "exp(mean = {})", d(*mean)),
             DistKind::Uniform { min, max } => {
-                write!(
-                    f,
-                    "uniform({}, {})",
-                    format_duration(*min),
-                    format_duration(*max)
-                )
+                write!(f, "uniform({}, {})", format_duration(*min), format_duration(*max))
             }
             DistKind::LogNormal { median, p99 } => {
                 write!(f, "lognormal(median = {}, p99 = {})", d(*median), d(*p99))
@@ -258,8 +251,9 @@ impl<'a> Parser<'a> {
             self.skip_ws();
             if kind == "mix" {
                 let w = self.atom();
-                let weight = parse_percent(w)
-                    .map_err(|_| format!("mix: each component starts with its weight, e.g. \"99% exp(mean = 2ms)\"; found \"{w}\""))?;
+                let weight = parse_percent(w).map_err(|_| {
+                    format!("mix: each component starts with its weight, e.g. \"99% exp(mean = 2ms)\"; found \"{w}\"")
+                })?;
                 let d = self.dist()?;
                 args.push(Arg::Weighted(weight, d));
             } else {
@@ -319,9 +313,7 @@ fn bind(kind: &str, params: &[&str], args: Vec<Arg>) -> Result<Vec<u64>, String>
     values
         .into_iter()
         .zip(params)
-        .map(|(v, p)| {
-            v.ok_or_else(|| format!("{kind}() needs \"{p}\": write {kind}({})", example(kind)))
-        })
+        .map(|(v, p)| v.ok_or_else(|| format!("{kind}() needs \"{p}\": write {kind}({})", example(kind))))
         .collect()
 }
 
@@ -352,17 +344,12 @@ fn build(kind: &str, args: Vec<Arg>) -> Result<Dist, String> {
                 .into_iter()
                 .map(|a| match a {
                     Arg::Weighted(w, d) => Ok((w, d)),
-                    _ => Err(
-                        "mix: each component starts with its weight, e.g. \"99% exp(mean = 2ms)\""
-                            .to_string(),
-                    ),
+                    _ => Err("mix: each component starts with its weight, e.g. \"99% exp(mean = 2ms)\"".to_string()),
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             Dist::mix(parts)
         }
-        other => Err(format!(
-            "unknown distribution \"{other}\": expected {KINDS}"
-        )),
+        other => Err(format!("unknown distribution \"{other}\": expected {KINDS}")),
     }
 }
 
@@ -373,14 +360,8 @@ mod tests {
     #[test]
     fn parses_every_kind() {
         assert_eq!(Dist::parse("5ms").unwrap(), Dist::constant(5_000_000));
-        assert_eq!(
-            Dist::parse("const(5ms)").unwrap(),
-            Dist::constant(5_000_000)
-        );
-        assert_eq!(
-            Dist::parse("exp(mean = 20ms)").unwrap(),
-            Dist::exp(20e6).unwrap()
-        );
+        assert_eq!(Dist::parse("const(5ms)").unwrap(), Dist::constant(5_000_000));
+        assert_eq!(Dist::parse("exp(mean = 20ms)").unwrap(), Dist::exp(20e6).unwrap());
         assert_eq!(Dist::parse("exp(20ms)").unwrap(), Dist::exp(20e6).unwrap());
         assert_eq!(
             Dist::parse("uniform(1ms, 3ms)").unwrap(),
@@ -394,11 +375,8 @@ mod tests {
         let (mu, sigma) = ln.lognormal_params().unwrap();
         assert!((mu.exp() - 4e6).abs() < 1.0);
         assert!(((mu + sigma * Z99).exp() - 40e6).abs() < 10.0);
-        let m =
-            Dist::parse("mix(99% exp(mean = 2ms), 1% lognormal(median = 1s, p99 = 8s))").unwrap();
-        let DistKind::Mix(parts) = m.kind() else {
-            panic!()
-        };
+        let m = Dist::parse("mix(99% exp(mean = 2ms), 1% lognormal(median = 1s, p99 = 8s))").unwrap();
+        let DistKind::Mix(parts) = m.kind() else { panic!() };
         assert_eq!(parts.len(), 2);
         assert!((parts[0].0 - 0.99).abs() < 1e-12);
     }

@@ -51,10 +51,7 @@ impl fmt::Display for KeyPath {
                     if i > 0 {
                         write!(f, ".")?;
                     }
-                    if k.chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-                        && !k.is_empty()
-                    {
+                    if k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') && !k.is_empty() {
                         write!(f, "{k}")?;
                     } else {
                         write!(f, "\"{k}\"")?;
@@ -103,10 +100,7 @@ impl<'a> Locator<'a> {
     /// Where the value at `path` is written; for a missing key, where its
     /// nearest written ancestor is.
     pub fn find(&self, path: &KeyPath) -> Position {
-        let span = self
-            .doc
-            .as_ref()
-            .and_then(|d| span_of(d.as_table(), path.segments()));
+        let span = self.doc.as_ref().and_then(|d| span_of(d.as_table(), path.segments()));
         self.position(span.map_or(0, |s| s.start))
     }
 
@@ -240,41 +234,17 @@ mod tests {
     #[test]
     fn finds_values_by_path() {
         let loc = Locator::new(DOC);
-        let p = KeyPath::root()
-            .key("eras")
-            .key("bronze")
-            .key("fpm")
-            .key("max_children");
-        assert_eq!(
-            loc.find(&p),
-            Position {
-                line: 8,
-                column: 16
-            }
-        );
-        let r = KeyPath::root()
-            .key("traffic")
-            .key("profile")
-            .index(1)
-            .key("rate");
-        assert_eq!(
-            loc.find(&r),
-            Position {
-                line: 5,
-                column: 23
-            }
-        );
+        let p = KeyPath::root().key("eras").key("bronze").key("fpm").key("max_children");
+        assert_eq!(loc.find(&p), Position { line: 8, column: 16 });
+        let r = KeyPath::root().key("traffic").key("profile").index(1).key("rate");
+        assert_eq!(loc.find(&r), Position { line: 5, column: 23 });
         assert_eq!(r.to_string(), "traffic.profile[1].rate");
     }
 
     #[test]
     fn missing_keys_point_at_their_table() {
         let loc = Locator::new(DOC);
-        let p = KeyPath::root()
-            .key("eras")
-            .key("bronze")
-            .key("fpm")
-            .key("pm");
+        let p = KeyPath::root().key("eras").key("bronze").key("fpm").key("pm");
         assert_eq!(loc.find(&p).line, 7);
     }
 

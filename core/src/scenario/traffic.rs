@@ -43,10 +43,7 @@ impl RateProfile {
         }
         for (i, w) in points.windows(2).enumerate() {
             if w[1].0 < w[0].0 {
-                return Err((
-                    i + 1,
-                    "points must be in time order (equal times make a step)".into(),
-                ));
+                return Err((i + 1, "points must be in time order (equal times make a step)".into()));
             }
         }
         for (i, (_, r)) in points.iter().enumerate() {
@@ -150,14 +147,9 @@ mod tests {
         assert!(RateProfile::new(vec![]).is_err());
         assert_eq!(RateProfile::new(vec![(S, 1.0)]).unwrap_err().0, 0);
         assert_eq!(
-            RateProfile::new(vec![(0, 1.0), (2 * S, 1.0), (S, 1.0)])
-                .unwrap_err()
-                .0,
+            RateProfile::new(vec![(0, 1.0), (2 * S, 1.0), (S, 1.0)]).unwrap_err().0,
             2
         );
-        assert_eq!(
-            RateProfile::new(vec![(0, 1.0), (S, -1.0)]).unwrap_err().0,
-            1
-        );
+        assert_eq!(RateProfile::new(vec![(0, 1.0), (S, -1.0)]).unwrap_err().0, 1);
     }
 }

@@ -16,8 +16,7 @@ const DURATION_UNITS: &[(&str, f64)] = &[
     ("h", 3600e9),
 ];
 
-const DURATION_HINT: &str =
-    "a duration such as \"250ms\", \"1.5s\" or \"1m30s\" (units: ns, us, ms, s, m, h)";
+const DURATION_HINT: &str = "a duration such as \"250ms\", \"1.5s\" or \"1m30s\" (units: ns, us, ms, s, m, h)";
 
 /// Parses a duration into integer nanoseconds.
 ///
@@ -58,9 +57,7 @@ pub fn parse_duration(text: &str) -> Result<u64, String> {
         // A unit must not run into more letters ("5mss", "3sec").
         let after = &rest[unit.len()..];
         if after.starts_with(|c: char| c.is_alphabetic()) {
-            return Err(format!(
-                "unknown unit in \"{text}\": expected {DURATION_HINT}"
-            ));
+            return Err(format!("unknown unit in \"{text}\": expected {DURATION_HINT}"));
         }
         total += number * scale;
         rest = after;
@@ -104,8 +101,7 @@ fn trim_float(x: f64) -> String {
     s.to_string()
 }
 
-const RATE_HINT: &str =
-    "a rate such as \"120/s\", \"3000/min\" or \"90000/h\", or a number of requests per second";
+const RATE_HINT: &str = "a rate such as \"120/s\", \"3000/min\" or \"90000/h\", or a number of requests per second";
 
 /// Parses a rate into events per second.
 pub fn parse_rate(text: &str) -> Result<f64, String> {
@@ -145,13 +141,12 @@ pub fn parse_percent(text: &str) -> Result<f64, String> {
             "expected a percentage such as \"1%\" or \"99.5%\", found \"{text}\""
         ));
     };
-    let v: f64 = num.trim().parse().map_err(|_| {
-        format!("expected a percentage such as \"1%\" or \"99.5%\", found \"{text}\"")
-    })?;
+    let v: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("expected a percentage such as \"1%\" or \"99.5%\", found \"{text}\""))?;
     if !(0.0..=100.0).contains(&v) {
-        return Err(format!(
-            "a percentage must lie between 0% and 100%, found \"{text}\""
-        ));
+        return Err(format!("a percentage must lie between 0% and 100%, found \"{text}\""));
     }
     Ok(v / 100.0)
 }
@@ -176,18 +171,10 @@ mod tests {
     fn bad_durations_say_what_is_expected() {
         assert!(parse_duration("30").unwrap_err().contains("has no unit"));
         assert!(parse_duration("-5s").unwrap_err().contains("negative"));
-        assert!(
-            parse_duration("5 parsecs")
-                .unwrap_err()
-                .contains("unknown unit")
-        );
+        assert!(parse_duration("5 parsecs").unwrap_err().contains("unknown unit"));
         assert!(parse_duration("3sec").unwrap_err().contains("unknown unit"));
         assert!(parse_duration("").unwrap_err().contains("empty"));
-        assert!(
-            parse_duration("1..2s")
-                .unwrap_err()
-                .contains("expected a duration")
-        );
+        assert!(parse_duration("1..2s").unwrap_err().contains("expected a duration"));
     }
 
     #[test]
@@ -206,11 +193,7 @@ mod tests {
         assert_eq!(parse_rate("7200/h"), Ok(2.0));
         assert!(parse_rate("-1/s").unwrap_err().contains("negative"));
         assert!(parse_rate("12").unwrap_err().contains("no unit"));
-        assert!(
-            parse_rate("12/fortnight")
-                .unwrap_err()
-                .contains("unknown unit")
-        );
+        assert!(parse_rate("12/fortnight").unwrap_err().contains("unknown unit"));
         assert_eq!(parse_percent("99%"), Ok(0.99));
         assert!(parse_percent("101%").unwrap_err().contains("between"));
         assert!(parse_percent("0.5").unwrap_err().contains("percentage"));

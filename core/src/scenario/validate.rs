@@ -6,9 +6,7 @@ use std::path::Path;
 
 use super::app::{App, Endpoint, Lock, Query, Step};
 use super::dist::Dist;
-use super::era::{
-    Architecture, Era, FpmPool, Host, MODELS, MySql, Network, Nginx, ProcessManager, Stack,
-};
+use super::era::{Architecture, Era, FpmPool, Host, MODELS, MySql, Network, Nginx, ProcessManager, Stack};
 use super::error::Problem;
 use super::locate::{KeyPath, Locator};
 use super::raw::*;
@@ -37,12 +35,7 @@ impl Ctx<'_> {
     }
 
     /// A timeout: a duration, or `"off"` (also `"0s"`) for none.
-    fn timeout(
-        &mut self,
-        path: &KeyPath,
-        text: Option<&String>,
-        default: Option<u64>,
-    ) -> Option<Option<u64>> {
+    fn timeout(&mut self, path: &KeyPath, text: Option<&String>, default: Option<u64>) -> Option<Option<u64>> {
         match text.map(|s| s.trim()) {
             None => Some(default),
             Some("off") => Some(None),
@@ -54,14 +47,7 @@ impl Ctx<'_> {
         Dist::parse(text).map_err(|e| self.report(path, e)).ok()
     }
 
-    fn count(
-        &mut self,
-        path: &KeyPath,
-        value: Option<i64>,
-        default: u32,
-        min: i64,
-        what: &str,
-    ) -> Option<u32> {
+    fn count(&mut self, path: &KeyPath, value: Option<i64>, default: u32, min: i64, what: &str) -> Option<u32> {
         let Some(v) = value else { return Some(default) };
         if v < min {
             let need = if min == 1 {
@@ -82,11 +68,7 @@ impl Ctx<'_> {
     }
 }
 
-pub(super) fn validate(
-    raw: RawScenario,
-    file: &Path,
-    loc: &Locator,
-) -> Result<Scenario, Vec<Problem>> {
+pub(super) fn validate(raw: RawScenario, file: &Path, loc: &Locator) -> Result<Scenario, Vec<Problem>> {
     let mut cx = Ctx {
         loc,
         problems: Vec::new(),
@@ -95,13 +77,12 @@ pub(super) fn validate(
 
     let name = match raw.name {
         Some(n) => {
-            if n.is_empty()
-                || !n
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-                || n.starts_with('.')
+            if n.is_empty() || !n.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) || n.starts_with('.')
             {
-                cx.report(&root.key("name"), "a name may hold letters, digits, '-', '_' and '.' (it names the output folder)");
+                cx.report(
+                    &root.key("name"),
+                    "a name may hold letters, digits, '-', '_' and '.' (it names the output folder)",
+                );
             }
             n
         }
@@ -143,7 +124,10 @@ pub(super) fn validate(
     let app = match &raw.app {
         Some(a) => app(&mut cx, a),
         None => {
-            cx.report(&root, "missing table [app]: declare the endpoints, e.g. [app.endpoints.home] steps = [{ cpu = \"5ms\" }]");
+            cx.report(
+                &root,
+                "missing table [app]: declare the endpoints, e.g. [app.endpoints.home] steps = [{ cpu = \"5ms\" }]",
+            );
             None
         }
     };
@@ -235,10 +219,7 @@ fn slo(cx: &mut Ctx, raw: &RawSlo) -> Option<Slo> {
     ] {
         let Some(text) = text else { continue };
         match cx.duration(&p.key(pct.key()), text) {
-            Some(max) => latency.push(LatencyObjective {
-                percentile: pct,
-                max,
-            }),
+            Some(max) => latency.push(LatencyObjective { percentile: pct, max }),
             None => ok = false,
         }
     }
@@ -268,10 +249,7 @@ fn slo(cx: &mut Ctx, raw: &RawSlo) -> Option<Slo> {
         },
         None => None,
     };
-    ok.then_some(Slo {
-        latency,
-        error_rate,
-    })
+    ok.then_some(Slo { latency, error_rate })
 }
 
 fn app(cx: &mut Ctx, raw: &RawApp) -> Option<App> {
@@ -338,7 +316,10 @@ fn step(cx: &mut Ctx, p: &KeyPath, s: &RawStep, locks: &[Lock]) -> Option<Step> 
                 ("lock", s.lock.is_some()),
             ] {
                 if given {
-                    cx.report(&p.key(key), format!("\"{key}\" belongs to a query step: write {{ query = \"name\", {key} = ... }}"));
+                    cx.report(
+                        &p.key(key),
+                        format!("\"{key}\" belongs to a query step: write {{ query = \"name\", {key} = ... }}"),
+                    );
                     return None;
                 }
             }
@@ -358,13 +339,15 @@ fn step(cx: &mut Ctx, p: &KeyPath, s: &RawStep, locks: &[Lock]) -> Option<Step> 
                 None => None,
             };
             let lock = match &s.lock {
-                Some(l) => match locks.iter().position(|x| &x.name == l) {
-                    Some(i) => Some(i),
-                    None => {
-                        cx.report(&p.key("lock"), format!("unknown lock \"{l}\": declare it as [app.locks.{l}] (rows = 1 for a single hot row)"));
-                        return None;
+                Some(l) => {
+                    match locks.iter().position(|x| &x.name == l) {
+                        Some(i) => Some(i),
+                        None => {
+                            cx.report(&p.key("lock"), format!("unknown lock \"{l}\": declare it as [app.locks.{l}] (rows = 1 for a single hot row)"));
+                            return None;
+                        }
                     }
-                },
+                }
                 None => None,
             };
             Some(Step::Query(Query {
@@ -382,12 +365,12 @@ fn traffic(cx: &mut Ctx, raw: &RawTraffic, app: Option<&App>) -> Option<Traffic>
     let model = raw.model.as_deref().unwrap_or("open");
     let workload = match model {
         "open" => {
-            for (key, given) in [
-                ("users", raw.users.is_some()),
-                ("think", raw.think.is_some()),
-            ] {
+            for (key, given) in [("users", raw.users.is_some()), ("think", raw.think.is_some())] {
                 if given {
-                    cx.report(&p.key(key), format!("\"{key}\" belongs to model = \"closed\"; an open model is driven by rate or profile"));
+                    cx.report(
+                        &p.key(key),
+                        format!("\"{key}\" belongs to model = \"closed\"; an open model is driven by rate or profile"),
+                    );
                 }
             }
             match (&raw.rate, &raw.profile) {
@@ -399,27 +382,31 @@ fn traffic(cx: &mut Ctx, raw: &RawTraffic, app: Option<&App>) -> Option<Traffic>
                     None
                 }
                 (None, None) => {
-                    cx.report(&p, "an open model needs rate = \"100/s\" or profile = [{ at = \"0s\", rate = \"100/s\" }, ...]");
+                    cx.report(
+                        &p,
+                        "an open model needs rate = \"100/s\" or profile = [{ at = \"0s\", rate = \"100/s\" }, ...]",
+                    );
                     None
                 }
-                (Some(r), None) => {
-                    rate(cx, &p.key("rate"), r).map(|r| Workload::Open(RateProfile::constant(r)))
-                }
+                (Some(r), None) => rate(cx, &p.key("rate"), r).map(|r| Workload::Open(RateProfile::constant(r))),
                 (None, Some(points)) => profile(cx, &p.key("profile"), points).map(Workload::Open),
             }
         }
         "closed" => {
-            for (key, given) in [
-                ("rate", raw.rate.is_some()),
-                ("profile", raw.profile.is_some()),
-            ] {
+            for (key, given) in [("rate", raw.rate.is_some()), ("profile", raw.profile.is_some())] {
                 if given {
-                    cx.report(&p.key(key), format!("\"{key}\" belongs to model = \"open\"; a closed model is driven by users and think"));
+                    cx.report(
+                        &p.key(key),
+                        format!("\"{key}\" belongs to model = \"open\"; a closed model is driven by users and think"),
+                    );
                 }
             }
             let users = match raw.users {
                 None => {
-                    cx.report(&p, "a closed model needs users = N (how many users loop over request and think)");
+                    cx.report(
+                        &p,
+                        "a closed model needs users = N (how many users loop over request and think)",
+                    );
                     None
                 }
                 Some(u) => cx.count(&p.key("users"), Some(u), 0, 1, "users"),
@@ -441,11 +428,7 @@ fn traffic(cx: &mut Ctx, raw: &RawTraffic, app: Option<&App>) -> Option<Traffic>
             None
         }
     };
-    let timeout = cx.timeout(
-        &p.key("timeout"),
-        raw.timeout.as_ref(),
-        Some(60_000_000_000),
-    );
+    let timeout = cx.timeout(&p.key("timeout"), raw.timeout.as_ref(), Some(60_000_000_000));
     let mix = app.and_then(|a| mix(cx, &p.key("mix"), raw, a));
     Some(Traffic {
         workload: workload?,
@@ -482,11 +465,7 @@ fn mix(cx: &mut Ctx, p: &KeyPath, raw: &RawTraffic, app: &App) -> Option<Vec<(us
         if app.endpoints.len() == 1 {
             return Some(vec![(0, 1.0)]);
         }
-        let names: Vec<_> = app
-            .endpoints
-            .iter()
-            .map(|e| format!("{} = 1", e.name))
-            .collect();
+        let names: Vec<_> = app.endpoints.iter().map(|e| format!("{} = 1", e.name)).collect();
         cx.report(
             &KeyPath::root().key("traffic"),
             format!(
@@ -519,7 +498,13 @@ fn mix(cx: &mut Ctx, p: &KeyPath, raw: &RawTraffic, app: &App) -> Option<Vec<(us
     }
     for e in &app.endpoints {
         if !weights.contains_key(&e.name) {
-            cx.report(p, format!("endpoint \"{}\" is never requested: give it a weight in [traffic.mix] (0 to keep it idle)", e.name));
+            cx.report(
+                p,
+                format!(
+                    "endpoint \"{}\" is never requested: give it a weight in [traffic.mix] (0 to keep it idle)",
+                    e.name
+                ),
+            );
             ok = false;
         }
     }
@@ -555,10 +540,7 @@ fn eras(cx: &mut Ctx, raw: &indexmap::IndexMap<String, RawEra>) -> Option<Vec<Er
     let mut ok = true;
     for (label, e) in raw {
         let ep = p.key(label);
-        if !label
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
+        if !label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
             cx.report(
                 &ep,
                 "an era label may hold letters, digits, '-' and '_' (it names files in the report)",
@@ -598,10 +580,7 @@ fn era(cx: &mut Ctx, p: &KeyPath, label: &str, e: &RawEra) -> Option<Architectur
         other => {
             cx.report(
                 &p.key("model"),
-                format!(
-                    "unknown era model \"{other}\": expected one of {}",
-                    quoted(MODELS)
-                ),
+                format!("unknown era model \"{other}\": expected one of {}", quoted(MODELS)),
             );
             return None;
         }
@@ -648,11 +627,7 @@ fn era(cx: &mut Ctx, p: &KeyPath, label: &str, e: &RawEra) -> Option<Architectur
 }
 
 fn quoted(names: &[&str]) -> String {
-    names
-        .iter()
-        .map(|m| format!("\"{m}\""))
-        .collect::<Vec<_>>()
-        .join(", ")
+    names.iter().map(|m| format!("\"{m}\"")).collect::<Vec<_>>().join(", ")
 }
 
 fn host(cx: &mut Ctx, p: &KeyPath, raw: Option<&RawHost>) -> Option<Host> {
@@ -661,13 +636,13 @@ fn host(cx: &mut Ctx, p: &KeyPath, raw: Option<&RawHost>) -> Option<Host> {
     let cores = cx.count(&p.key("cores"), raw.cores, Host::DEFAULT_CORES, 1, "cores");
     let speed = raw.speed.unwrap_or(1.0);
     if !(speed.is_finite() && speed > 0.0) {
-        cx.report(&p.key("speed"), format!("speed is a factor above 0 (1.0 = the speed CPU demands are written for), found {speed}"));
+        cx.report(
+            &p.key("speed"),
+            format!("speed is a factor above 0 (1.0 = the speed CPU demands are written for), found {speed}"),
+        );
         return None;
     }
-    Some(Host {
-        cores: cores?,
-        speed,
-    })
+    Some(Host { cores: cores?, speed })
 }
 
 fn stack(cx: &mut Ctx, p: &KeyPath, e: &RawEra) -> Option<Stack> {
@@ -678,18 +653,12 @@ fn stack(cx: &mut Ctx, p: &KeyPath, e: &RawEra) -> Option<Stack> {
             n.and_then(|n| n.fastcgi_read_timeout.as_ref()),
             Some(Nginx::DEFAULT_FASTCGI_READ_TIMEOUT_NS),
         );
-        t.map(|fastcgi_read_timeout| Nginx {
-            fastcgi_read_timeout,
-        })
+        t.map(|fastcgi_read_timeout| Nginx { fastcgi_read_timeout })
     };
     let default_fpm = RawFpm::default();
     let fpm = fpm(cx, &p.key("fpm"), e.fpm.as_ref().unwrap_or(&default_fpm));
     let default_mysql = RawMySql::default();
-    let mysql = mysql(
-        cx,
-        &p.key("mysql"),
-        e.mysql.as_ref().unwrap_or(&default_mysql),
-    );
+    let mysql = mysql(cx, &p.key("mysql"), e.mysql.as_ref().unwrap_or(&default_mysql));
     Some(Stack {
         nginx: nginx?,
         fpm: fpm?,
@@ -714,7 +683,10 @@ fn fpm(cx: &mut Ctx, p: &KeyPath, raw: &RawFpm) -> Option<FpmPool> {
     let misplaced = |cx: &mut Ctx, keys: &[(&str, bool)], wanted: &str| {
         for (k, given) in keys {
             if *given {
-                cx.report(&p.key(k), format!("\"{k}\" only applies to pm = \"{wanted}\" (this pool has pm = \"{pm_name}\")"));
+                cx.report(
+                    &p.key(k),
+                    format!("\"{k}\" only applies to pm = \"{wanted}\" (this pool has pm = \"{pm_name}\")"),
+                );
                 return true;
             }
         }
@@ -765,17 +737,17 @@ fn fpm(cx: &mut Ctx, p: &KeyPath, raw: &RawFpm) -> Option<FpmPool> {
         None | Some(-1) => FpmPool::SOMAXCONN,
         Some(n) if n >= 1 && n <= i64::from(u32::MAX) => n as u32,
         Some(n) => {
-            cx.report(&p.key("listen_backlog"), format!("listen_backlog must be -1 (net.core.somaxconn, {}) or a positive number, found {n}", FpmPool::SOMAXCONN));
+            cx.report(
+                &p.key("listen_backlog"),
+                format!(
+                    "listen_backlog must be -1 (net.core.somaxconn, {}) or a positive number, found {n}",
+                    FpmPool::SOMAXCONN
+                ),
+            );
             return None;
         }
     };
-    let max_requests = cx.count(
-        &p.key("max_requests"),
-        raw.max_requests,
-        0,
-        0,
-        "max_requests",
-    )?;
+    let max_requests = cx.count(&p.key("max_requests"), raw.max_requests, 0, 0, "max_requests")?;
     let request_terminate_timeout = cx.timeout(
         &p.key("request_terminate_timeout"),
         raw.request_terminate_timeout.as_ref(),
@@ -840,7 +812,10 @@ fn dynamic(cx: &mut Ctx, p: &KeyPath, raw: &RawFpm, max_children: u32) -> Option
         "start_servers",
     )?;
     if start < min || start > max {
-        cx.report(&p.key("start_servers"), format!("start_servers ({start}) must lie between min_spare_servers ({min}) and max_spare_servers ({max})"));
+        cx.report(
+            &p.key("start_servers"),
+            format!("start_servers ({start}) must lie between min_spare_servers ({min}) and max_spare_servers ({max})"),
+        );
         return None;
     }
     Some(ProcessManager::Dynamic {
@@ -863,19 +838,17 @@ fn mysql(cx: &mut Ctx, p: &KeyPath, raw: &RawMySql) -> Option<MySql> {
         None => Some(MySql::DEFAULT_LONG_QUERY_TIME_NS),
     };
     let lock_wait = match &raw.innodb_lock_wait_timeout {
-        Some(t) => cx
-            .duration(&p.key("innodb_lock_wait_timeout"), t)
-            .and_then(|ns| {
-                if ns < 1_000_000_000 {
-                    cx.report(
-                        &p.key("innodb_lock_wait_timeout"),
-                        "innodb_lock_wait_timeout is at least 1s (MySQL's minimum)",
-                    );
-                    None
-                } else {
-                    Some(ns)
-                }
-            }),
+        Some(t) => cx.duration(&p.key("innodb_lock_wait_timeout"), t).and_then(|ns| {
+            if ns < 1_000_000_000 {
+                cx.report(
+                    &p.key("innodb_lock_wait_timeout"),
+                    "innodb_lock_wait_timeout is at least 1s (MySQL's minimum)",
+                );
+                None
+            } else {
+                Some(ns)
+            }
+        }),
         None => Some(MySql::DEFAULT_LOCK_WAIT_TIMEOUT_NS),
     };
     Some(MySql {
