@@ -1,1 +1,131 @@
+//! # lab-reports
+//!
+//! Turns the records of a run into what people read:
+//!
+//! - [`summary::build`] → a [`Summary`] (whole-run figures and SLO verdicts
+//!   per era), written as `summary.json`;
+//! - [`table::render`] → the terminal table `lab run` prints;
+//! - [`write`] → the report folder: `index.html` with the charts inlined,
+//!   each chart as SVG and PNG, one CSV of time series per era, and
+//!   `summary.json`.
+//!
+//! ```no_run
+//! # fn demo(scenario: &lab_core::Scenario, records: &[lab_core::Record]) -> Result<(), lab_reports::ReportError> {
+//! let report = lab_reports::write(scenario, records, std::path::Path::new("out/flash-sale"))?;
+//! println!("{}", lab_reports::table::render(&report.summary));
+//! # Ok(()) }
+//! ```
 
+pub mod charts;
+mod html;
+pub mod series;
+pub mod summary;
+pub mod table;
+
+use std::path::{Path, PathBuf};
+
+use lab_core::{Record, Scenario};
+use rayon::prelude::*;
+
+pub use summary::Summary;
+
+use charts::{Comparison, Latency, Rendered, Throughput, Utilisation};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("cannot create the report folder {}: {source} (check the path given to --out and its permissions)", path.display())]
+    Folder { path: PathBuf, source: std::io::Error },
+    #[error("cannot write {}: {source}", path.display())]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error("cannot write {}: {source}", path.display())]
+    Csv { path: PathBuf, source: csv::Error },
+    #[error("cannot draw a chart: {0}")]
+    Chart(String),
+}
+
+/// What [`write`] produced.
+pub struct Report {
+    pub summary: Summary,
+    pub dir: PathBuf,
+    /// Every file written, relative to `dir`.
+    pub files: Vec<String>,
+}
+
+enum Job<'a> {
+    Compare(Comparison<'a>),
+    Latency(Latency<'a>),
+    Throughput(Throughput<'a>),
+    Utilisation(Utilisation<'a>),
+}
+
+impl Job<'_> {
+    fn render(&self, dir: &Path) -> Result<Rendered, String> {
+        match self {
+            Job::Compare(p) => charts::render(p, dir),
+            Job::Latency(p) => charts::render(p, dir),
+            Job::Throughput(p) => charts::render(p, dir),
+            Job::Utilisation(p) => charts::render(p, dir),
+        }
+    }
+}
+
+/// Writes the report folder for `records` (one per era, in order) and
+/// returns the summary. Charts are drawn in parallel.
+pub fn write(scenario: &Scenario, records: &[Record], dir: &Path) -> Result<Report, ReportError> {
+    std::fs::create_dir_all(dir).map_err(|source| ReportError::Folder {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let summary = summary::build(scenario, records);
+    let mut files = Vec::new();
+
+    let json_path = dir.join("summary.json");
+    let json = serde_json::to_string_pretty(&summary).expect("the summary serialises");
+    std::fs::write(&json_path, json + "\n").map_err(|source| ReportError::Write {
+        path: json_path,
+        source,
+    })?;
+    files.push("summary.json".to_string());
+
+    for r in records {
+        let name = summary::csv_name(&r.meta.era);
+        let path = dir.join(&name);
+        let file = std::fs::File::create(&path).map_err(|source| ReportError::Write {
+            path: path.clone(),
+            source,
+        })?;
+        series::write(r, std::io::BufWriter::new(file)).map_err(|source| ReportError::Csv { path, source })?;
+        files.push(name);
+    }
+
+    let mut jobs = vec![Job::Compare(Comparison(records))];
+    for r in records {
+        jobs.push(Job::Latency(Latency(r)));
+        jobs.push(Job::Throughput(Throughput(r)));
+        jobs.push(Job::Utilisation(Utilisation(r)));
+    }
+    let mut rendered: Vec<Rendered> = jobs
+        .par_iter()
+        .map(|j| j.render(dir))
+        .collect::<Result<_, _>>()
+        .map_err(ReportError::Chart)?;
+    for c in &rendered {
+        files.push(format!("{}.svg", c.id));
+        files.push(format!("{}.png", c.id));
+    }
+    let comparison = rendered.remove(0);
+    let mut per_era = Vec::new();
+    let mut rest = rendered.into_iter();
+    for r in records {
+        per_era.push((r.meta.era.clone(), rest.by_ref().take(3).collect::<Vec<_>>()));
+    }
+    let page = html::page(&summary, Some(&comparison), &per_era);
+    let index = dir.join("index.html");
+    std::fs::write(&index, page).map_err(|source| ReportError::Write { path: index, source })?;
+    files.push("index.html".to_string());
+    Ok(Report {
+        summary,
+        dir: dir.to_path_buf(),
+        files,
+    })
+}

@@ -1,0 +1,143 @@
+//! Charts drawn with plotters, each to an SVG (inlined in the HTML page and
+//! written beside it) and a PNG. Text uses DejaVu Sans from the `dejavu`
+//! crate, so rendering does not depend on the fonts a machine has.
+
+mod compare;
+mod era;
+
+use std::error::Error;
+use std::path::Path;
+use std::sync::Once;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+pub use compare::Comparison;
+pub use era::{Latency, Throughput, Utilisation};
+
+pub(crate) type DrawResult = Result<(), Box<dyn Error + Send + Sync>>;
+
+/// A chart that can be drawn on any plotters backend.
+pub trait Plot: Sync {
+    /// File stem of the chart's SVG and PNG.
+    fn id(&self) -> String;
+    fn title(&self) -> String;
+    /// One sentence: what to look at.
+    fn caption(&self) -> String;
+    fn size(&self) -> (u32, u32) {
+        (1000, 460)
+    }
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
+    where
+        DB::ErrorType: 'static;
+}
+
+/// A chart as the HTML page needs it.
+pub struct Rendered {
+    pub id: String,
+    pub title: String,
+    pub caption: String,
+    pub svg: String,
+}
+
+pub(crate) const FONT: &str = "sans-serif";
+
+fn register_fonts() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // Both are valid TrueType files shipped inside the dejavu crate.
+        let _ = plotters::style::register_font(FONT, FontStyle::Normal, dejavu::sans::regular());
+        let _ = plotters::style::register_font(FONT, FontStyle::Bold, dejavu::sans::bold());
+    });
+}
+
+/// Draws `plot` as `<id>.svg` and `<id>.png` in `dir` and returns the SVG.
+pub fn render<P: Plot>(plot: &P, dir: &Path) -> Result<Rendered, String> {
+    register_fonts();
+    let id = plot.id();
+    let size = plot.size();
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+        plot.draw(&root).map_err(|e| format!("chart {id} (SVG): {e}"))?;
+        root.present().map_err(|e| format!("chart {id} (SVG): {e}"))?;
+    }
+    std::fs::write(dir.join(format!("{id}.svg")), &svg).map_err(|e| format!("writing {id}.svg: {e}"))?;
+    let png = dir.join(format!("{id}.png"));
+    {
+        let root = BitMapBackend::new(&png, size).into_drawing_area();
+        plot.draw(&root).map_err(|e| format!("chart {id} (PNG): {e}"))?;
+        root.present().map_err(|e| format!("writing {}: {e}", png.display()))?;
+    }
+    Ok(Rendered {
+        id,
+        title: plot.title(),
+        caption: plot.caption(),
+        svg,
+    })
+}
+
+/// Colours that stay apart on screen and in print.
+pub(crate) const PALETTE: [RGBColor; 8] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+];
+
+pub(crate) fn color(i: usize) -> RGBColor {
+    PALETTE[i % PALETTE.len()]
+}
+
+pub(crate) fn legend_line(c: RGBColor) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
+    move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
+}
+
+pub(crate) fn legend_box(c: RGBAColor) -> impl Fn((i32, i32)) -> Rectangle<(i32, i32)> {
+    move |(x, y)| Rectangle::new([(x, y - 5), (x + 18, y + 5)], c.filled())
+}
+
+/// A log axis range that holds every value, with some air around it.
+pub(crate) fn log_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (mut lo, mut hi) = (f64::MAX, 0.0f64);
+    for v in values.filter(|v| *v > 0.0) {
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    if hi <= 0.0 {
+        return (0.1, 10.0);
+    }
+    ((lo / 1.5).max(1e-3), (hi * 1.5).max(lo * 10.0))
+}
+
+/// The top of a linear axis: the largest value plus a tenth, never zero.
+pub(crate) fn linear_top(values: impl Iterator<Item = f64>) -> f64 {
+    let m = values.fold(0.0f64, f64::max);
+    if m <= 0.0 { 1.0 } else { m * 1.1 }
+}
+
+/// Latency tick labels that read well on a log axis.
+pub(crate) fn ms_label(v: &f64) -> String {
+    if *v >= 1000.0 {
+        format!("{}s", trim(v / 1000.0))
+    } else {
+        format!("{}ms", trim(*v))
+    }
+}
+
+fn trim(v: f64) -> String {
+    let s = if v >= 10.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.2}")
+    };
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}

@@ -1,0 +1,153 @@
+//! Eras side by side: p99, throughput and error rate over time.
+
+use lab_core::Record;
+use lab_core::scenario::Percentile;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::{DrawResult, FONT, Plot, color, legend_box, legend_line, linear_top, log_range, ms_label};
+
+pub struct Comparison<'a>(pub &'a [Record]);
+
+fn mid(w: &lab_core::record::Window) -> f64 {
+    (w.start as f64 + w.len as f64 / 2.0) / 1e9
+}
+
+impl Plot for Comparison<'_> {
+    fn id(&self) -> String {
+        "eras".into()
+    }
+    fn title(&self) -> String {
+        "Eras compared".into()
+    }
+    fn caption(&self) -> String {
+        "Same traffic, one line per era: the era whose p99 stays low and whose error rate stays at zero through the \
+         spike is the one that copes; the others show when and how hard they break."
+            .into()
+    }
+    fn size(&self) -> (u32, u32) {
+        (1000, 980)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        let records = self.0;
+        root.fill(&WHITE)?;
+        let root = root.titled(&self.title(), (FONT, 20).into_font().style(FontStyle::Bold))?;
+        let panels = root.split_evenly((3, 1));
+        let x_max = records.iter().map(|r| r.meta.duration).max().unwrap_or(1) as f64 / 1e9;
+
+        let p99 = |r: &Record| -> Vec<(f64, f64)> {
+            r.windows
+                .iter()
+                .filter_map(|w| w.latency.percentile(Percentile::P99).map(|v| (mid(w), v as f64 / 1e6)))
+                .collect()
+        };
+        let (lo, hi) = log_range(records.iter().flat_map(|r| p99(r).into_iter().map(|p| p.1)));
+        let mut chart = ChartBuilder::on(&panels[0])
+            .margin(10)
+            .x_label_area_size(30)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0f64..x_max, (lo..hi).log_scale())?;
+        chart
+            .configure_mesh()
+            .y_desc("p99 of 200s")
+            .y_label_formatter(&ms_label)
+            .label_style((FONT, 13))
+            .axis_desc_style((FONT, 14))
+            .draw()?;
+        for (i, r) in records.iter().enumerate() {
+            let c = color(i);
+            chart
+                .draw_series(LineSeries::new(p99(r), c.stroke_width(2)))?
+                .label(r.meta.era.clone())
+                .legend(legend_line(c));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .label_font((FONT, 13))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()?;
+
+        let top = linear_top(
+            records
+                .iter()
+                .flat_map(|r| r.windows.iter().flat_map(|w| [w.throughput(), w.offered])),
+        );
+        let mut chart = ChartBuilder::on(&panels[1])
+            .margin(10)
+            .x_label_area_size(30)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0f64..x_max, 0f64..top)?;
+        chart
+            .configure_mesh()
+            .y_desc("200s per second")
+            .label_style((FONT, 13))
+            .axis_desc_style((FONT, 14))
+            .draw()?;
+        if let Some(r) = records.first() {
+            let grey = RGBColor(150, 150, 150).mix(0.25);
+            chart
+                .draw_series(AreaSeries::new(
+                    r.windows.iter().map(|w| (mid(w), w.offered)),
+                    0.0,
+                    grey,
+                ))?
+                .label("offered load")
+                .legend(legend_box(grey));
+        }
+        for (i, r) in records.iter().enumerate() {
+            let c = color(i);
+            chart
+                .draw_series(LineSeries::new(
+                    r.windows.iter().map(|w| (mid(w), w.throughput())),
+                    c.stroke_width(2),
+                ))?
+                .label(r.meta.era.clone())
+                .legend(legend_line(c));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .label_font((FONT, 13))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()?;
+
+        let mut chart = ChartBuilder::on(&panels[2])
+            .margin(10)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0f64..x_max, 0f64..100f64)?;
+        chart
+            .configure_mesh()
+            .x_desc("time (s)")
+            .y_desc("errors (% of finished)")
+            .label_style((FONT, 13))
+            .axis_desc_style((FONT, 14))
+            .draw()?;
+        for (i, r) in records.iter().enumerate() {
+            let c = color(i);
+            let pts = r
+                .windows
+                .iter()
+                .filter_map(|w| w.outcomes.error_rate().map(|e| (mid(w), 100.0 * e)));
+            chart
+                .draw_series(LineSeries::new(pts, c.stroke_width(2)))?
+                .label(r.meta.era.clone())
+                .legend(legend_line(c));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .label_font((FONT, 13))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()?;
+        Ok(())
+    }
+}

@@ -1,0 +1,337 @@
+//! The three charts of one era: latency, throughput and errors, utilisation.
+
+use lab_core::record::GaugeKind;
+use lab_core::scenario::Percentile;
+use lab_core::{Outcome, Record};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::{DrawResult, FONT, Plot, color, legend_box, legend_line, linear_top, log_range, ms_label};
+
+fn mid(w: &lab_core::record::Window) -> f64 {
+    (w.start as f64 + w.len as f64 / 2.0) / 1e9
+}
+
+fn x_max(r: &Record) -> f64 {
+    r.meta.duration as f64 / 1e9
+}
+
+fn caption_font() -> TextStyle<'static> {
+    (FONT, 20).into_font().style(FontStyle::Bold).into()
+}
+
+/// Latency percentiles of successful responses per window, offered load behind.
+pub struct Latency<'a>(pub &'a Record);
+
+impl Plot for Latency<'_> {
+    fn id(&self) -> String {
+        format!("{}-latency", self.0.meta.era)
+    }
+    fn title(&self) -> String {
+        format!("{}: latency over time", self.0.meta.era)
+    }
+    fn caption(&self) -> String {
+        "Watch where p99 leaves p50 as the offered load (grey) rises: that is queueing, and a line that flattens at a \
+         ceiling means requests are being cut off by a timeout."
+            .into()
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        let r = self.0;
+        root.fill(&WHITE)?;
+        let series = [
+            (Percentile::P50, "p50"),
+            (Percentile::P95, "p95"),
+            (Percentile::P99, "p99"),
+        ];
+        let points = |p: Percentile| -> Vec<(f64, f64)> {
+            r.windows
+                .iter()
+                .filter_map(|w| w.latency.percentile(p).map(|v| (mid(w), v as f64 / 1e6)))
+                .collect()
+        };
+        let max_pts: Vec<(f64, f64)> = r
+            .windows
+            .iter()
+            .filter(|w| w.latency.count > 0)
+            .map(|w| (mid(w), w.latency.max as f64 / 1e6))
+            .collect();
+        let (lo, hi) = log_range(
+            max_pts
+                .iter()
+                .map(|p| p.1)
+                .chain(points(Percentile::P50).iter().map(|p| p.1)),
+        );
+        let load_top = linear_top(
+            r.windows
+                .iter()
+                .flat_map(|w| [w.offered, w.arrivals as f64 / w.seconds()]),
+        );
+        let mut chart = ChartBuilder::on(root)
+            .caption(self.title(), caption_font())
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .right_y_label_area_size(70)
+            .build_cartesian_2d(0f64..x_max(r), (lo..hi).log_scale())?
+            .set_secondary_coord(0f64..x_max(r), 0f64..load_top);
+        chart
+            .configure_mesh()
+            .x_desc("time (s)")
+            .y_desc("latency of 200s")
+            .y_label_formatter(&ms_label)
+            .label_style((FONT, 13))
+            .axis_desc_style((FONT, 14))
+            .draw()?;
+        chart
+            .configure_secondary_axes()
+            .y_desc("requests/s")
+            .label_style((FONT, 13))
+            .axis_desc_style((FONT, 14))
+            .draw()?;
+        let grey = RGBColor(150, 150, 150).mix(0.25);
+        chart
+            .draw_secondary_series(AreaSeries::new(
+                r.windows.iter().map(|w| (mid(w), w.offered)),
+                0.0,
+                grey,
+            ))?
+            .label("offered load")
+            .legend(legend_box(grey));
+        for (i, (p, name)) in series.iter().enumerate() {
+            let c = color(i);
+            chart
+                .draw_series(LineSeries::new(points(*p), c.stroke_width(2)))?
+                .label(*name)
+                .legend(legend_line(c));
+        }
+        let c = color(7);
+        chart
+            .draw_series(LineSeries::new(max_pts, c.stroke_width(1)))?
+            .label("max")
+            .legend(legend_line(c));
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .label_font((FONT, 13))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()?;
+        Ok(())
+    }
+}
+
+/// Colour of each outcome in stacked charts: green for success, warm for errors.
+pub(crate) fn outcome_color(o: Outcome) -> RGBColor {
+    match o {
+        Outcome::Ok => RGBColor(44, 160, 44),
+        Outcome::BacklogFull => RGBColor(255, 127, 14),
+        Outcome::UpstreamTimeout => RGBColor(148, 103, 189),
+        Outcome::Terminated => RGBColor(140, 86, 75),
+        Outcome::TooManyConnections => RGBColor(227, 119, 194),
+        Outcome::LockWaitTimeout => RGBColor(188, 189, 34),
+        Outcome::ClientTimeout => RGBColor(214, 39, 40),
+    }
+}
+
+/// Responses per second by outcome, stacked, with the offered load.
+pub struct Throughput<'a>(pub &'a Record);
+
+impl Plot for Throughput<'_> {
+    fn id(&self) -> String {
+        format!("{}-throughput", self.0.meta.era)
+    }
+    fn title(&self) -> String {
+        format!("{}: throughput and errors by cause", self.0.meta.era)
+    }
+    fn caption(&self) -> String {
+        "Green is served traffic; when the stack stops following the offered-load line, the gap shows up as errors \
+         (each cause in its own colour) or as requests still queued."
+            .into()
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        let r = self.0;
+        root.fill(&WHITE)?;
+        let layers: Vec<Outcome> = Outcome::ALL
+            .iter()
+            .copied()
+            .filter(|o| *o == Outcome::Ok || has_any(r, *o))
+            .collect();
+        // Cumulative rates: layer i is the sum of layers 0..=i.
+        let stacked: Vec<Vec<(f64, f64)>> = (0..layers.len())
+            .map(|i| {
+                r.windows
+                    .iter()
+                    .map(|w| {
+                        (
+                            mid(w),
+                            layers[..=i].iter().map(|o| w.outcomes[*o] as f64).sum::<f64>() / w.seconds(),
+                        )
+                    })
+                    .collect()
+            })
+            .collect();
+        let top = linear_top(
+            stacked
+                .last()
+                .into_iter()
+                .flatten()
+                .map(|p| p.1)
+                .chain(r.windows.iter().map(|w| w.offered)),
+        );
+        let mut chart = ChartBuilder::on(root)
+            .caption(self.title(), caption_font())
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0f64..x_max(r), 0f64..top)?;
+        chart
+            .configure_mesh()
+            .x_desc("time (s)")
+            .y_desc("responses/s")
+            .label_style((FONT, 13))
+            .axis_desc_style((FONT, 14))
+            .draw()?;
+        for (i, o) in layers.iter().enumerate().rev() {
+            let c = outcome_color(*o).mix(0.85);
+            chart
+                .draw_series(AreaSeries::new(stacked[i].iter().copied(), 0.0, c))?
+                .label(o.label())
+                .legend(legend_box(c));
+        }
+        chart
+            .draw_series(LineSeries::new(
+                r.windows.iter().map(|w| (mid(w), w.offered)),
+                BLACK.stroke_width(2),
+            ))?
+            .label("offered load")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLACK.stroke_width(2)));
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .label_font((FONT, 13))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()?;
+        Ok(())
+    }
+}
+
+fn has_any(r: &Record, o: Outcome) -> bool {
+    r.windows.iter().any(|w| w.outcomes[o] > 0)
+}
+
+/// Utilisation of every resource with a capacity, and the queues.
+pub struct Utilisation<'a>(pub &'a Record);
+
+impl Plot for Utilisation<'_> {
+    fn id(&self) -> String {
+        format!("{}-utilisation", self.0.meta.era)
+    }
+    fn title(&self) -> String {
+        format!("{}: utilisation and queues", self.0.meta.era)
+    }
+    fn caption(&self) -> String {
+        "The resource that reaches 100% first is the bottleneck; below, the queue that grows behind it (FPM's listen \
+         backlog, row-lock waiters) tells where requests wait."
+            .into()
+    }
+    fn size(&self) -> (u32, u32) {
+        (1000, 760)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        let r = self.0;
+        root.fill(&WHITE)?;
+        let root = root.titled(&self.title(), caption_font())?;
+        let (upper, lower) = root.split_vertically(380);
+        let util: Vec<usize> = r
+            .gauges
+            .iter()
+            .enumerate()
+            .filter(|(_, g)| {
+                g.capacity.is_some_and(|c| c > 0.0)
+                    && matches!(g.kind, GaugeKind::Cpu | GaugeKind::Workers | GaugeKind::Connections)
+            })
+            .map(|(i, _)| i)
+            .collect();
+        let mut chart = ChartBuilder::on(&upper)
+            .margin(12)
+            .x_label_area_size(35)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0f64..x_max(r), 0f64..105f64)?;
+        chart
+            .configure_mesh()
+            .y_desc("utilisation (%)")
+            .label_style((FONT, 13))
+            .axis_desc_style((FONT, 14))
+            .draw()?;
+        for (n, &i) in util.iter().enumerate() {
+            let cap = r.gauges[i].capacity.unwrap_or(1.0);
+            let c = color(n);
+            chart
+                .draw_series(LineSeries::new(
+                    r.windows.iter().map(|w| (mid(w), 100.0 * w.gauges[i].mean / cap)),
+                    c.stroke_width(2),
+                ))?
+                .label(format!("{} (of {})", r.gauges[i].label, cap))
+                .legend(legend_line(c));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .label_font((FONT, 13))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()?;
+
+        let queues: Vec<usize> = r
+            .gauges
+            .iter()
+            .enumerate()
+            .filter(|(_, g)| matches!(g.kind, GaugeKind::Queue | GaugeKind::InSystem))
+            .map(|(i, _)| i)
+            .collect();
+        let top = linear_top(r.windows.iter().flat_map(|w| queues.iter().map(|&i| w.gauges[i].max)));
+        let mut chart = ChartBuilder::on(&lower)
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0f64..x_max(r), 0f64..top)?;
+        chart
+            .configure_mesh()
+            .x_desc("time (s)")
+            .y_desc("requests (window mean)")
+            .label_style((FONT, 13))
+            .axis_desc_style((FONT, 14))
+            .draw()?;
+        for (n, &i) in queues.iter().enumerate() {
+            let c = color(n + util.len());
+            chart
+                .draw_series(LineSeries::new(
+                    r.windows.iter().map(|w| (mid(w), w.gauges[i].mean)),
+                    c.stroke_width(2),
+                ))?
+                .label(r.gauges[i].label.clone())
+                .legend(legend_line(c));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .label_font((FONT, 13))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()?;
+        Ok(())
+    }
+}

@@ -1,0 +1,156 @@
+//! `index.html`: one self-contained page (charts inlined as SVG) that opens
+//! from disk without a server.
+
+use std::fmt::Write;
+
+use lab_core::record::percent;
+
+use crate::charts::Rendered;
+use crate::summary::Summary;
+use crate::table::errors_by_cause;
+
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+const STYLE: &str = "body{font-family:'DejaVu Sans',Verdana,sans-serif;max-width:1060px;margin:2em auto;padding:0 1em;color:#222}\
+h1{margin-bottom:.2em}h2{margin-top:2em;border-bottom:1px solid #ccc}\
+table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:right}\
+th{background:#f3f3f3}td.l,th.l{text-align:left}.pass{color:#1a7f1a;font-weight:bold}.fail{color:#c01616;font-weight:bold}\
+figure{margin:1.5em 0}figcaption{margin:.4em 0 0;color:#444}figure svg{max-width:100%;height:auto}\
+.meta{color:#555}code{background:#f3f3f3;padding:0 .2em}";
+
+fn ms(v: f64) -> String {
+    if v >= 1000.0 {
+        format!("{:.2} s", v / 1000.0)
+    } else {
+        format!("{v:.1} ms")
+    }
+}
+
+/// The page: summary table, SLO checks, the comparison chart, then each
+/// era's charts, then the files.
+pub fn page(summary: &Summary, comparison: Option<&Rendered>, per_era: &[(String, Vec<Rendered>)]) -> String {
+    let s = &summary.scenario;
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>lab: {name}</title><style>{STYLE}</style></head><body>\n\
+         <h1>{name}</h1>\n<p>{desc}</p>\n<p class=\"meta\">Scenario <code>{file}</code> · {dur} s simulated · seed {seed} · \
+         statistics every {win} s{warm} · lab {ver}</p>\n",
+        name = escape(&s.name),
+        desc = escape(&s.description),
+        file = escape(&s.file),
+        dur = s.duration_s,
+        seed = s.seed,
+        win = s.window_s,
+        warm = if s.warmup_s > 0.0 {
+            format!(", first {} s left out as warm-up", s.warmup_s)
+        } else {
+            String::new()
+        },
+        ver = summary.lab_version,
+    );
+    h.push_str("<h2>Summary</h2>\n<p>Latency is measured on successful responses, from arrival to response; the error rate counts every failed request, client timeouts included.</p>\n<table><tr><th class=\"l\">era</th><th>ok/s</th><th>p50</th><th>p95</th><th>p99</th><th>max</th><th>errors</th><th class=\"l\">by cause</th><th>SLO</th></tr>\n");
+    for e in &summary.eras {
+        let lat =
+            |f: fn(&crate::summary::LatencySummary) -> f64| e.latency_ms.as_ref().map_or("–".into(), |l| ms(f(l)));
+        let slo = if summary.slo.is_empty() {
+            "–".to_string()
+        } else if e.slo.pass {
+            "<span class=\"pass\">pass</span>".into()
+        } else {
+            "<span class=\"fail\">fail</span>".into()
+        };
+        let _ = writeln!(
+            h,
+            "<tr><td class=\"l\">{} ({})</td><td>{:.1}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"l\">{}</td><td>{}</td></tr>",
+            escape(&e.label),
+            escape(&e.model),
+            e.throughput_rps,
+            lat(|l| l.p50),
+            lat(|l| l.p95),
+            lat(|l| l.p99),
+            lat(|l| l.max),
+            e.error_rate.map_or("–".into(), percent),
+            escape(&errors_by_cause(e)),
+            slo
+        );
+    }
+    h.push_str("</table>\n");
+    if !summary.slo.is_empty() {
+        h.push_str("<h2>SLO</h2>\n<table><tr><th class=\"l\">era</th><th class=\"l\">objective</th><th>target</th><th>actual</th><th>verdict</th></tr>\n");
+        for e in &summary.eras {
+            for c in &e.slo.checks {
+                let _ = writeln!(
+                    h,
+                    "<tr><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    escape(&e.label),
+                    escape(&c.name),
+                    escape(&c.target),
+                    escape(&c.actual),
+                    if c.pass {
+                        "<span class=\"pass\">pass</span>"
+                    } else {
+                        "<span class=\"fail\">fail</span>"
+                    }
+                );
+            }
+        }
+        h.push_str("</table>\n");
+    }
+    if let Some(c) = comparison {
+        h.push_str("<h2>Eras compared</h2>\n");
+        figure(&mut h, c);
+    }
+    for (era, charts) in per_era {
+        let _ = writeln!(h, "<h2>Era: {}</h2>", escape(era));
+        for c in charts {
+            figure(&mut h, c);
+        }
+    }
+    h.push_str("<h2>Files</h2>\n<ul>\n<li><a href=\"summary.json\">summary.json</a>: whole-run figures (schema in docs/summary-json.md)</li>\n");
+    for e in &summary.eras {
+        let _ = writeln!(
+            h,
+            "<li><a href=\"{0}\">{0}</a>: every time series of era {1}, one row per window</li>",
+            escape(&e.csv),
+            escape(&e.label)
+        );
+    }
+    h.push_str("<li>each chart as SVG and PNG, named after the chart</li>\n</ul>\n</body></html>\n");
+    h
+}
+
+fn figure(h: &mut String, c: &Rendered) {
+    // plotters emits an XML prologue-free <svg> element, safe to inline.
+    let _ = write!(
+        h,
+        "<figure id=\"{id}\">\n{svg}\n<figcaption><b>{title}.</b> {caption} <a href=\"{id}.png\">PNG</a> · <a href=\"{id}.svg\">SVG</a></figcaption>\n</figure>\n",
+        id = escape(&c.id),
+        svg = c.svg,
+        title = escape(&c.title),
+        caption = escape(&c.caption),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup() {
+        assert_eq!(escape("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+    }
+}

@@ -1,0 +1,74 @@
+//! Every time series of a record as one CSV row per window.
+
+use std::io::Write;
+
+use lab_core::scenario::Percentile;
+use lab_core::{Outcome, Record};
+
+/// Column names, in order: time, load, outcomes, latency, queue wait,
+/// gauges (mean and max), counters. Documented in docs/summary-json.md.
+pub fn header(r: &Record) -> Vec<String> {
+    let mut h: Vec<String> = ["start_s", "end_s", "offered_rps", "arrivals", "throughput_rps"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    h.extend(Outcome::ALL.iter().map(|o| o.key().to_string()));
+    for prefix in ["latency", "queue_wait"] {
+        h.push(format!("{prefix}_count"));
+        h.push(format!("{prefix}_mean_ms"));
+        h.extend(Percentile::ALL.iter().map(|p| format!("{prefix}_{}_ms", p.key())));
+        h.push(format!("{prefix}_max_ms"));
+    }
+    for g in &r.gauges {
+        h.push(format!("{}_mean", g.key));
+        h.push(format!("{}_max", g.key));
+    }
+    h.extend(r.counters.iter().map(|c| c.key.clone()));
+    h
+}
+
+fn num(x: f64) -> String {
+    if x == x.trunc() && x.abs() < 1e15 {
+        format!("{}", x as i64)
+    } else {
+        format!("{x:.6}")
+    }
+}
+
+fn opt_ms(v: Option<f64>) -> String {
+    v.map_or(String::new(), |x| num(x / 1e6))
+}
+
+/// Writes the CSV of one record.
+pub fn write<W: Write>(r: &Record, out: W) -> csv::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(header(r))?;
+    let mut row: Vec<String> = Vec::new();
+    for win in &r.windows {
+        row.clear();
+        row.push(num(win.start as f64 / 1e9));
+        row.push(num((win.start + win.len) as f64 / 1e9));
+        row.push(num(win.offered));
+        row.push(win.arrivals.to_string());
+        row.push(num(win.throughput()));
+        row.extend(Outcome::ALL.iter().map(|o| win.outcomes[*o].to_string()));
+        for d in [&win.latency, &win.queue_wait] {
+            row.push(d.count.to_string());
+            row.push(opt_ms(d.mean()));
+            row.extend(
+                Percentile::ALL
+                    .iter()
+                    .map(|p| opt_ms(d.percentile(*p).map(|v| v as f64))),
+            );
+            row.push(opt_ms((d.count > 0).then_some(d.max as f64)));
+        }
+        for g in &win.gauges {
+            row.push(num(g.mean));
+            row.push(num(g.max));
+        }
+        row.extend(win.counters.iter().map(|c| c.to_string()));
+        w.write_record(&row)?;
+    }
+    w.flush()?;
+    Ok(())
+}

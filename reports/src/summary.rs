@@ -1,0 +1,219 @@
+//! `summary.json`: the whole-run figures of every era, in a documented,
+//! versioned shape (docs/summary-json.md). The terminal table and the HTML
+//! page are drawn from the same structure, so they never disagree.
+
+use std::collections::BTreeMap;
+
+use lab_core::record::{Latencies, Verdict};
+use lab_core::scenario::{Percentile, Scenario};
+use lab_core::{Outcome, Record};
+use serde::Serialize;
+
+/// Bumped whenever a field changes meaning or disappears.
+pub const SCHEMA: &str = "lab-summary/1";
+
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    pub schema: &'static str,
+    pub lab_version: &'static str,
+    pub scenario: ScenarioInfo,
+    pub slo: Vec<Objective>,
+    pub eras: Vec<EraSummary>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ScenarioInfo {
+    pub name: String,
+    pub description: String,
+    pub file: String,
+    pub seed: u64,
+    pub duration_s: f64,
+    pub window_s: f64,
+    pub warmup_s: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Objective {
+    /// `p50` … `p999` or `error_rate`.
+    pub name: String,
+    /// Milliseconds for latency objectives, a fraction for the error rate.
+    pub max: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EraSummary {
+    pub label: String,
+    pub model: String,
+    pub source: &'static str,
+    pub requests: Requests,
+    /// Successful responses per second over the measured span.
+    pub throughput_rps: f64,
+    /// Successful responses only; `null` when there were none.
+    pub latency_ms: Option<LatencySummary>,
+    /// Time in FPM's listen backlog of every request a worker took.
+    pub queue_wait_ms: Option<LatencySummary>,
+    /// Requests by how they ended, keyed by outcome key.
+    pub outcomes: BTreeMap<&'static str, u64>,
+    /// Failed over finished requests; `null` when none finished.
+    pub error_rate: Option<f64>,
+    pub gauges: Vec<GaugeSummary>,
+    pub counters: BTreeMap<String, u64>,
+    pub slo: SloSummary,
+    /// The era's time series, relative to the report folder.
+    pub csv: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Requests {
+    pub arrived: u64,
+    pub finished: u64,
+    pub ok: u64,
+    /// Still in the system when the run ended.
+    pub unfinished: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LatencySummary {
+    pub count: u64,
+    pub mean: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub p999: f64,
+    pub max: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct GaugeSummary {
+    pub key: String,
+    pub label: String,
+    pub mean: f64,
+    pub max: f64,
+    pub capacity: Option<f64>,
+    /// Mean over capacity, when there is a capacity.
+    pub utilisation: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SloSummary {
+    pub pass: bool,
+    pub checks: Vec<CheckSummary>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CheckSummary {
+    pub name: String,
+    pub target: String,
+    pub actual: String,
+    pub pass: bool,
+}
+
+const MS: f64 = 1e6;
+
+fn latency(l: &Latencies) -> Option<LatencySummary> {
+    let p = |x| l.percentile(x).map_or(0.0, |v| v as f64 / MS);
+    Some(LatencySummary {
+        count: l.count(),
+        mean: l.mean()? / MS,
+        p50: p(Percentile::P50),
+        p90: p(Percentile::P90),
+        p95: p(Percentile::P95),
+        p99: p(Percentile::P99),
+        p999: p(Percentile::P999),
+        max: l.max()? as f64 / MS,
+    })
+}
+
+/// The CSV file of an era, relative to the report folder.
+pub fn csv_name(era: &str) -> String {
+    format!("{era}.csv")
+}
+
+pub fn build(scenario: &Scenario, records: &[Record]) -> Summary {
+    let secs = |ns: u64| ns as f64 / 1e9;
+    let mut slo: Vec<Objective> = scenario
+        .slo
+        .latency
+        .iter()
+        .map(|o| Objective {
+            name: o.percentile.key().into(),
+            max: o.max as f64 / MS,
+        })
+        .collect();
+    if let Some(e) = scenario.slo.error_rate {
+        slo.push(Objective {
+            name: "error_rate".into(),
+            max: e,
+        });
+    }
+    Summary {
+        schema: SCHEMA,
+        lab_version: env!("CARGO_PKG_VERSION"),
+        scenario: ScenarioInfo {
+            name: scenario.name.clone(),
+            description: scenario.description.clone(),
+            file: scenario.file.display().to_string(),
+            seed: scenario.seed,
+            duration_s: secs(scenario.duration),
+            window_s: secs(scenario.stats.window),
+            warmup_s: secs(scenario.stats.warmup),
+        },
+        slo,
+        eras: records.iter().map(|r| era(scenario, r)).collect(),
+    }
+}
+
+fn era(scenario: &Scenario, r: &Record) -> EraSummary {
+    let t = &r.totals;
+    let verdict = Verdict::judge(&scenario.slo, r);
+    EraSummary {
+        label: r.meta.era.clone(),
+        model: r.meta.model.clone(),
+        source: r.meta.source.key(),
+        requests: Requests {
+            arrived: t.arrivals,
+            finished: t.outcomes.total(),
+            ok: t.outcomes[Outcome::Ok],
+            unfinished: t.unfinished,
+        },
+        throughput_rps: t.throughput(),
+        latency_ms: latency(&t.latency),
+        queue_wait_ms: latency(&t.queue_wait),
+        outcomes: t.outcomes.iter().map(|(o, n)| (o.key(), n)).collect(),
+        error_rate: t.outcomes.error_rate(),
+        gauges: r
+            .gauges
+            .iter()
+            .zip(&t.gauges)
+            .map(|(spec, g)| GaugeSummary {
+                key: spec.key.clone(),
+                label: spec.label.clone(),
+                mean: g.mean,
+                max: g.max,
+                capacity: spec.capacity,
+                utilisation: spec.capacity.filter(|c| *c > 0.0).map(|c| g.mean / c),
+            })
+            .collect(),
+        counters: r
+            .counters
+            .iter()
+            .zip(&t.counters)
+            .map(|(c, n)| (c.key.clone(), *n))
+            .collect(),
+        slo: SloSummary {
+            pass: verdict.pass(),
+            checks: verdict
+                .checks
+                .into_iter()
+                .map(|c| CheckSummary {
+                    name: c.name,
+                    target: c.target,
+                    actual: c.actual,
+                    pass: c.pass,
+                })
+                .collect(),
+        },
+        csv: csv_name(&r.meta.era),
+    }
+}

@@ -1,0 +1,231 @@
+//! A host's cores as a processor-sharing server: `n` runnable jobs on `c`
+//! cores each progress at `min(1, c/n)` times the host's speed, so
+//! contention stretches every job's service time, as the Linux scheduler
+//! does for CPU-bound processes.
+//!
+//! Implemented with a virtual clock: `vclock` is the service every runnable
+//! job has received since an arbitrary origin. A job needing `d` finishes
+//! when `vclock` reaches `vclock_at_start + d`; jobs wait in a min-heap on
+//! that mark, and only the earliest needs an event. A change in `n` changes
+//! the clock's speed, not the marks.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+use crate::engine::Time;
+
+/// Identifies a job to whoever started it; opaque to the CPU.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JobTag {
+    pub slot: u32,
+    pub job: u64,
+}
+
+struct Job {
+    finish: f64,
+    tag: JobTag,
+}
+
+impl PartialEq for Job {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for Job {}
+impl PartialOrd for Job {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Job {
+    // Reversed for a min-heap; ties by job number keep runs deterministic.
+    fn cmp(&self, other: &Self) -> Ordering {
+        other
+            .finish
+            .total_cmp(&self.finish)
+            .then(other.tag.job.cmp(&self.tag.job))
+    }
+}
+
+pub struct Cpu {
+    cores: f64,
+    speed: f64,
+    /// Runnable jobs (cancelled ones are not counted, though their heap
+    /// entries linger until they surface).
+    runnable: u32,
+    vclock: f64,
+    last: Time,
+    jobs: BinaryHeap<Job>,
+}
+
+/// Service (in ns at speed 1) within which a job counts as finished; absorbs
+/// the rounding of completion times up to whole nanoseconds.
+const EPSILON: f64 = 0.5;
+
+impl Cpu {
+    pub fn new(cores: u32, speed: f64) -> Cpu {
+        Cpu {
+            cores: f64::from(cores),
+            speed,
+            runnable: 0,
+            vclock: 0.0,
+            last: 0,
+            jobs: BinaryHeap::new(),
+        }
+    }
+
+    /// Service per nanosecond that each runnable job receives.
+    #[inline]
+    fn rate(&self) -> f64 {
+        let n = f64::from(self.runnable);
+        if n <= self.cores {
+            self.speed
+        } else {
+            self.speed * self.cores / n
+        }
+    }
+
+    #[inline]
+    fn advance(&mut self, now: Time) {
+        if self.runnable > 0 {
+            self.vclock += (now - self.last) as f64 * self.rate();
+        }
+        self.last = now;
+    }
+
+    /// Starts a job that needs `demand` ns of CPU at speed 1.
+    #[inline]
+    pub fn start(&mut self, now: Time, demand: u64, tag: JobTag) {
+        self.advance(now);
+        self.runnable += 1;
+        self.jobs.push(Job {
+            finish: self.vclock + demand as f64,
+            tag,
+        });
+    }
+
+    /// A runnable job stopped early (its process was killed). The caller
+    /// ignores its tag when it surfaces from [`Cpu::complete`].
+    pub fn cancel(&mut self, now: Time) {
+        self.advance(now);
+        self.runnable -= 1;
+    }
+
+    /// When the earliest job finishes at the current sharing, if any.
+    #[inline]
+    pub fn next_completion(&self, now: Time) -> Option<Time> {
+        let top = self.jobs.peek()?;
+        if self.runnable == 0 {
+            // Only cancelled entries remain; surface them now.
+            return Some(now);
+        }
+        let vnow = self.vclock + (now - self.last) as f64 * self.rate();
+        let left = (top.finish - vnow).max(0.0);
+        Some(now + (left / self.rate()).ceil() as u64)
+    }
+
+    /// Pops the jobs that have finished by `now` (cancelled ones included:
+    /// the caller knows which tags are still live) and pushes their tags to
+    /// `done`. Returns how many were popped.
+    #[inline]
+    pub fn complete(&mut self, now: Time, done: &mut Vec<JobTag>) -> usize {
+        self.advance(now);
+        let mut popped = 0;
+        while let Some(top) = self.jobs.peek() {
+            if top.finish > self.vclock + EPSILON && self.runnable > 0 {
+                break;
+            }
+            done.push(top.tag);
+            self.jobs.pop();
+            popped += 1;
+        }
+        popped
+    }
+
+    /// A popped job that was still runnable has finished.
+    #[inline]
+    pub fn finished(&mut self) {
+        self.runnable -= 1;
+    }
+
+    /// Cores in use right now.
+    #[inline]
+    pub fn busy_cores(&self) -> u64 {
+        u64::from(self.runnable).min(self.cores as u64)
+    }
+
+    #[cfg(test)]
+    pub fn runnable(&self) -> u32 {
+        self.runnable
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tag(job: u64) -> JobTag {
+        JobTag { slot: job as u32, job }
+    }
+
+    /// Runs the CPU to completion, returning (job, finish time) of live jobs.
+    fn drain(cpu: &mut Cpu, now: Time) -> Vec<(u64, Time)> {
+        drain_except(cpu, now, &[])
+    }
+
+    fn drain_except(cpu: &mut Cpu, mut now: Time, cancelled: &[u64]) -> Vec<(u64, Time)> {
+        let mut out = Vec::new();
+        let mut done = Vec::new();
+        while let Some(t) = cpu.next_completion(now) {
+            now = t;
+            done.clear();
+            cpu.complete(now, &mut done);
+            for d in done.iter().filter(|d| !cancelled.contains(&d.job)) {
+                cpu.finished();
+                out.push((d.job, now));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn jobs_within_the_cores_run_at_full_speed() {
+        let mut cpu = Cpu::new(2, 1.0);
+        cpu.start(0, 100, tag(1));
+        cpu.start(0, 300, tag(2));
+        assert_eq!(drain(&mut cpu, 0), vec![(1, 100), (2, 300)]);
+    }
+
+    #[test]
+    fn contention_stretches_service() {
+        // Three equal jobs on one core share it: each takes three times as long.
+        let mut cpu = Cpu::new(1, 1.0);
+        for j in 1..=3 {
+            cpu.start(0, 1_000, tag(j));
+        }
+        assert_eq!(cpu.busy_cores(), 1);
+        let done = drain(&mut cpu, 0);
+        assert_eq!(done.iter().map(|d| d.1).collect::<Vec<_>>(), vec![3_000, 3_000, 3_000]);
+    }
+
+    #[test]
+    fn a_late_job_shares_only_while_both_run() {
+        // Job 1 needs 1000 alone; job 2 (needs 200) arrives at 500 and both
+        // run at half speed: job 2 ends at 900, job 1 at 1200.
+        let mut cpu = Cpu::new(1, 1.0);
+        cpu.start(0, 1_000, tag(1));
+        cpu.start(500, 200, tag(2));
+        assert_eq!(drain(&mut cpu, 500), vec![(2, 900), (1, 1_200)]);
+    }
+
+    #[test]
+    fn speed_scales_demand_and_cancel_frees_the_core() {
+        let mut cpu = Cpu::new(1, 2.0);
+        cpu.start(0, 1_000, tag(1));
+        cpu.start(0, 1_000, tag(2));
+        cpu.cancel(0); // job 2's process is killed
+        // The live job runs alone at double speed.
+        assert_eq!(drain_except(&mut cpu, 0, &[2]), vec![(1, 500)]);
+        assert_eq!(cpu.runnable(), 0);
+    }
+}

@@ -1,0 +1,212 @@
+//! The event queue: integer-nanosecond virtual time, ties broken by the order
+//! in which events were scheduled, so a run is a pure function of its seed.
+//!
+//! Three kinds of storage share one ordering by `(time, sequence)`:
+//!
+//! - a binary heap for one-off events at arbitrary times;
+//! - *lanes*, FIFO queues for timers whose delay is the same for every entry
+//!   (client timeouts, nginx's read timeout, lock-wait timeouts, fork time):
+//!   entries arrive in time order, so pushing and popping is O(1);
+//! - *slots*, one pending event each, that a component moves whenever its
+//!   next event moves (a processor-sharing CPU's next completion): moving a
+//!   slot replaces the entry instead of leaving a stale one in the heap.
+//!
+//! Events are plain `Copy` values; nothing is boxed or allocated per event
+//! once the queues have grown to their working size.
+
+use std::cmp::Ordering;
+use std::collections::{BinaryHeap, VecDeque};
+
+/// Virtual time in nanoseconds since the start of the run.
+pub type Time = u64;
+
+struct Entry<E> {
+    time: Time,
+    seq: u64,
+    event: E,
+}
+
+impl<E> Entry<E> {
+    #[inline]
+    fn key(&self) -> (Time, u64) {
+        (self.time, self.seq)
+    }
+}
+
+impl<E> PartialEq for Entry<E> {
+    fn eq(&self, other: &Self) -> bool {
+        self.key() == other.key()
+    }
+}
+impl<E> Eq for Entry<E> {}
+impl<E> PartialOrd for Entry<E> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl<E> Ord for Entry<E> {
+    // Reversed: BinaryHeap is a max-heap and the earliest event must come first.
+    fn cmp(&self, other: &Self) -> Ordering {
+        other.key().cmp(&self.key())
+    }
+}
+
+/// Index of a lane created by [`Scheduler::add_lane`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lane(u8);
+
+/// Index of a slot created by [`Scheduler::add_slot`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Slot(u8);
+
+/// Where the earliest pending event is.
+#[derive(Clone, Copy)]
+enum Source {
+    Heap,
+    Lane(usize),
+    Slot(usize),
+}
+
+pub struct Scheduler<E> {
+    seq: u64,
+    heap: BinaryHeap<Entry<E>>,
+    lanes: Vec<VecDeque<Entry<E>>>,
+    slots: Vec<Option<Entry<E>>>,
+    popped: u64,
+}
+
+impl<E: Copy> Default for Scheduler<E> {
+    fn default() -> Self {
+        Scheduler {
+            seq: 0,
+            heap: BinaryHeap::new(),
+            lanes: Vec::new(),
+            slots: Vec::new(),
+            popped: 0,
+        }
+    }
+}
+
+impl<E: Copy> Scheduler<E> {
+    pub fn add_lane(&mut self) -> Lane {
+        self.lanes.push(VecDeque::new());
+        Lane(u8::try_from(self.lanes.len() - 1).expect("fewer than 256 lanes"))
+    }
+
+    pub fn add_slot(&mut self) -> Slot {
+        self.slots.push(None);
+        Slot(u8::try_from(self.slots.len() - 1).expect("fewer than 256 slots"))
+    }
+
+    #[inline]
+    fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+
+    /// Schedules a one-off event.
+    #[inline]
+    pub fn at(&mut self, time: Time, event: E) {
+        let seq = self.next_seq();
+        self.heap.push(Entry { time, seq, event });
+    }
+
+    /// Schedules a timer on a lane. Times on one lane must not decrease,
+    /// which holds when every entry is "now + the lane's constant delay".
+    #[inline]
+    pub fn on_lane(&mut self, lane: Lane, time: Time, event: E) {
+        let seq = self.next_seq();
+        let q = &mut self.lanes[lane.0 as usize];
+        debug_assert!(q.back().is_none_or(|b| b.time <= time), "lane times must not decrease");
+        q.push_back(Entry { time, seq, event });
+    }
+
+    /// Sets (or moves) the slot's pending event.
+    #[inline]
+    pub fn set_slot(&mut self, slot: Slot, time: Time, event: E) {
+        let seq = self.next_seq();
+        self.slots[slot.0 as usize] = Some(Entry { time, seq, event });
+    }
+
+    #[inline]
+    pub fn clear_slot(&mut self, slot: Slot) {
+        self.slots[slot.0 as usize] = None;
+    }
+
+    /// The time of the slot's pending event, if any.
+    #[inline]
+    pub fn slot_time(&self, slot: Slot) -> Option<Time> {
+        self.slots[slot.0 as usize].as_ref().map(|e| e.time)
+    }
+
+    /// Removes and returns the earliest event.
+    #[inline]
+    pub fn pop(&mut self) -> Option<(Time, E)> {
+        let mut best: Option<((Time, u64), Source)> = self.heap.peek().map(|e| (e.key(), Source::Heap));
+        for (i, q) in self.lanes.iter().enumerate() {
+            if let Some(e) = q.front() {
+                if best.is_none_or(|(k, _)| e.key() < k) {
+                    best = Some((e.key(), Source::Lane(i)));
+                }
+            }
+        }
+        for (i, s) in self.slots.iter().enumerate() {
+            if let Some(e) = s {
+                if best.is_none_or(|(k, _)| e.key() < k) {
+                    best = Some((e.key(), Source::Slot(i)));
+                }
+            }
+        }
+        let entry = match best?.1 {
+            Source::Heap => self.heap.pop(),
+            Source::Lane(i) => self.lanes[i].pop_front(),
+            Source::Slot(i) => self.slots[i].take(),
+        }?;
+        self.popped += 1;
+        Some((entry.time, entry.event))
+    }
+
+    /// Events handed out so far.
+    pub fn popped(&self) -> u64 {
+        self.popped
+    }
+
+    /// Events waiting, stale ones included.
+    #[cfg(test)]
+    pub fn pending(&self) -> usize {
+        self.heap.len() + self.lanes.iter().map(VecDeque::len).sum::<usize>() + self.slots.iter().flatten().count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pops_in_time_then_schedule_order_across_storages() {
+        let mut s = Scheduler::<u32>::default();
+        let lane = s.add_lane();
+        let slot = s.add_slot();
+        s.at(10, 1);
+        s.on_lane(lane, 10, 2);
+        s.set_slot(slot, 5, 3);
+        s.at(5, 4);
+        s.set_slot(slot, 10, 5); // moves the slot: event 3 is gone
+        s.on_lane(lane, 20, 6);
+        s.at(1, 7);
+        let order: Vec<_> = std::iter::from_fn(|| s.pop()).collect();
+        assert_eq!(order, vec![(1, 7), (5, 4), (10, 1), (10, 2), (10, 5), (20, 6)]);
+        assert_eq!(s.popped(), 6);
+        assert_eq!(s.pending(), 0);
+    }
+
+    #[test]
+    fn cleared_slots_never_fire() {
+        let mut s = Scheduler::<u32>::default();
+        let slot = s.add_slot();
+        s.set_slot(slot, 3, 1);
+        assert_eq!(s.slot_time(slot), Some(3));
+        s.clear_slot(slot);
+        assert_eq!(s.pop(), None);
+    }
+}

@@ -1,0 +1,397 @@
+//! A PHP-FPM pool: children, the listen backlog, and the process manager's
+//! decisions, following php-src's `fpm_process_ctl.c`.
+//!
+//! - Idle children wait in `accept()`; the kernel wakes them in the order
+//!   they started waiting, so the idle list is a FIFO.
+//! - When every child is busy, connections wait in the listen backlog; a full
+//!   backlog refuses the connection (nginx answers 502).
+//! - `dynamic`: a maintenance tick every second kills one idle child when
+//!   more than `max_spare_servers` are idle, or forks a batch when fewer than
+//!   `min_spare_servers` are, the batch doubling each tick up to 32.
+//! - `ondemand`: a connection that finds no idle child forks one; the tick
+//!   reaps the longest-idle child once it has idled `process_idle_timeout`.
+//! - A child that exits for another reason than idleness (it reached
+//!   `max_requests`, or `request_terminate_timeout` killed it) is replaced.
+
+use std::collections::VecDeque;
+
+use lab_core::scenario::{FpmPool, ProcessManager};
+
+use crate::engine::Time;
+
+/// FPM_MAX_SPAWN_RATE: the cap of the dynamic spawn batch.
+pub const MAX_SPAWN_RATE: u32 = 32;
+/// FPM_IDLE_SERVER_MAINTENANCE_HEARTBEAT.
+pub const MAINTENANCE_PERIOD: Time = 1_000_000_000;
+
+pub type ChildId = u32;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ChildState {
+    Spawning,
+    Idle { since: Time },
+    Busy,
+    Gone,
+}
+
+#[derive(Clone, Debug)]
+struct Child {
+    state: ChildState,
+    served: u32,
+}
+
+/// What the maintenance tick decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Maintenance {
+    Nothing,
+    /// Fork this many children.
+    Spawn(u32),
+    /// Kill this idle child.
+    Kill(ChildId),
+}
+
+/// A waiting connection: the request's slab slot and id, and when it arrived.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Waiting<K> {
+    pub key: K,
+    pub since: Time,
+}
+
+pub struct Pool<K> {
+    pub cfg: FpmPool,
+    children: Vec<Child>,
+    free_ids: Vec<ChildId>,
+    idle: VecDeque<ChildId>,
+    backlog: VecDeque<Waiting<K>>,
+    /// Children forked and not yet exited (FPM's `running_children`).
+    running: u32,
+    busy: u32,
+    idle_spawn_rate: u32,
+}
+
+impl<K: Copy> Pool<K> {
+    /// A pool at start-up: `static` forks every child, `dynamic` forks
+    /// `start_servers`, `ondemand` none; they are ready at time zero.
+    pub fn new(cfg: FpmPool) -> Pool<K> {
+        let initial = match cfg.pm {
+            ProcessManager::Static => cfg.max_children,
+            ProcessManager::Dynamic { start_servers, .. } => start_servers,
+            ProcessManager::OnDemand { .. } => 0,
+        };
+        let mut pool = Pool {
+            cfg,
+            children: Vec::new(),
+            free_ids: Vec::new(),
+            idle: VecDeque::new(),
+            backlog: VecDeque::new(),
+            running: 0,
+            busy: 0,
+            idle_spawn_rate: 1,
+        };
+        for _ in 0..initial {
+            let id = pool.fork();
+            pool.park(id, 0);
+        }
+        pool
+    }
+
+    /// Forks a child. Once it has started, the caller gives it a connection
+    /// ([`Pool::reuse`]) or lets it wait in `accept()` ([`Pool::park`]).
+    pub fn fork(&mut self) -> ChildId {
+        self.running += 1;
+        let child = Child {
+            state: ChildState::Spawning,
+            served: 0,
+        };
+        match self.free_ids.pop() {
+            Some(id) => {
+                self.children[id as usize] = child;
+                id
+            }
+            None => {
+                self.children.push(child);
+                (self.children.len() - 1) as ChildId
+            }
+        }
+    }
+
+    /// The child that accepts the next connection, if one is idle.
+    pub fn take_idle(&mut self) -> Option<ChildId> {
+        let id = self.idle.pop_front()?;
+        let c = &mut self.children[id as usize];
+        c.state = ChildState::Busy;
+        c.served += 1;
+        self.busy += 1;
+        Some(id)
+    }
+
+    /// Queues a connection in the listen backlog; `false` when it is full.
+    pub fn enqueue(&mut self, key: K, now: Time) -> bool {
+        if self.backlog.len() as u64 >= u64::from(self.cfg.listen_backlog) {
+            return false;
+        }
+        self.backlog.push_back(Waiting { key, since: now });
+        true
+    }
+
+    pub fn dequeue(&mut self) -> Option<Waiting<K>> {
+        self.backlog.pop_front()
+    }
+
+    /// `ondemand` forks when a connection finds no idle child.
+    pub fn wants_fork_on_connect(&self) -> bool {
+        matches!(self.cfg.pm, ProcessManager::OnDemand { .. })
+            && self.idle.is_empty()
+            && self.running < self.cfg.max_children
+    }
+
+    /// A busy child finished its request. Returns `true` if it stays (and is
+    /// now idle, not yet queued: the caller gives it the next connection or
+    /// calls [`Pool::park`]), `false` if it exits at `max_requests`.
+    pub fn release(&mut self, id: ChildId) -> bool {
+        self.busy -= 1;
+        let c = &mut self.children[id as usize];
+        if self.cfg.max_requests > 0 && c.served >= self.cfg.max_requests {
+            self.exit(id);
+            return false;
+        }
+        true
+    }
+
+    /// Hands a connection from the backlog to a child that just finished or
+    /// just started.
+    pub fn reuse(&mut self, id: ChildId) {
+        let c = &mut self.children[id as usize];
+        c.state = ChildState::Busy;
+        c.served += 1;
+        self.busy += 1;
+    }
+
+    /// A released or newly started child with nothing to do waits in `accept()`.
+    pub fn park(&mut self, id: ChildId, now: Time) {
+        self.children[id as usize].state = ChildState::Idle { since: now };
+        self.idle.push_back(id);
+    }
+
+    /// A busy child is killed (request_terminate_timeout).
+    pub fn kill_busy(&mut self, id: ChildId) {
+        debug_assert_eq!(self.children[id as usize].state, ChildState::Busy);
+        self.busy -= 1;
+        self.exit(id);
+    }
+
+    fn exit(&mut self, id: ChildId) {
+        self.children[id as usize].state = ChildState::Gone;
+        self.running -= 1;
+        self.free_ids.push(id);
+    }
+
+    /// Whether FPM replaces a child that exited for a reason other than
+    /// idleness: `ondemand` forks on the next connection instead.
+    pub fn respawns(&self) -> bool {
+        !matches!(self.cfg.pm, ProcessManager::OnDemand { .. }) && self.running < self.cfg.max_children
+    }
+
+    /// The process manager's once-a-second decision.
+    pub fn maintain(&mut self, now: Time) -> Maintenance {
+        let idle = self.idle.len() as u32;
+        match self.cfg.pm {
+            ProcessManager::Static => Maintenance::Nothing,
+            ProcessManager::OnDemand { process_idle_timeout } => match self.idle.front() {
+                Some(&id) => match self.children[id as usize].state {
+                    ChildState::Idle { since } if since + process_idle_timeout < now => {
+                        self.idle.pop_front();
+                        self.exit(id);
+                        Maintenance::Kill(id)
+                    }
+                    _ => Maintenance::Nothing,
+                },
+                None => Maintenance::Nothing,
+            },
+            ProcessManager::Dynamic {
+                min_spare_servers,
+                max_spare_servers,
+                ..
+            } => {
+                if idle > max_spare_servers {
+                    let id = self
+                        .idle
+                        .pop_front()
+                        .expect("more idle children than max_spare_servers");
+                    self.exit(id);
+                    self.idle_spawn_rate = 1;
+                    return Maintenance::Kill(id);
+                }
+                if idle < min_spare_servers {
+                    let room = self.cfg.max_children.saturating_sub(self.running);
+                    let n = self.idle_spawn_rate.min(min_spare_servers - idle).min(room);
+                    if n == 0 {
+                        self.idle_spawn_rate = 1;
+                        return Maintenance::Nothing;
+                    }
+                    if self.idle_spawn_rate < MAX_SPAWN_RATE {
+                        self.idle_spawn_rate *= 2;
+                    }
+                    return Maintenance::Spawn(n);
+                }
+                self.idle_spawn_rate = 1;
+                Maintenance::Nothing
+            }
+        }
+    }
+
+    /// Whether the process manager needs its periodic tick.
+    pub fn needs_maintenance(&self) -> bool {
+        !matches!(self.cfg.pm, ProcessManager::Static)
+    }
+
+    pub fn busy(&self) -> u32 {
+        self.busy
+    }
+
+    pub fn running(&self) -> u32 {
+        self.running
+    }
+
+    #[cfg(test)]
+    pub fn idle(&self) -> u32 {
+        self.idle.len() as u32
+    }
+
+    pub fn backlog_len(&self) -> usize {
+        self.backlog.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: Time = 1_000_000_000;
+
+    fn cfg(pm: ProcessManager, max_children: u32) -> FpmPool {
+        FpmPool {
+            pm,
+            max_children,
+            listen_backlog: 2,
+            max_requests: 0,
+            request_terminate_timeout: None,
+            spawn_time: 1_000_000,
+        }
+    }
+
+    fn dynamic(start: u32, min: u32, max: u32, max_children: u32) -> Pool<u32> {
+        Pool::new(cfg(
+            ProcessManager::Dynamic {
+                start_servers: start,
+                min_spare_servers: min,
+                max_spare_servers: max,
+            },
+            max_children,
+        ))
+    }
+
+    #[test]
+    fn start_up_follows_pm() {
+        assert_eq!(Pool::<u32>::new(cfg(ProcessManager::Static, 7)).idle(), 7);
+        assert_eq!(dynamic(3, 2, 4, 10).idle(), 3);
+        assert_eq!(
+            Pool::<u32>::new(cfg(
+                ProcessManager::OnDemand {
+                    process_idle_timeout: 10 * S
+                },
+                7
+            ))
+            .idle(),
+            0
+        );
+    }
+
+    #[test]
+    fn backlog_refuses_when_full() {
+        let mut p = Pool::new(cfg(ProcessManager::Static, 1));
+        assert!(p.take_idle().is_some());
+        assert!(p.take_idle().is_none());
+        assert!(p.enqueue(1, 0));
+        assert!(p.enqueue(2, 0));
+        assert!(!p.enqueue(3, 0));
+        assert_eq!(p.dequeue().unwrap().key, 1);
+    }
+
+    #[test]
+    fn dynamic_spawn_batches_double_up_to_the_shortfall() {
+        // Everything stays busy, min_spare 20: batches double until capped by the shortfall.
+        let mut p = dynamic(1, 20, 30, 100);
+        p.take_idle();
+        let mut batches = Vec::new();
+        for tick in 1..=6 {
+            match p.maintain(tick * S) {
+                Maintenance::Spawn(n) => {
+                    for _ in 0..n {
+                        let id = p.fork();
+                        p.park(id, tick * S);
+                        // keep them busy so the shortfall stays
+                        p.take_idle();
+                    }
+                    batches.push(n);
+                }
+                other => panic!("tick {tick}: {other:?}"),
+            }
+        }
+        assert_eq!(batches, vec![1, 2, 4, 8, 16, 20]);
+    }
+
+    #[test]
+    fn dynamic_stops_at_max_children_and_reaps_spares_one_per_tick() {
+        let mut p = dynamic(2, 2, 3, 3);
+        p.take_idle();
+        p.take_idle();
+        assert_eq!(p.maintain(S), Maintenance::Spawn(1));
+        let id = p.fork();
+        p.park(id, S);
+        p.take_idle();
+        assert_eq!(p.maintain(2 * S), Maintenance::Nothing, "max_children reached");
+        // All three finish: idle 3 is not above max_spare 3.
+        for id in 0..3 {
+            assert!(p.release(id));
+            p.park(id, 3 * S);
+        }
+        assert_eq!(p.maintain(4 * S), Maintenance::Nothing);
+        let mut q = dynamic(5, 1, 2, 5);
+        assert!(matches!(q.maintain(S), Maintenance::Kill(_)));
+        assert!(matches!(q.maintain(2 * S), Maintenance::Kill(_)));
+        assert!(matches!(q.maintain(3 * S), Maintenance::Kill(_)));
+        assert_eq!(q.maintain(4 * S), Maintenance::Nothing);
+        assert_eq!(q.running(), 2);
+    }
+
+    #[test]
+    fn ondemand_forks_on_connect_and_reaps_idle_children() {
+        let mut p: Pool<u32> = Pool::new(cfg(
+            ProcessManager::OnDemand {
+                process_idle_timeout: 10 * S,
+            },
+            2,
+        ));
+        assert!(p.wants_fork_on_connect());
+        let id = p.fork();
+        p.park(id, 0);
+        assert!(!p.wants_fork_on_connect());
+        assert_eq!(p.maintain(10 * S), Maintenance::Nothing);
+        assert_eq!(p.maintain(11 * S), Maintenance::Kill(id));
+        assert_eq!(p.running(), 0);
+    }
+
+    #[test]
+    fn max_requests_retires_children() {
+        let mut c = cfg(ProcessManager::Static, 1);
+        c.max_requests = 2;
+        let mut p: Pool<u32> = Pool::new(c);
+        let id = p.take_idle().unwrap();
+        assert!(p.release(id));
+        p.reuse(id);
+        assert!(!p.release(id));
+        assert_eq!(p.running(), 0);
+        assert!(p.respawns());
+    }
+}

@@ -1,0 +1,402 @@
+//! The shop of the stone and bronze eras: clients → nginx → a PHP-FPM pool →
+//! MySQL, on one host (stone) or on a web VPS and a database VPS with a
+//! network hop between them (bronze).
+//!
+//! A request's life: it arrives and nginx hands it to FPM at once (an idle
+//! child takes it, or it waits in the listen backlog, or the backlog is full
+//! and nginx answers 502). A child runs the endpoint's steps: PHP CPU on the
+//! web host, queries on a MySQL connection opened at the first query and
+//! held to the end (row lock, CPU on the database host, waiting, the network
+//! back). Then nginx sends the response. Work that FPM accepted runs to the
+//! end even when nginx (504) or the client (timeout) gave up — as in the real
+//! stack — unless `request_terminate_timeout` kills the child.
+//!
+//! This file holds the state, the construction and the event loop; the
+//! request's steps are in `shop/steps.rs`.
+
+mod steps;
+
+use lab_core::record::{CounterId, CounterSpec, GaugeId, GaugeKind, GaugeSpec, RecordBuilder, RecordMeta, Source};
+use lab_core::scenario::{App, Architecture, Era, RateProfile, Scenario, Step, Workload};
+use rand_distr::{Distribution, Exp1};
+use rand_pcg::{Pcg32, Pcg64Mcg};
+use slab::Slab;
+
+use crate::arrivals::Arrivals;
+use crate::cpu::Cpu;
+use crate::engine::{Lane, Scheduler, Slot, Time};
+use crate::fpm::{ChildId, MAINTENANCE_PERIOD, Pool};
+use crate::mysql::{RowId, Server};
+use crate::sample::{Sampler, Streams};
+use crate::{Progress, Run};
+
+/// A request's slab slot and its unique id: events that outlive their
+/// request find a different id (or none) in the slot and are ignored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Key {
+    slot: u32,
+    id: u64,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Ev {
+    Arrival,
+    UserWakes(u32),
+    CpuDone(u8),
+    /// A delay ended: connecting, waiting inside a query, the network back.
+    Resume(Key),
+    LockGranted(Key),
+    ClientTimeout(Key),
+    UpstreamTimeout(Key),
+    LockTimeout(Key),
+    Terminate(Key),
+    ChildReady(ChildId),
+    Maintenance,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Backlog,
+    AppCpu,
+    Connecting,
+    LockWait,
+    DbCpu,
+    DbWait,
+    Returning,
+}
+
+const NO_USER: u32 = u32::MAX;
+
+struct Request {
+    id: u64,
+    arrived: Time,
+    started: Time,
+    query_start: Time,
+    lock_wait_start: Time,
+    cpu_job: u64,
+    rng: Pcg32,
+    user: u32,
+    child: ChildId,
+    endpoint: u16,
+    step: u16,
+    phase: Phase,
+    row: Option<RowId>,
+    client_waiting: bool,
+    nginx_waiting: bool,
+    has_conn: bool,
+    /// FPM killed the child; only the query it left behind still runs.
+    terminated: bool,
+}
+
+enum CompiledStep {
+    Cpu(Sampler),
+    Query {
+        db_cpu: Option<Sampler>,
+        db_wait: Option<Sampler>,
+        lock: Option<(usize, u32)>,
+    },
+}
+
+enum Driver {
+    Open {
+        arrivals: Arrivals,
+        rng: Pcg64Mcg,
+        slot: Slot,
+    },
+    Closed {
+        think: Sampler,
+        rng: Pcg64Mcg,
+        users: u32,
+    },
+}
+
+struct Host {
+    cpu: Cpu,
+    slot: Slot,
+    gauge: GaugeId,
+}
+
+struct Lanes {
+    client: Lane,
+    upstream: Lane,
+    lock: Lane,
+    terminate: Lane,
+    spawn: Lane,
+}
+
+struct Gauges {
+    busy: GaugeId,
+    children: GaugeId,
+    backlog: GaugeId,
+    connections: GaugeId,
+    lock_waiters: GaugeId,
+    in_system: GaugeId,
+}
+
+struct Counters {
+    slow_queries: CounterId,
+    lock_waits: CounterId,
+    spawned: CounterId,
+    terminated: CounterId,
+    abandoned: CounterId,
+}
+
+pub(crate) struct Shop {
+    now: Time,
+    end: Time,
+    sched: Scheduler<Ev>,
+    lanes: Lanes,
+    reqs: Slab<Request>,
+    next_id: u64,
+    next_job: u64,
+    streams: Streams,
+    endpoints: Vec<Vec<CompiledStep>>,
+    /// Cumulative probabilities of the endpoint mix.
+    mix: Vec<(f64, u16)>,
+    driver: Driver,
+    /// The open model's rate profile, for the offered load of each window.
+    profile: Option<RateProfile>,
+    client_timeout: Option<Time>,
+    upstream_timeout: Option<Time>,
+    hosts: Vec<Host>,
+    web: usize,
+    db_host: usize,
+    /// One network round trip between web and database; `None` on one host.
+    rtt: Option<Sampler>,
+    pool: Pool<Key>,
+    db: Server<Key>,
+    rec: RecordBuilder,
+    gauges: Gauges,
+    counters: Counters,
+    done: Vec<crate::cpu::JobTag>,
+}
+
+fn compile(app: &App) -> Vec<Vec<CompiledStep>> {
+    app.endpoints
+        .iter()
+        .map(|e| {
+            e.steps
+                .iter()
+                .map(|s| match s {
+                    Step::Cpu(d) => CompiledStep::Cpu(Sampler::new(d)),
+                    Step::Query(q) => CompiledStep::Query {
+                        db_cpu: q.db_cpu.as_ref().map(Sampler::new),
+                        db_wait: q.db_wait.as_ref().map(Sampler::new),
+                        lock: q.lock.map(|l| (l, app.locks[l].rows)),
+                    },
+                })
+                .collect()
+        })
+        .collect()
+}
+
+impl Shop {
+    pub(crate) fn new(scenario: &Scenario, era: &Era) -> Shop {
+        let (host_specs, rtt) = match &era.arch {
+            Architecture::Stone { host, .. } => (vec![("server", host)], None),
+            Architecture::Bronze { web, db, network, .. } => {
+                (vec![("web", web), ("db", db)], Some(Sampler::new(&network.rtt)))
+            }
+        };
+        let stack = era.arch.stack();
+        let mut rec = RecordBuilder::new(RecordMeta {
+            scenario: scenario.name.clone(),
+            era: era.label.clone(),
+            model: era.arch.model().to_string(),
+            source: Source::Simulated,
+            seed: scenario.seed,
+            window: scenario.stats.window,
+            warmup: scenario.stats.warmup,
+            duration: scenario.duration,
+        });
+        let mut sched = Scheduler::default();
+        let hosts = host_specs
+            .iter()
+            .map(|(name, h)| Host {
+                cpu: Cpu::new(h.cores, h.speed),
+                slot: sched.add_slot(),
+                gauge: rec.add_gauge(GaugeSpec {
+                    key: format!("{name}.cpu"),
+                    label: format!("{name} CPU"),
+                    kind: GaugeKind::Cpu,
+                    capacity: Some(f64::from(h.cores)),
+                }),
+            })
+            .collect::<Vec<_>>();
+        let db_host = hosts.len() - 1;
+        let fpm = &stack.fpm;
+        let mut gauge = |key: &str, label: &str, kind, capacity: Option<f64>| {
+            rec.add_gauge(GaugeSpec {
+                key: key.into(),
+                label: label.into(),
+                kind,
+                capacity,
+            })
+        };
+        let children = f64::from(fpm.max_children);
+        let gauges = Gauges {
+            busy: gauge("fpm.busy", "FPM busy workers", GaugeKind::Workers, Some(children)),
+            children: gauge("fpm.children", "FPM children", GaugeKind::Workers, Some(children)),
+            backlog: gauge(
+                "fpm.backlog",
+                "listen backlog",
+                GaugeKind::Queue,
+                Some(f64::from(fpm.listen_backlog)),
+            ),
+            connections: gauge(
+                "mysql.connections",
+                "MySQL connections",
+                GaugeKind::Connections,
+                Some(f64::from(stack.mysql.max_connections)),
+            ),
+            lock_waiters: gauge("mysql.lock_waiters", "row-lock waiters", GaugeKind::Queue, None),
+            in_system: gauge(
+                "requests.in_system",
+                "requests in the system",
+                GaugeKind::InSystem,
+                None,
+            ),
+        };
+        let mut counter = |key: &str, label: &str| {
+            rec.add_counter(CounterSpec {
+                key: key.into(),
+                label: label.into(),
+            })
+        };
+        let counters = Counters {
+            slow_queries: counter("mysql.slow_queries", "slow queries (over long_query_time)"),
+            lock_waits: counter("mysql.lock_waits", "queries that waited for a row lock"),
+            spawned: counter("fpm.spawned", "FPM children forked"),
+            terminated: counter("fpm.terminated", "requests killed at request_terminate_timeout"),
+            abandoned: counter("fpm.abandoned", "requests finished after their client had gone"),
+        };
+        let streams = Streams::new(scenario.seed);
+        let driver = match &scenario.traffic.workload {
+            Workload::Open(profile) => Driver::Open {
+                arrivals: Arrivals::new(profile),
+                rng: streams.traffic(),
+                slot: sched.add_slot(),
+            },
+            Workload::Closed { users, think } => Driver::Closed {
+                think: Sampler::new(think),
+                rng: streams.traffic(),
+                users: *users,
+            },
+        };
+        let mut acc = 0.0;
+        let mix = scenario
+            .traffic
+            .mix
+            .iter()
+            .map(|(i, w)| {
+                acc += w;
+                (acc, *i as u16)
+            })
+            .collect();
+        let lanes = Lanes {
+            client: sched.add_lane(),
+            upstream: sched.add_lane(),
+            lock: sched.add_lane(),
+            terminate: sched.add_lane(),
+            spawn: sched.add_lane(),
+        };
+        let pool = Pool::new(fpm.clone());
+        let mut shop = Shop {
+            now: 0,
+            end: scenario.duration,
+            sched,
+            lanes,
+            reqs: Slab::new(),
+            next_id: 0,
+            next_job: 0,
+            streams,
+            endpoints: compile(&scenario.app),
+            mix,
+            driver,
+            profile: match &scenario.traffic.workload {
+                Workload::Open(p) => Some(p.clone()),
+                Workload::Closed { .. } => None,
+            },
+            client_timeout: scenario.traffic.timeout,
+            upstream_timeout: stack.nginx.fastcgi_read_timeout,
+            hosts,
+            web: 0,
+            db_host,
+            rtt,
+            pool,
+            db: Server::new(stack.mysql.clone(), &scenario.app.locks),
+            rec,
+            gauges,
+            counters,
+            done: Vec::new(),
+        };
+        shop.start();
+        shop
+    }
+
+    fn start(&mut self) {
+        self.pool_gauges();
+        if self.pool.needs_maintenance() {
+            self.sched.at(MAINTENANCE_PERIOD, Ev::Maintenance);
+        }
+        match &mut self.driver {
+            Driver::Open { .. } => self.schedule_arrival(),
+            Driver::Closed { think, rng, users } => {
+                // Each user starts after one think time, so they do not all
+                // arrive at once.
+                for u in 0..*users {
+                    let t = think.sample(rng);
+                    self.sched.at(t, Ev::UserWakes(u));
+                }
+            }
+        }
+    }
+
+    fn schedule_arrival(&mut self) {
+        if let Driver::Open { arrivals, rng, slot } = &mut self.driver {
+            let e: f64 = Exp1.sample(rng);
+            match arrivals.next(e) {
+                Some(t) => self.sched.set_slot(*slot, t, Ev::Arrival),
+                None => self.sched.clear_slot(*slot),
+            }
+        }
+    }
+
+    pub(crate) fn run(mut self, progress: &mut dyn FnMut(Progress)) -> Run {
+        const REPORT_EVERY: u64 = 1 << 16;
+        while let Some((t, ev)) = self.sched.pop() {
+            if t >= self.end {
+                break;
+            }
+            self.now = t;
+            self.dispatch(ev);
+            if self.sched.popped() % REPORT_EVERY == 0 {
+                progress(Progress {
+                    now: t,
+                    end: self.end,
+                    events: self.sched.popped(),
+                });
+            }
+        }
+        let events = self.sched.popped();
+        progress(Progress {
+            now: self.end,
+            end: self.end,
+            events,
+        });
+        let unfinished = self.reqs.len() as u64;
+        let record = match &self.profile {
+            Some(p) => self.rec.finish(self.end, unfinished, |a, b| p.mean_rate(a, b)),
+            None => {
+                // A closed model has no intended rate: its offered load is
+                // whatever the users managed to send.
+                let mut r = self.rec.finish(self.end, unfinished, |_, _| 0.0);
+                for w in &mut r.windows {
+                    w.offered = w.arrivals as f64 / w.seconds();
+                }
+                r
+            }
+        };
+        Run { record, events }
+    }
+}

@@ -1,0 +1,521 @@
+//! What happens to a request, event by event.
+//!
+//! Functions that may end a request return the FPM child it freed, if that
+//! child stays; the event handler then gives it the next connection from the
+//! backlog in a loop ([`Shop::child_free`]), so a chain of instant requests
+//! never recurses.
+
+use lab_core::record::Outcome;
+use rand::Rng;
+use slab::Slab;
+
+use super::{CompiledStep, Driver, Ev, Key, NO_USER, Phase, Request, Shop};
+use crate::cpu::JobTag;
+use crate::engine::Time;
+use crate::fpm::{ChildId, MAINTENANCE_PERIOD, Maintenance};
+
+impl Shop {
+    pub(super) fn dispatch(&mut self, ev: Ev) {
+        let freed = match ev {
+            Ev::Arrival => {
+                self.arrive(NO_USER);
+                self.schedule_arrival();
+                None
+            }
+            Ev::UserWakes(u) => {
+                self.arrive(u);
+                None
+            }
+            Ev::CpuDone(host) => {
+                self.cpu_done(host as usize);
+                None
+            }
+            Ev::Resume(key) if self.live(key) => self.resume(key),
+            Ev::LockGranted(key) if self.live(key) => self.after_lock(key),
+            Ev::ClientTimeout(key) if self.live(key) => {
+                self.client_gives_up(key);
+                None
+            }
+            Ev::UpstreamTimeout(key) if self.live(key) => {
+                self.reply(key, Outcome::UpstreamTimeout);
+                None
+            }
+            Ev::LockTimeout(key) if self.live(key) => self.lock_timeout(key),
+            Ev::Terminate(key) if self.live(key) => {
+                self.terminate(key);
+                None
+            }
+            Ev::ChildReady(child) => Some(child),
+            Ev::Maintenance => {
+                self.maintain();
+                None
+            }
+            // The request this event was about has gone.
+            _ => None,
+        };
+        if let Some(child) = freed {
+            self.child_free(child);
+        }
+    }
+
+    #[inline]
+    fn live(&self, key: Key) -> bool {
+        self.reqs.get(key.slot as usize).is_some_and(|r| r.id == key.id)
+    }
+
+    fn arrive(&mut self, user: u32) {
+        let now = self.now;
+        let id = self.next_id;
+        self.next_id += 1;
+        let mut rng = self.streams.request(id);
+        let u: f64 = rng.random();
+        let endpoint = self
+            .mix
+            .iter()
+            .find(|(c, _)| u < *c)
+            .unwrap_or(&self.mix[self.mix.len() - 1])
+            .1;
+        self.rec.arrival(now);
+        let slot = self.reqs.insert(Request {
+            id,
+            arrived: now,
+            started: 0,
+            query_start: 0,
+            lock_wait_start: 0,
+            cpu_job: 0,
+            rng,
+            user,
+            child: 0,
+            endpoint,
+            step: 0,
+            phase: Phase::Backlog,
+            row: None,
+            client_waiting: true,
+            nginx_waiting: true,
+            has_conn: false,
+            terminated: false,
+        });
+        let key = Key { slot: slot as u32, id };
+        if let Some(t) = self.upstream_timeout {
+            self.sched
+                .on_lane(self.lanes.upstream, now + t, Ev::UpstreamTimeout(key));
+        }
+        if let Some(t) = self.client_timeout {
+            self.sched.on_lane(self.lanes.client, now + t, Ev::ClientTimeout(key));
+        }
+        if let Some(child) = self.pool.take_idle() {
+            if let Some(child) = self.start_on(child, key, now) {
+                self.child_free(child);
+            }
+        } else if self.pool.enqueue(key, now) {
+            if self.pool.wants_fork_on_connect() {
+                self.spawn_child();
+            }
+            self.pool_gauges();
+        } else {
+            self.reply(key, Outcome::BacklogFull);
+            self.reqs.remove(slot);
+        }
+        self.rec.gauge(now, self.gauges.in_system, self.reqs.len() as u64);
+    }
+
+    /// A child takes a connection that has waited since `since`.
+    fn start_on(&mut self, child: ChildId, key: Key, since: Time) -> Option<ChildId> {
+        let now = self.now;
+        let r = &mut self.reqs[key.slot as usize];
+        r.child = child;
+        r.started = now;
+        self.rec.queue_wait(now, now - since);
+        if let Some(t) = self.pool.cfg.request_terminate_timeout {
+            self.sched.on_lane(self.lanes.terminate, now + t, Ev::Terminate(key));
+        }
+        self.pool_gauges();
+        self.run_steps(key)
+    }
+
+    /// A child is free (it finished, or it has just been forked): it takes
+    /// connections from the backlog until one of them keeps it busy.
+    pub(super) fn child_free(&mut self, mut child: ChildId) {
+        loop {
+            match self.pool.dequeue() {
+                None => {
+                    self.pool.park(child, self.now);
+                    break;
+                }
+                Some(w) => {
+                    self.pool.reuse(child);
+                    match self.start_on(child, w.key, w.since) {
+                        Some(c) => child = c,
+                        None => break,
+                    }
+                }
+            }
+        }
+        self.pool_gauges();
+    }
+
+    /// Runs the request's steps from its current one until one of them has
+    /// to wait.
+    fn run_steps(&mut self, key: Key) -> Option<ChildId> {
+        loop {
+            let r = &mut self.reqs[key.slot as usize];
+            let steps = &self.endpoints[r.endpoint as usize];
+            let Some(step) = steps.get(r.step as usize) else {
+                return self.finish(key, Outcome::Ok);
+            };
+            match step {
+                CompiledStep::Cpu(s) => {
+                    let demand = s.sample(&mut r.rng);
+                    if demand == 0 {
+                        r.step += 1;
+                        continue;
+                    }
+                    r.phase = Phase::AppCpu;
+                    self.cpu_start(self.web, demand, key);
+                    return None;
+                }
+                CompiledStep::Query { .. } => {
+                    if r.has_conn {
+                        return self.begin_query(key);
+                    }
+                    if !self.db.connect() {
+                        return self.finish(key, Outcome::TooManyConnections);
+                    }
+                    r.has_conn = true;
+                    self.rec
+                        .gauge(self.now, self.gauges.connections, u64::from(self.db.connections()));
+                    // TCP handshake, then MySQL's greeting and authentication.
+                    let Some(rtt) = &self.rtt else {
+                        return self.begin_query(key);
+                    };
+                    let delay = rtt.sample(&mut r.rng) + rtt.sample(&mut r.rng);
+                    r.phase = Phase::Connecting;
+                    self.sched.at(self.now + delay, Ev::Resume(key));
+                    return None;
+                }
+            }
+        }
+    }
+
+    fn begin_query(&mut self, key: Key) -> Option<ChildId> {
+        let now = self.now;
+        let (r, step) = current(&mut self.reqs, &self.endpoints, key);
+        r.query_start = now;
+        let CompiledStep::Query {
+            lock: Some((lock, rows)),
+            ..
+        } = *step
+        else {
+            return self.after_lock(key);
+        };
+        let n = if rows > 1 { r.rng.random_range(0..rows) } else { 0 };
+        let row = self.db.row(lock, n);
+        r.row = Some(row);
+        if self.db.lock(row, key) {
+            return self.after_lock(key);
+        }
+        r.phase = Phase::LockWait;
+        r.lock_wait_start = now;
+        let timeout = self.db.cfg.innodb_lock_wait_timeout;
+        self.sched.on_lane(self.lanes.lock, now + timeout, Ev::LockTimeout(key));
+        self.rec.count(now, self.counters.lock_waits, 1);
+        self.rec
+            .gauge(now, self.gauges.lock_waiters, u64::from(self.db.lock_waiters()));
+        None
+    }
+
+    fn after_lock(&mut self, key: Key) -> Option<ChildId> {
+        let (r, step) = current(&mut self.reqs, &self.endpoints, key);
+        if let CompiledStep::Query { db_cpu: Some(s), .. } = step {
+            let demand = s.sample(&mut r.rng);
+            if demand > 0 {
+                r.phase = Phase::DbCpu;
+                self.cpu_start(self.db_host, demand, key);
+                return None;
+            }
+        }
+        self.after_db_cpu(key)
+    }
+
+    fn after_db_cpu(&mut self, key: Key) -> Option<ChildId> {
+        let now = self.now;
+        let (r, step) = current(&mut self.reqs, &self.endpoints, key);
+        if let CompiledStep::Query { db_wait: Some(s), .. } = step {
+            let d = s.sample(&mut r.rng);
+            if d > 0 {
+                r.phase = Phase::DbWait;
+                self.sched.at(now + d, Ev::Resume(key));
+                return None;
+            }
+        }
+        self.end_query(key)
+    }
+
+    fn end_query(&mut self, key: Key) -> Option<ChildId> {
+        let now = self.now;
+        let r = &mut self.reqs[key.slot as usize];
+        if let Some(row) = r.row.take() {
+            if let Some(next) = self.db.unlock(row) {
+                self.sched.at(now, Ev::LockGranted(next));
+                self.rec
+                    .gauge(now, self.gauges.lock_waiters, u64::from(self.db.lock_waiters()));
+            }
+        }
+        if now - r.query_start > self.db.cfg.long_query_time {
+            self.rec.count(now, self.counters.slow_queries, 1);
+        }
+        if r.terminated {
+            // The PHP process that sent this query is gone; MySQL notices
+            // the closed connection only now.
+            self.drop_request(key);
+            return None;
+        }
+        match &self.rtt {
+            Some(rtt) => {
+                let d = rtt.sample(&mut r.rng);
+                r.phase = Phase::Returning;
+                self.sched.at(now + d, Ev::Resume(key));
+                None
+            }
+            None => {
+                r.step += 1;
+                self.run_steps(key)
+            }
+        }
+    }
+
+    fn resume(&mut self, key: Key) -> Option<ChildId> {
+        let r = &mut self.reqs[key.slot as usize];
+        match r.phase {
+            Phase::Connecting => self.begin_query(key),
+            Phase::DbWait => self.end_query(key),
+            Phase::Returning => {
+                r.step += 1;
+                self.run_steps(key)
+            }
+            other => unreachable!("resume in phase {other:?}"),
+        }
+    }
+
+    fn cpu_start(&mut self, host: usize, demand: u64, key: Key) {
+        self.next_job += 1;
+        self.reqs[key.slot as usize].cpu_job = self.next_job;
+        let h = &mut self.hosts[host];
+        h.cpu.start(
+            self.now,
+            demand,
+            JobTag {
+                slot: key.slot,
+                job: self.next_job,
+            },
+        );
+        self.cpu_changed(host);
+    }
+
+    /// Moves the host's completion event and updates its gauge.
+    fn cpu_changed(&mut self, host: usize) {
+        let h = &mut self.hosts[host];
+        match h.cpu.next_completion(self.now) {
+            Some(t) => {
+                if self.sched.slot_time(h.slot) != Some(t) {
+                    self.sched.set_slot(h.slot, t, Ev::CpuDone(host as u8));
+                }
+            }
+            None => self.sched.clear_slot(h.slot),
+        }
+        self.rec.gauge(self.now, h.gauge, h.cpu.busy_cores());
+    }
+
+    fn cpu_done(&mut self, host: usize) {
+        let mut done = std::mem::take(&mut self.done);
+        done.clear();
+        self.hosts[host].cpu.complete(self.now, &mut done);
+        // Account for every finished job before any request moves on and
+        // starts new work on this host.
+        done.retain(|tag| {
+            let live = self.reqs.get(tag.slot as usize).is_some_and(|r| r.cpu_job == tag.job);
+            if live {
+                self.hosts[host].cpu.finished();
+            }
+            live
+        });
+        self.cpu_changed(host);
+        for tag in &done {
+            let r = &mut self.reqs[tag.slot as usize];
+            r.cpu_job = 0;
+            let key = Key {
+                slot: tag.slot,
+                id: r.id,
+            };
+            let freed = match r.phase {
+                Phase::AppCpu => {
+                    r.step += 1;
+                    self.run_steps(key)
+                }
+                Phase::DbCpu => self.after_db_cpu(key),
+                other => unreachable!("CPU finished in phase {other:?}"),
+            };
+            if let Some(child) = freed {
+                self.child_free(child);
+            }
+        }
+        self.done = done;
+    }
+
+    /// nginx gets FPM's answer (or gives up on it) and passes it on.
+    fn reply(&mut self, key: Key, outcome: Outcome) {
+        let r = &mut self.reqs[key.slot as usize];
+        if !r.nginx_waiting {
+            return;
+        }
+        r.nginx_waiting = false;
+        if r.client_waiting {
+            r.client_waiting = false;
+            self.rec.outcome(self.now, outcome, self.now - r.arrived);
+            self.next_request_of(key);
+        }
+    }
+
+    fn client_gives_up(&mut self, key: Key) {
+        let r = &mut self.reqs[key.slot as usize];
+        if r.client_waiting {
+            r.client_waiting = false;
+            self.rec.outcome(self.now, Outcome::ClientTimeout, self.now - r.arrived);
+            self.next_request_of(key);
+        }
+    }
+
+    /// A closed-model user thinks, then sends its next request.
+    fn next_request_of(&mut self, key: Key) {
+        let r = &mut self.reqs[key.slot as usize];
+        if let Driver::Closed { think, .. } = &self.driver {
+            if r.user != NO_USER {
+                let t = think.sample(&mut r.rng);
+                self.sched.at(self.now + t, Ev::UserWakes(r.user));
+            }
+        }
+    }
+
+    /// The child finished the request (successfully or with an error PHP
+    /// turned into a response). Returns the child if it stays.
+    fn finish(&mut self, key: Key, outcome: Outcome) -> Option<ChildId> {
+        let now = self.now;
+        if !self.reqs[key.slot as usize].client_waiting {
+            self.rec.count(now, self.counters.abandoned, 1);
+        }
+        self.reply(key, outcome);
+        let child = self.reqs[key.slot as usize].child;
+        self.drop_request(key);
+        if self.pool.release(child) {
+            return Some(child);
+        }
+        // pm.max_requests reached: the child exits and FPM replaces it.
+        if self.pool.respawns() {
+            self.spawn_child();
+        }
+        self.pool_gauges();
+        None
+    }
+
+    /// Frees what the request holds on the database side and forgets it.
+    fn drop_request(&mut self, key: Key) {
+        let r = self.reqs.remove(key.slot as usize);
+        if r.has_conn {
+            self.db.disconnect();
+            self.rec
+                .gauge(self.now, self.gauges.connections, u64::from(self.db.connections()));
+        }
+        self.rec.gauge(self.now, self.gauges.in_system, self.reqs.len() as u64);
+    }
+
+    fn lock_timeout(&mut self, key: Key) -> Option<ChildId> {
+        let now = self.now;
+        let timeout = self.db.cfg.innodb_lock_wait_timeout;
+        let r = &mut self.reqs[key.slot as usize];
+        if r.phase != Phase::LockWait || r.lock_wait_start + timeout != now {
+            return None; // an earlier wait of this request, long over
+        }
+        let row = r.row.take().expect("a waiting query has a row");
+        self.db.abandon(row, key);
+        self.rec
+            .gauge(now, self.gauges.lock_waiters, u64::from(self.db.lock_waiters()));
+        if self.reqs[key.slot as usize].terminated {
+            self.drop_request(key);
+            return None;
+        }
+        // ERROR 1205 reaches PHP as an exception: a 500.
+        self.finish(key, Outcome::LockWaitTimeout)
+    }
+
+    /// request_terminate_timeout: FPM kills the child; nginx answers 502.
+    fn terminate(&mut self, key: Key) {
+        let now = self.now;
+        let limit = self
+            .pool
+            .cfg
+            .request_terminate_timeout
+            .expect("terminate events need a timeout");
+        let r = &self.reqs[key.slot as usize];
+        if r.phase == Phase::Backlog || r.terminated || r.started + limit != now {
+            return;
+        }
+        let (phase, child) = (r.phase, r.child);
+        self.rec.count(now, self.counters.terminated, 1);
+        self.reply(key, Outcome::Terminated);
+        self.pool.kill_busy(child);
+        if self.pool.respawns() {
+            self.spawn_child();
+        }
+        self.pool_gauges();
+        match phase {
+            Phase::AppCpu => {
+                self.hosts[self.web].cpu.cancel(now);
+                self.reqs[key.slot as usize].cpu_job = 0;
+                self.cpu_changed(self.web);
+                self.drop_request(key);
+            }
+            // The query runs on in MySQL until it ends or times out.
+            Phase::LockWait | Phase::DbCpu | Phase::DbWait => self.reqs[key.slot as usize].terminated = true,
+            Phase::Connecting | Phase::Returning | Phase::Backlog => self.drop_request(key),
+        }
+    }
+
+    fn spawn_child(&mut self) {
+        let id = self.pool.fork();
+        let ready = self.now + self.pool.cfg.spawn_time;
+        self.sched.on_lane(self.lanes.spawn, ready, Ev::ChildReady(id));
+        self.rec.count(self.now, self.counters.spawned, 1);
+    }
+
+    fn maintain(&mut self) {
+        match self.pool.maintain(self.now) {
+            Maintenance::Spawn(n) => {
+                for _ in 0..n {
+                    self.spawn_child();
+                }
+            }
+            Maintenance::Kill(_) | Maintenance::Nothing => {}
+        }
+        self.pool_gauges();
+        self.sched.at(self.now + MAINTENANCE_PERIOD, Ev::Maintenance);
+    }
+
+    pub(super) fn pool_gauges(&mut self) {
+        let now = self.now;
+        self.rec.gauge(now, self.gauges.busy, u64::from(self.pool.busy()));
+        self.rec
+            .gauge(now, self.gauges.children, u64::from(self.pool.running()));
+        self.rec.gauge(now, self.gauges.backlog, self.pool.backlog_len() as u64);
+    }
+}
+
+/// The request and the step it is on, borrowing only those two fields.
+fn current<'a>(
+    reqs: &'a mut Slab<Request>,
+    endpoints: &'a [Vec<CompiledStep>],
+    key: Key,
+) -> (&'a mut Request, &'a CompiledStep) {
+    let r = &mut reqs[key.slot as usize];
+    let step = &endpoints[r.endpoint as usize][r.step as usize];
+    (r, step)
+}
