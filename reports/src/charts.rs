@@ -63,18 +63,36 @@ pub fn render<P: Plot>(plot: &P, dir: &Path) -> Result<Rendered, String> {
         root.present().map_err(|e| format!("chart {id} (SVG): {e}"))?;
     }
     std::fs::write(dir.join(format!("{id}.svg")), &svg).map_err(|e| format!("writing {id}.svg: {e}"))?;
-    let png = dir.join(format!("{id}.png"));
+    let mut pixels = vec![0u8; size.0 as usize * size.1 as usize * 3];
     {
-        let root = BitMapBackend::new(&png, size).into_drawing_area();
+        let root = BitMapBackend::with_buffer(&mut pixels, size).into_drawing_area();
         plot.draw(&root).map_err(|e| format!("chart {id} (PNG): {e}"))?;
-        root.present().map_err(|e| format!("writing {}: {e}", png.display()))?;
+        root.present().map_err(|e| format!("chart {id} (PNG): {e}"))?;
     }
+    let path = dir.join(format!("{id}.png"));
+    write_png(&path, size, &pixels).map_err(|e| format!("writing {}: {e}", path.display()))?;
     Ok(Rendered {
         id,
         title: plot.title(),
         caption: plot.caption(),
         svg,
     })
+}
+
+/// Charts are large flat areas: a fixed Sub filter and fast deflate keep
+/// the files small at a fraction of the cost of adaptive filtering.
+fn write_png(path: &Path, (w, h): (u32, u32), rgb: &[u8]) -> Result<(), Box<dyn Error>> {
+    let file = std::io::BufWriter::new(std::fs::File::create(path)?);
+    let mut enc = png::Encoder::new(file, w, h);
+    enc.set_color(png::ColorType::Rgb);
+    enc.set_depth(png::BitDepth::Eight);
+    enc.set_compression(png::Compression::Fast);
+    enc.set_filter(png::FilterType::Sub);
+    enc.set_adaptive_filter(png::AdaptiveFilterType::NonAdaptive);
+    let mut writer = enc.write_header()?;
+    writer.write_image_data(rgb)?;
+    writer.finish()?;
+    Ok(())
 }
 
 /// Colours that stay apart on screen and in print.

@@ -98,7 +98,12 @@ pub fn write(scenario: &Scenario, records: &[Record], dir: &Path) -> Result<Repo
         files.push(name);
     }
 
-    let mut jobs = vec![Job::Compare(Comparison(records))];
+    // Comparing eras needs two of them.
+    let compare = records.len() > 1;
+    let mut jobs = Vec::new();
+    if compare {
+        jobs.push(Job::Compare(Comparison(records)));
+    }
     for r in records {
         jobs.push(Job::Latency(Latency(r)));
         jobs.push(Job::Throughput(Throughput(r)));
@@ -113,13 +118,13 @@ pub fn write(scenario: &Scenario, records: &[Record], dir: &Path) -> Result<Repo
         files.push(format!("{}.svg", c.id));
         files.push(format!("{}.png", c.id));
     }
-    let comparison = rendered.remove(0);
+    let comparison = compare.then(|| rendered.remove(0));
     let mut per_era = Vec::new();
     let mut rest = rendered.into_iter();
     for r in records {
         per_era.push((r.meta.era.clone(), rest.by_ref().take(3).collect::<Vec<_>>()));
     }
-    let page = html::page(&summary, Some(&comparison), &per_era);
+    let page = html::page(&summary, comparison.as_ref(), &per_era);
     let index = dir.join("index.html");
     std::fs::write(&index, page).map_err(|source| ReportError::Write { path: index, source })?;
     files.push("index.html".to_string());

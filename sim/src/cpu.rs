@@ -13,6 +13,7 @@ use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
 use crate::engine::Time;
+use crate::sample::ceil_ns;
 
 /// Identifies a job to whoever started it; opaque to the CPU.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,6 +54,12 @@ pub struct Cpu {
     /// Runnable jobs (cancelled ones are not counted, though their heap
     /// entries linger until they surface).
     runnable: u32,
+    /// Service per nanosecond each runnable job receives, and its inverse;
+    /// both change only when `runnable` does.
+    rate: f64,
+    inv_rate: f64,
+    inv_speed: f64,
+    whole_cores: u32,
     vclock: f64,
     last: Time,
     jobs: BinaryHeap<Job>,
@@ -68,27 +75,40 @@ impl Cpu {
             cores: f64::from(cores),
             speed,
             runnable: 0,
+            rate: speed,
+            inv_rate: 1.0 / speed,
+            inv_speed: 1.0 / speed,
+            whole_cores: cores,
             vclock: 0.0,
             last: 0,
             jobs: BinaryHeap::new(),
         }
     }
 
-    /// Service per nanosecond that each runnable job receives.
+    /// Changes the number of runnable jobs; call after [`Cpu::advance`].
     #[inline]
-    fn rate(&self) -> f64 {
-        let n = f64::from(self.runnable);
-        if n <= self.cores {
-            self.speed
+    fn set_runnable(&mut self, n: u32) {
+        self.runnable = n;
+        let f = f64::from(n);
+        if f <= self.cores {
+            self.rate = self.speed;
+            self.inv_rate = self.inv_speed;
         } else {
-            self.speed * self.cores / n
+            self.rate = self.speed * self.cores / f;
+            self.inv_rate = 1.0 / self.rate;
         }
+    }
+
+    /// Nanoseconds as f64; times fit in i64, whose conversion is one instruction.
+    #[inline]
+    fn f(ns: u64) -> f64 {
+        ns as i64 as f64
     }
 
     #[inline]
     fn advance(&mut self, now: Time) {
         if self.runnable > 0 {
-            self.vclock += (now - self.last) as f64 * self.rate();
+            self.vclock += Self::f(now - self.last) * self.rate;
         }
         self.last = now;
     }
@@ -97,9 +117,9 @@ impl Cpu {
     #[inline]
     pub fn start(&mut self, now: Time, demand: u64, tag: JobTag) {
         self.advance(now);
-        self.runnable += 1;
+        self.set_runnable(self.runnable + 1);
         self.jobs.push(Job {
-            finish: self.vclock + demand as f64,
+            finish: self.vclock + Self::f(demand),
             tag,
         });
     }
@@ -108,7 +128,7 @@ impl Cpu {
     /// ignores its tag when it surfaces from [`Cpu::complete`].
     pub fn cancel(&mut self, now: Time) {
         self.advance(now);
-        self.runnable -= 1;
+        self.set_runnable(self.runnable - 1);
     }
 
     /// When the earliest job finishes at the current sharing, if any.
@@ -119,9 +139,9 @@ impl Cpu {
             // Only cancelled entries remain; surface them now.
             return Some(now);
         }
-        let vnow = self.vclock + (now - self.last) as f64 * self.rate();
+        let vnow = self.vclock + Self::f(now - self.last) * self.rate;
         let left = (top.finish - vnow).max(0.0);
-        Some(now + (left / self.rate()).ceil() as u64)
+        Some(now + ceil_ns(left * self.inv_rate))
     }
 
     /// Pops the jobs that have finished by `now` (cancelled ones included:
@@ -145,13 +165,13 @@ impl Cpu {
     /// A popped job that was still runnable has finished.
     #[inline]
     pub fn finished(&mut self) {
-        self.runnable -= 1;
+        self.set_runnable(self.runnable - 1);
     }
 
     /// Cores in use right now.
     #[inline]
     pub fn busy_cores(&self) -> u64 {
-        u64::from(self.runnable).min(self.cores as u64)
+        u64::from(self.runnable.min(self.whole_cores))
     }
 
     #[cfg(test)]

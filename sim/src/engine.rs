@@ -71,6 +71,8 @@ pub struct Scheduler<E> {
     seq: u64,
     heap: BinaryHeap<Entry<E>>,
     lanes: Vec<VecDeque<Entry<E>>>,
+    /// Entries over all lanes, so that `pop` can skip them when all are empty.
+    in_lanes: usize,
     slots: Vec<Option<Entry<E>>>,
     popped: u64,
 }
@@ -81,6 +83,7 @@ impl<E: Copy> Default for Scheduler<E> {
             seq: 0,
             heap: BinaryHeap::new(),
             lanes: Vec::new(),
+            in_lanes: 0,
             slots: Vec::new(),
             popped: 0,
         }
@@ -119,6 +122,7 @@ impl<E: Copy> Scheduler<E> {
         let q = &mut self.lanes[lane.0 as usize];
         debug_assert!(q.back().is_none_or(|b| b.time <= time), "lane times must not decrease");
         q.push_back(Entry { time, seq, event });
+        self.in_lanes += 1;
     }
 
     /// Sets (or moves) the slot's pending event.
@@ -143,10 +147,12 @@ impl<E: Copy> Scheduler<E> {
     #[inline]
     pub fn pop(&mut self) -> Option<(Time, E)> {
         let mut best: Option<((Time, u64), Source)> = self.heap.peek().map(|e| (e.key(), Source::Heap));
-        for (i, q) in self.lanes.iter().enumerate() {
-            if let Some(e) = q.front() {
-                if best.is_none_or(|(k, _)| e.key() < k) {
-                    best = Some((e.key(), Source::Lane(i)));
+        if self.in_lanes > 0 {
+            for (i, q) in self.lanes.iter().enumerate() {
+                if let Some(e) = q.front() {
+                    if best.is_none_or(|(k, _)| e.key() < k) {
+                        best = Some((e.key(), Source::Lane(i)));
+                    }
                 }
             }
         }
@@ -159,7 +165,10 @@ impl<E: Copy> Scheduler<E> {
         }
         let entry = match best?.1 {
             Source::Heap => self.heap.pop(),
-            Source::Lane(i) => self.lanes[i].pop_front(),
+            Source::Lane(i) => {
+                self.in_lanes -= 1;
+                self.lanes[i].pop_front()
+            }
             Source::Slot(i) => self.slots[i].take(),
         }?;
         self.popped += 1;

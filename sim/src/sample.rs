@@ -4,7 +4,7 @@
 use lab_core::scenario::{Dist, DistKind};
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, Exp1, LogNormal};
-use rand_pcg::{Pcg32, Pcg64Mcg};
+use rand_pcg::Pcg64Mcg;
 
 /// A distribution compiled for sampling: parameters precomputed, no
 /// allocation per draw.
@@ -57,7 +57,7 @@ impl Sampler {
             Sampler::Const(c) => *c,
             Sampler::Exp { mean } => {
                 let e: f64 = rng.sample(Exp1);
-                (e * mean).round() as u64
+                round_ns(e * mean)
             }
             Sampler::Uniform { min, max } => {
                 if min == max {
@@ -66,7 +66,7 @@ impl Sampler {
                     rng.random_range(*min..=*max)
                 }
             }
-            Sampler::LogNormal(d) => d.sample(rng).round().min(u64::MAX as f64 / 2.0) as u64,
+            Sampler::LogNormal(d) => round_ns(d.sample(rng)).min(u64::MAX / 2),
             Sampler::Mix(parts) => {
                 let u: f64 = rng.random();
                 let (_, s) = parts.iter().find(|(c, _)| u < *c).unwrap_or(&parts[parts.len() - 1]);
@@ -74,6 +74,22 @@ impl Sampler {
             }
         }
     }
+}
+
+/// Rounds a non-negative time to whole nanoseconds. `f64::round` is a libm
+/// call on baseline x86-64; this is one add and one conversion (which
+
+#[inline]
+pub fn round_ns(x: f64) -> u64 {
+    // Through i64: its conversion is one instruction, u64's is several.
+    (x + 0.5) as i64 as u64
+}
+
+/// Rounds a non-negative time up to whole nanoseconds, without libm.
+#[inline]
+pub fn ceil_ns(x: f64) -> u64 {
+    let t = x as i64;
+    (if (t as f64) < x { t + 1 } else { t }) as u64
 }
 
 /// SplitMix64's finaliser: spreads nearby integers over the whole range.
@@ -106,9 +122,11 @@ impl Streams {
 
     /// The stream that decides everything about request number `id`.
     #[inline]
-    pub fn request(&self, id: u64) -> Pcg32 {
+    pub fn request(&self, id: u64) -> Pcg64Mcg {
         let a = mix64(self.seed ^ mix64(id));
-        Pcg32::new(a, mix64(a) | 1)
+        // A multiplicative PCG: one 128-bit multiply per draw and a
+        // seed that is just its (odd) state, so a stream per request is cheap.
+        Pcg64Mcg::new((u128::from(a) << 64) | u128::from(mix64(a) | 1))
     }
 }
 
@@ -147,6 +165,17 @@ mod tests {
         let p99 = v[v.len() * 99 / 100] as f64;
         assert!((p50 / 4e6 - 1.0).abs() < 0.02, "{p50}");
         assert!((p99 / 40e6 - 1.0).abs() < 0.05, "{p99}");
+    }
+
+    #[test]
+    fn rounding_without_libm() {
+        assert_eq!(round_ns(2.49), 2);
+        assert_eq!(round_ns(2.5), 3);
+        assert_eq!(round_ns(0.0), 0);
+        assert_eq!(ceil_ns(2.0), 2);
+        assert_eq!(ceil_ns(2.000001), 3);
+        assert_eq!(ceil_ns(0.0), 0);
+        assert_eq!(round_ns(1e300), i64::MAX as u64);
     }
 
     #[test]

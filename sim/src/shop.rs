@@ -19,7 +19,7 @@ mod steps;
 use lab_core::record::{CounterId, CounterSpec, GaugeId, GaugeKind, GaugeSpec, RecordBuilder, RecordMeta, Source};
 use lab_core::scenario::{App, Architecture, Era, RateProfile, Scenario, Step, Workload};
 use rand_distr::{Distribution, Exp1};
-use rand_pcg::{Pcg32, Pcg64Mcg};
+use rand_pcg::Pcg64Mcg;
 use slab::Slab;
 
 use crate::arrivals::Arrivals;
@@ -74,7 +74,7 @@ struct Request {
     query_start: Time,
     lock_wait_start: Time,
     cpu_job: u64,
-    rng: Pcg32,
+    rng: Pcg64Mcg,
     user: u32,
     child: ChildId,
     endpoint: u16,
@@ -114,6 +114,8 @@ struct Host {
     cpu: Cpu,
     slot: Slot,
     gauge: GaugeId,
+    /// Busy cores last written to the record.
+    last_busy: u64,
 }
 
 struct Lanes {
@@ -124,13 +126,11 @@ struct Lanes {
     spawn: Lane,
 }
 
+/// The stack's gauges, in the order [`Shop::levels`] reads them, with the
+/// level last written to the record.
 struct Gauges {
-    busy: GaugeId,
-    children: GaugeId,
-    backlog: GaugeId,
-    connections: GaugeId,
-    lock_waiters: GaugeId,
-    in_system: GaugeId,
+    ids: [GaugeId; 6],
+    last: [u64; 6],
 }
 
 struct Counters {
@@ -221,6 +221,7 @@ impl Shop {
                     kind: GaugeKind::Cpu,
                     capacity: Some(f64::from(h.cores)),
                 }),
+                last_busy: 0,
             })
             .collect::<Vec<_>>();
         let db_host = hosts.len() - 1;
@@ -235,27 +236,30 @@ impl Shop {
         };
         let children = f64::from(fpm.max_children);
         let gauges = Gauges {
-            busy: gauge("fpm.busy", "FPM busy workers", GaugeKind::Workers, Some(children)),
-            children: gauge("fpm.children", "FPM children", GaugeKind::Workers, Some(children)),
-            backlog: gauge(
-                "fpm.backlog",
-                "listen backlog",
-                GaugeKind::Queue,
-                Some(f64::from(fpm.listen_backlog)),
-            ),
-            connections: gauge(
-                "mysql.connections",
-                "MySQL connections",
-                GaugeKind::Connections,
-                Some(f64::from(stack.mysql.max_connections)),
-            ),
-            lock_waiters: gauge("mysql.lock_waiters", "row-lock waiters", GaugeKind::Queue, None),
-            in_system: gauge(
-                "requests.in_system",
-                "requests in the system",
-                GaugeKind::InSystem,
-                None,
-            ),
+            ids: [
+                gauge("fpm.busy", "FPM busy workers", GaugeKind::Workers, Some(children)),
+                gauge("fpm.children", "FPM children", GaugeKind::Workers, Some(children)),
+                gauge(
+                    "fpm.backlog",
+                    "listen backlog",
+                    GaugeKind::Queue,
+                    Some(f64::from(fpm.listen_backlog)),
+                ),
+                gauge(
+                    "mysql.connections",
+                    "MySQL connections",
+                    GaugeKind::Connections,
+                    Some(f64::from(stack.mysql.max_connections)),
+                ),
+                gauge("mysql.lock_waiters", "row-lock waiters", GaugeKind::Queue, None),
+                gauge(
+                    "requests.in_system",
+                    "requests in the system",
+                    GaugeKind::InSystem,
+                    None,
+                ),
+            ],
+            last: [0; 6],
         };
         let mut counter = |key: &str, label: &str| {
             rec.add_counter(CounterSpec {
@@ -335,7 +339,7 @@ impl Shop {
     }
 
     fn start(&mut self) {
-        self.pool_gauges();
+        self.sample_gauges();
         if self.pool.needs_maintenance() {
             self.sched.at(MAINTENANCE_PERIOD, Ev::Maintenance);
         }

@@ -114,6 +114,11 @@ impl RecordBuilder {
     /// Sets a gauge's level from `now` on.
     #[inline]
     pub fn gauge(&mut self, now: u64, id: GaugeId, value: u64) {
+        // An unchanged level needs no bookkeeping: windows integrate each
+        // gauge from its last change when they close.
+        if self.gauges[id.0 as usize].value == value {
+            return;
+        }
         self.advance(now);
         let g = &mut self.gauges[id.0 as usize];
         g.integral += u128::from(g.value) * u128::from(now - g.since);

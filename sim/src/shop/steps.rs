@@ -56,6 +56,7 @@ impl Shop {
         if let Some(child) = freed {
             self.child_free(child);
         }
+        self.sample_gauges();
     }
 
     #[inline]
@@ -111,12 +112,10 @@ impl Shop {
             if self.pool.wants_fork_on_connect() {
                 self.spawn_child();
             }
-            self.pool_gauges();
         } else {
             self.reply(key, Outcome::BacklogFull);
             self.reqs.remove(slot);
         }
-        self.rec.gauge(now, self.gauges.in_system, self.reqs.len() as u64);
     }
 
     /// A child takes a connection that has waited since `since`.
@@ -129,7 +128,6 @@ impl Shop {
         if let Some(t) = self.pool.cfg.request_terminate_timeout {
             self.sched.on_lane(self.lanes.terminate, now + t, Ev::Terminate(key));
         }
-        self.pool_gauges();
         self.run_steps(key)
     }
 
@@ -151,7 +149,6 @@ impl Shop {
                 }
             }
         }
-        self.pool_gauges();
     }
 
     /// Runs the request's steps from its current one until one of them has
@@ -182,8 +179,6 @@ impl Shop {
                         return self.finish(key, Outcome::TooManyConnections);
                     }
                     r.has_conn = true;
-                    self.rec
-                        .gauge(self.now, self.gauges.connections, u64::from(self.db.connections()));
                     // TCP handshake, then MySQL's greeting and authentication.
                     let Some(rtt) = &self.rtt else {
                         return self.begin_query(key);
@@ -219,8 +214,6 @@ impl Shop {
         let timeout = self.db.cfg.innodb_lock_wait_timeout;
         self.sched.on_lane(self.lanes.lock, now + timeout, Ev::LockTimeout(key));
         self.rec.count(now, self.counters.lock_waits, 1);
-        self.rec
-            .gauge(now, self.gauges.lock_waiters, u64::from(self.db.lock_waiters()));
         None
     }
 
@@ -257,8 +250,6 @@ impl Shop {
         if let Some(row) = r.row.take() {
             if let Some(next) = self.db.unlock(row) {
                 self.sched.at(now, Ev::LockGranted(next));
-                self.rec
-                    .gauge(now, self.gauges.lock_waiters, u64::from(self.db.lock_waiters()));
             }
         }
         if now - r.query_start > self.db.cfg.long_query_time {
@@ -312,7 +303,7 @@ impl Shop {
         self.cpu_changed(host);
     }
 
-    /// Moves the host's completion event and updates its gauge.
+    /// Moves the host's completion event after its set of jobs changed.
     fn cpu_changed(&mut self, host: usize) {
         let h = &mut self.hosts[host];
         match h.cpu.next_completion(self.now) {
@@ -323,7 +314,6 @@ impl Shop {
             }
             None => self.sched.clear_slot(h.slot),
         }
-        self.rec.gauge(self.now, h.gauge, h.cpu.busy_cores());
     }
 
     fn cpu_done(&mut self, host: usize) {
@@ -332,13 +322,17 @@ impl Shop {
         self.hosts[host].cpu.complete(self.now, &mut done);
         // Account for every finished job before any request moves on and
         // starts new work on this host.
-        done.retain(|tag| {
-            let live = self.reqs.get(tag.slot as usize).is_some_and(|r| r.cpu_job == tag.job);
-            if live {
-                self.hosts[host].cpu.finished();
+        let cpu = &mut self.hosts[host].cpu;
+        let mut live = 0;
+        for i in 0..done.len() {
+            let tag = done[i];
+            if self.reqs.get(tag.slot as usize).is_some_and(|r| r.cpu_job == tag.job) {
+                cpu.finished();
+                done[live] = tag;
+                live += 1;
             }
-            live
-        });
+        }
+        done.truncate(live);
         self.cpu_changed(host);
         for tag in &done {
             let r = &mut self.reqs[tag.slot as usize];
@@ -413,7 +407,6 @@ impl Shop {
         if self.pool.respawns() {
             self.spawn_child();
         }
-        self.pool_gauges();
         None
     }
 
@@ -422,10 +415,7 @@ impl Shop {
         let r = self.reqs.remove(key.slot as usize);
         if r.has_conn {
             self.db.disconnect();
-            self.rec
-                .gauge(self.now, self.gauges.connections, u64::from(self.db.connections()));
         }
-        self.rec.gauge(self.now, self.gauges.in_system, self.reqs.len() as u64);
     }
 
     fn lock_timeout(&mut self, key: Key) -> Option<ChildId> {
@@ -437,8 +427,6 @@ impl Shop {
         }
         let row = r.row.take().expect("a waiting query has a row");
         self.db.abandon(row, key);
-        self.rec
-            .gauge(now, self.gauges.lock_waiters, u64::from(self.db.lock_waiters()));
         if self.reqs[key.slot as usize].terminated {
             self.drop_request(key);
             return None;
@@ -466,7 +454,6 @@ impl Shop {
         if self.pool.respawns() {
             self.spawn_child();
         }
-        self.pool_gauges();
         match phase {
             Phase::AppCpu => {
                 self.hosts[self.web].cpu.cancel(now);
@@ -496,16 +483,41 @@ impl Shop {
             }
             Maintenance::Kill(_) | Maintenance::Nothing => {}
         }
-        self.pool_gauges();
         self.sched.at(self.now + MAINTENANCE_PERIOD, Ev::Maintenance);
     }
 
-    pub(super) fn pool_gauges(&mut self) {
+    /// The stack's levels, in the order of [`super::Gauges`].
+    #[inline]
+    fn levels(&self) -> [u64; 6] {
+        [
+            u64::from(self.pool.busy()),
+            u64::from(self.pool.running()),
+            self.pool.backlog_len() as u64,
+            u64::from(self.db.connections()),
+            u64::from(self.db.lock_waiters()),
+            self.reqs.len() as u64,
+        ]
+    }
+
+    /// Levels only change inside events, so reading every gauge once after
+    /// each event records them exactly; only changed ones reach the record.
+    #[inline]
+    pub(super) fn sample_gauges(&mut self) {
         let now = self.now;
-        self.rec.gauge(now, self.gauges.busy, u64::from(self.pool.busy()));
-        self.rec
-            .gauge(now, self.gauges.children, u64::from(self.pool.running()));
-        self.rec.gauge(now, self.gauges.backlog, self.pool.backlog_len() as u64);
+        for h in &mut self.hosts {
+            let busy = h.cpu.busy_cores();
+            if busy != h.last_busy {
+                h.last_busy = busy;
+                self.rec.gauge(now, h.gauge, busy);
+            }
+        }
+        let levels = self.levels();
+        for (i, v) in levels.into_iter().enumerate() {
+            if v != self.gauges.last[i] {
+                self.gauges.last[i] = v;
+                self.rec.gauge(now, self.gauges.ids[i], v);
+            }
+        }
     }
 }
 
