@@ -416,7 +416,16 @@ fn traffic(cx: &mut Ctx, raw: &RawTraffic, app: Option<&App>) -> Option<Traffic>
                     cx.report(&p, "a closed model needs think = \"exp(mean = 5s)\" (the pause between a response and the next request)");
                     None
                 }
-                Some(t) => cx.dist(&p.key("think"), t),
+                Some(t) => cx.dist(&p.key("think"), t).and_then(|d| {
+                    if d.mean() < 1_000.0 {
+                        // A user who never pauses would retry an instant
+                        // failure (a full backlog) at the same instant forever.
+                        cx.report(&p.key("think"), "the think time must average at least 1us: users who never pause retry instant failures in the same instant forever");
+                        None
+                    } else {
+                        Some(d)
+                    }
+                }),
             };
             Some(Workload::Closed {
                 users: users?,

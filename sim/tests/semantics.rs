@@ -1,0 +1,327 @@
+//! The components' real-system semantics, each on a small scenario whose
+//! outcome can be worked out by hand.
+
+use std::path::Path;
+
+use lab_core::scenario::Percentile;
+use lab_core::{Outcome, Record, scenario};
+
+fn run(text: &str) -> Record {
+    let s = scenario::parse(text, Path::new("t.toml")).unwrap_or_else(|e| panic!("{e}"));
+    lab_sim::run(&s, &s.eras[0], &mut |_| {}).record
+}
+
+fn counter(r: &Record, key: &str) -> u64 {
+    r.totals.counters[r.counter_index(key).unwrap()]
+}
+
+fn gauge_max(r: &Record, key: &str) -> f64 {
+    r.totals.gauges[r.gauge_index(key).unwrap()].max
+}
+
+fn ms(v: Option<u64>) -> f64 {
+    v.unwrap() as f64 / 1e6
+}
+
+#[test]
+fn a_lone_request_takes_its_demands_plus_the_network() {
+    // One request every 10 s never meets another: latency is the sum of
+    // its steps. Bronze adds a TCP+MySQL handshake (2 RTT) and one RTT per query.
+    let app = r#"
+        duration = "100s"
+        [traffic]
+        rate = "0.1/s"
+        [app.endpoints.home]
+        steps = [{ cpu = "10ms" }, { query = "q", db_cpu = "4ms", db_wait = "6ms" }]
+    "#;
+    let stone = run(&format!("{app}\n[eras.stone]\n"));
+    assert_eq!(ms(stone.totals.latency.max()), 20.0);
+    assert_eq!(ms(stone.totals.latency.min()), 20.0);
+    let bronze = run(&format!("{app}\n[eras.bronze]\nnetwork = {{ rtt = \"1ms\" }}\n"));
+    assert_eq!(ms(bronze.totals.latency.max()), 23.0);
+}
+
+#[test]
+fn php_and_mysql_contend_for_the_stone_servers_cores() {
+    // Two users who barely pause, each request 10 ms of PHP then 10 ms of
+    // MySQL (exponential). On one core (stone) both share it: by mean value
+    // analysis a request takes 20 × (1 + 1) = 40 ms. With PHP and MySQL on a
+    // core each (bronze) the two requests pipeline: 2 × 10 × 1.5 = 30 ms.
+    let app = r#"
+        duration = "120s"
+        [traffic]
+        model = "closed"
+        users = 2
+        think = "1us"
+        [app.endpoints.home]
+        steps = [{ cpu = "exp(mean = 10ms)" }, { query = "q", db_cpu = "exp(mean = 10ms)" }]
+    "#;
+    let stone = run(&format!("{app}\n[eras.stone]\nhost = {{ cores = 1 }}\n"));
+    let mean = stone.totals.latency.mean().unwrap() / 1e6;
+    assert!((mean / 40.0 - 1.0).abs() < 0.05, "stone mean {mean}");
+    let bronze = run(&format!(
+        "{app}\n[eras.bronze]\nweb = {{ cores = 1 }}\ndb = {{ cores = 1 }}\nnetwork = {{ rtt = \"1us\" }}\n"
+    ));
+    let mean = bronze.totals.latency.mean().unwrap() / 1e6;
+    assert!((mean / 30.0 - 1.0).abs() < 0.05, "bronze mean {mean}");
+    let cpu = stone.gauge_index("server.cpu").unwrap();
+    assert!(stone.totals.gauges[cpu].mean > 0.99, "the core is always busy");
+}
+
+#[test]
+fn a_full_listen_backlog_answers_502() {
+    let r = run(r#"
+        duration = "60s"
+        [traffic]
+        rate = "200/s"
+        [app.endpoints.home]
+        steps = [{ cpu = "10ms" }]
+        [eras.stone]
+        host = { cores = 1 }
+        fpm = { pm = "static", max_children = 1, listen_backlog = 3 }
+    "#);
+    let o = &r.totals.outcomes;
+    // One child serves 100/s of the 200/s offered: about half is refused.
+    let refused = o[Outcome::BacklogFull] as f64 / o.total() as f64;
+    assert!((0.45..0.55).contains(&refused), "refused {refused}");
+    assert!(gauge_max(&r, "fpm.backlog") <= 3.0);
+    // Waiting at most three requests' worth: 40 ms including its own service.
+    assert!(ms(r.totals.latency.max()) <= 40.5);
+}
+
+#[test]
+fn nginx_answers_504_when_fpm_is_too_slow_and_the_work_still_runs() {
+    let r = run(r#"
+        duration = "60s"
+        [traffic]
+        rate = "0.2/s"
+        [app.endpoints.home]
+        steps = [{ cpu = "2s" }]
+        [eras.stone]
+        nginx = { fastcgi_read_timeout = "1s" }
+    "#);
+    let o = &r.totals.outcomes;
+    assert_eq!(o[Outcome::Ok], 0);
+    assert!(o[Outcome::UpstreamTimeout] > 5);
+    // Every request still burns its 2 s in a PHP worker, for nobody (the
+    // last ones were still running when the run ended).
+    let abandoned = counter(&r, "fpm.abandoned");
+    assert!(abandoned <= o[Outcome::UpstreamTimeout]);
+    assert!(
+        abandoned + r.totals.unfinished >= o[Outcome::UpstreamTimeout],
+        "{abandoned} {o:?}"
+    );
+}
+
+#[test]
+fn clients_give_up_at_their_timeout() {
+    let r = run(r#"
+        duration = "60s"
+        [traffic]
+        rate = "0.2/s"
+        timeout = "500ms"
+        [app.endpoints.home]
+        steps = [{ cpu = "2s" }]
+        [eras.stone]
+    "#);
+    let o = &r.totals.outcomes;
+    assert_eq!(o[Outcome::ClientTimeout], o.total());
+    assert!(o.total() > 5);
+}
+
+#[test]
+fn request_terminate_timeout_kills_the_child_and_fpm_replaces_it() {
+    let r = run(r#"
+        duration = "60s"
+        [traffic]
+        rate = "1/s"
+        [app.endpoints.home]
+        steps = [{ cpu = "mix(50% 10ms, 50% 5s)" }]
+        [eras.stone]
+        fpm = { pm = "static", max_children = 4, request_terminate_timeout = "1s" }
+    "#);
+    let o = &r.totals.outcomes;
+    assert!(o[Outcome::Terminated] > 15, "{o:?}");
+    assert!(o[Outcome::Ok] > 15, "{o:?}");
+    assert_eq!(counter(&r, "fpm.terminated"), o[Outcome::Terminated]);
+    // Each killed child is forked again: static keeps max_children.
+    assert_eq!(counter(&r, "fpm.spawned"), o[Outcome::Terminated]);
+    let latency = ms(r.totals.latency.max());
+    assert!(latency < 20.0, "only the short requests succeed: {latency}");
+}
+
+#[test]
+fn mysql_refuses_connections_beyond_max_connections() {
+    // Ten workers, two connections: the third concurrent query fails (1040).
+    let r = run(r#"
+        duration = "60s"
+        [traffic]
+        rate = "20/s"
+        [app.endpoints.home]
+        steps = [{ query = "q", db_wait = "200ms" }]
+        [eras.stone]
+        fpm = { pm = "static", max_children = 10 }
+        mysql = { max_connections = 2 }
+    "#);
+    let o = &r.totals.outcomes;
+    assert!(o[Outcome::TooManyConnections] > 100, "{o:?}");
+    assert!(o[Outcome::Ok] > 100, "{o:?}");
+    assert_eq!(gauge_max(&r, "mysql.connections"), 2.0);
+}
+
+#[test]
+fn a_hot_row_makes_queries_wait_and_time_out_with_1205() {
+    // Every request locks the same row for 2 s; lock waits give up after 1 s.
+    let r = run(r#"
+        duration = "120s"
+        [traffic]
+        rate = "1/s"
+        [app.locks.stock]
+        rows = 1
+        [app.endpoints.checkout]
+        steps = [{ query = "reserve", db_wait = "2s", lock = "stock" }]
+        [eras.stone]
+        fpm = { pm = "static", max_children = 20 }
+        mysql = { innodb_lock_wait_timeout = "1s" }
+    "#);
+    let o = &r.totals.outcomes;
+    assert!(o[Outcome::LockWaitTimeout] > 30, "{o:?}");
+    assert!(o[Outcome::Ok] > 30, "{o:?}");
+    assert!(counter(&r, "mysql.lock_waits") >= o[Outcome::LockWaitTimeout]);
+    // A query that got the lock held it 2 s, after at most 1 s of waiting.
+    assert!(ms(r.totals.latency.max()) <= 3000.0 * 1.01);
+}
+
+#[test]
+fn slow_queries_are_counted_against_long_query_time() {
+    let r = run(r#"
+        duration = "30s"
+        [traffic]
+        rate = "10/s"
+        [app.endpoints.home]
+        steps = [{ query = "fast", db_cpu = "1ms" }, { query = "slow", db_wait = "mix(80% 10ms, 20% 300ms)" }]
+        [eras.stone]
+        fpm = { pm = "static", max_children = 50 }
+        mysql = { long_query_time = "100ms" }
+    "#);
+    let slow = counter(&r, "mysql.slow_queries") as f64;
+    let requests = r.totals.outcomes.total() as f64;
+    assert!((slow / requests - 0.2).abs() < 0.05, "{slow} of {requests}");
+}
+
+#[test]
+fn dynamic_pools_grow_in_doubling_batches_and_shrink_one_per_second() {
+    // A burst needs more workers than the pool's 40 (= min_spare): each tick
+    // forks min(spawn rate, min_spare − idle, room), the rate doubling 1, 2,
+    // 4, 8, 16, 32. After the burst idle children are reaped one a second.
+    let r = run(r#"
+        duration = "120s"
+        [stats]
+        window = "1s"
+        [traffic]
+        profile = [{ at = "0s", rate = "1000/s" }, { at = "20s", rate = "1000/s" }, { at = "20s", rate = "0/s" }]
+        [app.endpoints.home]
+        steps = [{ cpu = "100ms" }]
+        [eras.stone]
+        host = { cores = 256 }
+        fpm = { pm = "dynamic", max_children = 200, start_servers = 40, min_spare_servers = 40, max_spare_servers = 50, listen_backlog = 100000 }
+    "#);
+    let children = r.gauge_index("fpm.children").unwrap();
+    let at = |s: usize| r.windows[s].gauges[children].max;
+    let grown: Vec<f64> = (0..6).map(at).collect();
+    assert_eq!(grown, vec![40.0, 41.0, 43.0, 47.0, 55.0, 71.0]);
+    // The queued burst keeps every child busy, so the pool grows to max_children.
+    assert_eq!(at(10), 200.0);
+    for w in 25..100 {
+        assert_eq!(at(w + 1), at(w) - 1.0, "one idle child reaped per second at {w} s");
+    }
+}
+
+#[test]
+fn ondemand_pools_fork_on_arrival_and_reap_idle_children() {
+    let r = run(r#"
+        duration = "60s"
+        [traffic]
+        profile = [{ at = "0s", rate = "50/s" }, { at = "10s", rate = "50/s" }, { at = "10s", rate = "0/s" }]
+        [app.endpoints.home]
+        steps = [{ cpu = "50ms" }]
+        [eras.stone]
+        host = { cores = 16 }
+        fpm = { pm = "ondemand", max_children = 20, process_idle_timeout = "5s" }
+    "#);
+    let children = r.gauge_index("fpm.children").unwrap();
+    assert!(r.windows[5].gauges[children].mean >= 2.0);
+    assert_eq!(
+        r.windows.last().unwrap().gauges[children].max,
+        0.0,
+        "all reaped after the traffic stopped"
+    );
+    assert!(counter(&r, "fpm.spawned") >= 2);
+}
+
+#[test]
+fn max_requests_replaces_children() {
+    let r = run(r#"
+        duration = "10s"
+        [traffic]
+        rate = "100/s"
+        [app.endpoints.home]
+        steps = [{ cpu = "1ms" }]
+        [eras.stone]
+        fpm = { pm = "static", max_children = 4, max_requests = 50 }
+    "#);
+    let served = r.totals.outcomes[Outcome::Ok] as f64;
+    let spawned = counter(&r, "fpm.spawned") as f64;
+    assert!(
+        (spawned - served / 50.0).abs() <= 4.0,
+        "{spawned} forks for {served} requests"
+    );
+}
+
+#[test]
+fn same_seed_same_record_other_seed_other_record() {
+    let text = |seed: u64| {
+        format!(
+            r#"
+            seed = {seed}
+            duration = "30s"
+            [traffic]
+            rate = "50/s"
+            [app.endpoints.home]
+            steps = [{{ cpu = "exp(mean = 10ms)" }}, {{ query = "q", db_cpu = "exp(mean = 3ms)" }}]
+            [eras.bronze]
+        "#
+        )
+    };
+    let a = run(&text(1));
+    let b = run(&text(1));
+    let c = run(&text(2));
+    assert_eq!(format!("{:?}", a.windows), format!("{:?}", b.windows));
+    assert_ne!(format!("{:?}", a.windows), format!("{:?}", c.windows));
+}
+
+#[test]
+fn memory_does_not_grow_with_requests() {
+    // Ten times the requests in the same windows: a window's histogram has a
+    // fixed number of buckets, so the record hardly grows.
+    let text = |rate: u32| {
+        format!(
+            "duration = \"20s\"\n[traffic]\nrate = {rate}\n[app.endpoints.home]\nsteps = [{{ cpu = \"exp(mean = 1ms)\" }}]\n[eras.stone]\nhost = {{ cores = 64 }}\nfpm = {{ pm = \"static\", max_children = 64 }}\n"
+        )
+    };
+    let small = run(&text(2_000));
+    let big = run(&text(20_000));
+    assert_eq!(small.windows.len(), big.windows.len());
+    let size = |r: &Record| {
+        r.windows
+            .iter()
+            .map(|w| w.latency.encoded_len() + w.queue_wait.encoded_len())
+            .sum::<usize>()
+    };
+    assert!(
+        (size(&big) as f64) < 1.3 * size(&small) as f64,
+        "{} vs {}",
+        size(&big),
+        size(&small)
+    );
+}

@@ -1,0 +1,96 @@
+//! Every scenario shipped in scenarios/ loads and runs, every era of it.
+
+use std::path::{Path, PathBuf};
+
+use lab_core::scenario;
+
+fn toml_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            toml_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "toml") {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn every_shipped_scenario_loads_and_runs() {
+    let mut files = Vec::new();
+    toml_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios"), &mut files);
+    files.sort();
+    assert!(files.len() >= 4, "flash-sale plus the theory scenarios: {files:?}");
+    for file in &files {
+        let s = scenario::load(file).unwrap_or_else(|e| panic!("{e}"));
+        for era in &s.eras {
+            let run = lab_sim::run(&s, era, &mut |_| {});
+            let r = &run.record;
+            let expected_windows = s.duration.div_ceil(s.stats.window) as usize;
+            assert_eq!(r.windows.len(), expected_windows, "{}: {}", file.display(), era.label);
+            assert!(
+                r.totals.arrivals > 0,
+                "{}: {} saw no traffic",
+                file.display(),
+                era.label
+            );
+            assert!(
+                r.totals.outcomes[lab_core::Outcome::Ok] > 0,
+                "{}: {} served nothing",
+                file.display(),
+                era.label
+            );
+        }
+    }
+}
+
+#[test]
+fn the_flash_sale_shows_what_breaks_in_each_era() {
+    let s = scenario::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/flash-sale.toml")).unwrap();
+    let labels: Vec<_> = s.eras.iter().map(|e| e.label.as_str()).collect();
+    assert_eq!(labels, ["stone", "bronze"]);
+    let records: Vec<_> = s.eras.iter().map(|e| lab_sim::run(&s, e, &mut |_| {}).record).collect();
+    for r in &records {
+        let busy = r.gauge_index("fpm.busy").unwrap();
+        let spec = &r.gauges[busy];
+        // FPM saturates during the spike: every child busy in some window.
+        let peak = r.windows.iter().map(|w| w.gauges[busy].mean).fold(0.0, f64::max);
+        assert!(
+            peak > 0.95 * spec.capacity.unwrap(),
+            "{}: FPM never saturates ({peak})",
+            r.meta.era
+        );
+        assert!(
+            r.totals.outcomes[lab_core::Outcome::BacklogFull] > 0,
+            "{}: the backlog never overflows",
+            r.meta.era
+        );
+        let slow = r.totals.counters[r.counter_index("mysql.slow_queries").unwrap()];
+        assert!(slow > 0, "{}: no slow query", r.meta.era);
+        // Before the spike the typical window's median request is quick (a
+        // burst of slow searches can still stall the stone server for a
+        // second or two); at the peak requests wait in FPM's listen backlog.
+        let typical_p50 = |from: usize, to: usize| {
+            let mut v: Vec<u64> = r.windows[from..to]
+                .iter()
+                .filter_map(|w| w.latency.percentile(scenario::Percentile::P50))
+                .collect();
+            v.sort_unstable();
+            v[v.len() / 2]
+        };
+        assert!(
+            typical_p50(0, 55) < 50_000_000,
+            "{}: p50 {} ns before the spike",
+            r.meta.era,
+            typical_p50(0, 55)
+        );
+        assert!(
+            typical_p50(80, 100) > 300_000_000,
+            "{}: p50 {} ns at the peak",
+            r.meta.era,
+            typical_p50(80, 100)
+        );
+    }
+    // Separate machines cope better than one.
+    assert!(records[1].totals.throughput() > records[0].totals.throughput());
+}
