@@ -28,7 +28,7 @@ pub fn errors_by_cause(e: &EraSummary) -> String {
         .map(|o| (*o, e.outcomes.get(o.key()).copied().unwrap_or(0)))
         .filter(|(_, n)| *n > 0)
         .collect();
-    causes.sort_by(|a, b| b.1.cmp(&a.1));
+    causes.sort_by_key(|c| std::cmp::Reverse(c.1));
     if causes.is_empty() {
         return "none".into();
     }

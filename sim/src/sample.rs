@@ -77,8 +77,8 @@ impl Sampler {
 }
 
 /// Rounds a non-negative time to whole nanoseconds. `f64::round` is a libm
-/// call on baseline x86-64; this is one add and one conversion (which
-
+/// call on baseline x86-64; this is one add and one conversion, which
+/// saturates (a huge draw becomes `i64::MAX` nanoseconds, about 292 years).
 #[inline]
 pub fn round_ns(x: f64) -> u64 {
     // Through i64: its conversion is one instruction, u64's is several.
@@ -117,7 +117,7 @@ impl Streams {
 
     /// The stream of arrival times (open model) or think times (closed).
     pub fn traffic(&self) -> Pcg64Mcg {
-        Pcg64Mcg::seed_from_u64(mix64(self.seed ^ 0x7472_6166_6669_63))
+        Pcg64Mcg::seed_from_u64(mix64(self.seed ^ 0x0074_7261_6666_6963))
     }
 
     /// The stream that decides everything about request number `id`.

@@ -3,7 +3,6 @@
 
 use std::path::Path;
 
-use lab_core::scenario::Percentile;
 use lab_core::{Outcome, Record, scenario};
 
 fn run(text: &str) -> Record {
