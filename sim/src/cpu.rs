@@ -23,7 +23,9 @@ pub struct JobTag {
 }
 
 struct Job {
-    finish: f64,
+    /// The finishing mark as the bits of a non-negative f64, whose order
+    /// is the order of the numbers: comparing them is an integer compare.
+    finish: u64,
     tag: JobTag,
 }
 
@@ -40,11 +42,16 @@ impl PartialOrd for Job {
 }
 impl Ord for Job {
     // Reversed for a min-heap; ties by job number keep runs deterministic.
+    #[inline]
     fn cmp(&self, other: &Self) -> Ordering {
-        other
-            .finish
-            .total_cmp(&self.finish)
-            .then(other.tag.job.cmp(&self.tag.job))
+        (other.finish, other.tag.job).cmp(&(self.finish, self.tag.job))
+    }
+}
+
+impl Job {
+    #[inline]
+    fn mark(&self) -> f64 {
+        f64::from_bits(self.finish)
     }
 }
 
@@ -114,14 +121,23 @@ impl Cpu {
     }
 
     /// Starts a job that needs `demand` ns of CPU at speed 1.
+    ///
+    /// Returns when the job will finish if the sharing did not change (a
+    /// free core took it), so that the caller need only compare that with
+    /// its pending completion; `None` when every job slowed down and the
+    /// next completion must be recomputed ([`Cpu::next_completion`]).
     #[inline]
-    pub fn start(&mut self, now: Time, demand: u64, tag: JobTag) {
+    pub fn start(&mut self, now: Time, demand: u64, tag: JobTag) -> Option<Time> {
         self.advance(now);
+        let before = self.rate;
         self.set_runnable(self.runnable + 1);
+        let finish = self.vclock + Self::f(demand);
+        debug_assert!(finish >= 0.0);
         self.jobs.push(Job {
-            finish: self.vclock + Self::f(demand),
+            finish: finish.to_bits(),
             tag,
         });
+        (self.rate == before).then(|| now + ceil_ns(Self::f(demand) * self.inv_rate))
     }
 
     /// A runnable job stopped early (its process was killed). The caller
@@ -140,7 +156,7 @@ impl Cpu {
             return Some(now);
         }
         let vnow = self.vclock + Self::f(now - self.last) * self.rate;
-        let left = (top.finish - vnow).max(0.0);
+        let left = (top.mark() - vnow).max(0.0);
         Some(now + ceil_ns(left * self.inv_rate))
     }
 
@@ -152,7 +168,7 @@ impl Cpu {
         self.advance(now);
         let mut popped = 0;
         while let Some(top) = self.jobs.peek() {
-            if top.finish > self.vclock + EPSILON && self.runnable > 0 {
+            if top.mark() > self.vclock + EPSILON && self.runnable > 0 {
                 break;
             }
             done.push(top.tag);

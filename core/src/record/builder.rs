@@ -28,6 +28,9 @@ pub struct RecordBuilder {
     counter_specs: Vec<CounterSpec>,
     window_start: u64,
     window_end: u64,
+    /// `window_end` while windows remain to close, else never: the one
+    /// comparison every recording method makes.
+    next_roll: u64,
     arrivals: u64,
     outcomes: OutcomeCounts,
     latency: Latencies,
@@ -44,12 +47,14 @@ impl RecordBuilder {
     pub fn new(meta: RecordMeta) -> RecordBuilder {
         assert!(meta.window > 0, "a record needs a window longer than 0");
         let window_end = meta.window.min(meta.duration);
+        let meta_duration = meta.duration;
         RecordBuilder {
             meta,
             gauge_specs: Vec::new(),
             counter_specs: Vec::new(),
             window_start: 0,
             window_end,
+            next_roll: Self::roll_at(window_end, meta_duration),
             arrivals: 0,
             outcomes: OutcomeCounts::default(),
             latency: Latencies::default(),
@@ -78,7 +83,7 @@ impl RecordBuilder {
     /// Closes every window that ends at or before `now`.
     #[inline]
     pub fn advance(&mut self, now: u64) {
-        if now >= self.window_end && self.window_end < self.meta.duration {
+        if now >= self.next_roll {
             self.roll(now);
         }
     }
@@ -127,6 +132,10 @@ impl RecordBuilder {
         g.max = g.max.max(value);
     }
 
+    fn roll_at(window_end: u64, duration: u64) -> u64 {
+        if window_end < duration { window_end } else { u64::MAX }
+    }
+
     /// The time the current window ends.
     pub fn window_end(&self) -> u64 {
         self.window_end
@@ -137,6 +146,7 @@ impl RecordBuilder {
             self.close_window(self.window_end);
             self.window_start = self.window_end;
             self.window_end = (self.window_start + self.meta.window).min(self.meta.duration);
+            self.next_roll = Self::roll_at(self.window_end, self.meta.duration);
         }
     }
 

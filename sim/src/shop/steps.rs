@@ -292,15 +292,19 @@ impl Shop {
         self.next_job += 1;
         self.reqs[key.slot as usize].cpu_job = self.next_job;
         let h = &mut self.hosts[host];
-        h.cpu.start(
-            self.now,
-            demand,
-            JobTag {
-                slot: key.slot,
-                job: self.next_job,
-            },
-        );
-        self.cpu_changed(host);
+        let tag = JobTag {
+            slot: key.slot,
+            job: self.next_job,
+        };
+        match h.cpu.start(self.now, demand, tag) {
+            // A free core took the job: only an earlier finish moves the event.
+            Some(t) => {
+                if self.sched.slot_time(h.slot).is_none_or(|s| t < s) {
+                    self.sched.set_slot(h.slot, t, Ev::CpuDone(host as u8));
+                }
+            }
+            None => self.cpu_changed(host),
+        }
     }
 
     /// Moves the host's completion event after its set of jobs changed.
