@@ -4,14 +4,17 @@
 //!
 //! A [`RecordBuilder`] takes events in time order and closes windows as time
 //! passes; its memory depends on the number of windows, never on the number
-//! of requests.
+//! of requests. A [`FactSender`] runs a builder on a thread of its own, so a
+//! simulator can record on a second core.
 
 mod builder;
+mod facts;
 mod latency;
 mod outcome;
 mod slo;
 
 pub use builder::{CounterId, GaugeId, RecordBuilder};
+pub use facts::{Fact, FactSender};
 pub use latency::{Digest, HIGHEST_NS, LOWEST_NS, Latencies, SIGNIFICANT_FIGURES};
 pub use outcome::{Outcome, OutcomeCounts};
 pub use slo::{Check, Verdict, percent};

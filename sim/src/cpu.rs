@@ -55,6 +55,56 @@ impl Job {
     }
 }
 
+/// The runnable jobs ordered by finishing mark. A host usually runs a few
+/// jobs, for which a sorted vector (earliest last) beats a heap: popping is
+/// one load. Past [`Marks::SMALL`] jobs it switches to a binary heap until
+/// it drains.
+#[derive(Default)]
+struct Marks {
+    sorted: Vec<Job>,
+    heap: BinaryHeap<Job>,
+}
+
+impl Marks {
+    const SMALL: usize = 32;
+
+    #[inline]
+    fn push(&mut self, job: Job) {
+        if self.heap.is_empty() && self.sorted.len() < Self::SMALL {
+            // Descending by (mark, job): find the first entry that finishes
+            // earlier, scanning from the end where early marks are.
+            let key = (job.finish, job.tag.job);
+            let at = self
+                .sorted
+                .iter()
+                .rposition(|j| (j.finish, j.tag.job) > key)
+                .map_or(0, |i| i + 1);
+            self.sorted.insert(at, job);
+        } else {
+            self.heap.extend(self.sorted.drain(..));
+            self.heap.push(job);
+        }
+    }
+
+    #[inline]
+    fn peek(&self) -> Option<&Job> {
+        if self.heap.is_empty() {
+            self.sorted.last()
+        } else {
+            self.heap.peek()
+        }
+    }
+
+    #[inline]
+    fn pop(&mut self) -> Option<Job> {
+        if self.heap.is_empty() {
+            self.sorted.pop()
+        } else {
+            self.heap.pop()
+        }
+    }
+}
+
 pub struct Cpu {
     cores: f64,
     speed: f64,
@@ -69,7 +119,7 @@ pub struct Cpu {
     whole_cores: u32,
     vclock: f64,
     last: Time,
-    jobs: BinaryHeap<Job>,
+    jobs: Marks,
 }
 
 /// Service (in ns at speed 1) within which a job counts as finished; absorbs
@@ -88,7 +138,7 @@ impl Cpu {
             whole_cores: cores,
             vclock: 0.0,
             last: 0,
-            jobs: BinaryHeap::new(),
+            jobs: Marks::default(),
         }
     }
 
@@ -96,12 +146,11 @@ impl Cpu {
     #[inline]
     fn set_runnable(&mut self, n: u32) {
         self.runnable = n;
-        let f = f64::from(n);
-        if f <= self.cores {
+        if n <= self.whole_cores {
             self.rate = self.speed;
             self.inv_rate = self.inv_speed;
         } else {
-            self.rate = self.speed * self.cores / f;
+            self.rate = self.speed * self.cores / f64::from(n);
             self.inv_rate = 1.0 / self.rate;
         }
     }
@@ -222,6 +271,35 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn marks_order_jobs_whether_few_or_many() {
+        let mut m = Marks::default();
+        let mut x = 7u64;
+        let mut expect = Vec::new();
+        for job in 0..200u64 {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let finish = (((x >> 33) % 1000) as f64).to_bits();
+            m.push(Job {
+                finish,
+                tag: JobTag { slot: 0, job },
+            });
+            expect.push((finish, job));
+            // Pop some along the way, as a CPU does.
+            if job % 3 == 0 {
+                expect.sort_unstable();
+                let first = expect.remove(0);
+                let j = m.pop().unwrap();
+                assert_eq!((j.finish, j.tag.job), first);
+            }
+        }
+        expect.sort_unstable();
+        for e in expect {
+            let j = m.pop().unwrap();
+            assert_eq!((j.finish, j.tag.job), e);
+        }
+        assert!(m.pop().is_none());
     }
 
     #[test]

@@ -51,7 +51,7 @@ impl Sampler {
     }
 
     /// One draw, in whole nanoseconds.
-    #[inline]
+    #[inline(always)]
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> u64 {
         match self {
             Sampler::Const(c) => *c,
@@ -67,12 +67,17 @@ impl Sampler {
                 }
             }
             Sampler::LogNormal(d) => round_ns(d.sample(rng)).min(u64::MAX / 2),
-            Sampler::Mix(parts) => {
-                let u: f64 = rng.random();
-                let (_, s) = parts.iter().find(|(c, _)| u < *c).unwrap_or(&parts[parts.len() - 1]);
-                s.sample(rng)
-            }
+            Sampler::Mix(parts) => Self::sample_mix(parts, rng),
         }
+    }
+}
+
+impl Sampler {
+    #[inline(never)]
+    fn sample_mix<R: Rng + ?Sized>(parts: &[(f64, Sampler)], rng: &mut R) -> u64 {
+        let u: f64 = rng.random();
+        let (_, s) = parts.iter().find(|(c, _)| u < *c).unwrap_or(&parts[parts.len() - 1]);
+        s.sample(rng)
     }
 }
 
@@ -123,10 +128,12 @@ impl Streams {
     /// The stream that decides everything about request number `id`.
     #[inline]
     pub fn request(&self, id: u64) -> Pcg64Mcg {
-        let a = mix64(self.seed ^ mix64(id));
-        // A multiplicative PCG: one 128-bit multiply per draw and a
-        // seed that is just its (odd) state, so a stream per request is cheap.
-        Pcg64Mcg::new((u128::from(a) << 64) | u128::from(mix64(a) | 1))
+        // A multiplicative PCG: one 128-bit multiply per draw, and a seed
+        // that is just its (odd) state, so a stream per request is cheap.
+        // The high half is a hash of seed and id; the low half keeps the id
+        // so that no two requests share a state.
+        let a = mix64(self.seed ^ id.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        Pcg64Mcg::new((u128::from(a) << 64) | u128::from((id << 1) | 1))
     }
 }
 

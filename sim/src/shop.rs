@@ -16,7 +16,9 @@
 
 mod steps;
 
-use lab_core::record::{CounterId, CounterSpec, GaugeId, GaugeKind, GaugeSpec, RecordBuilder, RecordMeta, Source};
+use lab_core::record::{
+    CounterId, CounterSpec, Fact, FactSender, GaugeId, GaugeKind, GaugeSpec, Outcome, RecordBuilder, RecordMeta, Source,
+};
 use lab_core::scenario::{App, Architecture, Era, RateProfile, Scenario, Step, Workload};
 use rand_distr::{Distribution, Exp1};
 use rand_pcg::Pcg64Mcg;
@@ -141,6 +143,33 @@ struct Counters {
     abandoned: CounterId,
 }
 
+/// Where the shop's facts go: a [`RecordBuilder`] on its own thread, so
+/// statistics are kept on the second core while this one simulates.
+struct Recorder(FactSender);
+
+impl Recorder {
+    #[inline]
+    fn arrival(&mut self, at: Time) {
+        self.0.push(Fact::Arrival { at });
+    }
+    #[inline]
+    fn queue_wait(&mut self, at: Time, wait: u64) {
+        self.0.push(Fact::QueueWait { at, wait });
+    }
+    #[inline]
+    fn outcome(&mut self, at: Time, outcome: Outcome, latency: u64) {
+        self.0.push(Fact::Outcome { at, outcome, latency });
+    }
+    #[inline]
+    fn count(&mut self, at: Time, counter: CounterId, n: u64) {
+        self.0.push(Fact::Count { at, counter, n });
+    }
+    #[inline]
+    fn gauge(&mut self, at: Time, gauge: GaugeId, value: u64) {
+        self.0.push(Fact::Gauge { at, gauge, value });
+    }
+}
+
 pub(crate) struct Shop {
     now: Time,
     end: Time,
@@ -165,7 +194,7 @@ pub(crate) struct Shop {
     rtt: Option<Sampler>,
     pool: Pool<Key>,
     db: Server<Key>,
-    rec: RecordBuilder,
+    rec: Recorder,
     gauges: Gauges,
     counters: Counters,
     done: Vec<crate::cpu::JobTag>,
@@ -329,7 +358,7 @@ impl Shop {
             rtt,
             pool,
             db: Server::new(stack.mysql.clone(), &scenario.app.locks),
-            rec,
+            rec: Recorder(FactSender::spawn(rec)),
             gauges,
             counters,
             done: Vec::new(),
@@ -390,11 +419,15 @@ impl Shop {
         });
         let unfinished = self.reqs.len() as u64;
         let record = match &self.profile {
-            Some(p) => self.rec.finish(self.end, unfinished, |a, b| p.mean_rate(a, b)),
+            Some(p) => self
+                .rec
+                .0
+                .finish()
+                .finish(self.end, unfinished, |a, b| p.mean_rate(a, b)),
             None => {
                 // A closed model has no intended rate: its offered load is
                 // whatever the users managed to send.
-                let mut r = self.rec.finish(self.end, unfinished, |_, _| 0.0);
+                let mut r = self.rec.0.finish().finish(self.end, unfinished, |_, _| 0.0);
                 for w in &mut r.windows {
                     w.offered = w.arrivals as f64 / w.seconds();
                 }

@@ -9,9 +9,9 @@ use lab_core::record::Outcome;
 use rand::Rng;
 use slab::Slab;
 
-use super::{CompiledStep, Driver, Ev, Key, NO_USER, Phase, Request, Shop};
+use super::{CompiledStep, Driver, Ev, Key, NO_USER, Phase, Recorder, Request, Shop};
 use crate::cpu::JobTag;
-use crate::engine::Time;
+use crate::engine::{Scheduler, Time};
 use crate::fpm::{ChildId, MAINTENANCE_PERIOD, Maintenance};
 
 impl Shop {
@@ -59,7 +59,7 @@ impl Shop {
         self.sample_gauges();
     }
 
-    #[inline]
+    #[inline(always)]
     fn live(&self, key: Key) -> bool {
         self.reqs.get(key.slot as usize).is_some_and(|r| r.id == key.id)
     }
@@ -119,6 +119,7 @@ impl Shop {
     }
 
     /// A child takes a connection that has waited since `since`.
+    #[inline(always)]
     fn start_on(&mut self, child: ChildId, key: Key, since: Time) -> Option<ChildId> {
         let now = self.now;
         let r = &mut self.reqs[key.slot as usize];
@@ -153,6 +154,7 @@ impl Shop {
 
     /// Runs the request's steps from its current one until one of them has
     /// to wait.
+    #[inline]
     fn run_steps(&mut self, key: Key) -> Option<ChildId> {
         loop {
             let r = &mut self.reqs[key.slot as usize];
@@ -288,6 +290,7 @@ impl Shop {
         }
     }
 
+    #[inline(always)]
     fn cpu_start(&mut self, host: usize, demand: u64, key: Key) {
         self.next_job += 1;
         self.reqs[key.slot as usize].cpu_job = self.next_job;
@@ -361,17 +364,10 @@ impl Shop {
     }
 
     /// nginx gets FPM's answer (or gives up on it) and passes it on.
+    #[inline(always)]
     fn reply(&mut self, key: Key, outcome: Outcome) {
         let r = &mut self.reqs[key.slot as usize];
-        if !r.nginx_waiting {
-            return;
-        }
-        r.nginx_waiting = false;
-        if r.client_waiting {
-            r.client_waiting = false;
-            self.rec.outcome(self.now, outcome, self.now - r.arrived);
-            self.next_request_of(key);
-        }
+        answer(r, outcome, self.now, &mut self.rec, &mut self.sched, &self.driver);
     }
 
     fn client_gives_up(&mut self, key: Key) {
@@ -379,33 +375,25 @@ impl Shop {
         if r.client_waiting {
             r.client_waiting = false;
             self.rec.outcome(self.now, Outcome::ClientTimeout, self.now - r.arrived);
-            self.next_request_of(key);
-        }
-    }
-
-    /// A closed-model user thinks, then sends its next request.
-    fn next_request_of(&mut self, key: Key) {
-        let r = &mut self.reqs[key.slot as usize];
-        if let Driver::Closed { think, .. } = &self.driver {
-            if r.user != NO_USER {
-                let t = think.sample(&mut r.rng);
-                self.sched.at(self.now + t, Ev::UserWakes(r.user));
-            }
+            next_request_of(r, self.now, &mut self.sched, &self.driver);
         }
     }
 
     /// The child finished the request (successfully or with an error PHP
     /// turned into a response). Returns the child if it stays.
+    #[inline(always)]
     fn finish(&mut self, key: Key, outcome: Outcome) -> Option<ChildId> {
         let now = self.now;
-        if !self.reqs[key.slot as usize].client_waiting {
+        let mut r = self.reqs.remove(key.slot as usize);
+        if !r.client_waiting {
             self.rec.count(now, self.counters.abandoned, 1);
         }
-        self.reply(key, outcome);
-        let child = self.reqs[key.slot as usize].child;
-        self.drop_request(key);
-        if self.pool.release(child) {
-            return Some(child);
+        answer(&mut r, outcome, now, &mut self.rec, &mut self.sched, &self.driver);
+        if r.has_conn {
+            self.db.disconnect();
+        }
+        if self.pool.release(r.child) {
+            return Some(r.child);
         }
         // pm.max_requests reached: the child exits and FPM replaces it.
         if self.pool.respawns() {
@@ -491,7 +479,7 @@ impl Shop {
     }
 
     /// The stack's levels, in the order of [`super::Gauges`].
-    #[inline]
+    #[inline(always)]
     fn levels(&self) -> [u64; 6] {
         [
             u64::from(self.pool.busy()),
@@ -505,7 +493,7 @@ impl Shop {
 
     /// Levels only change inside events, so reading every gauge once after
     /// each event records them exactly; only changed ones reach the record.
-    #[inline]
+    #[inline(always)]
     pub(super) fn sample_gauges(&mut self) {
         let now = self.now;
         for h in &mut self.hosts {
@@ -516,11 +504,46 @@ impl Shop {
             }
         }
         let levels = self.levels();
-        for (i, v) in levels.into_iter().enumerate() {
-            if v != self.gauges.last[i] {
-                self.gauges.last[i] = v;
-                self.rec.gauge(now, self.gauges.ids[i], v);
+        let g = &mut self.gauges;
+        for ((last, id), v) in g.last.iter_mut().zip(&g.ids).zip(levels) {
+            if v != *last {
+                *last = v;
+                self.rec.gauge(now, *id, v);
             }
+        }
+    }
+}
+
+/// nginx passes FPM's answer (or its own 504) to the client, if both are
+/// still waiting. Takes the fields it needs so that the request may be in
+/// the slab or already out of it.
+#[inline(always)]
+fn answer(
+    r: &mut Request,
+    outcome: Outcome,
+    now: Time,
+    rec: &mut Recorder,
+    sched: &mut Scheduler<Ev>,
+    driver: &Driver,
+) {
+    if !r.nginx_waiting {
+        return;
+    }
+    r.nginx_waiting = false;
+    if r.client_waiting {
+        r.client_waiting = false;
+        rec.outcome(now, outcome, now - r.arrived);
+        next_request_of(r, now, sched, driver);
+    }
+}
+
+/// A closed-model user thinks, then sends its next request.
+#[inline(always)]
+fn next_request_of(r: &mut Request, now: Time, sched: &mut Scheduler<Ev>, driver: &Driver) {
+    if let Driver::Closed { think, .. } = driver {
+        if r.user != NO_USER {
+            let t = think.sample(&mut r.rng);
+            sched.at(now + t, Ev::UserWakes(r.user));
         }
     }
 }

@@ -1,0 +1,177 @@
+//! Recording on a second core: a producer (the simulator's event loop)
+//! sends [`Fact`]s in batches to a [`RecordBuilder`] running on its own
+//! thread. The builder sees the facts in the order they were sent, so the
+//! record is exactly the one a builder on the producer's thread would make;
+//! the producer only pays for appending to a buffer.
+
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread::JoinHandle;
+
+use super::{CounterId, GaugeId, Outcome, RecordBuilder};
+
+/// One thing to record, stamped with its time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fact {
+    Arrival { at: u64 },
+    QueueWait { at: u64, wait: u64 },
+    Outcome { at: u64, outcome: Outcome, latency: u64 },
+    Count { at: u64, counter: CounterId, n: u64 },
+    Gauge { at: u64, gauge: GaugeId, value: u64 },
+}
+
+impl RecordBuilder {
+    /// Records one fact.
+    #[inline]
+    pub fn apply(&mut self, fact: Fact) {
+        match fact {
+            Fact::Arrival { at } => self.arrival(at),
+            Fact::QueueWait { at, wait } => self.queue_wait(at, wait),
+            Fact::Outcome { at, outcome, latency } => self.outcome(at, outcome, latency),
+            Fact::Count { at, counter, n } => self.count(at, counter, n),
+            Fact::Gauge { at, gauge, value } => self.gauge(at, gauge, value),
+        }
+    }
+}
+
+/// Facts per batch: large enough that handing a batch over is rare, small
+/// enough to stay in cache (8,192 × 32 bytes).
+const BATCH: usize = 8192;
+/// Batches in flight before the producer waits for the builder.
+const IN_FLIGHT: usize = 8;
+
+/// The producer's end: appends facts and hands full batches over.
+pub struct FactSender {
+    batch: Vec<Fact>,
+    full: Option<SyncSender<Vec<Fact>>>,
+    empty: Receiver<Vec<Fact>>,
+    builder: Option<JoinHandle<RecordBuilder>>,
+}
+
+impl FactSender {
+    /// Moves `builder` to a thread of its own that records what is sent.
+    pub fn spawn(mut builder: RecordBuilder) -> FactSender {
+        let (full_tx, full_rx) = sync_channel::<Vec<Fact>>(IN_FLIGHT);
+        let (empty_tx, empty_rx) = sync_channel::<Vec<Fact>>(IN_FLIGHT + 1);
+        let handle = std::thread::Builder::new()
+            .name("lab-recorder".into())
+            .spawn(move || {
+                for mut batch in full_rx {
+                    for fact in batch.drain(..) {
+                        builder.apply(fact);
+                    }
+                    // Give the buffer back; if the producer has enough, drop it.
+                    let _ = empty_tx.try_send(batch);
+                }
+                builder
+            })
+            .expect("the recorder thread starts");
+        FactSender {
+            batch: Vec::with_capacity(BATCH),
+            full: Some(full_tx),
+            empty: empty_rx,
+            builder: Some(handle),
+        }
+    }
+
+    #[inline]
+    pub fn push(&mut self, fact: Fact) {
+        self.batch.push(fact);
+        if self.batch.len() == BATCH {
+            self.hand_over();
+        }
+    }
+
+    #[cold]
+    fn hand_over(&mut self) {
+        let next = self.empty.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH));
+        let batch = std::mem::replace(&mut self.batch, next);
+        if let Some(tx) = &self.full {
+            tx.send(batch).expect("the recorder thread is alive");
+        }
+    }
+
+    /// Sends what is left and takes the builder back, every fact recorded.
+    pub fn finish(mut self) -> RecordBuilder {
+        self.hand_over();
+        self.full = None; // closes the channel: the recorder loop ends
+        match self.builder.take().expect("finish is called once").join() {
+            Ok(b) => b,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{CounterSpec, GaugeKind, GaugeSpec, RecordMeta, Source};
+
+    fn builder() -> (RecordBuilder, GaugeId, CounterId) {
+        let mut b = RecordBuilder::new(RecordMeta {
+            scenario: "t".into(),
+            era: "e".into(),
+            model: "stone".into(),
+            source: Source::Simulated,
+            seed: 1,
+            window: 1_000,
+            warmup: 0,
+            duration: 100_000,
+        });
+        let g = b.add_gauge(GaugeSpec {
+            key: "g".into(),
+            label: "g".into(),
+            kind: GaugeKind::Queue,
+            capacity: None,
+        });
+        let c = b.add_counter(CounterSpec {
+            key: "c".into(),
+            label: "c".into(),
+        });
+        (b, g, c)
+    }
+
+    fn facts(g: GaugeId, c: CounterId) -> Vec<Fact> {
+        (0..50_000u64)
+            .flat_map(|i| {
+                let at = i * 2;
+                [
+                    Fact::Arrival { at },
+                    Fact::QueueWait {
+                        at,
+                        wait: i % 7 * 1_000,
+                    },
+                    Fact::Gauge {
+                        at,
+                        gauge: g,
+                        value: i % 5,
+                    },
+                    Fact::Count { at, counter: c, n: 1 },
+                    Fact::Outcome {
+                        at,
+                        outcome: if i % 9 == 0 { Outcome::BacklogFull } else { Outcome::Ok },
+                        latency: 1_000 + i,
+                    },
+                ]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_threaded_builder_records_exactly_what_an_inline_one_does() {
+        let (mut inline, g, c) = builder();
+        for f in facts(g, c) {
+            inline.apply(f);
+        }
+        let (threaded, g, c) = builder();
+        let mut sender = FactSender::spawn(threaded);
+        for f in facts(g, c) {
+            sender.push(f);
+        }
+        let threaded = sender.finish();
+        let a = inline.finish(100_000, 0, |_, _| 1.0);
+        let b = threaded.finish(100_000, 0, |_, _| 1.0);
+        assert_eq!(a.windows, b.windows);
+        assert_eq!(a.totals.outcomes, b.totals.outcomes);
+        assert_eq!(a.windows.len(), 100);
+    }
+}
