@@ -81,20 +81,29 @@ impl Sampler {
     }
 }
 
-/// Rounds a non-negative time to whole nanoseconds. `f64::round` is a libm
-/// call on baseline x86-64; this is one add and one conversion, which
-/// saturates (a huge draw becomes `i64::MAX` nanoseconds, about 292 years).
-#[inline]
+/// 2^52: adding it to a non-negative f64 below it leaves the number rounded
+/// to an integer in the low bits of the mantissa.
+const TWO_52: f64 = 4_503_599_627_370_496.0;
+
+/// Rounds a non-negative time to whole nanoseconds (to even on a tie).
+///
+/// `f64::round` is a libm call on baseline x86-64 and `as` conversions
+/// check for overflow; below 2^52 ns (52 days) the rounding is done by the
+/// FPU through the 2^52 trick, beyond it by a saturating conversion.
+#[inline(always)]
 pub fn round_ns(x: f64) -> u64 {
-    // Through i64: its conversion is one instruction, u64's is several.
-    (x + 0.5) as i64 as u64
+    if x < TWO_52 {
+        (x + TWO_52).to_bits() - TWO_52.to_bits()
+    } else {
+        x as u64
+    }
 }
 
 /// Rounds a non-negative time up to whole nanoseconds, without libm.
-#[inline]
+#[inline(always)]
 pub fn ceil_ns(x: f64) -> u64 {
-    let t = x as i64;
-    (if (t as f64) < x { t + 1 } else { t }) as u64
+    let r = round_ns(x);
+    if x < TWO_52 && (r as i64 as f64) < x { r + 1 } else { r }
 }
 
 /// SplitMix64's finaliser: spreads nearby integers over the whole range.
@@ -177,12 +186,16 @@ mod tests {
     #[test]
     fn rounding_without_libm() {
         assert_eq!(round_ns(2.49), 2);
-        assert_eq!(round_ns(2.5), 3);
+        assert_eq!(round_ns(2.51), 3);
+        assert_eq!(round_ns(3.5), 4);
         assert_eq!(round_ns(0.0), 0);
         assert_eq!(ceil_ns(2.0), 2);
         assert_eq!(ceil_ns(2.000001), 3);
         assert_eq!(ceil_ns(0.0), 0);
-        assert_eq!(round_ns(1e300), i64::MAX as u64);
+        assert_eq!(round_ns(1e300), u64::MAX);
+        assert_eq!(round_ns(1e17), 100_000_000_000_000_000);
+        assert_eq!(ceil_ns(1e17 + 0.5), 100_000_000_000_000_000);
+        assert_eq!(ceil_ns(7.2), 8);
     }
 
     #[test]

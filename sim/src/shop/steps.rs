@@ -154,7 +154,7 @@ impl Shop {
 
     /// Runs the request's steps from its current one until one of them has
     /// to wait.
-    #[inline]
+    #[inline(always)]
     fn run_steps(&mut self, key: Key) -> Option<ChildId> {
         loop {
             let r = &mut self.reqs[key.slot as usize];
