@@ -324,24 +324,25 @@ impl Shop {
     }
 
     fn cpu_done(&mut self, host: usize) {
-        let mut done = std::mem::take(&mut self.done);
-        done.clear();
-        self.hosts[host].cpu.complete(self.now, &mut done);
+        // `done` is this function's scratch list; nothing it calls uses it.
+        self.done.clear();
+        self.hosts[host].cpu.complete(self.now, &mut self.done);
         // Account for every finished job before any request moves on and
         // starts new work on this host.
         let cpu = &mut self.hosts[host].cpu;
         let mut live = 0;
-        for i in 0..done.len() {
-            let tag = done[i];
+        for i in 0..self.done.len() {
+            let tag = self.done[i];
             if self.reqs.get(tag.slot as usize).is_some_and(|r| r.cpu_job == tag.job) {
                 cpu.finished();
-                done[live] = tag;
+                self.done[live] = tag;
                 live += 1;
             }
         }
-        done.truncate(live);
+        self.done.truncate(live);
         self.cpu_changed(host);
-        for tag in &done {
+        for i in 0..live {
+            let tag = self.done[i];
             let r = &mut self.reqs[tag.slot as usize];
             r.cpu_job = 0;
             let key = Key {
@@ -360,7 +361,6 @@ impl Shop {
                 self.child_free(child);
             }
         }
-        self.done = done;
     }
 
     /// nginx gets FPM's answer (or gives up on it) and passes it on.
