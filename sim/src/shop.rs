@@ -17,7 +17,7 @@
 mod steps;
 
 use lab_core::record::{
-    CounterId, CounterSpec, Fact, FactSender, GaugeId, GaugeKind, GaugeSpec, Outcome, RecordBuilder, RecordMeta, Source,
+    CounterId, CounterSpec, Fact, FactSender, GaugeKind, GaugeSpec, Outcome, RecordBuilder, RecordMeta, Source,
 };
 use lab_core::scenario::{App, Architecture, Era, RateProfile, Scenario, Step, Workload};
 use rand_distr::{Distribution, Exp1};
@@ -115,9 +115,6 @@ enum Driver {
 struct Host {
     cpu: Cpu,
     slot: Slot,
-    gauge: GaugeId,
-    /// Busy cores last written to the record.
-    last_busy: u64,
 }
 
 struct Lanes {
@@ -128,12 +125,8 @@ struct Lanes {
     spawn: Lane,
 }
 
-/// The stack's gauges, in the order [`Shop::levels`] reads them, with the
-/// level last written to the record.
-struct Gauges {
-    ids: [GaugeId; 6],
-    last: [u64; 6],
-}
+/// Room for every gauge's level: up to ten hosts and the stack's six.
+const MAX_GAUGES: usize = 16;
 
 struct Counters {
     slow_queries: CounterId,
@@ -165,8 +158,8 @@ impl Recorder {
         self.0.push(Fact::Count { at, counter, n });
     }
     #[inline]
-    fn gauge(&mut self, at: Time, gauge: GaugeId, value: u64) {
-        self.0.push(Fact::Gauge { at, gauge, value });
+    fn levels(&mut self, at: Time, values: &[u64]) {
+        self.0.levels(at, values);
     }
 }
 
@@ -195,7 +188,6 @@ pub(crate) struct Shop {
     pool: Pool<Key>,
     db: Server<Key>,
     rec: Recorder,
-    gauges: Gauges,
     counters: Counters,
     done: Vec<crate::cpu::JobTag>,
 }
@@ -241,16 +233,17 @@ impl Shop {
         let mut sched = Scheduler::default();
         let hosts = host_specs
             .iter()
-            .map(|(name, h)| Host {
-                cpu: Cpu::new(h.cores, h.speed),
-                slot: sched.add_slot(),
-                gauge: rec.add_gauge(GaugeSpec {
+            .map(|(name, h)| {
+                rec.add_gauge(GaugeSpec {
                     key: format!("{name}.cpu"),
                     label: format!("{name} CPU"),
                     kind: GaugeKind::Cpu,
                     capacity: Some(f64::from(h.cores)),
-                }),
-                last_busy: 0,
+                });
+                Host {
+                    cpu: Cpu::new(h.cores, h.speed),
+                    slot: sched.add_slot(),
+                }
             })
             .collect::<Vec<_>>();
         let db_host = hosts.len() - 1;
@@ -264,32 +257,28 @@ impl Shop {
             })
         };
         let children = f64::from(fpm.max_children);
-        let gauges = Gauges {
-            ids: [
-                gauge("fpm.busy", "FPM busy workers", GaugeKind::Workers, Some(children)),
-                gauge("fpm.children", "FPM children", GaugeKind::Workers, Some(children)),
-                gauge(
-                    "fpm.backlog",
-                    "listen backlog",
-                    GaugeKind::Queue,
-                    Some(f64::from(fpm.listen_backlog)),
-                ),
-                gauge(
-                    "mysql.connections",
-                    "MySQL connections",
-                    GaugeKind::Connections,
-                    Some(f64::from(stack.mysql.max_connections)),
-                ),
-                gauge("mysql.lock_waiters", "row-lock waiters", GaugeKind::Queue, None),
-                gauge(
-                    "requests.in_system",
-                    "requests in the system",
-                    GaugeKind::InSystem,
-                    None,
-                ),
-            ],
-            last: [0; 6],
-        };
+        // In the order `sample_gauges` gives their levels.
+        gauge("fpm.busy", "FPM busy workers", GaugeKind::Workers, Some(children));
+        gauge("fpm.children", "FPM children", GaugeKind::Workers, Some(children));
+        gauge(
+            "fpm.backlog",
+            "listen backlog",
+            GaugeKind::Queue,
+            Some(f64::from(fpm.listen_backlog)),
+        );
+        gauge(
+            "mysql.connections",
+            "MySQL connections",
+            GaugeKind::Connections,
+            Some(f64::from(stack.mysql.max_connections)),
+        );
+        gauge("mysql.lock_waiters", "row-lock waiters", GaugeKind::Queue, None);
+        gauge(
+            "requests.in_system",
+            "requests in the system",
+            GaugeKind::InSystem,
+            None,
+        );
         let mut counter = |key: &str, label: &str| {
             rec.add_counter(CounterSpec {
                 key: key.into(),
@@ -359,7 +348,6 @@ impl Shop {
             pool,
             db: Server::new(stack.mysql.clone(), &scenario.app.locks),
             rec: Recorder(FactSender::spawn(rec)),
-            gauges,
             counters,
             done: Vec::new(),
         };

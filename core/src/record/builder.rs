@@ -4,7 +4,7 @@ use super::{CounterSpec, GaugeSpec, GaugeStat, Latencies, Outcome, OutcomeCounts
 
 /// Handle of a gauge registered with [`RecordBuilder::add_gauge`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct GaugeId(u16);
+pub struct GaugeId(pub(super) u16);
 
 /// Handle of a counter registered with [`RecordBuilder::add_counter`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -12,24 +12,65 @@ use super::{CounterId, GaugeId, Outcome, RecordBuilder};
 /// One thing to record, stamped with its time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fact {
-    Arrival { at: u64 },
-    QueueWait { at: u64, wait: u64 },
-    Outcome { at: u64, outcome: Outcome, latency: u64 },
-    Count { at: u64, counter: CounterId, n: u64 },
-    Gauge { at: u64, gauge: GaugeId, value: u64 },
+    Arrival {
+        at: u64,
+    },
+    QueueWait {
+        at: u64,
+        wait: u64,
+    },
+    Outcome {
+        at: u64,
+        outcome: Outcome,
+        latency: u64,
+    },
+    Count {
+        at: u64,
+        counter: CounterId,
+        n: u64,
+    },
+    Gauge {
+        at: u64,
+        gauge: GaugeId,
+        value: u64,
+    },
+    /// Every gauge's level, in the order the gauges were added; the values
+    /// travel beside the facts (see [`FactSender::levels`]).
+    Levels {
+        at: u64,
+        count: u16,
+    },
+}
+
+/// A batch: facts, and the gauge levels that `Fact::Levels` refers to.
+#[derive(Default)]
+struct Batch {
+    facts: Vec<Fact>,
+    levels: Vec<u64>,
 }
 
 impl RecordBuilder {
-    /// Records one fact.
+    /// Records one fact; `levels` holds the values of `Fact::Levels`.
     #[inline]
-    pub fn apply(&mut self, fact: Fact) {
+    fn apply_from(&mut self, fact: Fact, levels: &mut std::slice::Iter<'_, u64>) {
         match fact {
             Fact::Arrival { at } => self.arrival(at),
             Fact::QueueWait { at, wait } => self.queue_wait(at, wait),
             Fact::Outcome { at, outcome, latency } => self.outcome(at, outcome, latency),
             Fact::Count { at, counter, n } => self.count(at, counter, n),
             Fact::Gauge { at, gauge, value } => self.gauge(at, gauge, value),
+            Fact::Levels { at, count } => {
+                for i in 0..count {
+                    let v = *levels.next().expect("a Levels fact travels with its values");
+                    self.gauge(at, GaugeId(i), v);
+                }
+            }
         }
+    }
+
+    /// Records one fact (not `Fact::Levels`, whose values travel apart).
+    pub fn apply(&mut self, fact: Fact) {
+        self.apply_from(fact, &mut [].iter());
     }
 }
 
@@ -41,24 +82,27 @@ const IN_FLIGHT: usize = 8;
 
 /// The producer's end: appends facts and hands full batches over.
 pub struct FactSender {
-    batch: Vec<Fact>,
-    full: Option<SyncSender<Vec<Fact>>>,
-    empty: Receiver<Vec<Fact>>,
+    batch: Batch,
+    full: Option<SyncSender<Batch>>,
+    empty: Receiver<Batch>,
     builder: Option<JoinHandle<RecordBuilder>>,
 }
 
 impl FactSender {
     /// Moves `builder` to a thread of its own that records what is sent.
     pub fn spawn(mut builder: RecordBuilder) -> FactSender {
-        let (full_tx, full_rx) = sync_channel::<Vec<Fact>>(IN_FLIGHT);
-        let (empty_tx, empty_rx) = sync_channel::<Vec<Fact>>(IN_FLIGHT + 1);
+        let (full_tx, full_rx) = sync_channel::<Batch>(IN_FLIGHT);
+        let (empty_tx, empty_rx) = sync_channel::<Batch>(IN_FLIGHT + 1);
         let handle = std::thread::Builder::new()
             .name("lab-recorder".into())
             .spawn(move || {
                 for mut batch in full_rx {
-                    for fact in batch.drain(..) {
-                        builder.apply(fact);
+                    let mut levels = batch.levels.iter();
+                    for &fact in &batch.facts {
+                        builder.apply_from(fact, &mut levels);
                     }
+                    batch.facts.clear();
+                    batch.levels.clear();
                     // Give the buffer back; if the producer has enough, drop it.
                     let _ = empty_tx.try_send(batch);
                 }
@@ -66,7 +110,10 @@ impl FactSender {
             })
             .expect("the recorder thread starts");
         FactSender {
-            batch: Vec::with_capacity(BATCH),
+            batch: Batch {
+                facts: Vec::with_capacity(BATCH),
+                levels: Vec::new(),
+            },
             full: Some(full_tx),
             empty: empty_rx,
             builder: Some(handle),
@@ -75,15 +122,30 @@ impl FactSender {
 
     #[inline]
     pub fn push(&mut self, fact: Fact) {
-        self.batch.push(fact);
-        if self.batch.len() == BATCH {
+        self.batch.facts.push(fact);
+        if self.batch.facts.len() == BATCH {
             self.hand_over();
         }
     }
 
+    /// Sends every gauge's level at once, in the order the gauges were
+    /// added. Cheaper for a producer than finding out which changed: the
+    /// builder compares them on its own thread.
+    #[inline]
+    pub fn levels(&mut self, at: u64, values: &[u64]) {
+        self.batch.levels.extend_from_slice(values);
+        self.push(Fact::Levels {
+            at,
+            count: values.len() as u16,
+        });
+    }
+
     #[cold]
     fn hand_over(&mut self) {
-        let next = self.empty.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH));
+        let next = self.empty.try_recv().unwrap_or_else(|_| Batch {
+            facts: Vec::with_capacity(BATCH),
+            levels: Vec::new(),
+        });
         let batch = std::mem::replace(&mut self.batch, next);
         if let Some(tx) = &self.full {
             tx.send(batch).expect("the recorder thread is alive");
@@ -165,7 +227,11 @@ mod tests {
         let (threaded, g, c) = builder();
         let mut sender = FactSender::spawn(threaded);
         for f in facts(g, c) {
-            sender.push(f);
+            // Send gauge changes as whole level vectors: the same record.
+            match f {
+                Fact::Gauge { at, value, .. } => sender.levels(at, &[value]),
+                other => sender.push(other),
+            }
         }
         let threaded = sender.finish();
         let a = inline.finish(100_000, 0, |_, _| 1.0);

@@ -478,39 +478,27 @@ impl Shop {
         self.sched.at(self.now + MAINTENANCE_PERIOD, Ev::Maintenance);
     }
 
-    /// The stack's levels, in the order of [`super::Gauges`].
+    /// Levels only change inside events, so handing the recorder every
+    /// level after each event records them exactly. The order is the order
+    /// the gauges were added in `Shop::new`: each host's busy cores, then
+    /// the stack's levels.
     #[inline(always)]
-    fn levels(&self) -> [u64; 6] {
-        [
+    pub(super) fn sample_gauges(&mut self) {
+        let mut levels = [0u64; super::MAX_GAUGES];
+        let n = self.hosts.len();
+        for (l, h) in levels.iter_mut().zip(&self.hosts) {
+            *l = h.cpu.busy_cores();
+        }
+        let stack = [
             u64::from(self.pool.busy()),
             u64::from(self.pool.running()),
             self.pool.backlog_len() as u64,
             u64::from(self.db.connections()),
             u64::from(self.db.lock_waiters()),
             self.reqs.len() as u64,
-        ]
-    }
-
-    /// Levels only change inside events, so reading every gauge once after
-    /// each event records them exactly; only changed ones reach the record.
-    #[inline(always)]
-    pub(super) fn sample_gauges(&mut self) {
-        let now = self.now;
-        for h in &mut self.hosts {
-            let busy = h.cpu.busy_cores();
-            if busy != h.last_busy {
-                h.last_busy = busy;
-                self.rec.gauge(now, h.gauge, busy);
-            }
-        }
-        let levels = self.levels();
-        let g = &mut self.gauges;
-        for ((last, id), v) in g.last.iter_mut().zip(&g.ids).zip(levels) {
-            if v != *last {
-                *last = v;
-                self.rec.gauge(now, *id, v);
-            }
-        }
+        ];
+        levels[n..n + stack.len()].copy_from_slice(&stack);
+        self.rec.levels(self.now, &levels[..n + stack.len()]);
     }
 }
 
