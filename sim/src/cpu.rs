@@ -22,6 +22,7 @@ pub struct JobTag {
     pub job: u64,
 }
 
+#[derive(Clone, Copy)]
 struct Job {
     /// The finishing mark as the bits of a non-negative f64, whose order
     /// is the order of the numbers: comparing them is an integer compare.
@@ -79,7 +80,14 @@ impl Marks {
                 .iter()
                 .rposition(|j| (j.finish, j.tag.job) > key)
                 .map_or(0, |i| i + 1);
-            self.sorted.insert(at, job);
+            // Shift by hand: `Vec::insert` calls memmove even to move nothing,
+            // and the usual move here is zero to three jobs.
+            self.sorted.push(job);
+            let tail = &mut self.sorted[at..];
+            for i in (1..tail.len()).rev() {
+                tail[i] = tail[i - 1];
+            }
+            tail[0] = job;
         } else {
             self.heap.extend(self.sorted.drain(..));
             self.heap.push(job);

@@ -384,16 +384,20 @@ impl Shop {
     #[inline(always)]
     fn finish(&mut self, key: Key, outcome: Outcome) -> Option<ChildId> {
         let now = self.now;
-        let mut r = self.reqs.remove(key.slot as usize);
+        // Work on the request where it lies: moving it out first would copy
+        // it through the stack and stall the loads that follow.
+        let r = &mut self.reqs[key.slot as usize];
         if !r.client_waiting {
             self.rec.count(now, self.counters.abandoned, 1);
         }
-        answer(&mut r, outcome, now, &mut self.rec, &mut self.sched, &self.driver);
-        if r.has_conn {
+        answer(r, outcome, now, &mut self.rec, &mut self.sched, &self.driver);
+        let (child, has_conn) = (r.child, r.has_conn);
+        self.reqs.remove(key.slot as usize);
+        if has_conn {
             self.db.disconnect();
         }
-        if self.pool.release(r.child) {
-            return Some(r.child);
+        if self.pool.release(child) {
+            return Some(child);
         }
         // pm.max_requests reached: the child exits and FPM replaces it.
         if self.pool.respawns() {
@@ -404,8 +408,9 @@ impl Shop {
 
     /// Frees what the request holds on the database side and forgets it.
     fn drop_request(&mut self, key: Key) {
-        let r = self.reqs.remove(key.slot as usize);
-        if r.has_conn {
+        let has_conn = self.reqs[key.slot as usize].has_conn;
+        self.reqs.remove(key.slot as usize);
+        if has_conn {
             self.db.disconnect();
         }
     }
