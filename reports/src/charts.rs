@@ -9,7 +9,7 @@ use std::error::Error;
 use std::path::Path;
 use std::sync::Once;
 
-use plotters::coord::Shift;
+use plotters::coord::{CoordTranslate, Shift};
 use plotters::prelude::*;
 
 pub use compare::Comparison;
@@ -93,6 +93,40 @@ fn write_png(path: &Path, (w, h): (u32, u32), rgb: &[u8]) -> Result<(), Box<dyn 
     writer.write_image_data(rgb)?;
     writer.finish()?;
     Ok(())
+}
+
+/// The style of a chart's title.
+pub(crate) fn caption_font() -> TextStyle<'static> {
+    (FONT, 20).into_font().style(FontStyle::Bold).into()
+}
+
+/// The frame every panel shares: margins and room for the axis labels.
+pub(crate) fn frame<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, x_labels: u32) -> ChartBuilder<'_, '_, DB> {
+    let mut b = ChartBuilder::on(area);
+    b.margin(12).x_label_area_size(x_labels).y_label_area_size(70);
+    b
+}
+
+/// Draws the legend of the series drawn so far.
+pub(crate) fn legend<'a, DB, CT>(chart: &mut ChartContext<'a, DB, CT>, at: SeriesLabelPosition) -> DrawResult
+where
+    DB: DrawingBackend + 'a,
+    DB::ErrorType: 'static,
+    CT: CoordTranslate,
+{
+    chart
+        .configure_series_labels()
+        .position(at)
+        .label_font((FONT, 13))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()?;
+    Ok(())
+}
+
+/// The middle of a window, in seconds: where its point goes on a time axis.
+pub(crate) fn mid(w: &lab_core::record::Window) -> f64 {
+    (w.start as f64 + w.len as f64 / 2.0) / 1e9
 }
 
 /// Colours that stay apart on screen and in print.

@@ -5,13 +5,12 @@ use lab_core::scenario::Percentile;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{DrawResult, FONT, Plot, color, legend_box, legend_line, linear_top, log_range, ms_label};
+use super::{
+    DrawResult, FONT, Plot, caption_font, color, frame, legend, legend_box, legend_line, linear_top, log_range, mid,
+    ms_label,
+};
 
 pub struct Comparison<'a>(pub &'a [Record]);
-
-fn mid(w: &lab_core::record::Window) -> f64 {
-    (w.start as f64 + w.len as f64 / 2.0) / 1e9
-}
 
 impl Plot for Comparison<'_> {
     fn id(&self) -> String {
@@ -35,7 +34,7 @@ impl Plot for Comparison<'_> {
     {
         let records = self.0;
         root.fill(&WHITE)?;
-        let root = root.titled(&self.title(), (FONT, 20).into_font().style(FontStyle::Bold))?;
+        let root = root.titled(&self.title(), caption_font())?;
         let panels = root.split_evenly((3, 1));
         let x_max = records.iter().map(|r| r.meta.duration).max().unwrap_or(1) as f64 / 1e9;
 
@@ -46,11 +45,7 @@ impl Plot for Comparison<'_> {
                 .collect()
         };
         let (lo, hi) = log_range(records.iter().flat_map(|r| p99(r).into_iter().map(|p| p.1)));
-        let mut chart = ChartBuilder::on(&panels[0])
-            .margin(10)
-            .x_label_area_size(30)
-            .y_label_area_size(70)
-            .build_cartesian_2d(0f64..x_max, (lo..hi).log_scale())?;
+        let mut chart = frame(&panels[0], 30).build_cartesian_2d(0f64..x_max, (lo..hi).log_scale())?;
         chart
             .configure_mesh()
             .y_desc("p99 of 200s")
@@ -65,24 +60,14 @@ impl Plot for Comparison<'_> {
                 .label(r.meta.era.clone())
                 .legend(legend_line(c));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .label_font((FONT, 13))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()?;
+        legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
 
         let top = linear_top(
             records
                 .iter()
                 .flat_map(|r| r.windows.iter().flat_map(|w| [w.throughput(), w.offered])),
         );
-        let mut chart = ChartBuilder::on(&panels[1])
-            .margin(10)
-            .x_label_area_size(30)
-            .y_label_area_size(70)
-            .build_cartesian_2d(0f64..x_max, 0f64..top)?;
+        let mut chart = frame(&panels[1], 30).build_cartesian_2d(0f64..x_max, 0f64..top)?;
         chart
             .configure_mesh()
             .y_desc("200s per second")
@@ -110,19 +95,9 @@ impl Plot for Comparison<'_> {
                 .label(r.meta.era.clone())
                 .legend(legend_line(c));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .label_font((FONT, 13))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()?;
+        legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
 
-        let mut chart = ChartBuilder::on(&panels[2])
-            .margin(10)
-            .x_label_area_size(40)
-            .y_label_area_size(70)
-            .build_cartesian_2d(0f64..x_max, 0f64..100f64)?;
+        let mut chart = frame(&panels[2], 40).build_cartesian_2d(0f64..x_max, 0f64..100f64)?;
         chart
             .configure_mesh()
             .x_desc("time (s)")
@@ -141,13 +116,7 @@ impl Plot for Comparison<'_> {
                 .label(r.meta.era.clone())
                 .legend(legend_line(c));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .label_font((FONT, 13))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()?;
+        legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
         Ok(())
     }
 }

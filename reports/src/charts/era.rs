@@ -6,18 +6,13 @@ use lab_core::{Outcome, Record};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{DrawResult, FONT, Plot, color, legend_box, legend_line, linear_top, log_range, ms_label};
-
-fn mid(w: &lab_core::record::Window) -> f64 {
-    (w.start as f64 + w.len as f64 / 2.0) / 1e9
-}
+use super::{
+    DrawResult, FONT, Plot, caption_font, color, frame, legend, legend_box, legend_line, linear_top, log_range, mid,
+    ms_label,
+};
 
 fn x_max(r: &Record) -> f64 {
     r.meta.duration as f64 / 1e9
-}
-
-fn caption_font() -> TextStyle<'static> {
-    (FONT, 20).into_font().style(FontStyle::Bold).into()
 }
 
 /// Latency percentiles of successful responses per window, offered load behind.
@@ -70,11 +65,8 @@ impl Plot for Latency<'_> {
                 .iter()
                 .flat_map(|w| [w.offered, w.arrivals as f64 / w.seconds()]),
         );
-        let mut chart = ChartBuilder::on(root)
+        let mut chart = frame(root, 40)
             .caption(self.title(), caption_font())
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(70)
             .right_y_label_area_size(70)
             .build_cartesian_2d(0f64..x_max(r), (lo..hi).log_scale())?
             .set_secondary_coord(0f64..x_max(r), 0f64..load_top);
@@ -113,13 +105,7 @@ impl Plot for Latency<'_> {
             .draw_series(LineSeries::new(max_pts, c.stroke_width(1)))?
             .label("max")
             .legend(legend_line(c));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .label_font((FONT, 13))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()?;
+        legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
         Ok(())
     }
 }
@@ -186,11 +172,8 @@ impl Plot for Throughput<'_> {
                 .map(|p| p.1)
                 .chain(r.windows.iter().map(|w| w.offered)),
         );
-        let mut chart = ChartBuilder::on(root)
+        let mut chart = frame(root, 40)
             .caption(self.title(), caption_font())
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(70)
             .build_cartesian_2d(0f64..x_max(r), 0f64..top)?;
         chart
             .configure_mesh()
@@ -213,13 +196,7 @@ impl Plot for Throughput<'_> {
             ))?
             .label("offered load")
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLACK.stroke_width(2)));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .label_font((FONT, 13))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()?;
+        legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
         Ok(())
     }
 }
@@ -265,11 +242,7 @@ impl Plot for Utilisation<'_> {
             })
             .map(|(i, _)| i)
             .collect();
-        let mut chart = ChartBuilder::on(&upper)
-            .margin(12)
-            .x_label_area_size(35)
-            .y_label_area_size(70)
-            .build_cartesian_2d(0f64..x_max(r), 0f64..105f64)?;
+        let mut chart = frame(&upper, 35).build_cartesian_2d(0f64..x_max(r), 0f64..105f64)?;
         chart
             .configure_mesh()
             .y_desc("utilisation (%)")
@@ -287,13 +260,7 @@ impl Plot for Utilisation<'_> {
                 .label(format!("{} (of {})", r.gauges[i].label, cap))
                 .legend(legend_line(c));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .label_font((FONT, 13))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()?;
+        legend(&mut chart, SeriesLabelPosition::LowerRight)?;
 
         let queues: Vec<usize> = r
             .gauges
@@ -303,11 +270,7 @@ impl Plot for Utilisation<'_> {
             .map(|(i, _)| i)
             .collect();
         let top = linear_top(r.windows.iter().flat_map(|w| queues.iter().map(|&i| w.gauges[i].max)));
-        let mut chart = ChartBuilder::on(&lower)
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(70)
-            .build_cartesian_2d(0f64..x_max(r), 0f64..top)?;
+        let mut chart = frame(&lower, 40).build_cartesian_2d(0f64..x_max(r), 0f64..top)?;
         chart
             .configure_mesh()
             .x_desc("time (s)")
@@ -325,13 +288,7 @@ impl Plot for Utilisation<'_> {
                 .label(r.gauges[i].label.clone())
                 .legend(legend_line(c));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .label_font((FONT, 13))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()?;
+        legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
         Ok(())
     }
 }

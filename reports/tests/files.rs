@@ -1,0 +1,118 @@
+//! The report files from a record built by hand, so every figure is known.
+
+use std::path::Path;
+
+use lab_core::record::{CounterSpec, GaugeKind, GaugeSpec, RecordBuilder, RecordMeta, Source};
+use lab_core::{Outcome, Record, scenario};
+
+const S: u64 = 1_000_000_000;
+
+fn scenario() -> lab_core::Scenario {
+    let text = r#"
+        name = "hand"
+        duration = "4s"
+        [slo]
+        p99 = "50ms"
+        error_rate = "10%"
+        [traffic]
+        rate = 1
+        [app.endpoints.home]
+        steps = [{ cpu = "1ms" }]
+        [eras.stone]
+    "#;
+    scenario::parse(text, Path::new("hand.toml")).unwrap()
+}
+
+/// Four one-second windows: 10 requests a second, 20 ms each, one 502 in
+/// the third second; a gauge at 2 of 4 cores.
+fn record() -> Record {
+    let mut b = RecordBuilder::new(RecordMeta {
+        scenario: "hand".into(),
+        era: "stone".into(),
+        model: "stone".into(),
+        source: Source::Simulated,
+        seed: 1,
+        window: S,
+        warmup: 0,
+        duration: 4 * S,
+    });
+    let cpu = b.add_gauge(GaugeSpec {
+        key: "server.cpu".into(),
+        label: "server CPU".into(),
+        kind: GaugeKind::Cpu,
+        capacity: Some(4.0),
+    });
+    let slow = b.add_counter(CounterSpec {
+        key: "mysql.slow_queries".into(),
+        label: "slow".into(),
+    });
+    b.gauge(0, cpu, 2);
+    for i in 0..40u64 {
+        let t = i * S / 10;
+        b.arrival(t);
+        let outcome = if i == 25 { Outcome::BacklogFull } else { Outcome::Ok };
+        b.outcome(t + 20_000_000, outcome, 20_000_000);
+    }
+    b.count(3 * S, slow, 2);
+    b.finish(4 * S, 0, |_, _| 10.0)
+}
+
+#[test]
+fn summary_holds_the_whole_run_figures() {
+    let s = lab_reports::summary::build(&scenario(), &[record()]);
+    let e = &s.eras[0];
+    assert_eq!(e.requests.arrived, 40);
+    assert_eq!(e.requests.ok, 39);
+    assert_eq!(e.outcomes["backlog_full_502"], 1);
+    assert!((e.throughput_rps - 39.0 / 4.0).abs() < 1e-9);
+    let l = e.latency_ms.as_ref().unwrap();
+    assert!((l.p99 - 20.0).abs() < 0.2 && (l.mean - 20.0).abs() < 1e-9);
+    assert_eq!(e.error_rate, Some(1.0 / 40.0));
+    assert_eq!(e.gauges[0].utilisation, Some(0.5));
+    assert_eq!(e.counters["mysql.slow_queries"], 2);
+    assert!(e.slo.pass, "{:?}", e.slo);
+    assert_eq!(s.slo.len(), 2);
+    let table = lab_reports::table::render(&s);
+    assert!(
+        table.contains("stone (stone)") && table.contains("502 backlog full 2.50%") && table.contains("pass"),
+        "{table}"
+    );
+}
+
+#[test]
+fn csv_has_a_row_per_window_and_a_column_per_series() {
+    let r = record();
+    let mut out = Vec::new();
+    lab_reports::series::write(&r, &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert_eq!(header.len(), lab_reports::series::header(&r).len());
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 4);
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    assert_eq!(rows[2][col("backlog_full_502")], "1");
+    assert_eq!(rows[0][col("offered_rps")], "10");
+    assert_eq!(rows[0][col("server.cpu_mean")], "2");
+    assert_eq!(rows[3][col("mysql.slow_queries")], "2");
+    assert_eq!(rows[1][col("latency_mean_ms")], "20");
+}
+
+#[test]
+fn the_report_folder_has_every_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let report = lab_reports::write(&scenario(), &[record()], tmp.path()).unwrap();
+    for f in &report.files {
+        assert!(tmp.path().join(f).metadata().unwrap().len() > 0, "{f} is empty");
+    }
+    assert!(report.files.contains(&"index.html".to_string()));
+    assert!(report.files.contains(&"stone-latency.png".to_string()));
+    let err = lab_reports::write(&scenario(), &[record()], Path::new("/proc/no/such/folder"))
+        .err()
+        .unwrap();
+    assert!(
+        err.to_string()
+            .contains("cannot create the report folder /proc/no/such/folder"),
+        "{err}"
+    );
+}
