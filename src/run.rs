@@ -43,10 +43,12 @@ pub fn run(args: &RunArgs) -> Result<bool> {
     let records: Vec<_> = eras
         .par_iter()
         .map(|era| {
-            let bar = bars.add(ProgressBar::new(1000));
-            bar.set_style(style.clone());
-            bar.set_prefix(era.label.clone());
-            bar.set_message(format_duration(scenario.duration));
+            let bar = bars.add(
+                ProgressBar::new(1000)
+                    .with_style(style.clone())
+                    .with_prefix(era.label.clone())
+                    .with_message(format_duration(scenario.duration)),
+            );
             bar.enable_steady_tick(Duration::from_millis(200));
             let run = lab_sim::run(&scenario, era, &mut |p| {
                 bar.set_position((p.fraction() * 1000.0) as u64)
@@ -57,8 +59,15 @@ pub fn run(args: &RunArgs) -> Result<bool> {
         .collect();
     let simulated = started.elapsed();
 
+    let writing = bars.add(
+        ProgressBar::new_spinner()
+            .with_style(ProgressStyle::with_template("{spinner} {msg}").expect("valid template"))
+            .with_message(format!("writing the report to {}", out.display())),
+    );
+    writing.enable_steady_tick(Duration::from_millis(100));
     let report = lab_reports::write(&scenario, &records, &out)
         .with_context(|| format!("writing the report for {}", args.scenario.display()))?;
+    writing.finish_and_clear();
     let slo_ok = report.summary.eras.iter().all(|e| e.slo.pass);
     if !args.quiet {
         println!("{}", lab_reports::table::render(&report.summary));
