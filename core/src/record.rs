@@ -132,7 +132,7 @@ pub struct Totals {
     pub queue_wait: Latencies,
     pub gauges: Vec<GaugeStat>,
     pub counters: Vec<u64>,
-    /// Requests still in the system when the run ended.
+    /// Requests whose client had no answer yet when the run ended.
     pub unfinished: u64,
 }
 

@@ -9,7 +9,9 @@
 //!   more than `max_spare_servers` are idle, or forks a batch when fewer than
 //!   `min_spare_servers` are, the batch doubling each tick up to 32.
 //! - `ondemand`: a connection that finds no idle child forks one; the tick
-//!   reaps the longest-idle child once it has idled `process_idle_timeout`.
+//!   reaps the idle child that started first once it has idled
+//!   `process_idle_timeout` (the child FPM's `last_idle_child` designates;
+//!   the `dynamic` reaper kills that one too).
 //! - A child that exits for another reason than idleness (it reached
 //!   `max_requests`, or `request_terminate_timeout` killed it) is replaced.
 
@@ -38,6 +40,8 @@ enum ChildState {
 struct Child {
     state: ChildState,
     served: u32,
+    /// When it was forked: FPM kills the idle child that started first.
+    started: Time,
 }
 
 /// What the maintenance tick decided.
@@ -89,7 +93,7 @@ impl<K: Copy> Pool<K> {
             idle_spawn_rate: 1,
         };
         for _ in 0..initial {
-            let id = pool.fork();
+            let id = pool.fork(0);
             pool.park(id, 0);
         }
         pool
@@ -97,11 +101,12 @@ impl<K: Copy> Pool<K> {
 
     /// Forks a child. Once it has started, the caller gives it a connection
     /// ([`Pool::reuse`]) or lets it wait in `accept()` ([`Pool::park`]).
-    pub fn fork(&mut self) -> ChildId {
+    pub fn fork(&mut self, now: Time) -> ChildId {
         self.running += 1;
         let child = Child {
             state: ChildState::Spawning,
             served: 0,
+            started: now,
         };
         match self.free_ids.pop() {
             Some(id) => {
@@ -187,9 +192,19 @@ impl<K: Copy> Pool<K> {
     }
 
     /// Whether FPM replaces a child that exited for a reason other than
-    /// idleness: `ondemand` forks on the next connection instead.
+    /// idleness (`fpm_children_bury` forks one in every pm).
     pub fn respawns(&self) -> bool {
-        !matches!(self.cfg.pm, ProcessManager::OnDemand { .. }) && self.running < self.cfg.max_children
+        self.running < self.cfg.max_children
+    }
+
+    /// Where in the idle list is the idle child that started first: the one
+    /// FPM's maintenance looks at (`last_idle_child`).
+    fn first_started_idle(&self) -> Option<usize> {
+        self.idle
+            .iter()
+            .enumerate()
+            .min_by_key(|&(_, &id)| (self.children[id as usize].started, id))
+            .map(|(at, _)| at)
     }
 
     /// The process manager's once-a-second decision.
@@ -197,27 +212,31 @@ impl<K: Copy> Pool<K> {
         let idle = self.idle.len() as u32;
         match self.cfg.pm {
             ProcessManager::Static => Maintenance::Nothing,
-            ProcessManager::OnDemand { process_idle_timeout } => match self.idle.front() {
-                Some(&id) => match self.children[id as usize].state {
+            ProcessManager::OnDemand { process_idle_timeout } => {
+                // FPM checks only the first-started idle child's last activity.
+                let Some(at) = self.first_started_idle() else {
+                    return Maintenance::Nothing;
+                };
+                let id = self.idle[at];
+                match self.children[id as usize].state {
                     ChildState::Idle { since } if since + process_idle_timeout < now => {
-                        self.idle.pop_front();
+                        self.idle.remove(at);
                         self.exit(id);
                         Maintenance::Kill(id)
                     }
                     _ => Maintenance::Nothing,
-                },
-                None => Maintenance::Nothing,
-            },
+                }
+            }
             ProcessManager::Dynamic {
                 min_spare_servers,
                 max_spare_servers,
                 ..
             } => {
                 if idle > max_spare_servers {
-                    let id = self
-                        .idle
-                        .pop_front()
+                    let at = self
+                        .first_started_idle()
                         .expect("more idle children than max_spare_servers");
+                    let id = self.idle.remove(at).expect("a position in the idle list");
                     self.exit(id);
                     self.idle_spawn_rate = 1;
                     return Maintenance::Kill(id);
@@ -328,7 +347,7 @@ mod tests {
             match p.maintain(tick * S) {
                 Maintenance::Spawn(n) => {
                     for _ in 0..n {
-                        let id = p.fork();
+                        let id = p.fork(0);
                         p.park(id, tick * S);
                         // keep them busy so the shortfall stays
                         p.take_idle();
@@ -347,7 +366,7 @@ mod tests {
         p.take_idle();
         p.take_idle();
         assert_eq!(p.maintain(S), Maintenance::Spawn(1));
-        let id = p.fork();
+        let id = p.fork(0);
         p.park(id, S);
         p.take_idle();
         assert_eq!(p.maintain(2 * S), Maintenance::Nothing, "max_children reached");
@@ -374,7 +393,7 @@ mod tests {
             2,
         ));
         assert!(p.wants_fork_on_connect());
-        let id = p.fork();
+        let id = p.fork(0);
         p.park(id, 0);
         assert!(!p.wants_fork_on_connect());
         assert_eq!(p.maintain(10 * S), Maintenance::Nothing);

@@ -96,11 +96,18 @@ impl<K: Copy + PartialEq> Server<K> {
 
     /// A waiter gives up (lock wait timeout). Waits are FIFO with one
     /// timeout, so the one giving up is almost always at the front.
-    pub fn abandon(&mut self, row: RowId, key: K) {
+    ///
+    /// Returns `false` when `key` is no longer waiting: the lock was granted
+    /// to it at this very instant, and the grant wins.
+    pub fn abandon(&mut self, row: RowId, key: K) -> bool {
         let r = &mut self.rows[row as usize];
-        if let Some(i) = r.waiters.iter().position(|k| *k == key) {
-            r.waiters.remove(i);
-            self.waiting -= 1;
+        match r.waiters.iter().position(|k| *k == key) {
+            Some(i) => {
+                r.waiters.remove(i);
+                self.waiting -= 1;
+                true
+            }
+            None => false,
         }
     }
 
@@ -154,7 +161,8 @@ mod tests {
         assert!(!s.lock(stock, 2));
         assert!(!s.lock(stock, 3));
         assert!(!s.lock(stock, 4));
-        s.abandon(stock, 3);
+        assert!(s.abandon(stock, 3));
+        assert!(!s.abandon(stock, 1), "the holder is not waiting");
         assert_eq!(s.lock_waiters(), 2);
         assert_eq!(s.unlock(stock), Some(2));
         assert_eq!(s.unlock(stock), Some(4));

@@ -144,6 +144,12 @@ impl Streams {
         let a = mix64(self.seed ^ id.wrapping_mul(0x9e37_79b9_7f4a_7c15));
         Pcg64Mcg::new((u128::from(a) << 64) | u128::from((id << 1) | 1))
     }
+
+    /// The stream of network round trips of request number `id`.
+    pub fn network(&self, id: u64) -> Pcg64Mcg {
+        let a = mix64(self.seed ^ 0x6e65_7477_6f72_6b00 ^ id.wrapping_mul(0xd1b5_4a32_d192_ed03));
+        Pcg64Mcg::new((u128::from(a) << 64) | u128::from((id << 1) | 1))
+    }
 }
 
 #[cfg(test)]

@@ -76,7 +76,12 @@ struct Request {
     query_start: Time,
     lock_wait_start: Time,
     cpu_job: u64,
+    /// Draws about the request itself (endpoint, demands): the same in every era.
     rng: Pcg64Mcg,
+    /// Draws about the network, which only some eras have.
+    net: Pcg64Mcg,
+    /// A closed-model user's pause after this request.
+    think: u64,
     user: u32,
     child: ChildId,
     endpoint: u16,
@@ -405,7 +410,9 @@ impl Shop {
             end: self.end,
             events,
         });
-        let unfinished = self.reqs.len() as u64;
+        // Requests whose client has no answer yet (others may still be in the
+        // system, their work going on after a timeout).
+        let unfinished = self.reqs.iter().filter(|(_, r)| r.client_waiting).count() as u64;
         let record = match &self.profile {
             Some(p) => self
                 .rec

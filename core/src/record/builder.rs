@@ -189,7 +189,7 @@ impl RecordBuilder {
 
     /// Closes the last window at `end` and computes the totals.
     ///
-    /// `unfinished` is the number of requests still in the system; `offered`
+    /// `unfinished` is the number of requests still unanswered; `offered`
     /// gives the intended arrival rate over a span, for each window.
     pub fn finish(mut self, end: u64, unfinished: u64, offered: impl Fn(u64, u64) -> f64) -> Record {
         let end = end.min(self.meta.duration);

@@ -62,7 +62,7 @@ impl Latencies {
         (n > 0).then(|| self.sum as f64 / n as f64)
     }
 
-    /// The value at quantile `q` (0..=1), within 0.1 %.
+    /// The value at quantile `q` (0..=1), within 1 % (or 1 µs).
     pub fn quantile(&self, q: f64) -> Option<u64> {
         (self.count() > 0).then(|| self.hist.value_at_quantile(q).min(self.max))
     }

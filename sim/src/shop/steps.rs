@@ -7,6 +7,7 @@
 
 use lab_core::record::Outcome;
 use rand::Rng;
+use rand_pcg::Pcg64Mcg;
 use slab::Slab;
 
 use super::{CompiledStep, Driver, Ev, Key, NO_USER, Phase, Recorder, Request, Shop};
@@ -76,6 +77,18 @@ impl Shop {
             .find(|(c, _)| u < *c)
             .unwrap_or(&self.mix[self.mix.len() - 1])
             .1;
+        // Drawn now, in the same place of the request's stream in every era,
+        // so that the user thinks as long whatever became of the request.
+        let think = match &self.driver {
+            Driver::Closed { think, .. } if user != NO_USER => think.sample(&mut rng),
+            _ => 0,
+        };
+        // Network times only exist in some eras: they come from a stream of
+        // their own so that they do not shift the request's other draws.
+        let net = match self.rtt {
+            Some(_) => self.streams.network(id),
+            None => Pcg64Mcg::new(1),
+        };
         self.rec.arrival(now);
         let slot = self.reqs.insert(Request {
             id,
@@ -85,6 +98,8 @@ impl Shop {
             lock_wait_start: 0,
             cpu_job: 0,
             rng,
+            net,
+            think,
             user,
             child: 0,
             endpoint,
@@ -185,7 +200,7 @@ impl Shop {
                     let Some(rtt) = &self.rtt else {
                         return self.begin_query(key);
                     };
-                    let delay = rtt.sample(&mut r.rng) + rtt.sample(&mut r.rng);
+                    let delay = rtt.sample(&mut r.net) + rtt.sample(&mut r.net);
                     r.phase = Phase::Connecting;
                     self.sched.at(self.now + delay, Ev::Resume(key));
                     return None;
@@ -265,7 +280,7 @@ impl Shop {
         }
         match &self.rtt {
             Some(rtt) => {
-                let d = rtt.sample(&mut r.rng);
+                let d = rtt.sample(&mut r.net);
                 r.phase = Phase::Returning;
                 self.sched.at(now + d, Ev::Resume(key));
                 None
@@ -367,7 +382,7 @@ impl Shop {
     #[inline(always)]
     fn reply(&mut self, key: Key, outcome: Outcome) {
         let r = &mut self.reqs[key.slot as usize];
-        answer(r, outcome, self.now, &mut self.rec, &mut self.sched, &self.driver);
+        answer(r, outcome, self.now, &mut self.rec, &mut self.sched);
     }
 
     fn client_gives_up(&mut self, key: Key) {
@@ -375,7 +390,7 @@ impl Shop {
         if r.client_waiting {
             r.client_waiting = false;
             self.rec.outcome(self.now, Outcome::ClientTimeout, self.now - r.arrived);
-            next_request_of(r, self.now, &mut self.sched, &self.driver);
+            next_request_of(r, self.now, &mut self.sched);
         }
     }
 
@@ -390,7 +405,7 @@ impl Shop {
         if !r.client_waiting {
             self.rec.count(now, self.counters.abandoned, 1);
         }
-        answer(r, outcome, now, &mut self.rec, &mut self.sched, &self.driver);
+        answer(r, outcome, now, &mut self.rec, &mut self.sched);
         let (child, has_conn) = (r.child, r.has_conn);
         self.reqs.remove(key.slot as usize);
         if has_conn {
@@ -422,8 +437,19 @@ impl Shop {
         if r.phase != Phase::LockWait || r.lock_wait_start + timeout != now {
             return None; // an earlier wait of this request, long over
         }
-        let row = r.row.take().expect("a waiting query has a row");
-        self.db.abandon(row, key);
+        let row = r.row.expect("a waiting query has a row");
+        if !self.db.abandon(row, key) {
+            // Granted at this same instant (its LockGranted event is
+            // pending): the query goes ahead, as in InnoDB where a granted
+            // lock ends the wait.
+            return None;
+        }
+        r.row = None;
+        // The statement took innodb_lock_wait_timeout before failing: it
+        // counts as slow like any other.
+        if now - r.query_start > self.db.cfg.long_query_time {
+            self.rec.count(now, self.counters.slow_queries, 1);
+        }
         if self.reqs[key.slot as usize].terminated {
             self.drop_request(key);
             return None;
@@ -465,7 +491,7 @@ impl Shop {
     }
 
     fn spawn_child(&mut self) {
-        let id = self.pool.fork();
+        let id = self.pool.fork(self.now);
         let ready = self.now + self.pool.cfg.spawn_time;
         self.sched.on_lane(self.lanes.spawn, ready, Ev::ChildReady(id));
         self.rec.count(self.now, self.counters.spawned, 1);
@@ -508,17 +534,10 @@ impl Shop {
 }
 
 /// nginx passes FPM's answer (or its own 504) to the client, if both are
-/// still waiting. Takes the fields it needs so that the request may be in
-/// the slab or already out of it.
+/// still waiting. Takes only the fields it needs, so that the caller may
+/// hold the request borrowed from the slab.
 #[inline(always)]
-fn answer(
-    r: &mut Request,
-    outcome: Outcome,
-    now: Time,
-    rec: &mut Recorder,
-    sched: &mut Scheduler<Ev>,
-    driver: &Driver,
-) {
+fn answer(r: &mut Request, outcome: Outcome, now: Time, rec: &mut Recorder, sched: &mut Scheduler<Ev>) {
     if !r.nginx_waiting {
         return;
     }
@@ -526,18 +545,15 @@ fn answer(
     if r.client_waiting {
         r.client_waiting = false;
         rec.outcome(now, outcome, now - r.arrived);
-        next_request_of(r, now, sched, driver);
+        next_request_of(r, now, sched);
     }
 }
 
 /// A closed-model user thinks, then sends its next request.
 #[inline(always)]
-fn next_request_of(r: &mut Request, now: Time, sched: &mut Scheduler<Ev>, driver: &Driver) {
-    if let Driver::Closed { think, .. } = driver {
-        if r.user != NO_USER {
-            let t = think.sample(&mut r.rng);
-            sched.at(now + t, Ev::UserWakes(r.user));
-        }
+fn next_request_of(r: &Request, now: Time, sched: &mut Scheduler<Ev>) {
+    if r.user != NO_USER {
+        sched.at(now + r.think, Ev::UserWakes(r.user));
     }
 }
 
