@@ -130,8 +130,10 @@ struct Lanes {
     spawn: Lane,
 }
 
-/// Room for every gauge's level: up to ten hosts and the stack's six.
-const MAX_GAUGES: usize = 16;
+/// The stack's gauges, which come first in the record.
+const STACK_GAUGES: usize = 6;
+/// Every gauge: the stack's and at most two hosts' (stone has one, bronze two).
+const MAX_GAUGES: usize = STACK_GAUGES + 2;
 
 struct Counters {
     slow_queries: CounterId,
@@ -163,7 +165,7 @@ impl Recorder {
         self.0.push(Fact::Count { at, counter, n });
     }
     #[inline]
-    fn levels(&mut self, at: Time, values: &[u64]) {
+    fn levels(&mut self, at: Time, values: &[u64; MAX_GAUGES]) {
         self.0.levels(at, values);
     }
 }
@@ -236,54 +238,60 @@ impl Shop {
             duration: scenario.duration,
         });
         let mut sched = Scheduler::default();
+        let fpm = &stack.fpm;
+        let children = f64::from(fpm.max_children);
+        let mut gauge = |key: String, label: String, kind, capacity: Option<f64>| {
+            rec.add_gauge(GaugeSpec {
+                key,
+                label,
+                kind,
+                capacity,
+            });
+        };
+        // In the order `sample_gauges` gives their levels: the stack's
+        // STACK_GAUGES levels, then each host's busy cores.
+        for (key, label, kind, capacity) in [
+            ("fpm.busy", "FPM busy workers", GaugeKind::Workers, Some(children)),
+            ("fpm.children", "FPM children", GaugeKind::Workers, Some(children)),
+            (
+                "fpm.backlog",
+                "listen backlog",
+                GaugeKind::Queue,
+                Some(f64::from(fpm.listen_backlog)),
+            ),
+            (
+                "mysql.connections",
+                "MySQL connections",
+                GaugeKind::Connections,
+                Some(f64::from(stack.mysql.max_connections)),
+            ),
+            ("mysql.lock_waiters", "row-lock waiters", GaugeKind::Queue, None),
+            (
+                "requests.in_system",
+                "requests in the system",
+                GaugeKind::InSystem,
+                None,
+            ),
+        ] {
+            gauge(key.into(), label.into(), kind, capacity);
+        }
         let hosts = host_specs
             .iter()
             .map(|(name, h)| {
-                rec.add_gauge(GaugeSpec {
-                    key: format!("{name}.cpu"),
-                    label: format!("{name} CPU"),
-                    kind: GaugeKind::Cpu,
-                    capacity: Some(f64::from(h.cores)),
-                });
+                gauge(
+                    format!("{name}.cpu"),
+                    format!("{name} CPU"),
+                    GaugeKind::Cpu,
+                    Some(f64::from(h.cores)),
+                );
                 Host {
                     cpu: Cpu::new(h.cores, h.speed),
                     slot: sched.add_slot(),
                 }
             })
             .collect::<Vec<_>>();
+        debug_assert!(STACK_GAUGES + hosts.len() <= MAX_GAUGES);
         let db_host = hosts.len() - 1;
-        let fpm = &stack.fpm;
-        let mut gauge = |key: &str, label: &str, kind, capacity: Option<f64>| {
-            rec.add_gauge(GaugeSpec {
-                key: key.into(),
-                label: label.into(),
-                kind,
-                capacity,
-            })
-        };
-        let children = f64::from(fpm.max_children);
-        // In the order `sample_gauges` gives their levels.
-        gauge("fpm.busy", "FPM busy workers", GaugeKind::Workers, Some(children));
-        gauge("fpm.children", "FPM children", GaugeKind::Workers, Some(children));
-        gauge(
-            "fpm.backlog",
-            "listen backlog",
-            GaugeKind::Queue,
-            Some(f64::from(fpm.listen_backlog)),
-        );
-        gauge(
-            "mysql.connections",
-            "MySQL connections",
-            GaugeKind::Connections,
-            Some(f64::from(stack.mysql.max_connections)),
-        );
-        gauge("mysql.lock_waiters", "row-lock waiters", GaugeKind::Queue, None);
-        gauge(
-            "requests.in_system",
-            "requests in the system",
-            GaugeKind::InSystem,
-            None,
-        );
         let mut counter = |key: &str, label: &str| {
             rec.add_counter(CounterSpec {
                 key: key.into(),

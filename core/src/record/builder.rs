@@ -80,6 +80,11 @@ impl RecordBuilder {
         CounterId(u16::try_from(self.counters.len() - 1).expect("fewer than 65536 counters"))
     }
 
+    /// How many gauges have been added.
+    pub fn gauge_count(&self) -> usize {
+        self.gauges.len()
+    }
+
     /// Closes every window that ends at or before `now`.
     #[inline]
     pub fn advance(&mut self, now: u64) {

@@ -515,21 +515,20 @@ impl Shop {
     /// the stack's levels.
     #[inline(always)]
     pub(super) fn sample_gauges(&mut self) {
-        let mut levels = [0u64; super::MAX_GAUGES];
-        let n = self.hosts.len();
-        for (l, h) in levels.iter_mut().zip(&self.hosts) {
-            *l = h.cpu.busy_cores();
-        }
-        let stack = [
+        let mut levels = [
             u64::from(self.pool.busy()),
             u64::from(self.pool.running()),
             self.pool.backlog_len() as u64,
             u64::from(self.db.connections()),
             u64::from(self.db.lock_waiters()),
             self.reqs.len() as u64,
+            0,
+            0,
         ];
-        levels[n..n + stack.len()].copy_from_slice(&stack);
-        self.rec.levels(self.now, &levels[..n + stack.len()]);
+        for (l, h) in levels[super::STACK_GAUGES..].iter_mut().zip(&self.hosts) {
+            *l = h.cpu.busy_cores();
+        }
+        self.rec.levels(self.now, &levels);
     }
 }
 
