@@ -10,7 +10,7 @@ the median of each is compared.
     pip install simpy==4.1.1   # or 4.1.2, the FACTS.md anchor
     cargo build --release
     python3 benches/vs_simpy.py            # 2,000,000 customers each (SimPy takes ~40 s)
-    python3 benches/vs_simpy.py --quick    # SimPy on 200,000 (its rate does not depend on the count)
+    python3 benches/vs_simpy.py --quick    # SimPy on 200,000: a lower bound, SimPy is faster on short runs
 """
 import argparse
 import json
@@ -47,7 +47,8 @@ def run_simpy(customers):
 def main():
     p = argparse.ArgumentParser(description="lab vs SimPy on M/M/4, rho = 0.9")
     p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--quick", action="store_true", help="SimPy on 200,000 customers instead of 2,000,000")
+    p.add_argument("--quick", action="store_true",
+                   help="SimPy on 200,000 customers instead of 2,000,000 (a lower bound: SimPy is faster on short runs)")
     a = p.parse_args()
     if not os.path.exists(LAB):
         sys.exit(f"{LAB} is missing: run `cargo build --release` first")
