@@ -141,11 +141,6 @@ impl RecordBuilder {
         if window_end < duration { window_end } else { u64::MAX }
     }
 
-    /// The time the current window ends.
-    pub fn window_end(&self) -> u64 {
-        self.window_end
-    }
-
     fn roll(&mut self, now: u64) {
         while now >= self.window_end && self.window_end < self.meta.duration {
             self.close_window(self.window_end);

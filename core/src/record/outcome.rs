@@ -138,6 +138,16 @@ mod tests {
     }
 
     #[test]
+    fn statuses_are_the_ones_nginx_and_php_send() {
+        let status: Vec<_> = Outcome::ALL.iter().map(|o| o.http_status()).collect();
+        assert_eq!(
+            status,
+            [Some(200), Some(502), Some(504), Some(502), Some(500), Some(500), None]
+        );
+        assert!(Outcome::ALL.iter().all(|o| o.is_error() == (*o != Outcome::Ok)));
+    }
+
+    #[test]
     fn error_rate_counts_every_failure() {
         let mut c = OutcomeCounts::default();
         assert_eq!(c.error_rate(), None);
