@@ -162,3 +162,38 @@ impl Record {
         self.counters.iter().position(|c| c.key == key)
     }
 }
+
+/// What the record's unit tests build on.
+#[cfg(test)]
+mod test_support {
+    use super::*;
+
+    pub fn meta(window: u64, warmup: u64, duration: u64) -> RecordMeta {
+        RecordMeta {
+            scenario: "t".into(),
+            era: "stone".into(),
+            model: "stone".into(),
+            source: Source::Simulated,
+            seed: 1,
+            window,
+            warmup,
+            duration,
+        }
+    }
+
+    /// A builder with one queue gauge and one counter.
+    pub fn with_queue_and_counter(meta: RecordMeta) -> (RecordBuilder, GaugeId, CounterId) {
+        let mut b = RecordBuilder::new(meta);
+        let g = b.add_gauge(GaugeSpec {
+            key: "q".into(),
+            label: "q".into(),
+            kind: GaugeKind::Queue,
+            capacity: None,
+        });
+        let c = b.add_counter(CounterSpec {
+            key: "slow".into(),
+            label: "slow".into(),
+        });
+        (b, g, c)
+    }
+}

@@ -238,36 +238,13 @@ impl RecordBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{GaugeKind, Source};
+    use crate::record::test_support::{meta, with_queue_and_counter};
 
     const S: u64 = 1_000_000_000;
 
-    fn meta(window: u64, warmup: u64, duration: u64) -> RecordMeta {
-        RecordMeta {
-            scenario: "t".into(),
-            era: "stone".into(),
-            model: "stone".into(),
-            source: Source::Simulated,
-            seed: 1,
-            window,
-            warmup,
-            duration,
-        }
-    }
-
     #[test]
     fn windows_split_time_and_gauges_are_time_weighted() {
-        let mut b = RecordBuilder::new(meta(S, 0, 3 * S + S / 2));
-        let g = b.add_gauge(GaugeSpec {
-            key: "q".into(),
-            label: "q".into(),
-            kind: GaugeKind::Queue,
-            capacity: None,
-        });
-        let c = b.add_counter(CounterSpec {
-            key: "slow".into(),
-            label: "slow".into(),
-        });
+        let (mut b, g, c) = with_queue_and_counter(meta(S, 0, 3 * S + S / 2));
         b.gauge(S / 2, g, 4); // 0 for 0.5 s, 4 for 0.5 s
         b.arrival(S / 2);
         b.outcome(S / 2 + 10, Outcome::Ok, 2_000_000);

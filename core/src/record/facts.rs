@@ -170,30 +170,10 @@ impl FactSender {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{CounterSpec, GaugeKind, GaugeSpec, RecordMeta, Source};
+    use crate::record::test_support::{meta, with_queue_and_counter};
 
     fn builder() -> (RecordBuilder, GaugeId, CounterId) {
-        let mut b = RecordBuilder::new(RecordMeta {
-            scenario: "t".into(),
-            era: "e".into(),
-            model: "stone".into(),
-            source: Source::Simulated,
-            seed: 1,
-            window: 1_000,
-            warmup: 0,
-            duration: 100_000,
-        });
-        let g = b.add_gauge(GaugeSpec {
-            key: "g".into(),
-            label: "g".into(),
-            kind: GaugeKind::Queue,
-            capacity: None,
-        });
-        let c = b.add_counter(CounterSpec {
-            key: "c".into(),
-            label: "c".into(),
-        });
-        (b, g, c)
+        with_queue_and_counter(meta(1_000, 0, 100_000))
     }
 
     fn facts(g: GaugeId, c: CounterId) -> Vec<Fact> {
