@@ -28,9 +28,12 @@
 //! assert_eq!(s.eras[0].arch.stack().fpm.max_children, 5); // Debian's www.conf
 //!
 //! let err = scenario::parse("duration = \"-5s\"", Path::new("bad.toml")).unwrap_err();
-//! let first = &err.problems()[0];
-//! assert_eq!((first.line, first.column, first.key.as_str()), (1, 12, "duration"));
-//! assert_eq!(first.message, "a duration cannot be negative: \"-5s\"");
+//! // Every problem is listed, in file order: here the duration, and the
+//! // tables the file lacks.
+//! let bad = err.problems().iter().find(|p| p.key == "duration").unwrap();
+//! assert_eq!((bad.line, bad.column), (1, 12));
+//! assert_eq!(bad.message, "a duration cannot be negative: \"-5s\"");
+//! assert!(err.problems().iter().any(|p| p.message.starts_with("missing table [traffic]")));
 //! ```
 
 pub mod record;

@@ -9,6 +9,7 @@ mod app;
 mod dist;
 mod era;
 mod error;
+pub mod limits;
 mod locate;
 mod raw;
 mod traffic;
@@ -127,11 +128,48 @@ impl Scenario {
 }
 
 /// Reads and validates a scenario file.
+///
+/// Reads at most [`limits::MAX_FILE_BYTES`], so that a device or a huge
+/// file is refused instead of filling the memory; text that is not UTF-8
+/// is reported at the line and column of its first bad byte.
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+    use std::io::Read;
+    let read_err = |source| ScenarioError::Read {
         path: path.to_path_buf(),
         source,
-    })?;
+    };
+    let file = std::fs::File::open(path).map_err(read_err)?;
+    let mut bytes = Vec::new();
+    file.take(limits::MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read_err)?;
+    if bytes.len() as u64 > limits::MAX_FILE_BYTES {
+        return Err(ScenarioError::TooLarge {
+            path: path.to_path_buf(),
+            limit: limits::MAX_FILE_BYTES,
+        });
+    }
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let good = e.utf8_error().valid_up_to();
+            let bytes = e.as_bytes();
+            let text = String::from_utf8_lossy(&bytes[..good]);
+            let pos = Locator::new(&text).position(good);
+            return Err(ScenarioError::Invalid {
+                file: path.to_path_buf(),
+                problems: vec![Problem {
+                    line: pos.line,
+                    column: pos.column,
+                    key: String::new(),
+                    message: format!(
+                        "the file is not UTF-8 text: byte 0x{:02X} here starts no character (save the file as UTF-8)",
+                        bytes[good]
+                    ),
+                }],
+            });
+        }
+    };
     parse(&text, path)
 }
 
@@ -143,15 +181,23 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
         file: file.to_path_buf(),
         problems,
     };
-    let raw: raw::RawScenario = toml::from_str(text).map_err(|e| {
-        let offset = e.span().map_or(0, |s| s.start);
-        let pos = loc.position(offset);
+    let table: toml::Table = toml::from_str(text).map_err(|e| {
+        let span = e.span().unwrap_or(0..0);
+        let pos = loc.position(span.start);
+        let mut message = e.message().trim().to_string();
+        if message == "duplicate key" {
+            let key = text.get(span.clone()).unwrap_or("").trim();
+            message = format!("duplicate key \"{}\": each key is written once per table", limits::echo(key));
+        } else if message.contains("recursion") {
+            message = "arrays, tables or dotted keys are nested deeper than this reader allows; a scenario needs a few levels".into();
+        }
         invalid(vec![Problem {
             line: pos.line,
             column: pos.column,
-            key: loc.path_at(offset).to_string(),
-            message: e.message().trim().to_string(),
+            key: loc.path_at(span.start).to_string(),
+            message,
         }])
     })?;
-    validate::validate(raw, file, &loc).map_err(invalid)
+    let raw = raw::Field::<raw::RawScenario>::read(toml::Value::Table(table));
+    validate::validate(&raw, file, &loc).map_err(invalid)
 }

@@ -48,7 +48,8 @@ fn rejects(text: &str, key: &str, marker: &str, says: &str) {
     let found = problems(text);
     let p = found
         .iter()
-        .find(|p| p.key == key)
+        .find(|p| p.key == key && p.message.contains(says))
+        .or_else(|| found.iter().find(|p| p.key == key))
         .unwrap_or_else(|| panic!("no problem at key {key:?}; got {found:#?}"));
     assert_eq!(
         (p.line, p.column),
@@ -83,10 +84,15 @@ fn unknown_keys_are_rejected_with_the_expected_ones() {
         &text,
         "eras.stone.fpm.max_child",
         "max_child",
-        "unknown field `max_child`",
+        "unknown key \"max_child\": [eras.stone.fpm] takes pm, max_children,",
     );
     let top = doc("durration = \"1m\"", "rate = \"10/s\"", "", "[eras.stone]");
-    rejects(&top, "durration", "durration", "unknown field");
+    rejects(
+        &top,
+        "durration",
+        "durration",
+        "unknown key \"durration\": the top level takes name,",
+    );
 }
 
 #[test]
@@ -97,7 +103,12 @@ fn wrong_types_say_what_was_expected() {
         "",
         "[eras.stone]\nfpm = { max_children = \"many\" }",
     );
-    rejects(&text, "eras.stone.fpm.max_children", "\"many\"", "invalid type");
+    rejects(
+        &text,
+        "eras.stone.fpm.max_children",
+        "\"many\"",
+        "expected a whole number, found the string \"many\"",
+    );
 }
 
 // --- top level --------------------------------------------------------------
@@ -281,7 +292,7 @@ fn keys_of_the_other_model_are_rejected() {
     rejects(
         &doc("", "rate = 1\nusers = 5", "", "[eras.stone]"),
         "traffic.users",
-        "5",
+        "users = 5",
         "belongs to model = \"closed\"",
     );
     let closed = doc(
@@ -290,7 +301,7 @@ fn keys_of_the_other_model_are_rejected() {
         "",
         "[eras.stone]",
     );
-    rejects(&closed, "traffic.rate", "7", "belongs to model = \"open\"");
+    rejects(&closed, "traffic.rate", "rate = 7", "belongs to model = \"open\"");
 }
 
 #[test]
@@ -342,7 +353,7 @@ fn the_mix_names_declared_endpoints_only() {
         two,
         "[eras.stone]",
     );
-    rejects(&unknown, "traffic.mix.kart", "7", "unknown endpoint \"kart\"");
+    rejects(&unknown, "traffic.mix.kart", "kart = 7", "unknown endpoint \"kart\"");
 }
 
 #[test]
@@ -458,7 +469,7 @@ fn era_labels_are_file_safe_and_models_known() {
     rejects(
         &doc("", "rate = 1", "", "[eras.\"my era\"]"),
         "eras.\"my era\"",
-        "[eras.\"my era\"]",
+        "\"my era\"]",
         "letters, digits",
     );
     rejects(
@@ -478,12 +489,12 @@ fn era_labels_are_file_safe_and_models_known() {
 #[test]
 fn machines_must_belong_to_the_model() {
     let text = doc("", "rate = 1", "", "[eras.stone]\nweb = { cores = 2 }");
-    rejects(&text, "eras.stone.web", "{ cores = 2 }", "a stone era has no \"web\"");
+    rejects(&text, "eras.stone.web", "web = {", "a stone era has no \"web\"");
     let bronze = doc("", "rate = 1", "", "[eras.bronze]\nhost = { cores = 2 }");
     rejects(
         &bronze,
         "eras.bronze.host",
-        "{ cores = 2 }",
+        "host = {",
         "its machines are: web, db, network",
     );
 }
@@ -500,7 +511,7 @@ fn hosts_have_cores_and_a_positive_speed() {
         &doc("", "rate = 1", "", "[eras.stone]\nhost = { speed = -1.0 }"),
         "eras.stone.host.speed",
         "-1.0",
-        "above 0",
+        "between 0.001 and 1000",
     );
 }
 
@@ -578,7 +589,7 @@ fn settings_of_other_process_managers_are_rejected() {
     rejects(
         &text,
         "eras.stone.fpm.start_servers",
-        "2 }",
+        "start_servers = 2",
         "only applies to pm = \"dynamic\"",
     );
     let idle = doc(
@@ -590,7 +601,7 @@ fn settings_of_other_process_managers_are_rejected() {
     rejects(
         &idle,
         "eras.stone.fpm.process_idle_timeout",
-        "\"5s\"",
+        "process_idle_timeout = ",
         "only applies to pm = \"ondemand\"",
     );
 }

@@ -12,6 +12,7 @@
 
 use std::fmt;
 
+use super::limits::{MAX_DIST_DEPTH, echo};
 use super::units::{format_duration, parse_duration, parse_percent};
 
 /// The standard normal quantile at 0.99, which ties a log-normal's p99 to its median.
@@ -47,13 +48,18 @@ pub enum DistKind {
 impl Dist {
     /// Parses the written form; the error says what was expected.
     pub fn parse(text: &str) -> Result<Dist, String> {
-        let mut p = Parser { src: text, pos: 0 };
+        let mut p = Parser {
+            src: text,
+            pos: 0,
+            depth: 0,
+        };
         let d = p.dist()?;
         p.skip_ws();
         if p.pos != text.len() {
             return Err(format!(
-                "unexpected \"{}\" after the distribution in \"{text}\"",
-                &text[p.pos..]
+                "unexpected \"{}\" after the distribution in \"{}\"",
+                echo(&text[p.pos..]),
+                echo(text)
             ));
         }
         Ok(d)
@@ -178,6 +184,8 @@ const KINDS: &str = "const, exp, uniform, lognormal or mix";
 struct Parser<'a> {
     src: &'a str,
     pos: usize,
+    /// Distributions open around the current one.
+    depth: usize,
 }
 
 enum Arg {
@@ -206,32 +214,66 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// A run of characters up to the next delimiter: a number with its unit,
-    /// a name, or a percentage.
+    /// A run of characters up to the next delimiter, trimmed: a duration
+    /// (spaces allowed, as in "5 ms" or "1m 30s"), a name, or a value.
     fn atom(&mut self) -> &'a str {
         self.skip_ws();
         let r = self.rest();
-        let len = r
-            .find(|c: char| c.is_whitespace() || "(),=".contains(c))
-            .unwrap_or(r.len());
+        let len = r.find(|c: char| "(),=".contains(c)).unwrap_or(r.len());
         self.pos += len;
-        &r[..len]
+        r[..len].trim_end()
+    }
+
+    /// A mixture component's weight: everything up to and with its '%'.
+    fn weight(&mut self) -> Result<f64, String> {
+        self.skip_ws();
+        let r = self.rest();
+        let len = r.find('%').map_or(0, |i| i + 1);
+        let w = &r[..len];
+        let bad = || {
+            let shown = r.split([',', ')']).next().unwrap_or("").trim();
+            format!(
+                "mix: each component starts with its weight, e.g. \"99% exp(mean = 2ms)\"; found \"{}\"",
+                echo(shown)
+            )
+        };
+        if w.is_empty() || w[..w.len() - 1].contains(|c: char| "(),=".contains(c)) {
+            return Err(bad());
+        }
+        let weight = parse_percent(w).map_err(|_| bad())?;
+        self.pos += len;
+        Ok(weight)
     }
 
     fn dist(&mut self) -> Result<Dist, String> {
+        if self.depth >= MAX_DIST_DEPTH {
+            return Err(format!(
+                "distributions nest at most {MAX_DIST_DEPTH} deep (a mix of mixes of …); flatten this one"
+            ));
+        }
+        self.depth += 1;
+        let d = self.dist_inner();
+        self.depth -= 1;
+        d
+    }
+
+    fn dist_inner(&mut self) -> Result<Dist, String> {
         let start = self.pos;
         let word = self.atom();
         if word.is_empty() {
             return Err(format!(
                 "expected a distribution ({KINDS}) or a duration, found \"{}\"",
-                self.src
+                echo(self.src)
             ));
         }
         if !self.eat('(') {
             // A bare duration is a constant.
             return parse_duration(word).map(Dist::constant).map_err(|e| {
                 if word.starts_with(|c: char| c.is_alphabetic()) {
-                    format!("unknown distribution \"{word}\": expected {KINDS}, e.g. \"exp(mean = 20ms)\"")
+                    format!(
+                        "unknown distribution \"{}\": expected {KINDS}, e.g. \"exp(mean = 20ms)\"",
+                        echo(word)
+                    )
                 } else {
                     e
                 }
@@ -239,7 +281,7 @@ impl<'a> Parser<'a> {
         }
         let args = self.args(word)?;
         let whole = &self.src[start..self.pos];
-        build(word, args).map_err(|e| format!("{e} (in \"{}\")", whole.trim()))
+        build(word, args).map_err(|e| format!("{e} (in \"{}\")", echo(whole.trim())))
     }
 
     fn args(&mut self, kind: &str) -> Result<Vec<Arg>, String> {
@@ -250,10 +292,7 @@ impl<'a> Parser<'a> {
         loop {
             self.skip_ws();
             if kind == "mix" {
-                let w = self.atom();
-                let weight = parse_percent(w).map_err(|_| {
-                    format!("mix: each component starts with its weight, e.g. \"99% exp(mean = 2ms)\"; found \"{w}\"")
-                })?;
+                let weight = self.weight()?;
                 let d = self.dist()?;
                 args.push(Arg::Weighted(weight, d));
             } else {
@@ -271,7 +310,7 @@ impl<'a> Parser<'a> {
             if !self.eat(',') {
                 return Err(format!(
                     "expected \",\" or \")\" in the arguments of {kind}(...) in \"{}\"",
-                    self.src
+                    echo(self.src)
                 ));
             }
         }
@@ -286,7 +325,8 @@ fn bind(kind: &str, params: &[&str], args: Vec<Arg>) -> Result<Vec<u64>, String>
             Arg::Named(name, v) => {
                 let Some(slot) = params.iter().position(|p| *p == name) else {
                     return Err(format!(
-                        "{kind}() has no parameter \"{name}\": expected {}",
+                        "{kind}() has no parameter \"{}\": expected {}",
+                        echo(&name),
                         params.join(", ")
                     ));
                 };
@@ -349,7 +389,7 @@ fn build(kind: &str, args: Vec<Arg>) -> Result<Dist, String> {
                 .collect::<Result<Vec<_>, _>>()?;
             Dist::mix(parts)
         }
-        other => Err(format!("unknown distribution \"{other}\": expected {KINDS}")),
+        other => Err(format!("unknown distribution \"{}\": expected {KINDS}", echo(other))),
     }
 }
 
@@ -424,5 +464,38 @@ mod tests {
         assert!(e("exp(mean = 2ms) extra").contains("unexpected"));
         assert!(e("exp(mean = 2ms").contains("expected \",\" or \")\""));
         assert!(e("exp(mean = 2)").contains("no unit"));
+    }
+
+    #[test]
+    fn durations_inside_distributions_may_hold_spaces() {
+        assert_eq!(Dist::parse("5 ms").unwrap(), Dist::constant(5_000_000));
+        assert_eq!(Dist::parse("1m 30s").unwrap(), Dist::constant(90_000_000_000));
+        assert_eq!(Dist::parse("exp(mean = 20 ms)").unwrap(), Dist::exp(20e6).unwrap());
+        assert_eq!(
+            Dist::parse("uniform(1 ms, 1m 30s)").unwrap(),
+            Dist::uniform(1_000_000, 90_000_000_000).unwrap()
+        );
+        assert_eq!(
+            Dist::parse("mix(50% 5 ms, 50% const(1m 30s))").unwrap().mean(),
+            (5e6 + 90e9) / 2.0
+        );
+        let e = Dist::parse("5 parsecs").unwrap_err();
+        assert!(e.contains("unknown unit in \"5 parsecs\""), "{e}");
+        let e = Dist::parse("mix(5 ms, 2s)").unwrap_err();
+        assert!(e.contains("starts with its weight"), "{e}");
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        let nested = |n: usize| format!("{}1ms{}", "mix(50% ".repeat(n), ", 50% 2ms)".repeat(n));
+        assert!(Dist::parse(&nested(MAX_DIST_DEPTH - 1)).is_ok());
+        let e = Dist::parse(&nested(30_000)).unwrap_err();
+        assert!(e.contains("nest at most 16 deep"), "{e}");
+    }
+
+    #[test]
+    fn long_text_is_not_echoed_whole() {
+        let e = Dist::parse(&format!("exp({})", "x".repeat(300_000))).unwrap_err();
+        assert!(e.len() < 400, "{}", e.len());
     }
 }

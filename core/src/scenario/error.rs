@@ -4,8 +4,19 @@ use std::path::PathBuf;
 /// Why a scenario could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
-    #[error("cannot read scenario {}: {source}", path.display())]
-    Read { path: PathBuf, source: std::io::Error },
+    // The cause is the error's source, shown once by whoever prints the chain.
+    #[error("cannot read scenario {}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "scenario {} is larger than {} MiB: a scenario is a hand-written or generated TOML file of a few kilobytes; is this the right file?",
+        path.display(),
+        limit >> 20
+    )]
+    TooLarge { path: PathBuf, limit: u64 },
     /// The file was read but is not a valid scenario. Every problem found is
     /// listed, each with its position and key.
     #[error("{}", Problems { file, problems })]
@@ -15,7 +26,7 @@ pub enum ScenarioError {
 impl ScenarioError {
     pub fn problems(&self) -> &[Problem] {
         match self {
-            ScenarioError::Read { .. } => &[],
+            ScenarioError::Read { .. } | ScenarioError::TooLarge { .. } => &[],
             ScenarioError::Invalid { problems, .. } => problems,
         }
     }

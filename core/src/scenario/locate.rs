@@ -64,11 +64,20 @@ impl fmt::Display for KeyPath {
     }
 }
 
-/// Answers position questions about one scenario text.
+/// Answers position questions about one scenario text, each in time that
+/// does not grow with the file: thousands of problems in a large file are
+/// located in one pass over it.
 pub struct Locator<'a> {
     text: &'a str,
     doc: Option<Document<&'a str>>,
+    /// Byte offset of each line's start.
+    lines: Vec<usize>,
+    /// Characters before each [`CHUNK`]-byte boundary, so that a column is
+    /// counted over at most one chunk plus the line's first chunk.
+    chars_before: Vec<usize>,
 }
+
+const CHUNK: usize = 4096;
 
 /// A 1-based line and column.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,21 +88,53 @@ pub struct Position {
 
 impl<'a> Locator<'a> {
     pub fn new(text: &'a str) -> Locator<'a> {
+        let bytes = text.as_bytes();
+        let lines = std::iter::once(0)
+            .chain(
+                bytes
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, b)| **b == b'\n')
+                    .map(|(i, _)| i + 1),
+            )
+            .collect();
+        let mut chars_before = Vec::with_capacity(bytes.len() / CHUNK + 1);
+        let mut n = 0;
+        for chunk in bytes.chunks(CHUNK) {
+            chars_before.push(n);
+            n += chunk.iter().filter(|b| !is_continuation(**b)).count();
+        }
+        chars_before.push(n);
         Locator {
             text,
             doc: Document::parse(text).ok(),
+            lines,
+            chars_before,
         }
+    }
+
+    /// Characters in `text[..offset]`.
+    fn chars_to(&self, offset: usize) -> usize {
+        let chunk = offset / CHUNK;
+        let start = chunk * CHUNK;
+        self.chars_before[chunk]
+            + self.text.as_bytes()[start..offset]
+                .iter()
+                .filter(|b| !is_continuation(**b))
+                .count()
     }
 
     /// The position of `offset` in the text.
     pub fn position(&self, offset: usize) -> Position {
-        let offset = offset.min(self.text.len());
-        let before = &self.text[..offset];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let mut offset = offset.min(self.text.len());
+        while !self.text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let line = self.lines.partition_point(|&s| s <= offset);
+        let line_start = self.lines[line - 1];
         Position {
             line,
-            column: before[line_start..].chars().count() + 1,
+            column: self.chars_to(offset) - self.chars_to(line_start) + 1,
         }
     }
 
@@ -104,6 +145,16 @@ impl<'a> Locator<'a> {
         self.position(span.map_or(0, |s| s.start))
     }
 
+    /// Where the key at the end of `path` is written (for a problem with
+    /// the key itself, such as an unknown one); else like [`Locator::find`].
+    pub fn find_key(&self, path: &KeyPath) -> Position {
+        let span = self.doc.as_ref().and_then(|d| key_span(d.as_table(), path.segments()));
+        match span {
+            Some(s) => self.position(s.start),
+            None => self.find(path),
+        }
+    }
+
     /// The key path of the innermost value that covers `offset`.
     pub fn path_at(&self, offset: usize) -> KeyPath {
         let mut path = KeyPath::root();
@@ -111,6 +162,45 @@ impl<'a> Locator<'a> {
             descend_table(doc.as_table(), offset, &mut path);
         }
         path
+    }
+}
+
+/// A UTF-8 byte that continues a character rather than starting one.
+fn is_continuation(b: u8) -> bool {
+    b & 0xC0 == 0x80
+}
+
+/// The span of the last key of `segs`, when every step is written.
+fn key_span(table: &Table, segs: &[Seg]) -> Option<Range<usize>> {
+    let (Seg::Key(k), rest) = segs.split_first()? else {
+        return None;
+    };
+    let (key, item) = table.get_key_value(k)?;
+    if rest.is_empty() {
+        return key.span();
+    }
+    match (item, rest.first()?) {
+        (Item::Table(t), _) => key_span(t, rest),
+        (Item::ArrayOfTables(a), Seg::Index(i)) => key_span(a.get(*i)?, &rest[1..]),
+        (Item::Value(v), _) => value_key_span(v, rest),
+        _ => None,
+    }
+}
+
+fn value_key_span(v: &Value, segs: &[Seg]) -> Option<Range<usize>> {
+    match (v, segs.split_first()?) {
+        (Value::InlineTable(t), (Seg::Key(k), rest)) => {
+            let (key, inner) = t.get_key_value(k)?;
+            if rest.is_empty() {
+                return key.span();
+            }
+            match inner {
+                Item::Value(v) => value_key_span(v, rest),
+                _ => None,
+            }
+        }
+        (Value::Array(a), (Seg::Index(i), rest)) => value_key_span(a.get(*i)?, rest),
+        _ => None,
     }
 }
 
@@ -255,5 +345,33 @@ mod tests {
         assert_eq!(loc.path_at(off).to_string(), "traffic.profile[1].rate");
         let off = DOC.find("max_children").unwrap();
         assert_eq!(loc.path_at(off).to_string(), "eras.bronze.fpm.max_children");
+    }
+
+    #[test]
+    fn keys_are_found_where_they_are_written() {
+        let loc = Locator::new(DOC);
+        let p = KeyPath::root().key("eras").key("bronze").key("fpm").key("max_children");
+        assert_eq!(loc.find_key(&p), Position { line: 8, column: 1 });
+        let r = KeyPath::root().key("traffic").key("profile").index(1).key("rate");
+        assert_eq!(loc.find_key(&r), Position { line: 5, column: 16 });
+    }
+
+    #[test]
+    fn columns_count_characters_across_chunks() {
+        // Multi-byte characters on a line that spans several chunks.
+        let line = format!("x = \"{}\"\ny = 1\n", "é".repeat(5000));
+        let loc = Locator::new(&line);
+        let y = line.find("y =").unwrap();
+        assert_eq!(loc.position(y), Position { line: 2, column: 1 });
+        let end = line.find("\"\n").unwrap();
+        assert_eq!(
+            loc.position(end),
+            Position {
+                line: 1,
+                column: 5 + 5000 + 1
+            }
+        );
+        // An offset inside a character counts as that character.
+        assert_eq!(loc.position(6), Position { line: 1, column: 6 });
     }
 }

@@ -1,5 +1,11 @@
 //! Stage one: the TOML shape, read by serde. Unknown keys are rejected here;
 //! meaning (units, ranges, cross-references) is checked in `validate`.
+//!
+//! Every value is read as a [`Field`]: a value of the wrong type, or a
+//! table with unknown keys, is kept with what was wrong instead of failing
+//! the whole file, so validation can list every problem at once.
+
+mod field;
 
 use indexmap::IndexMap;
 use std::fmt;
@@ -7,58 +13,60 @@ use std::fmt;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 
+pub use field::{Field, Shape, Wrong};
+
+/// A key that may be absent; present, it may still be badly written.
+pub type Opt<T> = Option<Field<T>>;
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawScenario {
-    pub name: Option<String>,
-    pub description: Option<String>,
-    pub seed: Option<i64>,
-    pub duration: Option<String>,
-    #[serde(default)]
-    pub stats: RawStats,
-    #[serde(default)]
-    pub slo: RawSlo,
-    pub traffic: Option<RawTraffic>,
-    pub app: Option<RawApp>,
-    #[serde(default)]
-    pub eras: IndexMap<String, RawEra>,
+    pub name: Opt<String>,
+    pub description: Opt<String>,
+    pub seed: Opt<i64>,
+    pub duration: Opt<String>,
+    pub stats: Opt<RawStats>,
+    pub slo: Opt<RawSlo>,
+    pub traffic: Opt<RawTraffic>,
+    pub app: Opt<RawApp>,
+    pub eras: Opt<IndexMap<String, Field<RawEra>>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawStats {
-    pub window: Option<String>,
-    pub warmup: Option<String>,
+    pub window: Opt<String>,
+    pub warmup: Opt<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawSlo {
-    pub p50: Option<String>,
-    pub p90: Option<String>,
-    pub p95: Option<String>,
-    pub p99: Option<String>,
-    pub p999: Option<String>,
-    pub error_rate: Option<String>,
+    pub p50: Opt<String>,
+    pub p90: Opt<String>,
+    pub p95: Opt<String>,
+    pub p99: Opt<String>,
+    pub p999: Opt<String>,
+    pub error_rate: Opt<String>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawTraffic {
-    pub model: Option<String>,
-    pub rate: Option<RawRate>,
-    pub profile: Option<Vec<RawPoint>>,
-    pub users: Option<i64>,
-    pub think: Option<String>,
-    pub timeout: Option<String>,
-    pub mix: Option<IndexMap<String, f64>>,
+    pub model: Opt<String>,
+    pub rate: Opt<RawRate>,
+    pub profile: Opt<Vec<Field<RawPoint>>>,
+    pub users: Opt<i64>,
+    pub think: Opt<String>,
+    pub timeout: Opt<String>,
+    pub mix: Opt<IndexMap<String, Field<f64>>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawPoint {
-    pub at: String,
-    pub rate: RawRate,
+    pub at: Opt<String>,
+    pub rate: Opt<RawRate>,
 }
 
 /// A rate written as `"120/s"` or as a bare number of requests per second.
@@ -96,85 +104,108 @@ impl<'de> Deserialize<'de> for RawRate {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawApp {
-    #[serde(default)]
-    pub endpoints: IndexMap<String, RawEndpoint>,
-    #[serde(default)]
-    pub locks: IndexMap<String, RawLock>,
+    pub endpoints: Opt<IndexMap<String, Field<RawEndpoint>>>,
+    pub locks: Opt<IndexMap<String, Field<RawLock>>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawEndpoint {
-    pub steps: Vec<RawStep>,
+    pub steps: Opt<Vec<Field<RawStep>>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawStep {
-    pub cpu: Option<String>,
-    pub query: Option<String>,
-    pub db_cpu: Option<String>,
-    pub db_wait: Option<String>,
-    pub lock: Option<String>,
+    pub cpu: Opt<String>,
+    pub query: Opt<String>,
+    pub db_cpu: Opt<String>,
+    pub db_wait: Opt<String>,
+    pub lock: Opt<String>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawLock {
-    pub rows: Option<i64>,
+    pub rows: Opt<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawEra {
-    pub model: Option<String>,
-    pub host: Option<RawHost>,
-    pub web: Option<RawHost>,
-    pub db: Option<RawHost>,
-    pub network: Option<RawNetwork>,
-    pub fpm: Option<RawFpm>,
-    pub mysql: Option<RawMySql>,
-    pub nginx: Option<RawNginx>,
+    pub model: Opt<String>,
+    pub host: Opt<RawHost>,
+    pub web: Opt<RawHost>,
+    pub db: Opt<RawHost>,
+    pub network: Opt<RawNetwork>,
+    pub fpm: Opt<RawFpm>,
+    pub mysql: Opt<RawMySql>,
+    pub nginx: Opt<RawNginx>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawHost {
-    pub cores: Option<i64>,
-    pub speed: Option<f64>,
+    pub cores: Opt<i64>,
+    pub speed: Opt<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawNetwork {
-    pub rtt: Option<String>,
+    pub rtt: Opt<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawFpm {
-    pub pm: Option<String>,
-    pub max_children: Option<i64>,
-    pub start_servers: Option<i64>,
-    pub min_spare_servers: Option<i64>,
-    pub max_spare_servers: Option<i64>,
-    pub process_idle_timeout: Option<String>,
-    pub max_requests: Option<i64>,
-    pub request_terminate_timeout: Option<String>,
-    pub listen_backlog: Option<i64>,
-    pub spawn_time: Option<String>,
+    pub pm: Opt<String>,
+    pub max_children: Opt<i64>,
+    pub start_servers: Opt<i64>,
+    pub min_spare_servers: Opt<i64>,
+    pub max_spare_servers: Opt<i64>,
+    pub process_idle_timeout: Opt<String>,
+    pub max_requests: Opt<i64>,
+    pub request_terminate_timeout: Opt<String>,
+    pub listen_backlog: Opt<i64>,
+    pub spawn_time: Opt<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawMySql {
-    pub max_connections: Option<i64>,
-    pub long_query_time: Option<String>,
-    pub innodb_lock_wait_timeout: Option<String>,
+    pub max_connections: Opt<i64>,
+    pub long_query_time: Opt<String>,
+    pub innodb_lock_wait_timeout: Opt<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawNginx {
-    pub fastcgi_read_timeout: Option<String>,
+    pub fastcgi_read_timeout: Opt<String>,
 }
+
+impl Shape for RawRate {
+    const WHAT: &'static str = "a rate such as \"120/s\" or a number of requests per second";
+}
+
+macro_rules! tables {
+    ($($t:ty),*) => { $(impl Shape for $t { const WHAT: &'static str = "a table"; })* };
+}
+tables!(
+    RawScenario,
+    RawStats,
+    RawSlo,
+    RawTraffic,
+    RawPoint,
+    RawApp,
+    RawEndpoint,
+    RawStep,
+    RawLock,
+    RawEra,
+    RawHost,
+    RawNetwork,
+    RawFpm,
+    RawMySql,
+    RawNginx
+);

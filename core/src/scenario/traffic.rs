@@ -23,6 +23,18 @@ pub enum Workload {
     Closed { users: u32, think: Dist },
 }
 
+impl Traffic {
+    /// Requests expected in a run of `duration` ns: the integral of the
+    /// rate for an open model; for a closed one, an upper bound (every user
+    /// sending again after one mean think time, as if answered at once).
+    pub fn expected_requests(&self, duration: u64) -> f64 {
+        match &self.workload {
+            Workload::Open(p) => p.cumulative(duration),
+            Workload::Closed { users, think } => f64::from(*users) * (duration as f64 / think.mean() + 1.0),
+        }
+    }
+}
+
 /// A piecewise-linear arrival rate: points `(time, requests per second)`.
 ///
 /// The first point is at time zero, times never decrease (two points at one

@@ -4,6 +4,8 @@
 //! Every parser returns a message that says what was expected, so the
 //! validation layer only has to add the file, the position and the key.
 
+use super::limits::echo;
+
 /// Nanoseconds per unit, longest suffix first so `ms` is not read as `m` + `s`.
 const DURATION_UNITS: &[(&str, f64)] = &[
     ("ns", 1.0),
@@ -24,6 +26,8 @@ const DURATION_HINT: &str = "a duration such as \"250ms\", \"1.5s\" or \"1m30s\"
 /// `1h 15m`, `0.5ms`. A bare `0` is accepted as zero.
 pub fn parse_duration(text: &str) -> Result<u64, String> {
     let s = text.trim();
+    let shown = echo(s);
+    let text = shown.as_str();
     if s == "0" {
         return Ok(0);
     }
@@ -106,6 +110,8 @@ const RATE_HINT: &str = "a rate such as \"120/s\", \"3000/min\" or \"90000/h\", 
 /// Parses a rate into events per second.
 pub fn parse_rate(text: &str) -> Result<f64, String> {
     let s = text.trim();
+    let shown = echo(s);
+    let text = shown.as_str();
     let Some((num, unit)) = s.split_once('/') else {
         return Err(format!("\"{text}\" has no unit: expected {RATE_HINT}"));
     };
@@ -136,6 +142,8 @@ pub fn check_rate(per_second: f64) -> Result<f64, String> {
 /// Parses a percentage such as `99%` or `0.5%` into a fraction (0.99, 0.005).
 pub fn parse_percent(text: &str) -> Result<f64, String> {
     let s = text.trim();
+    let shown = echo(s);
+    let text = shown.as_str();
     let Some(num) = s.strip_suffix('%') else {
         return Err(format!(
             "expected a percentage such as \"1%\" or \"99.5%\", found \"{text}\""

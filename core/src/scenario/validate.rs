@@ -1,6 +1,7 @@
 //! Stage two: raw serde structs to validated types. Every check reports the
 //! key path; `Ctx` turns it into a line and column. Checking goes on after a
-//! problem so that one run lists them all.
+//! problem so that one run lists them all: each function evaluates every
+//! key it owns before it combines them, so a bad key never hides another.
 
 mod app;
 mod era;
@@ -10,6 +11,7 @@ use std::path::Path;
 
 use super::dist::Dist;
 use super::error::Problem;
+use super::limits::{self, echo};
 use super::locate::{KeyPath, Locator};
 use super::raw::*;
 use super::units::{format_duration, parse_duration, parse_percent};
@@ -20,153 +22,257 @@ pub(super) struct Ctx<'a> {
     problems: Vec<Problem>,
 }
 
-impl Ctx<'_> {
+/// The value of a key that may be absent: `Some(None)` when absent,
+/// `Some(Some(v))` when written well, `None` when written badly (reported).
+pub(super) type Got<'f, T> = Option<Option<&'f T>>;
+
+impl<'a> Ctx<'a> {
+    pub(super) fn new(loc: &'a Locator<'a>) -> Ctx<'a> {
+        Ctx {
+            loc,
+            problems: Vec::new(),
+        }
+    }
+
     pub(super) fn report(&mut self, path: &KeyPath, message: impl Into<String>) {
         let pos = self.loc.find(path);
+        self.push(pos, path, message.into());
+    }
+
+    /// A problem with a key itself (unknown, misplaced): points at the key.
+    pub(super) fn report_key(&mut self, path: &KeyPath, message: impl Into<String>) {
+        let pos = self.loc.find_key(path);
+        self.push(pos, path, message.into());
+    }
+
+    fn push(&mut self, pos: super::Position, path: &KeyPath, message: String) {
         self.problems.push(Problem {
             line: pos.line,
             column: pos.column,
             key: path.to_string(),
-            message: message.into(),
+            message,
         });
     }
 
-    pub(super) fn duration(&mut self, path: &KeyPath, text: &str) -> Option<u64> {
-        parse_duration(text).map_err(|e| self.report(path, e)).ok()
+    /// Every problem, in the order they appear in the file.
+    pub(super) fn into_problems(mut self) -> Vec<Problem> {
+        self.problems.sort_by_key(|p| (p.line, p.column));
+        self.problems
     }
 
-    /// A timeout: a duration, or `"off"` (also `"0s"`) for none.
-    pub(super) fn timeout(
-        &mut self,
-        path: &KeyPath,
-        text: Option<&String>,
-        default: Option<u64>,
-    ) -> Option<Option<u64>> {
-        match text.map(|s| s.trim()) {
-            None => Some(default),
-            Some("off") => Some(None),
-            Some(t) => self.duration(path, t).map(|ns| (ns > 0).then_some(ns)),
-        }
-    }
-
-    pub(super) fn dist(&mut self, path: &KeyPath, text: &str) -> Option<Dist> {
-        Dist::parse(text).map_err(|e| self.report(path, e)).ok()
-    }
-
-    pub(super) fn count(
-        &mut self,
-        path: &KeyPath,
-        value: Option<i64>,
-        default: u32,
-        min: i64,
-        what: &str,
-    ) -> Option<u32> {
-        let Some(v) = value else { return Some(default) };
-        if v < min {
-            let need = if min == 1 {
-                "at least 1".to_string()
+    /// The value of a field, its unknown keys and a wrong type reported;
+    /// `what` says what the key takes, for "expected …, found …".
+    pub(super) fn field<'f, T: Shape>(&mut self, path: &KeyPath, f: &'f Field<T>, what: &str) -> Option<&'f T> {
+        for (key, expected) in &f.unknown {
+            let where_ = if path.segments().is_empty() {
+                "the top level".to_string()
             } else {
-                format!("at least {min}")
+                format!("[{path}]")
             };
-            self.report(path, format!("{what} must be {need}, found {v}"));
-            return None;
+            self.report_key(
+                &path.key(key),
+                format!("unknown key \"{}\": {where_} takes {expected}", echo(key)),
+            );
         }
-        match u32::try_from(v) {
-            Ok(n) => Some(n),
-            Err(_) => {
-                self.report(path, format!("{what} is too large: {v}"));
+        match &f.wrong {
+            None => f.value.as_ref(),
+            Some(Wrong::Found(found)) => {
+                let what = if what.is_empty() { T::WHAT } else { what };
+                self.report(path, format!("expected {what}, found {found}"));
+                None
+            }
+            Some(Wrong::Other(msg)) => {
+                self.report(path, msg.clone());
                 None
             }
         }
     }
+
+    /// An optional key: see [`Got`].
+    pub(super) fn get<'f, T: Shape>(&mut self, path: &KeyPath, f: &'f Opt<T>) -> Got<'f, T> {
+        self.get_as(path, f, "")
+    }
+
+    pub(super) fn get_as<'f, T: Shape>(&mut self, path: &KeyPath, f: &'f Opt<T>, what: &str) -> Got<'f, T> {
+        match f {
+            None => Some(None),
+            Some(f) => self.field(path, f, what).map(Some),
+        }
+    }
+
+    /// An optional table: absent reads as its default (every key absent).
+    pub(super) fn table<'f, T: Shape>(&mut self, path: &KeyPath, f: &'f Opt<T>, default: &'f T) -> Option<&'f T> {
+        self.get(path, f).map(|t| t.unwrap_or(default))
+    }
+
+    /// A duration key: absent → `Some(None)`.
+    pub(super) fn duration(&mut self, path: &KeyPath, f: &Opt<String>) -> Option<Option<u64>> {
+        match self.get_as(path, f, DURATION)? {
+            None => Some(None),
+            Some(text) => self.parse_duration(path, text).map(Some),
+        }
+    }
+
+    pub(super) fn parse_duration(&mut self, path: &KeyPath, text: &str) -> Option<u64> {
+        parse_duration(text).map_err(|e| self.report(path, e)).ok()
+    }
+
+    /// A timeout: a duration, or `"off"` (also `"0s"`) for none.
+    pub(super) fn timeout(&mut self, path: &KeyPath, f: &Opt<String>, default: Option<u64>) -> Option<Option<u64>> {
+        match self
+            .get_as(path, f, "a duration such as \"30s\", or \"off\"")?
+            .map(|s| s.trim())
+        {
+            None => Some(default),
+            Some("off") => Some(None),
+            Some(t) => self.parse_duration(path, t).map(|ns| (ns > 0).then_some(ns)),
+        }
+    }
+
+    /// A distribution key: absent → `Some(None)`.
+    pub(super) fn dist(&mut self, path: &KeyPath, f: &Opt<String>) -> Option<Option<Dist>> {
+        match self.get_as(path, f, DIST)? {
+            None => Some(None),
+            Some(text) => Dist::parse(text).map_err(|e| self.report(path, e)).ok().map(Some),
+        }
+    }
+
+    /// A whole number in `min..=max`, `default` when absent.
+    pub(super) fn count(
+        &mut self,
+        path: &KeyPath,
+        f: &Opt<i64>,
+        default: u32,
+        min: u32,
+        max: u32,
+        what: &str,
+    ) -> Option<u32> {
+        let Some(&v) = self.get(path, f)? else {
+            return Some(default);
+        };
+        self.bounded(path, v, min, max, what)
+    }
+
+    pub(super) fn bounded(&mut self, path: &KeyPath, v: i64, min: u32, max: u32, what: &str) -> Option<u32> {
+        if v < i64::from(min) {
+            self.report(path, format!("{what} must be at least {min}, found {v}"));
+            return None;
+        }
+        if v > i64::from(max) {
+            self.report(path, format!("{what} must be at most {}, found {v}", thousands(max)));
+            return None;
+        }
+        Some(v as u32)
+    }
 }
 
-pub(super) fn validate(raw: RawScenario, file: &Path, loc: &Locator) -> Result<Scenario, Vec<Problem>> {
-    let mut cx = Ctx {
-        loc,
-        problems: Vec::new(),
-    };
-    let root = KeyPath::root();
+const DURATION: &str = "a duration such as \"250ms\" or \"1m30s\"";
+const DIST: &str = "a distribution such as \"exp(mean = 20ms)\" or a duration";
 
-    let name = match raw.name {
-        Some(n) => {
-            if n.is_empty() || !n.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) || n.starts_with('.')
-            {
-                cx.report(
-                    &root.key("name"),
-                    "a name may hold letters, digits, '-', '_' and '.' (it names the output folder)",
-                );
-            }
-            n
+/// `1000000` as `1,000,000`.
+pub(super) fn thousands(n: u32) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
         }
-        None => file
-            .file_stem()
-            .map_or("scenario".into(), |s| s.to_string_lossy().into_owned()),
+        out.push(c);
+    }
+    out
+}
+
+pub(super) fn validate(f: &Field<RawScenario>, file: &Path, loc: &Locator) -> Result<Scenario, Vec<Problem>> {
+    let mut cx = Ctx::new(loc);
+    let root = KeyPath::root();
+    let Some(raw) = cx.field(&root, f, "a table of keys") else {
+        return Err(cx.into_problems());
     };
-    let seed = match raw.seed {
-        Some(s) if s < 0 => {
+
+    let name = name(&mut cx, raw, file);
+    let description = cx.get(&root.key("description"), &raw.description);
+    let seed = match cx.get(&root.key("seed"), &raw.seed) {
+        None => None,
+        Some(None) => Some(1),
+        Some(Some(&s)) if s < 0 => {
             cx.report(
                 &root.key("seed"),
                 format!("seed must be a non-negative integer, found {s}"),
             );
-            0
+            None
         }
-        Some(s) => s as u64,
-        None => 1,
+        Some(Some(&s)) => Some(s as u64),
     };
-    let duration = match &raw.duration {
-        None => {
+    let duration = match cx.duration(&root.key("duration"), &raw.duration) {
+        None => None,
+        Some(None) => {
             cx.report(
                 &root,
                 "missing key \"duration\": how long to run, e.g. duration = \"5m\"",
             );
             None
         }
-        Some(d) => cx.duration(&root.key("duration"), d).and_then(|ns| {
-            if ns == 0 {
-                cx.report(&root.key("duration"), "duration must be longer than 0s");
-                None
-            } else {
-                Some(ns)
-            }
-        }),
+        Some(Some(0)) => {
+            cx.report(&root.key("duration"), "duration must be longer than 0s");
+            None
+        }
+        Some(Some(ns)) if ns > limits::MAX_DURATION_NS => {
+            cx.report(
+                &root.key("duration"),
+                format!(
+                    "a run lasts at most {} (a year) of virtual time, found {}",
+                    format_duration(limits::MAX_DURATION_NS),
+                    format_duration(ns)
+                ),
+            );
+            None
+        }
+        Some(Some(ns)) => Some(ns),
     };
 
     let stats = stats(&mut cx, &raw.stats, duration);
     let slo = slo(&mut cx, &raw.slo);
-    let app = match &raw.app {
-        Some(a) => app::app(&mut cx, a),
-        None => {
+    let app = match cx.get(&root.key("app"), &raw.app) {
+        None => None,
+        Some(None) => {
             cx.report(
                 &root,
                 "missing table [app]: declare the endpoints, e.g. [app.endpoints.home] steps = [{ cpu = \"5ms\" }]",
             );
             None
         }
+        Some(Some(a)) => app::app(&mut cx, a),
     };
-    let traffic = match &raw.traffic {
-        Some(t) => traffic::traffic(&mut cx, t, app.as_ref()),
-        None => {
+    let traffic = match cx.get(&root.key("traffic"), &raw.traffic) {
+        None => None,
+        Some(None) => {
             cx.report(
                 &root,
                 "missing table [traffic]: say what hits the shop, e.g. [traffic] rate = \"100/s\"",
             );
             None
         }
+        Some(Some(t)) => traffic::traffic(&mut cx, t, app.as_ref()),
     };
     let eras = era::eras(&mut cx, &raw.eras);
+    if let (Some(t), Some(a), Some(d)) = (&traffic, &app, duration) {
+        traffic::work(&mut cx, t, a, d);
+    }
 
     if !cx.problems.is_empty() {
-        return Err(cx.problems);
+        return Err(cx.into_problems());
     }
-    let (Some(duration), Some(stats), Some(slo), Some(app), Some(traffic), Some(eras)) =
-        (duration, stats, slo, app, traffic, eras)
+    let (Some(name), Some(description), Some(seed), Some(duration), Some(stats), Some(slo), Some(app)) =
+        (name, description, seed, duration, stats, slo, app)
     else {
+        unreachable!("every missing part reported a problem")
+    };
+    let (Some(traffic), Some(eras)) = (traffic, eras) else {
         unreachable!("every missing part reported a problem")
     };
     Ok(Scenario {
         name,
-        description: raw.description.unwrap_or_default(),
+        description: description.cloned().unwrap_or_default(),
         file: file.to_path_buf(),
         seed,
         duration,
@@ -178,49 +284,108 @@ pub(super) fn validate(raw: RawScenario, file: &Path, loc: &Locator) -> Result<S
     })
 }
 
-fn stats(cx: &mut Ctx, raw: &RawStats, duration: Option<u64>) -> Option<Stats> {
+/// A name that is safe as one path component: it names the report folder.
+pub(super) fn is_safe_name(n: &str) -> bool {
+    !n.is_empty()
+        && n.len() <= 100
+        && !n.starts_with('.')
+        && n.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+}
+
+fn name(cx: &mut Ctx, raw: &RawScenario, file: &Path) -> Option<String> {
+    let path = KeyPath::root().key("name");
+    match cx.get(&path, &raw.name)? {
+        Some(n) => {
+            if !is_safe_name(n) {
+                cx.report(
+                    &path,
+                    format!(
+                        "a name may hold letters, digits, '-', '_' and '.', not start with '.' and be at most 100 characters (it names the output folder), found \"{}\"",
+                        echo(n)
+                    ),
+                );
+                return None;
+            }
+            Some(n.clone())
+        }
+        None => {
+            let stem = file
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if is_safe_name(&stem) {
+                Some(stem)
+            } else {
+                cx.report(
+                    &KeyPath::root(),
+                    format!(
+                        "the file name gives no usable scenario name (\"{}\" would not stay inside the output folder): add name = \"my-scenario\" (letters, digits, '-', '_', '.')",
+                        echo(&stem)
+                    ),
+                );
+                None
+            }
+        }
+    }
+}
+
+fn stats(cx: &mut Ctx, raw: &Opt<RawStats>, duration: Option<u64>) -> Option<Stats> {
     let p = KeyPath::root().key("stats");
-    let window = match &raw.window {
-        Some(w) => cx.duration(&p.key("window"), w)?,
-        None => 1_000_000_000,
-    };
-    let warmup = match &raw.warmup {
-        Some(w) => cx.duration(&p.key("warmup"), w)?,
-        None => 0,
-    };
+    let default = RawStats::default();
+    let raw = cx.table(&p, raw, &default)?;
+    let window = cx
+        .duration(&p.key("window"), &raw.window)
+        .map(|w| w.unwrap_or(1_000_000_000));
+    let warmup = cx.duration(&p.key("warmup"), &raw.warmup).map(|w| w.unwrap_or(0));
+    let (window, warmup) = (window?, warmup?);
     if window == 0 {
         cx.report(&p.key("window"), "the stats window must be longer than 0s");
         return None;
     }
-    if let Some(d) = duration {
-        if window > d {
-            cx.report(
-                &p.key("window"),
-                format!(
-                    "the stats window ({}) is longer than the run ({})",
-                    format_duration(window),
-                    format_duration(d)
-                ),
-            );
-            return None;
-        }
-        if warmup >= d {
-            cx.report(
-                &p.key("warmup"),
-                format!(
-                    "the warm-up ({}) must end before the run does ({})",
-                    format_duration(warmup),
-                    format_duration(d)
-                ),
-            );
-            return None;
-        }
+    let d = duration?;
+    let mut ok = true;
+    if window > d {
+        cx.report(
+            &p.key("window"),
+            format!(
+                "the stats window ({}) is longer than the run ({})",
+                format_duration(window),
+                format_duration(d)
+            ),
+        );
+        ok = false;
+    } else if d.div_ceil(window) > limits::MAX_WINDOWS {
+        cx.report(
+            &p.key("window"),
+            format!(
+                "{} windows of {} in a {} run: at most {} are kept (each holds histograms and gauges); make the window at least {}",
+                d.div_ceil(window),
+                format_duration(window),
+                format_duration(d),
+                limits::MAX_WINDOWS,
+                format_duration(d.div_ceil(limits::MAX_WINDOWS))
+            ),
+        );
+        ok = false;
     }
-    Some(Stats { window, warmup })
+    if warmup >= d {
+        cx.report(
+            &p.key("warmup"),
+            format!(
+                "the warm-up ({}) must end before the run does ({})",
+                format_duration(warmup),
+                format_duration(d)
+            ),
+        );
+        ok = false;
+    }
+    ok.then_some(Stats { window, warmup })
 }
 
-fn slo(cx: &mut Ctx, raw: &RawSlo) -> Option<Slo> {
+fn slo(cx: &mut Ctx, raw: &Opt<RawSlo>) -> Option<Slo> {
     let p = KeyPath::root().key("slo");
+    let default = RawSlo::default();
+    let raw = cx.table(&p, raw, &default)?;
     let mut latency = Vec::new();
     let mut ok = true;
     for (pct, text) in [
@@ -230,9 +395,9 @@ fn slo(cx: &mut Ctx, raw: &RawSlo) -> Option<Slo> {
         (Percentile::P99, &raw.p99),
         (Percentile::P999, &raw.p999),
     ] {
-        let Some(text) = text else { continue };
         match cx.duration(&p.key(pct.key()), text) {
-            Some(max) => latency.push(LatencyObjective { percentile: pct, max }),
+            Some(Some(max)) => latency.push(LatencyObjective { percentile: pct, max }),
+            Some(None) => {}
             None => ok = false,
         }
     }
@@ -251,16 +416,17 @@ fn slo(cx: &mut Ctx, raw: &RawSlo) -> Option<Slo> {
             ok = false;
         }
     }
-    let error_rate = match &raw.error_rate {
-        Some(t) => match parse_percent(t) {
-            Ok(f) => Some(f),
+    let error_rate = match cx.get_as(&p.key("error_rate"), &raw.error_rate, "a percentage such as \"1%\"") {
+        None => None,
+        Some(None) => Some(None),
+        Some(Some(t)) => match parse_percent(t) {
+            Ok(f) => Some(Some(f)),
             Err(e) => {
                 cx.report(&p.key("error_rate"), e);
-                ok = false;
                 None
             }
         },
-        None => None,
     };
+    let error_rate = error_rate?;
     ok.then_some(Slo { latency, error_rate })
 }

@@ -2,13 +2,15 @@
 
 use super::super::dist::Dist;
 use super::super::era::{Architecture, Era, FpmPool, Host, MODELS, MySql, Network, Nginx, ProcessManager, Stack};
+use super::super::limits::{self, echo};
 use super::super::locate::KeyPath;
-use super::super::raw::{RawEra, RawFpm, RawHost, RawMySql};
-use super::Ctx;
+use super::super::raw::{Field, Opt, RawEra, RawFpm, RawHost, RawMySql, RawNetwork, RawNginx};
+use super::{Ctx, thousands};
 
-pub(super) fn eras(cx: &mut Ctx, raw: &indexmap::IndexMap<String, RawEra>) -> Option<Vec<Era>> {
+pub(super) fn eras(cx: &mut Ctx, raw: &Opt<indexmap::IndexMap<String, Field<RawEra>>>) -> Option<Vec<Era>> {
     let p = KeyPath::root().key("eras");
-    if raw.is_empty() {
+    let raw = cx.get(&p, raw)?;
+    let Some(raw) = raw.filter(|r| !r.is_empty()) else {
         cx.report(
             &KeyPath::root(),
             format!(
@@ -17,32 +19,41 @@ pub(super) fn eras(cx: &mut Ctx, raw: &indexmap::IndexMap<String, RawEra>) -> Op
             ),
         );
         return None;
-    }
+    };
     let mut out = Vec::new();
     let mut ok = true;
     for (label, e) in raw {
         let ep = p.key(label);
-        if !label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-            cx.report(
+        if label.is_empty()
+            || label.len() > 100
+            || !label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            cx.report_key(
                 &ep,
-                "an era label may hold letters, digits, '-' and '_' (it names files in the report)",
+                format!(
+                    "an era label may hold letters, digits, '-' and '_' and be at most 100 characters (it names files in the report), found \"{}\"",
+                    echo(label)
+                ),
             );
             ok = false;
-            continue;
         }
+        let Some(e) = cx.field(&ep, e, "") else {
+            ok = false;
+            continue;
+        };
         match era(cx, &ep, label, e) {
-            Some(arch) => out.push(Era {
+            Some(arch) if ok => out.push(Era {
                 label: label.clone(),
                 arch,
             }),
-            None => ok = false,
+            _ => ok = false,
         }
     }
     ok.then_some(out)
 }
 
 fn era(cx: &mut Ctx, p: &KeyPath, label: &str, e: &RawEra) -> Option<Architecture> {
-    let model = match &e.model {
+    let model = match cx.get_as(&p.key("model"), &e.model, "the name of an era model")? {
         Some(m) => m.as_str(),
         None if MODELS.contains(&label) => label,
         None => {
@@ -62,11 +73,16 @@ fn era(cx: &mut Ctx, p: &KeyPath, label: &str, e: &RawEra) -> Option<Architectur
         other => {
             cx.report(
                 &p.key("model"),
-                format!("unknown era model \"{other}\": expected one of {}", quoted(MODELS)),
+                format!(
+                    "unknown era model \"{}\": expected one of {}",
+                    echo(other),
+                    quoted(MODELS)
+                ),
             );
             return None;
         }
     };
+    let mut ok = true;
     for (key, given) in [
         ("host", e.host.is_some()),
         ("web", e.web.is_some()),
@@ -74,29 +90,34 @@ fn era(cx: &mut Ctx, p: &KeyPath, label: &str, e: &RawEra) -> Option<Architectur
         ("network", e.network.is_some()),
     ] {
         if given && !allowed.contains(&key) {
-            cx.report(
+            cx.report_key(
                 &p.key(key),
                 format!(
                     "a {model} era has no \"{key}\"; its machines are: {}",
                     allowed.join(", ")
                 ),
             );
-            return None;
+            ok = false;
         }
     }
     let stack = stack(cx, p, e);
     let arch = match model {
-        "stone" => Architecture::Stone {
-            host: host(cx, &p.key("host"), e.host.as_ref())?,
-            stack: stack?,
-        },
+        "stone" => {
+            let host = host(cx, &p.key("host"), &e.host);
+            Architecture::Stone {
+                host: host?,
+                stack: stack?,
+            }
+        }
         _ => {
-            let web = host(cx, &p.key("web"), e.web.as_ref());
-            let db = host(cx, &p.key("db"), e.db.as_ref());
-            let rtt = match e.network.as_ref().and_then(|n| n.rtt.as_ref()) {
-                Some(t) => cx.dist(&p.key("network").key("rtt"), t),
-                None => Some(Dist::constant(Network::DEFAULT_RTT_NS)),
-            };
+            let web = host(cx, &p.key("web"), &e.web);
+            let db = host(cx, &p.key("db"), &e.db);
+            let np = p.key("network");
+            let default = RawNetwork::default();
+            let rtt = cx
+                .table(&np, &e.network, &default)
+                .and_then(|n| cx.dist(&np.key("rtt"), &n.rtt))
+                .map(|d| d.unwrap_or_else(|| Dist::constant(Network::DEFAULT_RTT_NS)));
             Architecture::Bronze {
                 web: web?,
                 db: db?,
@@ -105,44 +126,68 @@ fn era(cx: &mut Ctx, p: &KeyPath, label: &str, e: &RawEra) -> Option<Architectur
             }
         }
     };
-    Some(arch)
+    ok.then_some(arch)
 }
 
 fn quoted(names: &[&str]) -> String {
     names.iter().map(|m| format!("\"{m}\"")).collect::<Vec<_>>().join(", ")
 }
 
-fn host(cx: &mut Ctx, p: &KeyPath, raw: Option<&RawHost>) -> Option<Host> {
+fn host(cx: &mut Ctx, p: &KeyPath, raw: &Opt<RawHost>) -> Option<Host> {
     let default = RawHost::default();
-    let raw = raw.unwrap_or(&default);
-    let cores = cx.count(&p.key("cores"), raw.cores, Host::DEFAULT_CORES, 1, "cores");
-    let speed = raw.speed.unwrap_or(1.0);
-    if !(speed.is_finite() && speed > 0.0) {
-        cx.report(
-            &p.key("speed"),
-            format!("speed is a factor above 0 (1.0 = the speed CPU demands are written for), found {speed}"),
-        );
-        return None;
-    }
-    Some(Host { cores: cores?, speed })
+    let raw = cx.table(p, raw, &default)?;
+    let cores = cx.count(
+        &p.key("cores"),
+        &raw.cores,
+        Host::DEFAULT_CORES,
+        1,
+        limits::MAX_CORES,
+        "cores",
+    );
+    let speed = match cx.get(&p.key("speed"), &raw.speed) {
+        None => None,
+        Some(None) => Some(1.0),
+        Some(Some(&s)) if (limits::MIN_SPEED..=limits::MAX_SPEED).contains(&s) => Some(s),
+        Some(Some(&s)) => {
+            cx.report(
+                &p.key("speed"),
+                format!(
+                    "speed is a factor between {} and {} (1.0 = the speed CPU demands are written for), found {s}",
+                    limits::MIN_SPEED,
+                    limits::MAX_SPEED
+                ),
+            );
+            None
+        }
+    };
+    Some(Host {
+        cores: cores?,
+        speed: speed?,
+    })
 }
 
 fn stack(cx: &mut Ctx, p: &KeyPath, e: &RawEra) -> Option<Stack> {
-    let nginx = {
-        let n = e.nginx.as_ref();
-        let t = cx.timeout(
-            &p.key("nginx").key("fastcgi_read_timeout"),
-            n.and_then(|n| n.fastcgi_read_timeout.as_ref()),
+    let np = p.key("nginx");
+    let default_nginx = RawNginx::default();
+    let nginx = cx.table(&np, &e.nginx, &default_nginx).and_then(|n| {
+        cx.timeout(
+            &np.key("fastcgi_read_timeout"),
+            &n.fastcgi_read_timeout,
             Some(Nginx::DEFAULT_FASTCGI_READ_TIMEOUT_NS),
-        );
-        t.map(|fastcgi_read_timeout| Nginx { fastcgi_read_timeout })
-    };
+        )
+    });
     let default_fpm = RawFpm::default();
-    let fpm = fpm(cx, &p.key("fpm"), e.fpm.as_ref().unwrap_or(&default_fpm));
+    let fpm = cx
+        .table(&p.key("fpm"), &e.fpm, &default_fpm)
+        .and_then(|f| fpm(cx, &p.key("fpm"), f));
     let default_mysql = RawMySql::default();
-    let mysql = mysql(cx, &p.key("mysql"), e.mysql.as_ref().unwrap_or(&default_mysql));
+    let mysql = cx
+        .table(&p.key("mysql"), &e.mysql, &default_mysql)
+        .and_then(|m| mysql(cx, &p.key("mysql"), m));
     Some(Stack {
-        nginx: nginx?,
+        nginx: Nginx {
+            fastcgi_read_timeout: nginx?,
+        },
         fpm: fpm?,
         mysql: mysql?,
     })
@@ -151,121 +196,137 @@ fn stack(cx: &mut Ctx, p: &KeyPath, e: &RawEra) -> Option<Stack> {
 fn fpm(cx: &mut Ctx, p: &KeyPath, raw: &RawFpm) -> Option<FpmPool> {
     let max_children = cx.count(
         &p.key("max_children"),
-        raw.max_children,
+        &raw.max_children,
         FpmPool::DEFAULT_MAX_CHILDREN,
         1,
+        limits::MAX_FPM_CHILDREN,
         "max_children (pm.max_children)",
-    )?;
-    let pm_name = raw.pm.as_deref().unwrap_or("dynamic");
+    );
+    let pm_name = cx.get_as(&p.key("pm"), &raw.pm, "\"static\", \"dynamic\" or \"ondemand\"");
+    let listen_backlog = match cx.get(&p.key("listen_backlog"), &raw.listen_backlog) {
+        None => None,
+        Some(None) | Some(Some(-1)) => Some(FpmPool::SOMAXCONN),
+        Some(Some(&n)) if n >= 1 && n <= i64::from(limits::MAX_LISTEN_BACKLOG) => Some(n as u32),
+        Some(Some(&n)) => {
+            cx.report(
+                &p.key("listen_backlog"),
+                format!(
+                    "listen_backlog must be -1 (net.core.somaxconn, {}) or a number from 1 to {}, found {n}",
+                    FpmPool::SOMAXCONN,
+                    thousands(limits::MAX_LISTEN_BACKLOG)
+                ),
+            );
+            None
+        }
+    };
+    let max_requests = cx.count(
+        &p.key("max_requests"),
+        &raw.max_requests,
+        0,
+        0,
+        u32::MAX,
+        "max_requests",
+    );
+    let request_terminate_timeout = cx.timeout(
+        &p.key("request_terminate_timeout"),
+        &raw.request_terminate_timeout,
+        None,
+    );
+    let spawn_time = cx
+        .duration(&p.key("spawn_time"), &raw.spawn_time)
+        .map(|t| t.unwrap_or(FpmPool::DEFAULT_SPAWN_TIME_NS));
+    let pm_name = pm_name?.map_or("dynamic", |s| s.as_str());
+    let misplaced = |cx: &mut Ctx, keys: &[(&str, bool)], wanted: &str| {
+        let mut found = false;
+        for (k, given) in keys {
+            if *given {
+                cx.report_key(
+                    &p.key(k),
+                    format!("\"{k}\" only applies to pm = \"{wanted}\" (this pool has pm = \"{pm_name}\")"),
+                );
+                found = true;
+            }
+        }
+        found
+    };
     let dynamic_only = [
         ("start_servers", raw.start_servers.is_some()),
         ("min_spare_servers", raw.min_spare_servers.is_some()),
         ("max_spare_servers", raw.max_spare_servers.is_some()),
     ];
-    let misplaced = |cx: &mut Ctx, keys: &[(&str, bool)], wanted: &str| {
-        for (k, given) in keys {
-            if *given {
-                cx.report(
-                    &p.key(k),
-                    format!("\"{k}\" only applies to pm = \"{wanted}\" (this pool has pm = \"{pm_name}\")"),
-                );
-                return true;
-            }
-        }
-        false
-    };
     let idle = [("process_idle_timeout", raw.process_idle_timeout.is_some())];
     let pm = match pm_name {
         "static" => {
-            if misplaced(cx, &dynamic_only, "dynamic") || misplaced(cx, &idle, "ondemand") {
-                return None;
-            }
-            ProcessManager::Static
+            let a = misplaced(cx, &dynamic_only, "dynamic");
+            let b = misplaced(cx, &idle, "ondemand");
+            (!a && !b).then_some(ProcessManager::Static)
         }
         "ondemand" => {
-            if misplaced(cx, &dynamic_only, "dynamic") {
-                return None;
-            }
-            let t = match &raw.process_idle_timeout {
-                Some(t) => cx.duration(&p.key("process_idle_timeout"), t)?,
-                None => FpmPool::DEFAULT_IDLE_TIMEOUT_NS,
+            let misplaced = misplaced(cx, &dynamic_only, "dynamic");
+            let t = match cx.duration(&p.key("process_idle_timeout"), &raw.process_idle_timeout) {
+                Some(Some(0)) => {
+                    cx.report(
+                        &p.key("process_idle_timeout"),
+                        "process_idle_timeout must be longer than 0s",
+                    );
+                    None
+                }
+                t => t.map(|t| t.unwrap_or(FpmPool::DEFAULT_IDLE_TIMEOUT_NS)),
             };
-            if t == 0 {
-                cx.report(
-                    &p.key("process_idle_timeout"),
-                    "process_idle_timeout must be longer than 0s",
-                );
-                return None;
-            }
-            ProcessManager::OnDemand {
+            let t = t?;
+            (!misplaced).then_some(ProcessManager::OnDemand {
                 process_idle_timeout: t,
-            }
+            })
         }
         "dynamic" => {
-            if misplaced(cx, &idle, "ondemand") {
-                return None;
-            }
-            dynamic(cx, p, raw, max_children)?
+            let misplaced = misplaced(cx, &idle, "ondemand");
+            let d = max_children.and_then(|m| dynamic(cx, p, raw, m));
+            d.filter(|_| !misplaced)
         }
         other => {
             cx.report(
                 &p.key("pm"),
-                format!("unknown pm \"{other}\": expected \"static\", \"dynamic\" or \"ondemand\""),
-            );
-            return None;
-        }
-    };
-    let listen_backlog = match raw.listen_backlog {
-        None | Some(-1) => FpmPool::SOMAXCONN,
-        Some(n) if n >= 1 && n <= i64::from(u32::MAX) => n as u32,
-        Some(n) => {
-            cx.report(
-                &p.key("listen_backlog"),
                 format!(
-                    "listen_backlog must be -1 (net.core.somaxconn, {}) or a positive number, found {n}",
-                    FpmPool::SOMAXCONN
+                    "unknown pm \"{}\": expected \"static\", \"dynamic\" or \"ondemand\"",
+                    echo(other)
                 ),
             );
-            return None;
+            None
         }
     };
-    let max_requests = cx.count(&p.key("max_requests"), raw.max_requests, 0, 0, "max_requests")?;
-    let request_terminate_timeout = cx.timeout(
-        &p.key("request_terminate_timeout"),
-        raw.request_terminate_timeout.as_ref(),
-        None,
-    )?;
-    let spawn_time = match &raw.spawn_time {
-        Some(t) => cx.duration(&p.key("spawn_time"), t)?,
-        None => FpmPool::DEFAULT_SPAWN_TIME_NS,
-    };
     Some(FpmPool {
-        pm,
-        max_children,
-        listen_backlog,
-        max_requests,
-        request_terminate_timeout,
-        spawn_time,
+        pm: pm?,
+        max_children: max_children?,
+        listen_backlog: listen_backlog?,
+        max_requests: max_requests?,
+        request_terminate_timeout: request_terminate_timeout?,
+        spawn_time: spawn_time?,
     })
 }
 
 /// FPM's own start-up checks for `pm = dynamic` (fpm_conf.c), with its defaults.
 fn dynamic(cx: &mut Ctx, p: &KeyPath, raw: &RawFpm, max_children: u32) -> Option<ProcessManager> {
+    let cap = limits::MAX_FPM_CHILDREN;
     let min = cx.count(
         &p.key("min_spare_servers"),
-        raw.min_spare_servers,
+        &raw.min_spare_servers,
         FpmPool::DEFAULT_MIN_SPARE,
         1,
+        cap,
         "min_spare_servers",
-    )?;
+    );
     let max = cx.count(
         &p.key("max_spare_servers"),
-        raw.max_spare_servers,
+        &raw.max_spare_servers,
         FpmPool::DEFAULT_MAX_SPARE,
         1,
+        cap,
         "max_spare_servers",
-    )?;
+    );
+    let start = cx.count(&p.key("start_servers"), &raw.start_servers, 0, 1, cap, "start_servers");
+    let (min, max, start) = (min?, max?, start?);
     let default_note = |given: bool| if given { "" } else { ", the default" };
+    let mut ok = true;
     if max > max_children {
         cx.report(
             &p.key("max_spare_servers"),
@@ -274,7 +335,7 @@ fn dynamic(cx: &mut Ctx, p: &KeyPath, raw: &RawFpm, max_children: u32) -> Option
                 default_note(raw.max_spare_servers.is_some())
             ),
         );
-        return None;
+        ok = false;
     }
     if min > max {
         cx.report(
@@ -284,23 +345,21 @@ fn dynamic(cx: &mut Ctx, p: &KeyPath, raw: &RawFpm, max_children: u32) -> Option
                 default_note(raw.max_spare_servers.is_some())
             ),
         );
-        return None;
+        ok = false;
     }
-    let start = cx.count(
-        &p.key("start_servers"),
-        raw.start_servers,
-        min + (max - min) / 2,
-        1,
-        "start_servers",
-    )?;
-    if start < min || start > max {
+    let start = if raw.start_servers.is_some() {
+        start
+    } else {
+        min + max.saturating_sub(min) / 2
+    };
+    if ok && (start < min || start > max) {
         cx.report(
             &p.key("start_servers"),
             format!("start_servers ({start}) must lie between min_spare_servers ({min}) and max_spare_servers ({max})"),
         );
-        return None;
+        ok = false;
     }
-    Some(ProcessManager::Dynamic {
+    ok.then_some(ProcessManager::Dynamic {
         start_servers: start,
         min_spare_servers: min,
         max_spare_servers: max,
@@ -310,28 +369,24 @@ fn dynamic(cx: &mut Ctx, p: &KeyPath, raw: &RawFpm, max_children: u32) -> Option
 fn mysql(cx: &mut Ctx, p: &KeyPath, raw: &RawMySql) -> Option<MySql> {
     let max_connections = cx.count(
         &p.key("max_connections"),
-        raw.max_connections,
+        &raw.max_connections,
         MySql::DEFAULT_MAX_CONNECTIONS,
         1,
+        limits::MAX_DB_CONNECTIONS,
         "max_connections",
     );
-    let long_query_time = match &raw.long_query_time {
-        Some(t) => cx.duration(&p.key("long_query_time"), t),
-        None => Some(MySql::DEFAULT_LONG_QUERY_TIME_NS),
-    };
-    let lock_wait = match &raw.innodb_lock_wait_timeout {
-        Some(t) => cx.duration(&p.key("innodb_lock_wait_timeout"), t).and_then(|ns| {
-            if ns < 1_000_000_000 {
-                cx.report(
-                    &p.key("innodb_lock_wait_timeout"),
-                    "innodb_lock_wait_timeout is at least 1s (MySQL's minimum)",
-                );
-                None
-            } else {
-                Some(ns)
-            }
-        }),
-        None => Some(MySql::DEFAULT_LOCK_WAIT_TIMEOUT_NS),
+    let long_query_time = cx
+        .duration(&p.key("long_query_time"), &raw.long_query_time)
+        .map(|t| t.unwrap_or(MySql::DEFAULT_LONG_QUERY_TIME_NS));
+    let lock_wait = match cx.duration(&p.key("innodb_lock_wait_timeout"), &raw.innodb_lock_wait_timeout) {
+        Some(Some(ns)) if ns < 1_000_000_000 => {
+            cx.report(
+                &p.key("innodb_lock_wait_timeout"),
+                "innodb_lock_wait_timeout is at least 1s (MySQL's minimum)",
+            );
+            None
+        }
+        t => t.map(|t| t.unwrap_or(MySql::DEFAULT_LOCK_WAIT_TIMEOUT_NS)),
     };
     Some(MySql {
         max_connections: max_connections?,

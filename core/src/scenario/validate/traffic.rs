@@ -1,90 +1,27 @@
 //! Traffic: the open or closed model, the client timeout and the mix.
 
+use std::collections::HashMap;
+
 use super::super::app::App;
+use super::super::limits::{self, echo};
 use super::super::locate::KeyPath;
-use super::super::raw::{RawPoint, RawRate, RawTraffic};
+use super::super::raw::{Field, RawPoint, RawRate, RawTraffic};
 use super::super::traffic::{RateProfile, Traffic, Workload};
-use super::super::units::{check_rate, parse_rate};
+use super::super::units::{check_rate, format_duration, parse_rate};
 use super::Ctx;
 
 pub(super) fn traffic(cx: &mut Ctx, raw: &RawTraffic, app: Option<&App>) -> Option<Traffic> {
     let p = KeyPath::root().key("traffic");
-    let model = raw.model.as_deref().unwrap_or("open");
-    let workload = match model {
-        "open" => {
-            for (key, given) in [("users", raw.users.is_some()), ("think", raw.think.is_some())] {
-                if given {
-                    cx.report(
-                        &p.key(key),
-                        format!("\"{key}\" belongs to model = \"closed\"; an open model is driven by rate or profile"),
-                    );
-                }
-            }
-            match (&raw.rate, &raw.profile) {
-                (Some(_), Some(_)) => {
-                    cx.report(
-                        &p.key("profile"),
-                        "give either a constant \"rate\" or a \"profile\", not both",
-                    );
-                    None
-                }
-                (None, None) => {
-                    cx.report(
-                        &p,
-                        "an open model needs rate = \"100/s\" or profile = [{ at = \"0s\", rate = \"100/s\" }, ...]",
-                    );
-                    None
-                }
-                (Some(r), None) => rate(cx, &p.key("rate"), r).map(|r| Workload::Open(RateProfile::constant(r))),
-                (None, Some(points)) => profile(cx, &p.key("profile"), points).map(Workload::Open),
-            }
-        }
-        "closed" => {
-            for (key, given) in [("rate", raw.rate.is_some()), ("profile", raw.profile.is_some())] {
-                if given {
-                    cx.report(
-                        &p.key(key),
-                        format!("\"{key}\" belongs to model = \"open\"; a closed model is driven by users and think"),
-                    );
-                }
-            }
-            let users = match raw.users {
-                None => {
-                    cx.report(
-                        &p,
-                        "a closed model needs users = N (how many users loop over request and think)",
-                    );
-                    None
-                }
-                Some(u) => cx.count(&p.key("users"), Some(u), 0, 1, "users"),
-            };
-            let think = match &raw.think {
-                None => {
-                    cx.report(&p, "a closed model needs think = \"exp(mean = 5s)\" (the pause between a response and the next request)");
-                    None
-                }
-                Some(t) => cx.dist(&p.key("think"), t).and_then(|d| {
-                    if d.mean() < 1_000.0 {
-                        // A user who never pauses would retry an instant
-                        // failure (a full backlog) at the same instant forever.
-                        cx.report(&p.key("think"), "the think time must average at least 1us: users who never pause retry instant failures in the same instant forever");
-                        None
-                    } else {
-                        Some(d)
-                    }
-                }),
-            };
-            Some(Workload::Closed {
-                users: users?,
-                think: think?,
-            })
-        }
+    let model = cx.get_as(&p.key("model"), &raw.model, "\"open\" or \"closed\"");
+    let workload = match model?.map_or("open", |m| m.as_str()) {
+        "open" => open(cx, &p, raw),
+        "closed" => closed(cx, &p, raw),
         other => {
-            cx.report(&p.key("model"), format!("unknown traffic model \"{other}\": expected \"open\" (arrivals at a rate) or \"closed\" (users who think)"));
+            cx.report(&p.key("model"), format!("unknown traffic model \"{}\": expected \"open\" (arrivals at a rate) or \"closed\" (users who think)", echo(other)));
             None
         }
     };
-    let timeout = cx.timeout(&p.key("timeout"), raw.timeout.as_ref(), Some(60_000_000_000));
+    let timeout = cx.timeout(&p.key("timeout"), &raw.timeout, Some(60_000_000_000));
     let mix = app.and_then(|a| mix(cx, &p.key("mix"), raw, a));
     Some(Traffic {
         workload: workload?,
@@ -93,20 +30,141 @@ pub(super) fn traffic(cx: &mut Ctx, raw: &RawTraffic, app: Option<&App>) -> Opti
     })
 }
 
+fn open(cx: &mut Ctx, p: &KeyPath, raw: &RawTraffic) -> Option<Workload> {
+    for (key, given) in [("users", raw.users.is_some()), ("think", raw.think.is_some())] {
+        if given {
+            cx.report_key(
+                &p.key(key),
+                format!("\"{key}\" belongs to model = \"closed\"; an open model is driven by rate or profile"),
+            );
+        }
+    }
+    let rate_v = cx.get(&p.key("rate"), &raw.rate);
+    let profile_v = cx.get(&p.key("profile"), &raw.profile);
+    match (rate_v?, profile_v?) {
+        (Some(_), Some(_)) => {
+            cx.report(
+                &p.key("profile"),
+                "give either a constant \"rate\" or a \"profile\", not both",
+            );
+            None
+        }
+        (None, None) => {
+            cx.report(
+                p,
+                "an open model needs rate = \"100/s\" or profile = [{ at = \"0s\", rate = \"100/s\" }, ...]",
+            );
+            None
+        }
+        (Some(r), None) => rate(cx, &p.key("rate"), r).map(|r| Workload::Open(RateProfile::constant(r))),
+        (None, Some(points)) => profile(cx, &p.key("profile"), points).map(Workload::Open),
+    }
+}
+
+fn closed(cx: &mut Ctx, p: &KeyPath, raw: &RawTraffic) -> Option<Workload> {
+    for (key, given) in [("rate", raw.rate.is_some()), ("profile", raw.profile.is_some())] {
+        if given {
+            cx.report_key(
+                &p.key(key),
+                format!("\"{key}\" belongs to model = \"open\"; a closed model is driven by users and think"),
+            );
+        }
+    }
+    let users = match cx.get(&p.key("users"), &raw.users) {
+        None => None,
+        Some(None) => {
+            cx.report(
+                p,
+                "a closed model needs users = N (how many users loop over request and think)",
+            );
+            None
+        }
+        Some(Some(&u)) => cx.bounded(&p.key("users"), u, 1, limits::MAX_USERS, "users"),
+    };
+    let think = match cx.dist(&p.key("think"), &raw.think) {
+        None => None,
+        Some(None) => {
+            cx.report(
+                p,
+                "a closed model needs think = \"exp(mean = 5s)\" (the pause between a response and the next request)",
+            );
+            None
+        }
+        Some(Some(d)) if d.mean() < 1_000.0 => {
+            // A user who never pauses would retry an instant failure (a
+            // full backlog) at the same instant forever.
+            cx.report(&p.key("think"), "the think time must average at least 1us: users who never pause retry instant failures in the same instant forever");
+            None
+        }
+        Some(Some(d)) => Some(d),
+    };
+    Some(Workload::Closed {
+        users: users?,
+        think: think?,
+    })
+}
+
 fn rate(cx: &mut Ctx, p: &KeyPath, r: &RawRate) -> Option<f64> {
     let parsed = match r {
         RawRate::PerSecond(v) => check_rate(*v),
         RawRate::Text(t) => parse_rate(t),
     };
-    parsed.map_err(|e| cx.report(p, e)).ok()
+    match parsed {
+        Ok(r) if r > limits::MAX_RATE_PER_SECOND => {
+            cx.report(
+                p,
+                format!(
+                    "a rate is at most 1,000,000,000/s (one arrival per nanosecond, the simulator's resolution), found {r:e}/s"
+                ),
+            );
+            None
+        }
+        Ok(r) => Some(r),
+        Err(e) => {
+            cx.report(p, e);
+            None
+        }
+    }
 }
 
-fn profile(cx: &mut Ctx, p: &KeyPath, raw: &[RawPoint]) -> Option<RateProfile> {
+fn profile(cx: &mut Ctx, p: &KeyPath, raw: &[Field<RawPoint>]) -> Option<RateProfile> {
+    if raw.is_empty() {
+        cx.report(
+            p,
+            "a profile needs at least one point, e.g. profile = [{ at = \"0s\", rate = \"100/s\" }]",
+        );
+        return None;
+    }
     let mut points = Vec::new();
+    let mut ok = true;
     for (i, pt) in raw.iter().enumerate() {
-        let at = cx.duration(&p.index(i).key("at"), &pt.at);
-        let r = rate(cx, &p.index(i).key("rate"), &pt.rate);
-        points.push((at?, r?));
+        let pp = p.index(i);
+        let Some(pt) = cx.field(&pp, pt, "a point such as { at = \"10s\", rate = \"100/s\" }") else {
+            ok = false;
+            continue;
+        };
+        let at = match cx.duration(&pp.key("at"), &pt.at) {
+            Some(None) => {
+                cx.report(&pp, "a point needs at = \"10s\" (when the rate applies)");
+                None
+            }
+            other => other.flatten(),
+        };
+        let r = match cx.get(&pp.key("rate"), &pt.rate) {
+            Some(None) => {
+                cx.report(&pp, "a point needs rate = \"100/s\"");
+                None
+            }
+            Some(Some(r)) => rate(cx, &pp.key("rate"), r),
+            None => None,
+        };
+        match (at, r) {
+            (Some(at), Some(r)) => points.push((at, r)),
+            _ => ok = false,
+        }
+    }
+    if !ok {
+        return None;
     }
     RateProfile::new(points)
         .map_err(|(i, e)| {
@@ -117,40 +175,58 @@ fn profile(cx: &mut Ctx, p: &KeyPath, raw: &[RawPoint]) -> Option<RateProfile> {
 }
 
 fn mix(cx: &mut Ctx, p: &KeyPath, raw: &RawTraffic, app: &App) -> Option<Vec<(usize, f64)>> {
-    let Some(weights) = &raw.mix else {
+    let Some(weights) = cx.get(p, &raw.mix)? else {
         if app.endpoints.len() == 1 {
             return Some(vec![(0, 1.0)]);
         }
-        let names: Vec<_> = app.endpoints.iter().map(|e| format!("{} = 1", e.name)).collect();
+        let names: Vec<_> = app
+            .endpoints
+            .iter()
+            .take(6)
+            .map(|e| format!("{} = 1", e.name))
+            .collect();
+        let more = if app.endpoints.len() > 6 { ", ..." } else { "" };
         cx.report(
             &KeyPath::root().key("traffic"),
             format!(
-                "with several endpoints, say how often each is requested: [traffic.mix] {}",
+                "with several endpoints, say how often each is requested: [traffic.mix] {}{more}",
                 names.join(", ")
             ),
         );
         return None;
     };
+    let index: HashMap<&str, usize> = app
+        .endpoints
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.name.as_str(), i))
+        .collect();
     let mut ok = true;
     let mut out = Vec::new();
     for (name, w) in weights {
-        let Some(i) = app.endpoint_index(name) else {
-            cx.report(
-                &p.key(name),
-                format!("unknown endpoint \"{name}\": declare it as [app.endpoints.{name}]"),
+        let wp = p.key(name);
+        let w = cx.field(&wp, w, "a weight such as 35 (relative to the others)");
+        let Some(&i) = index.get(name.as_str()) else {
+            cx.report_key(
+                &wp,
+                format!(
+                    "unknown endpoint \"{0}\": declare it as [app.endpoints.{0}]",
+                    echo(name)
+                ),
             );
             ok = false;
             continue;
         };
-        if !(w.is_finite() && *w >= 0.0) {
-            cx.report(
-                &p.key(name),
-                format!("a weight must be a non-negative number, found {w}"),
-            );
+        let Some(&w) = w else {
+            ok = false;
+            continue;
+        };
+        if !(w.is_finite() && w >= 0.0) {
+            cx.report(&wp, format!("a weight must be a non-negative number, found {w}"));
             ok = false;
             continue;
         }
-        out.push((i, *w));
+        out.push((i, w));
     }
     for e in &app.endpoints {
         if !weights.contains_key(&e.name) {
@@ -164,18 +240,59 @@ fn mix(cx: &mut Ctx, p: &KeyPath, raw: &RawTraffic, app: &App) -> Option<Vec<(us
             ok = false;
         }
     }
+    if !ok {
+        return None;
+    }
     let total: f64 = out.iter().map(|x| x.1).sum();
-    if ok && total <= 0.0 {
+    if !total.is_finite() {
+        cx.report(
+            p,
+            format!("the weights add up to {total}, which is not a number the shares can be taken from: use smaller weights (they are relative, e.g. 35 and 5)"),
+        );
+        return None;
+    }
+    if total <= 0.0 {
         cx.report(
             p,
             "the weights add up to 0: give at least one endpoint a positive weight",
         );
-        ok = false;
+        return None;
     }
-    ok.then(|| {
+    Some(
         out.into_iter()
             .filter(|x| x.1 > 0.0)
             .map(|(i, w)| (i, w / total))
-            .collect()
-    })
+            .filter(|x| x.1 > 0.0)
+            .collect(),
+    )
+}
+
+/// Refuses a run whose expected work would take far longer than anybody
+/// waits for a simulation: requests × (steps + 1), before anything runs.
+pub(super) fn work(cx: &mut Ctx, traffic: &Traffic, app: &App, duration: u64) {
+    let requests = traffic.expected_requests(duration);
+    let steps: f64 = traffic
+        .mix
+        .iter()
+        .map(|&(i, share)| share * app.endpoints[i].steps.len() as f64)
+        .sum();
+    let work = requests * (steps + 1.0);
+    if work.is_finite() && work <= limits::MAX_WORK {
+        return;
+    }
+    let p = KeyPath::root().key("traffic");
+    let how = match traffic.workload {
+        Workload::Open(_) => "a lower rate or a shorter duration",
+        Workload::Closed { .. } => "fewer users, a longer think time or a shorter duration",
+    };
+    let fits = (duration as f64 * limits::MAX_WORK / work) as u64;
+    cx.report(
+        &p,
+        format!(
+            "this run would simulate about {requests:.2e} requests of {steps:.1} steps each in {} ({work:.2e} steps); one era may simulate at most {:.0e}: use {how} (the same traffic fits in about {})",
+            format_duration(duration),
+            limits::MAX_WORK,
+            format_duration(fits)
+        ),
+    );
 }

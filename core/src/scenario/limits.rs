@@ -1,0 +1,90 @@
+//! The limits a scenario must stay within, and why each is there.
+//!
+//! Each bound comes from what the model means (no real pool has a million
+//! PHP children; MySQL itself refuses `max_connections` above 100,000), or
+//! from what one run on one machine can hold and finish. `docs/scenario.md`
+//! lists them for users; validation reports a value beyond one with the
+//! file, the key and the bound, before anything runs.
+
+/// A scenario file larger than this is refused before it is read whole: a
+/// hand-written scenario is a few kilobytes; this leaves room for generated
+/// ones with thousands of endpoints.
+pub const MAX_FILE_BYTES: u64 = 4 << 20;
+
+/// Distributions nest (`mix(50% mix(…), …)`) at most this deep; parsing is
+/// recursive and a deeper one is never a model anybody means.
+pub const MAX_DIST_DEPTH: usize = 16;
+
+/// Endpoints in one application, and steps in one endpoint.
+pub const MAX_ENDPOINTS: usize = 10_000;
+pub const MAX_STEPS: usize = 1_000;
+
+/// Cores of one host: the largest servers sold have a few hundred.
+pub const MAX_CORES: u32 = 1_024;
+/// A host's speed factor lies within this range (1.0 = the speed CPU demands
+/// are written for); a thousandfold either way covers any real pair of CPUs.
+pub const MIN_SPEED: f64 = 1e-3;
+pub const MAX_SPEED: f64 = 1e3;
+
+/// `pm.max_children`: each child is a PHP process of tens of megabytes, so
+/// 100,000 of them is terabytes of memory on a real host.
+pub const MAX_FPM_CHILDREN: u32 = 100_000;
+/// `listen.backlog`: queued connections are held in memory by the
+/// simulator; a million is far past any `net.core.somaxconn` in use and
+/// still lets a theory scenario use the backlog as an unbounded queue.
+pub const MAX_LISTEN_BACKLOG: u32 = 1_000_000;
+/// `max_connections`: MySQL's and MariaDB's own upper bound.
+pub const MAX_DB_CONNECTIONS: u32 = 100_000;
+/// Users of a closed model; each is a pending event and, while it waits, a
+/// request in memory.
+pub const MAX_USERS: u32 = 1_000_000;
+/// Rows of a lock set: only rows that are held or waited for take memory.
+pub const MAX_LOCK_ROWS: u32 = u32::MAX;
+
+/// Arrival rates: time is counted in whole nanoseconds, so more than one
+/// arrival per nanosecond cannot be told apart.
+pub const MAX_RATE_PER_SECOND: f64 = 1e9;
+
+/// The longest run: a year of virtual time. Every time in the simulator is
+/// below `MAX_DURATION` plus one delay, far inside a `u64` of nanoseconds.
+pub const MAX_DURATION_NS: u64 = 366 * 24 * 3600 * 1_000_000_000;
+
+/// Statistics windows per era: each holds histograms and every gauge; a
+/// report can show no more than this in any case.
+pub const MAX_WINDOWS: u64 = 100_000;
+
+/// Steps simulated in one era (requests × (steps each + 1), expected):
+/// about 4–8 minutes of one core on the machine this project is built on.
+pub const MAX_WORK: f64 = 2e9;
+
+/// Characters of a user's value echoed back in a message; longer ones are
+/// cut, so that a 300,000-character value does not fill the terminal.
+pub const MAX_ECHO_CHARS: usize = 60;
+
+/// `text` for a message: whole if short, else its start and its length.
+pub fn echo(text: &str) -> String {
+    let n = text.chars().count();
+    if n <= MAX_ECHO_CHARS {
+        return text.to_string();
+    }
+    let start: String = text.chars().take(MAX_ECHO_CHARS - 10).collect();
+    format!("{start}… ({n} characters)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_values_are_cut_when_echoed() {
+        assert_eq!(echo("5 parsecs"), "5 parsecs");
+        let long = "x".repeat(300_000);
+        let shown = echo(&long);
+        assert!(shown.len() < 100, "{shown}");
+        assert!(shown.ends_with("(300000 characters)"), "{shown}");
+        assert_eq!(
+            echo(&"é".repeat(70)).chars().count(),
+            50 + "… (70 characters)".chars().count()
+        );
+    }
+}
