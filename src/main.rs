@@ -46,11 +46,11 @@ pub struct RunArgs {
     /// Exit with status 3 when an era misses the scenario's SLO
     #[arg(long)]
     pub check_slo: bool,
-    /// Override the scenario's seed
-    #[arg(long)]
+    /// Override the scenario's seed (a whole number from 0)
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_seed)]
     pub seed: Option<u64>,
     /// Override the scenario's duration, e.g. 50m (the rate profile's last rate holds)
-    #[arg(long, value_parser = parse_duration)]
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_duration)]
     pub duration: Option<u64>,
     /// Print nothing but errors
     #[arg(long, short)]
@@ -58,11 +58,36 @@ pub struct RunArgs {
 }
 
 fn parse_duration(s: &str) -> Result<u64, String> {
-    lab_core::scenario::units::parse_duration(s)
+    match lab_core::scenario::units::parse_duration(s)? {
+        0 => Err("a run must be longer than 0s".into()),
+        d => Ok(d),
+    }
+}
+
+fn parse_seed(s: &str) -> Result<u64, String> {
+    s.trim()
+        .parse()
+        .map_err(|_| format!("a seed is a whole number from 0 to {}", u64::MAX))
 }
 
 /// Exit status when `--check-slo` is given and an SLO fails.
 const SLO_FAILED: u8 = 3;
+/// Exit status of a bad command line, as clap gives for what it checks.
+const USAGE: u8 = 2;
+
+/// A command-line value that clap accepted but the scenario rules out
+/// (an unknown era, a duration its windows do not fit): exit status 2 like
+/// any other bad command line.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -74,7 +99,11 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            if e.downcast_ref::<UsageError>().is_some() {
+                ExitCode::from(USAGE)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

@@ -3,13 +3,13 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use lab_core::scenario::units::format_duration;
 use lab_core::scenario::{self, Scenario, Workload};
 use rayon::prelude::*;
 
-use crate::RunArgs;
+use crate::{RunArgs, UsageError};
 
 fn load(path: &Path) -> Result<Scenario> {
     // The error already names the file, line, column and key.
@@ -23,9 +23,13 @@ pub fn run(args: &RunArgs) -> Result<bool> {
         scenario.seed = seed;
     }
     if let Some(d) = args.duration {
-        override_duration(&mut scenario, d)?;
+        scenario
+            .set_duration(d)
+            .map_err(|e| UsageError(format!("--duration {}: {e}", format_duration(d))))?;
     }
-    let eras = scenario.select_eras(&args.eras).map_err(anyhow::Error::msg)?;
+    let eras = scenario
+        .select_eras(&args.eras)
+        .map_err(|e| UsageError(format!("--era: {e}")))?;
     let out = args
         .out
         .clone()
@@ -92,28 +96,6 @@ fn failing(summary: &lab_reports::Summary) -> Vec<String> {
         .filter(|e| !e.slo.pass)
         .map(|e| e.label.clone())
         .collect()
-}
-
-fn override_duration(s: &mut Scenario, d: u64) -> Result<()> {
-    if d == 0 {
-        bail!("--duration must be longer than 0s");
-    }
-    if s.stats.window > d {
-        bail!(
-            "--duration {} is shorter than the scenario's stats window ({})",
-            format_duration(d),
-            format_duration(s.stats.window)
-        );
-    }
-    if s.stats.warmup >= d {
-        bail!(
-            "--duration {} ends before the scenario's warm-up does ({})",
-            format_duration(d),
-            format_duration(s.stats.warmup)
-        );
-    }
-    s.duration = d;
-    Ok(())
 }
 
 /// Validates a scenario and prints a one-paragraph description of it.

@@ -148,7 +148,7 @@ fn unknown_eras_are_named_with_the_known_ones() {
     let assert = lab()
         .args(["run", "scenarios/flash-sale.toml", "--era", "iron", "-q"])
         .assert()
-        .code(1);
+        .code(2);
     let err = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
     assert!(err.contains("has no era \"iron\"; it declares: stone, bronze"), "{err}");
 }
@@ -266,9 +266,12 @@ fn overrides_change_the_run() {
     let err = lab()
         .args(["run", "scenarios/theory/mm1.toml", "--duration", "30s"])
         .assert()
-        .code(1);
+        .code(2);
     let msg = String::from_utf8(err.get_output().stderr.clone()).unwrap();
-    assert!(msg.contains("shorter than the scenario's stats window (1m)"), "{msg}");
+    assert!(
+        msg.contains("--duration 30s: stats.window in scenarios/theory/mm1.toml: the stats window (1m) is longer than the run (30s)"),
+        "{msg}"
+    );
     lab()
         .args(["run", "scenarios/theory/mm1.toml", "--duration", "soon"])
         .assert()

@@ -18,6 +18,8 @@ mod validate;
 
 use std::path::{Path, PathBuf};
 
+use units::format_duration;
+
 pub use app::{App, Endpoint, Lock, Query, Step};
 pub use dist::{Dist, DistKind};
 pub use era::{Architecture, Era, FpmPool, Host, MODELS, MySql, Network, Nginx, ProcessManager, Stack};
@@ -105,7 +107,73 @@ impl Percentile {
     }
 }
 
+impl Stats {
+    /// What is wrong with these windows for a run of `duration`, by key
+    /// under `[stats]`.
+    fn problems(window: u64, warmup: u64, duration: u64) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        if window > duration {
+            out.push((
+                "window",
+                format!(
+                    "the stats window ({}) is longer than the run ({})",
+                    format_duration(window),
+                    format_duration(duration)
+                ),
+            ));
+        } else if duration.div_ceil(window) > limits::MAX_WINDOWS {
+            out.push((
+                "window",
+                format!(
+                    "{} windows of {} in a {} run: at most {} are kept (each holds histograms and gauges); make the window at least {}",
+                    duration.div_ceil(window),
+                    format_duration(window),
+                    format_duration(duration),
+                    limits::MAX_WINDOWS,
+                    format_duration(duration.div_ceil(limits::MAX_WINDOWS))
+                ),
+            ));
+        }
+        if warmup >= duration {
+            out.push((
+                "warmup",
+                format!(
+                    "the warm-up ({}) must end before the run does ({})",
+                    format_duration(warmup),
+                    format_duration(duration)
+                ),
+            ));
+        }
+        out
+    }
+}
+
 impl Scenario {
+    /// Runs the scenario for `duration` instead (the rate profile's last
+    /// rate holds), after the checks validation makes of a duration: the
+    /// error says which limit the new length breaks.
+    pub fn set_duration(&mut self, duration: u64) -> Result<(), String> {
+        if duration == 0 {
+            return Err("a run must be longer than 0s".into());
+        }
+        if duration > limits::MAX_DURATION_NS {
+            return Err(format!(
+                "a run lasts at most {} (a year) of virtual time",
+                format_duration(limits::MAX_DURATION_NS)
+            ));
+        }
+        let mut problems: Vec<String> = Stats::problems(self.stats.window, self.stats.warmup, duration)
+            .into_iter()
+            .map(|(key, m)| format!("stats.{key} in {}: {m}", self.file.display()))
+            .collect();
+        problems.extend(validate::work_problem(&self.traffic, &self.app, duration));
+        if !problems.is_empty() {
+            return Err(problems.join("; "));
+        }
+        self.duration = duration;
+        Ok(())
+    }
+
     /// The eras whose labels are listed, in the scenario's order; all of them
     /// when `labels` is empty. The error names the unknown label and the known ones.
     pub fn select_eras(&self, labels: &[String]) -> Result<Vec<&Era>, String> {

@@ -31,13 +31,15 @@ pub use summary::Summary;
 
 use charts::{Comparison, Latency, Rendered, Throughput, Utilisation};
 
+/// Why a report could not be written. The cause is the error's source, so
+/// that a printed chain (`{:#}`) shows it once.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
-    #[error("cannot create the report folder {}: {source} (check the path given to --out and its permissions)", path.display())]
+    #[error("cannot create the report folder {} (check the path given to --out and its permissions)", path.display())]
     Folder { path: PathBuf, source: std::io::Error },
-    #[error("cannot write {}: {source}", path.display())]
+    #[error("cannot write {}", path.display())]
     Write { path: PathBuf, source: std::io::Error },
-    #[error("cannot write {}: {source}", path.display())]
+    #[error("cannot write {}", path.display())]
     Csv { path: PathBuf, source: csv::Error },
     #[error("cannot draw a chart: {0}")]
     Chart(String),

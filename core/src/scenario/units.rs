@@ -90,13 +90,20 @@ pub fn format_duration(ns: u64) -> String {
         return format!("{}s", trim_float(ns as f64 / 1e9));
     }
     let secs = ns as f64 / 1e9;
-    let minutes = (secs / 60.0).floor();
-    let rem = secs - minutes * 60.0;
-    if rem < 0.0005 {
-        format!("{minutes}m")
-    } else {
-        format!("{minutes}m{}s", trim_float(rem))
+    let hours = (secs / 3600.0).floor();
+    let minutes = ((secs - hours * 3600.0) / 60.0).floor();
+    let rem = secs - hours * 3600.0 - minutes * 60.0;
+    let mut out = String::new();
+    if hours > 0.0 {
+        out += &format!("{hours}h");
     }
+    if minutes > 0.0 {
+        out += &format!("{minutes}m");
+    }
+    if rem >= 0.0005 {
+        out += &format!("{}s", trim_float(rem));
+    }
+    out
 }
 
 fn trim_float(x: f64) -> String {
@@ -192,6 +199,9 @@ mod tests {
         assert_eq!(format_duration(150_000_000_000), "2m30s");
         assert_eq!(format_duration(120_000_000_000), "2m");
         assert_eq!(format_duration(12), "12ns");
+        assert_eq!(format_duration(3_600_000_000_000), "1h");
+        assert_eq!(format_duration(5_556_000_000_000), "1h32m36s");
+        assert_eq!(format_duration(360_000_000_000_000_000), "100000h");
     }
 
     #[test]

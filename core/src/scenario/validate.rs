@@ -7,6 +7,8 @@ mod app;
 mod era;
 mod traffic;
 
+pub(super) use traffic::work_problem;
+
 use std::path::Path;
 
 use super::dist::Dist;
@@ -343,43 +345,11 @@ fn stats(cx: &mut Ctx, raw: &Opt<RawStats>, duration: Option<u64>) -> Option<Sta
         return None;
     }
     let d = duration?;
-    let mut ok = true;
-    if window > d {
-        cx.report(
-            &p.key("window"),
-            format!(
-                "the stats window ({}) is longer than the run ({})",
-                format_duration(window),
-                format_duration(d)
-            ),
-        );
-        ok = false;
-    } else if d.div_ceil(window) > limits::MAX_WINDOWS {
-        cx.report(
-            &p.key("window"),
-            format!(
-                "{} windows of {} in a {} run: at most {} are kept (each holds histograms and gauges); make the window at least {}",
-                d.div_ceil(window),
-                format_duration(window),
-                format_duration(d),
-                limits::MAX_WINDOWS,
-                format_duration(d.div_ceil(limits::MAX_WINDOWS))
-            ),
-        );
-        ok = false;
+    let problems = Stats::problems(window, warmup, d);
+    for (key, message) in &problems {
+        cx.report(&p.key(key), message.clone());
     }
-    if warmup >= d {
-        cx.report(
-            &p.key("warmup"),
-            format!(
-                "the warm-up ({}) must end before the run does ({})",
-                format_duration(warmup),
-                format_duration(d)
-            ),
-        );
-        ok = false;
-    }
-    ok.then_some(Stats { window, warmup })
+    problems.is_empty().then_some(Stats { window, warmup })
 }
 
 fn slo(cx: &mut Ctx, raw: &Opt<RawSlo>) -> Option<Slo> {

@@ -268,8 +268,16 @@ fn mix(cx: &mut Ctx, p: &KeyPath, raw: &RawTraffic, app: &App) -> Option<Vec<(us
 }
 
 /// Refuses a run whose expected work would take far longer than anybody
-/// waits for a simulation: requests × (steps + 1), before anything runs.
+/// waits for a simulation.
 pub(super) fn work(cx: &mut Ctx, traffic: &Traffic, app: &App, duration: u64) {
+    if let Some(message) = work_problem(traffic, app, duration) {
+        cx.report(&KeyPath::root().key("traffic"), message);
+    }
+}
+
+/// What is wrong with a run's expected work (requests × (steps + 1)), if
+/// it exceeds [`limits::MAX_WORK`].
+pub(in super::super) fn work_problem(traffic: &Traffic, app: &App, duration: u64) -> Option<String> {
     let requests = traffic.expected_requests(duration);
     let steps: f64 = traffic
         .mix
@@ -278,21 +286,17 @@ pub(super) fn work(cx: &mut Ctx, traffic: &Traffic, app: &App, duration: u64) {
         .sum();
     let work = requests * (steps + 1.0);
     if work.is_finite() && work <= limits::MAX_WORK {
-        return;
+        return None;
     }
-    let p = KeyPath::root().key("traffic");
     let how = match traffic.workload {
         Workload::Open(_) => "a lower rate or a shorter duration",
         Workload::Closed { .. } => "fewer users, a longer think time or a shorter duration",
     };
     let fits = (duration as f64 * limits::MAX_WORK / work) as u64;
-    cx.report(
-        &p,
-        format!(
-            "this run would simulate about {requests:.2e} requests of {steps:.1} steps each in {} ({work:.2e} steps); one era may simulate at most {:.0e}: use {how} (the same traffic fits in about {})",
-            format_duration(duration),
-            limits::MAX_WORK,
-            format_duration(fits)
-        ),
-    );
+    Some(format!(
+        "this run would simulate about {requests:.2e} requests of {steps:.1} steps each in {} ({work:.2e} steps); one era may simulate at most {:.0e}: use {how} (the same traffic fits in about {})",
+        format_duration(duration),
+        limits::MAX_WORK,
+        format_duration(fits)
+    ))
 }
