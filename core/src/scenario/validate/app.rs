@@ -16,7 +16,7 @@ pub(super) fn app(cx: &mut Ctx, raw: &RawApp) -> Option<App> {
     ok &= lock_map.is_some();
     for (name, l) in lock_map.flatten().into_iter().flatten() {
         let lp = p.key("locks").key(name);
-        ok &= checked_name(cx, &lp, name, "lock");
+        ok &= checked_name(cx, &lp, name, "a lock");
         let Some(l) = cx.field(&lp, l, "") else {
             ok = false;
             continue;
@@ -62,7 +62,7 @@ pub(super) fn app(cx: &mut Ctx, raw: &RawApp) -> Option<App> {
     let mut endpoints = Vec::new();
     for (name, e) in eps {
         let ep = p.key("endpoints").key(name);
-        ok &= checked_name(cx, &ep, name, "endpoint");
+        ok &= checked_name(cx, &ep, name, "an endpoint");
         let Some(e) = cx.field(&ep, e, "") else {
             ok = false;
             continue;
@@ -97,7 +97,7 @@ fn checked_name(cx: &mut Ctx, p: &KeyPath, name: &str, what: &str) -> bool {
     cx.report_key(
         p,
         format!(
-            "a {what} name may hold letters, digits, '-', '_' and '.', not start with '.' and be at most 100 characters, found \"{}\"",
+            "{what} name may hold letters, digits, '-', '_' and '.', not start with '.' and be at most 100 characters, found \"{}\"",
             echo(name)
         ),
     );
