@@ -50,7 +50,7 @@ pub struct RunArgs {
     #[arg(long, allow_negative_numbers = true, value_parser = parse_seed)]
     pub seed: Option<u64>,
     /// Override the scenario's duration, e.g. 50m (the rate profile's last rate holds)
-    #[arg(long, allow_negative_numbers = true, value_parser = parse_duration)]
+    #[arg(long, allow_hyphen_values = true, value_parser = parse_duration)]
     pub duration: Option<u64>,
     /// Print nothing but errors
     #[arg(long, short)]
