@@ -51,10 +51,15 @@ impl fmt::Display for KeyPath {
                     if i > 0 {
                         write!(f, ".")?;
                     }
-                    if k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') && !k.is_empty() {
+                    if k.len() <= super::limits::MAX_ECHO_CHARS
+                        && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                        && !k.is_empty()
+                    {
                         write!(f, "{k}")?;
                     } else {
-                        write!(f, "\"{k}\"")?;
+                        // Quoted as TOML would, and cut when long, so that
+                        // a hostile key cannot fill the terminal.
+                        write!(f, "\"{}\"", super::limits::echo(&k.escape_debug().to_string()))?;
                     }
                 }
                 Seg::Index(n) => write!(f, "[{n}]")?,
@@ -345,6 +350,13 @@ mod tests {
         assert_eq!(loc.path_at(off).to_string(), "traffic.profile[1].rate");
         let off = DOC.find("max_children").unwrap();
         assert_eq!(loc.path_at(off).to_string(), "eras.bronze.fpm.max_children");
+    }
+
+    #[test]
+    fn odd_keys_are_quoted_and_long_ones_cut() {
+        assert_eq!(KeyPath::root().key("a\"b\nc").to_string(), "\"a\\\"b\\nc\"");
+        let long = KeyPath::root().key("app").key(&"k".repeat(300_000)).to_string();
+        assert!(long.len() < 100, "{long}");
     }
 
     #[test]
