@@ -14,8 +14,15 @@
 //!   the `dynamic` reaper kills that one too).
 //! - A child that exits for another reason than idleness (it reached
 //!   `max_requests`, or `request_terminate_timeout` killed it) is replaced.
+//!
+//! Costs: taking and parking a child are O(1) (the idle FIFO is a list
+//! threaded through the children, so a reaped child leaves it in O(1)).
+//! The idle child that started first is found in an ordered set that is
+//! brought up to date only at the tick, from the children whose state
+//! changed since: a tick costs O(log n) per child that changed, not a scan
+//! of a hundred thousand idle children every second.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 
 use lab_core::scenario::{FpmPool, ProcessManager};
 
@@ -27,6 +34,9 @@ pub const MAX_SPAWN_RATE: u32 = 32;
 pub const MAINTENANCE_PERIOD: Time = 1_000_000_000;
 
 pub type ChildId = u32;
+
+/// The end of the idle list.
+const NONE: ChildId = ChildId::MAX;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum ChildState {
@@ -42,6 +52,13 @@ struct Child {
     served: u32,
     /// When it was forked: FPM kills the idle child that started first.
     started: Time,
+    /// Neighbours in the idle list, while idle.
+    prev: ChildId,
+    next: ChildId,
+    /// The `started` under which the child is in `Pool::by_start`, if it is.
+    listed: Option<Time>,
+    /// Whether the child is in `Pool::changed`.
+    changed: bool,
 }
 
 /// What the maintenance tick decided.
@@ -61,11 +78,24 @@ pub struct Waiting<K> {
     pub since: Time,
 }
 
+/// Idle children in the order they started waiting in `accept()`.
+struct IdleList {
+    head: ChildId,
+    tail: ChildId,
+    len: u32,
+}
+
 pub struct Pool<K> {
     pub cfg: FpmPool,
     children: Vec<Child>,
     free_ids: Vec<ChildId>,
-    idle: VecDeque<ChildId>,
+    idle: IdleList,
+    /// Idle children by `(started, id)` as of the last [`Pool::sync`]; kept
+    /// only for process managers that reap.
+    by_start: BTreeSet<(Time, ChildId)>,
+    /// Children whose state changed since the last sync.
+    changed: Vec<ChildId>,
+    track: bool,
     backlog: VecDeque<Waiting<K>>,
     /// Children forked and not yet exited (FPM's `running_children`).
     running: u32,
@@ -82,11 +112,19 @@ impl<K: Copy> Pool<K> {
             ProcessManager::Dynamic { start_servers, .. } => start_servers,
             ProcessManager::OnDemand { .. } => 0,
         };
+        let track = !matches!(cfg.pm, ProcessManager::Static);
         let mut pool = Pool {
             cfg,
             children: Vec::new(),
             free_ids: Vec::new(),
-            idle: VecDeque::new(),
+            idle: IdleList {
+                head: NONE,
+                tail: NONE,
+                len: 0,
+            },
+            by_start: BTreeSet::new(),
+            changed: Vec::new(),
+            track,
             backlog: VecDeque::new(),
             running: 0,
             busy: 0,
@@ -103,30 +141,119 @@ impl<K: Copy> Pool<K> {
     /// ([`Pool::reuse`]) or lets it wait in `accept()` ([`Pool::park`]).
     pub fn fork(&mut self, now: Time) -> ChildId {
         self.running += 1;
-        let child = Child {
-            state: ChildState::Spawning,
-            served: 0,
-            started: now,
-        };
-        match self.free_ids.pop() {
+        let id = match self.free_ids.pop() {
             Some(id) => {
-                self.children[id as usize] = child;
+                // Keeps `listed` and `changed`: the ordered set may still
+                // hold the previous child of this id.
+                let c = &mut self.children[id as usize];
+                c.state = ChildState::Spawning;
+                c.served = 0;
+                c.started = now;
                 id
             }
             None => {
-                self.children.push(child);
-                (self.children.len() - 1) as ChildId
+                let id = ChildId::try_from(self.children.len())
+                    .ok()
+                    .filter(|&id| id != NONE)
+                    .expect("fewer than 2^32 - 1 FPM children");
+                self.children.push(Child {
+                    state: ChildState::Spawning,
+                    served: 0,
+                    started: now,
+                    prev: NONE,
+                    next: NONE,
+                    listed: None,
+                    changed: false,
+                });
+                id
+            }
+        };
+        self.touch(id);
+        id
+    }
+
+    /// Notes that the child's state changed, for the next [`Pool::sync`].
+    #[inline(always)]
+    fn touch(&mut self, id: ChildId) {
+        if self.track {
+            let c = &mut self.children[id as usize];
+            if !c.changed {
+                c.changed = true;
+                self.changed.push(id);
             }
         }
     }
 
+    /// Brings `by_start` up to date with the children that changed.
+    fn sync(&mut self) {
+        for id in self.changed.drain(..) {
+            let c = &mut self.children[id as usize];
+            c.changed = false;
+            let want = matches!(c.state, ChildState::Idle { .. }).then_some(c.started);
+            if c.listed != want {
+                if let Some(s) = c.listed {
+                    self.by_start.remove(&(s, id));
+                }
+                if let Some(s) = want {
+                    self.by_start.insert((s, id));
+                }
+                c.listed = want;
+            }
+        }
+    }
+
+    #[inline]
+    fn push_idle(&mut self, id: ChildId) {
+        let tail = self.idle.tail;
+        let c = &mut self.children[id as usize];
+        c.prev = tail;
+        c.next = NONE;
+        if tail == NONE {
+            self.idle.head = id;
+        } else {
+            self.children[tail as usize].next = id;
+        }
+        self.idle.tail = id;
+        self.idle.len += 1;
+    }
+
+    /// Takes `id` out of the idle list, wherever it is.
+    fn unlink_idle(&mut self, id: ChildId) {
+        let Child { prev, next, .. } = self.children[id as usize];
+        if prev == NONE {
+            self.idle.head = next;
+        } else {
+            self.children[prev as usize].next = next;
+        }
+        if next == NONE {
+            self.idle.tail = prev;
+        } else {
+            self.children[next as usize].prev = prev;
+        }
+        self.idle.len -= 1;
+    }
+
     /// The child that accepts the next connection, if one is idle.
+    #[inline]
     pub fn take_idle(&mut self) -> Option<ChildId> {
-        let id = self.idle.pop_front()?;
+        let id = self.idle.head;
+        if id == NONE {
+            return None;
+        }
+        // `unlink_idle` for the head, which has no predecessor.
+        let next = self.children[id as usize].next;
+        self.idle.head = next;
+        if next == NONE {
+            self.idle.tail = NONE;
+        } else {
+            self.children[next as usize].prev = NONE;
+        }
+        self.idle.len -= 1;
         let c = &mut self.children[id as usize];
         c.state = ChildState::Busy;
         c.served += 1;
         self.busy += 1;
+        self.touch(id);
         Some(id)
     }
 
@@ -146,7 +273,7 @@ impl<K: Copy> Pool<K> {
     /// `ondemand` forks when a connection finds no idle child.
     pub fn wants_fork_on_connect(&self) -> bool {
         matches!(self.cfg.pm, ProcessManager::OnDemand { .. })
-            && self.idle.is_empty()
+            && self.idle.len == 0
             && self.running < self.cfg.max_children
     }
 
@@ -173,9 +300,11 @@ impl<K: Copy> Pool<K> {
     }
 
     /// A released or newly started child with nothing to do waits in `accept()`.
+    #[inline]
     pub fn park(&mut self, id: ChildId, now: Time) {
         self.children[id as usize].state = ChildState::Idle { since: now };
-        self.idle.push_back(id);
+        self.push_idle(id);
+        self.touch(id);
     }
 
     /// A busy child is killed (request_terminate_timeout).
@@ -189,6 +318,7 @@ impl<K: Copy> Pool<K> {
         self.children[id as usize].state = ChildState::Gone;
         self.running -= 1;
         self.free_ids.push(id);
+        self.touch(id);
     }
 
     /// Whether FPM replaces a child that exited for a reason other than
@@ -197,30 +327,26 @@ impl<K: Copy> Pool<K> {
         self.running < self.cfg.max_children
     }
 
-    /// Where in the idle list is the idle child that started first: the one
+    /// The idle child that started first (ties to the lower id): the one
     /// FPM's maintenance looks at (`last_idle_child`).
-    fn first_started_idle(&self) -> Option<usize> {
-        self.idle
-            .iter()
-            .enumerate()
-            .min_by_key(|&(_, &id)| (self.children[id as usize].started, id))
-            .map(|(at, _)| at)
+    fn first_started_idle(&mut self) -> Option<ChildId> {
+        self.sync();
+        self.by_start.first().map(|&(_, id)| id)
     }
 
     /// The process manager's once-a-second decision.
     pub fn maintain(&mut self, now: Time) -> Maintenance {
-        let idle = self.idle.len() as u32;
+        let idle = self.idle.len;
         match self.cfg.pm {
             ProcessManager::Static => Maintenance::Nothing,
             ProcessManager::OnDemand { process_idle_timeout } => {
                 // FPM checks only the first-started idle child's last activity.
-                let Some(at) = self.first_started_idle() else {
+                let Some(id) = self.first_started_idle() else {
                     return Maintenance::Nothing;
                 };
-                let id = self.idle[at];
                 match self.children[id as usize].state {
-                    ChildState::Idle { since } if since + process_idle_timeout < now => {
-                        self.idle.remove(at);
+                    ChildState::Idle { since } if since.saturating_add(process_idle_timeout) < now => {
+                        self.unlink_idle(id);
                         self.exit(id);
                         Maintenance::Kill(id)
                     }
@@ -233,10 +359,10 @@ impl<K: Copy> Pool<K> {
                 ..
             } => {
                 if idle > max_spare_servers {
-                    let at = self
+                    let id = self
                         .first_started_idle()
                         .expect("more idle children than max_spare_servers");
-                    let id = self.idle.remove(at).expect("a position in the idle list");
+                    self.unlink_idle(id);
                     self.exit(id);
                     self.idle_spawn_rate = 1;
                     return Maintenance::Kill(id);
@@ -274,7 +400,7 @@ impl<K: Copy> Pool<K> {
 
     #[cfg(test)]
     pub fn idle(&self) -> u32 {
-        self.idle.len() as u32
+        self.idle.len
     }
 
     pub fn backlog_len(&self) -> usize {
@@ -412,5 +538,109 @@ mod tests {
         assert!(!p.release(id));
         assert_eq!(p.running(), 0);
         assert!(p.respawns());
+    }
+
+    /// The first-started idle child by brute force, as the pool once did.
+    fn naive_first_started(p: &Pool<u32>) -> Option<ChildId> {
+        let mut id = p.idle.head;
+        let mut best: Option<(Time, ChildId)> = None;
+        while id != NONE {
+            let key = (p.children[id as usize].started, id);
+            best = Some(best.map_or(key, |b| b.min(key)));
+            id = p.children[id as usize].next;
+        }
+        best.map(|b| b.1)
+    }
+
+    #[test]
+    fn reaping_picks_the_first_started_idle_child_through_any_history() {
+        // Random forks, takes, releases, kills and ticks on a dynamic pool;
+        // after each step the ordered set must agree with a scan of the idle
+        // list, which must be a FIFO of the idle children.
+        let mut p = dynamic(8, 3, 6, 40);
+        let mut busy: Vec<ChildId> = Vec::new();
+        let (mut kills, mut spawns) = (0, 0);
+        let mut x = 99u64;
+        let mut next = || {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            x >> 33
+        };
+        for step in 0..20_000u64 {
+            let now = step * S / 10;
+            match next() % 12 {
+                0..=3 => {
+                    if let Some(id) = p.take_idle() {
+                        busy.push(id);
+                    }
+                }
+                4..=8 if !busy.is_empty() => {
+                    let id = busy.swap_remove(next() as usize % busy.len());
+                    if p.release(id) {
+                        p.park(id, now);
+                    }
+                }
+                9 if !busy.is_empty() => {
+                    let id = busy.swap_remove(next() as usize % busy.len());
+                    p.kill_busy(id);
+                }
+                _ => {
+                    let expect = naive_first_started(&p);
+                    let idle = p.idle();
+                    match p.maintain(now) {
+                        Maintenance::Kill(id) => {
+                            assert_eq!(Some(id), expect);
+                            assert_eq!(p.idle(), idle - 1);
+                            kills += 1;
+                        }
+                        Maintenance::Spawn(n) => {
+                            spawns += 1;
+                            for _ in 0..n {
+                                let id = p.fork(now);
+                                p.park(id, now);
+                            }
+                        }
+                        Maintenance::Nothing => {}
+                    }
+                }
+            }
+            assert_eq!(p.first_started_idle(), naive_first_started(&p), "step {step}");
+        }
+        assert!(kills > 50 && spawns > 50, "{kills} kills, {spawns} spawns");
+    }
+
+    #[test]
+    fn the_tick_does_not_scan_a_hundred_thousand_idle_children() {
+        // 100,000 idle children that never idle long enough to be reaped:
+        // the tick once scanned them all, every second of a run of up to a
+        // year (3e12 steps).
+        let mut p: Pool<u32> = Pool::new(cfg(
+            ProcessManager::OnDemand {
+                process_idle_timeout: u64::MAX,
+            },
+            100_000,
+        ));
+        for _ in 0..100_000 {
+            let id = p.fork(0);
+            p.park(id, 0);
+        }
+        assert_eq!(p.idle(), 100_000);
+        let started = std::time::Instant::now();
+        for tick in 1..=1_000_000 {
+            // A request comes and goes between ticks.
+            let id = p.take_idle().unwrap();
+            p.release(id);
+            p.park(id, tick * S);
+            assert_eq!(p.maintain(tick * S), Maintenance::Nothing);
+        }
+        let took = started.elapsed();
+        assert!(took.as_secs() < 10, "a million ticks took {took:?}");
+    }
+
+    #[test]
+    fn a_static_pool_of_100_000_children_is_small() {
+        let p: Pool<u32> = Pool::new(cfg(ProcessManager::Static, 100_000));
+        assert_eq!(p.idle(), 100_000);
+        let bytes = p.children.capacity() * std::mem::size_of::<Child>();
+        assert!(bytes < 8 << 20, "{bytes} bytes");
     }
 }
