@@ -8,11 +8,20 @@ use lab_core::scenario::RateProfile;
 
 use crate::sample::round_ns;
 
+/// The clock is a whole number of nanoseconds plus an f64 offset, folded
+/// into the whole part past this: after months of virtual time an f64 time
+/// counts in steps of several nanoseconds, and gaps of 1 ns (10^9 arrivals
+/// a second) would be rounded away or doubled. Below it (4.9 hours) the
+/// offset alone is the time, exactly as a plain f64 would be.
+const FOLD_AT: f64 = (1u64 << 44) as f64;
+
 pub struct Arrivals {
     /// `(time ns, rate per ns)`.
-    points: Vec<(f64, f64)>,
+    points: Vec<(u64, f64)>,
     seg: usize,
-    t: f64,
+    /// The time of the last arrival: `origin + off`.
+    origin: u64,
+    off: f64,
     /// Mean gap after the last point (1 / its rate): one multiply per
     /// arrival on a constant rate instead of a division.
     last_gap: f64,
@@ -20,18 +29,44 @@ pub struct Arrivals {
 
 impl Arrivals {
     pub fn new(profile: &RateProfile) -> Arrivals {
-        let points: Vec<(f64, f64)> = profile.points().iter().map(|&(t, r)| (t as f64, r / 1e9)).collect();
+        let points: Vec<(u64, f64)> = profile.points().iter().map(|&(t, r)| (t, r / 1e9)).collect();
         let last_rate = points.last().map_or(0.0, |p| p.1);
         Arrivals {
             points,
             seg: 0,
-            t: 0.0,
+            origin: 0,
+            off: 0.0,
             last_gap: if last_rate > 0.0 { 1.0 / last_rate } else { 0.0 },
         }
     }
 
+    /// Moves the clock's offset forward by `x` ns and returns the time.
+    #[inline]
+    fn step(&mut self, x: f64) -> u64 {
+        self.off += x;
+        if self.off >= FOLD_AT {
+            self.fold();
+        }
+        self.origin.saturating_add(round_ns(self.off))
+    }
+
+    #[cold]
+    fn fold(&mut self) {
+        // Exact: the offset is below 2^53 here and loses its integer part.
+        let whole = self.off as u64;
+        self.origin = self.origin.saturating_add(whole);
+        self.off -= whole as f64;
+    }
+
+    /// `t - a` for a profile point `a` at or before the clock, in ns.
+    #[inline]
+    fn since(&self, a: u64) -> f64 {
+        self.origin.wrapping_sub(a) as i64 as f64 + self.off
+    }
+
     /// The next arrival time given an Exp(1) draw, or `None` when the rate
     /// stays at zero from here on.
+    #[inline]
     pub fn next(&mut self, mut e: f64) -> Option<u64> {
         loop {
             let (a, ra) = self.points[self.seg];
@@ -39,28 +74,30 @@ impl Arrivals {
                 if ra <= 0.0 {
                     return None;
                 }
-                self.t += e * self.last_gap;
-                return Some(round_ns(self.t));
+                return Some(self.step(e * self.last_gap));
             };
-            if b <= a || self.t >= b {
+            let len = (b - a) as f64;
+            let x0 = self.since(a);
+            if b <= a || x0 >= len {
                 self.seg += 1;
-                self.t = self.t.max(b);
+                if x0 < len {
+                    (self.origin, self.off) = (b, 0.0);
+                }
                 continue;
             }
-            let k = (rb - ra) / (b - a);
-            let rt = ra + k * (self.t - a);
-            let mass = (rt + rb) / 2.0 * (b - self.t);
+            let k = (rb - ra) / len;
+            let rt = ra + k * x0;
+            let mass = (rt + rb) / 2.0 * (len - x0);
             if mass < e {
                 e -= mass;
-                self.t = b;
+                (self.origin, self.off) = (b, 0.0);
                 self.seg += 1;
                 continue;
             }
             // Solve k/2·x² + rt·x = e in the form that is stable when k → 0.
             let disc = (rt * rt + 2.0 * k * e).max(0.0);
             let x = 2.0 * e / (rt + disc.sqrt());
-            self.t += x;
-            return Some(round_ns(self.t));
+            return Some(self.step(x));
         }
     }
 }
@@ -126,5 +163,35 @@ mod tests {
         }
         let mean_gap = sum / n as f64;
         assert!((mean_gap / 20e6 - 1.0).abs() < 0.01, "{mean_gap}");
+    }
+
+    #[test]
+    fn a_billion_a_second_after_a_year_is_a_billion_a_second() {
+        // At 3e16 ns an f64 counts in 4 ns steps: 1 ns gaps were rounded to
+        // 0 or 4 ns, and a millisecond held 1.8 million arrivals.
+        let day = 24 * 3600 * S;
+        let p = RateProfile::new(vec![(0, 0.0), (365 * day, 0.0), (365 * day, 1e9)]).unwrap();
+        let n = count_in(&p, 365 * day, 365 * day + 1_000_000, 3) as f64;
+        assert!((n - 1e6).abs() < 5.0 * 1e3, "{n}");
+        // And on a slope, from a tenth of that to the full rate over a day.
+        let p = RateProfile::new(vec![(0, 1e8), (300 * day, 1e8), (301 * day, 1e9)]).unwrap();
+        let (from, to) = (300 * day + day / 2, 300 * day + day / 2 + 1_000_000);
+        let expected = p.cumulative(to) - p.cumulative(from);
+        let mut a = Arrivals::new(&p);
+        // Skip to the slope: a first "draw" of the expected arrivals until
+        // `from` lands there.
+        let mut rng = Pcg64Mcg::seed_from_u64(4);
+        let mut n = 0.0;
+        let mut e = p.cumulative(from);
+        while let Some(t) = a.next(e) {
+            e = Exp1.sample(&mut rng);
+            if t >= to {
+                break;
+            }
+            if t >= from {
+                n += 1.0;
+            }
+        }
+        assert!((n - expected).abs() < 5.0 * expected.sqrt(), "{n} vs {expected}");
     }
 }

@@ -85,21 +85,36 @@ impl Sampler {
 /// to an integer in the low bits of the mantissa.
 const TWO_52: f64 = 4_503_599_627_370_496.0;
 
-/// Rounds a non-negative time to whole nanoseconds (to even on a tie).
+/// Rounds a non-negative time to whole nanoseconds (to even on a tie),
+/// saturating: a draw too large for a `u64`, or NaN, is `u64::MAX`, a time
+/// that never comes. (Times are never negative; one above -0.25 gives 0.)
 ///
 /// `f64::round` is a libm call on baseline x86-64 and `as` conversions
 /// check for overflow; below 2^52 ns (52 days) the rounding is done by the
-/// FPU through the 2^52 trick, beyond it by a saturating conversion.
+/// FPU through the 2^52 trick, beyond it (and for NaN, which fails the
+/// comparison) by a saturating conversion.
 #[inline(always)]
 pub fn round_ns(x: f64) -> u64 {
     if x < TWO_52 {
+        debug_assert!(x > -0.25, "a negative time: {x}");
         (x + TWO_52).to_bits() - TWO_52.to_bits()
     } else {
+        round_ns_slow(x)
+    }
+}
+
+#[cold]
+fn round_ns_slow(x: f64) -> u64 {
+    if x.is_nan() {
+        u64::MAX
+    } else {
+        // Saturating: 2^64 and beyond, infinity included, give u64::MAX.
         x as u64
     }
 }
 
-/// Rounds a non-negative time up to whole nanoseconds, without libm.
+/// Rounds a time up to whole nanoseconds, without libm; saturates as
+/// [`round_ns`] does.
 #[inline(always)]
 pub fn ceil_ns(x: f64) -> u64 {
     let r = round_ns(x);
@@ -202,6 +217,25 @@ mod tests {
         assert_eq!(round_ns(1e17), 100_000_000_000_000_000);
         assert_eq!(ceil_ns(1e17 + 0.5), 100_000_000_000_000_000);
         assert_eq!(ceil_ns(7.2), 8);
+    }
+
+    #[test]
+    fn rounding_saturates_on_hostile_values() {
+        // Once 0 (a NaN demand finished at once) or an overflow panic.
+        for x in [f64::NAN, f64::INFINITY, 2e19, 1e300] {
+            assert_eq!(round_ns(x), u64::MAX, "{x}");
+            assert_eq!(ceil_ns(x), u64::MAX, "{x}");
+        }
+        for x in [-0.0, -0.2, -1e-300] {
+            assert_eq!(round_ns(x), 0, "{x}");
+            assert_eq!(ceil_ns(x), 0, "{x}");
+        }
+        assert_eq!(round_ns(TWO_52), 1 << 52);
+        assert_eq!(round_ns(TWO_52 - 1.0), (1 << 52) - 1);
+        assert_eq!(ceil_ns(TWO_52 - 0.5), 1 << 52);
+        // A draw from a huge mean stays a time that never comes.
+        let s = Sampler::Exp { mean: 1e300 };
+        assert_eq!(s.sample(&mut Streams::new(1).request(1)), u64::MAX);
     }
 
     #[test]
