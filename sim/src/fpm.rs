@@ -61,6 +61,9 @@ struct Child {
     changed: bool,
 }
 
+/// Bytes of one child's entry, for the memory estimate.
+pub(crate) const CHILD_BYTES: usize = size_of::<Child>();
+
 /// What the maintenance tick decided.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Maintenance {

@@ -13,7 +13,9 @@
 //! - `mysql`: connections against `max_connections` and row locks;
 //! - `arrivals`, `sample`: Poisson arrivals on a rate profile, distributions
 //!   and the seeded random streams;
-//! - `shop`: the stone and bronze eras wired from those parts.
+//! - `shop`: the stone and bronze eras wired from those parts;
+//! - `budget`: what a run will cost ([`estimate`]) and the limits past
+//!   which it stops with a [`SimError`].
 //!
 //! ```
 //! use std::path::Path;
@@ -27,12 +29,15 @@
 //!     steps = [{ cpu = "exp(mean = 10ms)" }, { query = "load", db_cpu = "2ms" }]
 //!     [eras.stone]
 //! "#, Path::new("shop.toml")).unwrap();
-//! let run = lab_sim::run(&s, &s.eras[0], &mut |_| {});
+//! let estimate = lab_sim::estimate(&s, &s.eras[0]);
+//! assert!(estimate.peak_bytes < 64e6, "a small run: {estimate:?}");
+//! let run = lab_sim::run(&s, &s.eras[0], &mut |_| {}).expect("within its estimate");
 //! let ok = run.record.totals.outcomes[Outcome::Ok];
 //! assert!(ok > 500 && ok < 700, "about 600 requests in 30 s: {ok}");
 //! ```
 
 mod arrivals;
+mod budget;
 mod cpu;
 mod engine;
 mod fpm;
@@ -43,6 +48,7 @@ mod shop;
 use lab_core::Record;
 use lab_core::scenario::{Era, Scenario};
 
+pub use budget::{Estimate, SimError, estimate};
 pub use engine::Time;
 
 /// How far a run has got, reported every few tens of thousands of events.
@@ -71,6 +77,10 @@ pub struct Run {
 }
 
 /// Simulates `era` of `scenario` from start to end.
-pub fn run(scenario: &Scenario, era: &Era, progress: &mut dyn FnMut(Progress)) -> Run {
-    shop::Shop::new(scenario, era).run(progress)
+///
+/// Fails, rather than exhaust memory or run on for ever, when the run
+/// grows far past its [`estimate`]: see [`SimError`].
+pub fn run(scenario: &Scenario, era: &Era, progress: &mut dyn FnMut(Progress)) -> Result<Run, SimError> {
+    let estimate = budget::estimate(scenario, era);
+    shop::Shop::new(scenario, era, &estimate).run(progress)
 }

@@ -25,6 +25,7 @@ use rand_pcg::Pcg64Mcg;
 use slab::Slab;
 
 use crate::arrivals::Arrivals;
+use crate::budget::{Estimate, SimError};
 use crate::cpu::Cpu;
 use crate::engine::{Lane, Scheduler, Slot, Time};
 use crate::fpm::{ChildId, MAINTENANCE_PERIOD, Pool};
@@ -44,6 +45,7 @@ pub(crate) struct Key {
 enum Ev {
     Arrival,
     UserWakes(u32),
+    /// A host's next completion; hosts are numbered when the shop is built.
     CpuDone(u8),
     /// A delay ended: connecting, waiting inside a query, the network back.
     Resume(Key),
@@ -69,7 +71,10 @@ enum Phase {
 
 const NO_USER: u32 = u32::MAX;
 
-struct Request {
+/// A request in the system. Endpoints and steps are counted in `u32`:
+/// `u16` once wrapped, running endpoint 65,536 as endpoint 0 and looping
+/// forever over an endpoint of 65,536 steps.
+pub(crate) struct Request {
     id: u64,
     arrived: Time,
     started: Time,
@@ -84,8 +89,8 @@ struct Request {
     think: u64,
     user: u32,
     child: ChildId,
-    endpoint: u16,
-    step: u16,
+    endpoint: u32,
+    step: u32,
     phase: Phase,
     row: Option<RowId>,
     client_waiting: bool,
@@ -94,6 +99,14 @@ struct Request {
     /// FPM killed the child; only the query it left behind still runs.
     terminated: bool,
 }
+
+/// Sizes for the memory estimate (`crate::budget`). A slab entry is the
+/// request behind the slab's tag, rounded to the request's alignment.
+pub(crate) const SLAB_ENTRY_BYTES: usize = size_of::<Request>() + align_of::<Request>();
+pub(crate) const TIMER_BYTES: usize = crate::engine::entry_bytes::<Ev>();
+pub(crate) const BACKLOG_BYTES: usize = size_of::<crate::fpm::Waiting<Key>>();
+pub(crate) const WAITER_BYTES: usize = size_of::<Key>();
+pub(crate) const COMPILED_STEP_BYTES: usize = size_of::<CompiledStep>();
 
 enum CompiledStep {
     Cpu(Sampler),
@@ -120,6 +133,9 @@ enum Driver {
 struct Host {
     cpu: Cpu,
     slot: Slot,
+    /// Its completion event, numbered once here so that a host number can
+    /// never be cut short when an event is made.
+    done: Ev,
 }
 
 struct Lanes {
@@ -181,7 +197,7 @@ pub(crate) struct Shop {
     streams: Streams,
     endpoints: Vec<Vec<CompiledStep>>,
     /// Cumulative probabilities of the endpoint mix.
-    mix: Vec<(f64, u16)>,
+    mix: Vec<(f64, u32)>,
     driver: Driver,
     /// The open model's rate profile, for the offered load of each window.
     profile: Option<RateProfile>,
@@ -197,12 +213,26 @@ pub(crate) struct Shop {
     rec: Recorder,
     counters: Counters,
     done: Vec<crate::cpu::JobTag>,
+    /// Where the run stops with an error rather than exhaust memory or time.
+    limits: Limits,
+}
+
+/// The run's safety net, from the scenario's [`Estimate`].
+struct Limits {
+    events: u64,
+    estimated_events: f64,
+    in_system: u64,
 }
 
 fn compile(app: &App) -> Vec<Vec<CompiledStep>> {
+    assert!(u32::try_from(app.endpoints.len()).is_ok(), "fewer than 2^32 endpoints");
     app.endpoints
         .iter()
         .map(|e| {
+            assert!(
+                u32::try_from(e.steps.len()).is_ok(),
+                "fewer than 2^32 steps per endpoint"
+            );
             e.steps
                 .iter()
                 .map(|s| match s {
@@ -219,7 +249,7 @@ fn compile(app: &App) -> Vec<Vec<CompiledStep>> {
 }
 
 impl Shop {
-    pub(crate) fn new(scenario: &Scenario, era: &Era) -> Shop {
+    pub(crate) fn new(scenario: &Scenario, era: &Era, estimate: &Estimate) -> Shop {
         let (host_specs, rtt) = match &era.arch {
             Architecture::Stone { host, .. } => (vec![("server", host)], None),
             Architecture::Bronze { web, db, network, .. } => {
@@ -277,7 +307,8 @@ impl Shop {
         }
         let hosts = host_specs
             .iter()
-            .map(|(name, h)| {
+            .enumerate()
+            .map(|(i, (name, h))| {
                 gauge(
                     format!("{name}.cpu"),
                     format!("{name} CPU"),
@@ -287,6 +318,7 @@ impl Shop {
                 Host {
                     cpu: Cpu::new(h.cores, h.speed),
                     slot: sched.add_slot(),
+                    done: Ev::CpuDone(u8::try_from(i).expect("fewer than 256 hosts")),
                 }
             })
             .collect::<Vec<_>>();
@@ -325,7 +357,7 @@ impl Shop {
             .iter()
             .map(|(i, w)| {
                 acc += w;
-                (acc, *i as u16)
+                (acc, u32::try_from(*i).expect("fewer than 2^32 endpoints"))
             })
             .collect();
         let lanes = Lanes {
@@ -363,6 +395,11 @@ impl Shop {
             rec: Recorder(FactSender::spawn(rec)),
             counters,
             done: Vec::new(),
+            limits: Limits {
+                events: estimate.event_limit(),
+                estimated_events: estimate.events,
+                in_system: estimate.in_system_limit,
+            },
         };
         shop.start();
         shop
@@ -396,7 +433,7 @@ impl Shop {
         }
     }
 
-    pub(crate) fn run(mut self, progress: &mut dyn FnMut(Progress)) -> Run {
+    pub(crate) fn run(mut self, progress: &mut dyn FnMut(Progress)) -> Result<Run, SimError> {
         const REPORT_EVERY: u64 = 1 << 16;
         while let Some((t, ev)) = self.sched.pop() {
             if t >= self.end {
@@ -404,12 +441,16 @@ impl Shop {
             }
             self.now = t;
             self.dispatch(ev);
+            // The safety net is checked with the progress, so that it costs
+            // nothing per event; between checks a run can grow by at most
+            // REPORT_EVERY requests, which memory holds.
             if self.sched.popped() % REPORT_EVERY == 0 {
                 progress(Progress {
                     now: t,
                     end: self.end,
                     events: self.sched.popped(),
                 });
+                self.check_limits()?;
             }
         }
         let events = self.sched.popped();
@@ -437,6 +478,28 @@ impl Shop {
                 r
             }
         };
-        Run { record, events }
+        Ok(Run { record, events })
+    }
+
+    #[cold]
+    fn check_limits(&self) -> Result<(), SimError> {
+        let events = self.sched.popped();
+        if events > self.limits.events {
+            return Err(SimError::TooManyEvents {
+                at: self.now,
+                events,
+                limit: self.limits.events,
+                estimate: self.limits.estimated_events,
+            });
+        }
+        let in_system = self.reqs.len() as u64;
+        if in_system > self.limits.in_system {
+            return Err(SimError::TooManyRequests {
+                at: self.now,
+                in_system,
+                limit: self.limits.in_system,
+            });
+        }
+        Ok(())
     }
 }

@@ -7,7 +7,9 @@ use lab_core::{Outcome, Record, scenario};
 
 fn run(text: &str) -> Record {
     let s = scenario::parse(text, Path::new("t.toml")).unwrap_or_else(|e| panic!("{e}"));
-    lab_sim::run(&s, &s.eras[0], &mut |_| {}).record
+    lab_sim::run(&s, &s.eras[0], &mut |_| {})
+        .unwrap_or_else(|e| panic!("{e}"))
+        .record
 }
 
 fn counter(r: &Record, key: &str) -> u64 {

@@ -18,7 +18,9 @@ fn simulate(file: &str) -> Record {
         .join("../scenarios/theory")
         .join(file);
     let s = scenario::load(&path).unwrap();
-    lab_sim::run(&s, &s.eras[0], &mut |_| {}).record
+    lab_sim::run(&s, &s.eras[0], &mut |_| {})
+        .unwrap_or_else(|e| panic!("{e}"))
+        .record
 }
 
 /// Mean and standard error of a per-window statistic over measured windows.

@@ -12,7 +12,7 @@ use slab::Slab;
 
 use super::{CompiledStep, Driver, Ev, Key, NO_USER, Phase, Recorder, Request, Shop};
 use crate::cpu::JobTag;
-use crate::engine::{Scheduler, Time};
+use crate::engine::{Lane, Scheduler, Time, after};
 use crate::fpm::{ChildId, MAINTENANCE_PERIOD, Maintenance};
 
 impl Shop {
@@ -71,12 +71,19 @@ impl Shop {
         self.next_id += 1;
         let mut rng = self.streams.request(id);
         let u: f64 = rng.random();
-        let endpoint = self
-            .mix
-            .iter()
-            .find(|(c, _)| u < *c)
-            .unwrap_or(&self.mix[self.mix.len() - 1])
-            .1;
+        // The first endpoint whose cumulative weight exceeds `u` (the last
+        // if rounding left `u` above them all): a scan for the usual few, a
+        // binary search for thousands.
+        let endpoint = if self.mix.len() <= 16 {
+            self.mix
+                .iter()
+                .find(|(c, _)| u < *c)
+                .unwrap_or(&self.mix[self.mix.len() - 1])
+                .1
+        } else {
+            let at = self.mix.partition_point(|(c, _)| *c <= u);
+            self.mix[at.min(self.mix.len() - 1)].1
+        };
         // Drawn now, in the same place of the request's stream in every era,
         // so that the user thinks as long whatever became of the request.
         let think = match &self.driver {
@@ -111,26 +118,55 @@ impl Shop {
             has_conn: false,
             terminated: false,
         });
+        // The slab never holds more than the safety net's bound (about a
+        // million), which `Shop::check_limits` enforces.
         let key = Key { slot: slot as u32, id };
-        if let Some(t) = self.upstream_timeout {
-            self.sched
-                .on_lane(self.lanes.upstream, now + t, Ev::UpstreamTimeout(key));
-        }
-        if let Some(t) = self.client_timeout {
-            self.sched.on_lane(self.lanes.client, now + t, Ev::ClientTimeout(key));
-        }
         if let Some(child) = self.pool.take_idle() {
+            self.set_timeouts(key);
             if let Some(child) = self.start_on(child, key, now) {
                 self.child_free(child);
             }
         } else if self.pool.enqueue(key, now) {
+            self.set_timeouts(key);
             if self.pool.wants_fork_on_connect() {
                 self.spawn_child();
             }
         } else {
+            // Refused at once: no timer is set, for none could ever matter
+            // (at a hundred million refusals a second, they filled memory).
             self.reply(key, Outcome::BacklogFull);
             self.reqs.remove(slot);
         }
+    }
+
+    /// nginx's and the client's timeouts for a request FPM has accepted.
+    #[inline(always)]
+    fn set_timeouts(&mut self, key: Key) {
+        let now = self.now;
+        if let Some(t) = self.upstream_timeout {
+            self.timer(self.lanes.upstream, after(now, t), Ev::UpstreamTimeout(key));
+        }
+        if let Some(t) = self.client_timeout {
+            self.timer(self.lanes.client, after(now, t), Ev::ClientTimeout(key));
+        }
+    }
+
+    /// Sets a timer on a lane, sweeping the lane's stale timers when it has
+    /// grown (see [`Scheduler::compact_lane`]).
+    #[inline(always)]
+    fn timer(&mut self, lane: Lane, time: Time, ev: Ev) {
+        if self.sched.on_lane(lane, time, ev) {
+            self.compact(lane);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn compact(&mut self, lane: Lane) {
+        let reqs = &self.reqs;
+        let lock_timeout = self.db.cfg.innodb_lock_wait_timeout;
+        self.sched
+            .compact_lane(lane, |t, ev| timer_matters(reqs, lock_timeout, t, ev));
     }
 
     /// A child takes a connection that has waited since `since`.
@@ -142,7 +178,7 @@ impl Shop {
         r.started = now;
         self.rec.queue_wait(now, now - since);
         if let Some(t) = self.pool.cfg.request_terminate_timeout {
-            self.sched.on_lane(self.lanes.terminate, now + t, Ev::Terminate(key));
+            self.timer(self.lanes.terminate, after(now, t), Ev::Terminate(key));
         }
         self.run_steps(key)
     }
@@ -200,9 +236,9 @@ impl Shop {
                     let Some(rtt) = &self.rtt else {
                         return self.begin_query(key);
                     };
-                    let delay = rtt.sample(&mut r.net) + rtt.sample(&mut r.net);
+                    let delay = rtt.sample(&mut r.net).saturating_add(rtt.sample(&mut r.net));
                     r.phase = Phase::Connecting;
-                    self.sched.at(self.now + delay, Ev::Resume(key));
+                    self.sched.at(after(self.now, delay), Ev::Resume(key));
                     return None;
                 }
             }
@@ -229,7 +265,7 @@ impl Shop {
         r.phase = Phase::LockWait;
         r.lock_wait_start = now;
         let timeout = self.db.cfg.innodb_lock_wait_timeout;
-        self.sched.on_lane(self.lanes.lock, now + timeout, Ev::LockTimeout(key));
+        self.timer(self.lanes.lock, after(now, timeout), Ev::LockTimeout(key));
         self.rec.count(now, self.counters.lock_waits, 1);
         None
     }
@@ -254,7 +290,7 @@ impl Shop {
             let d = s.sample(&mut r.rng);
             if d > 0 {
                 r.phase = Phase::DbWait;
-                self.sched.at(now + d, Ev::Resume(key));
+                self.sched.at(after(now, d), Ev::Resume(key));
                 return None;
             }
         }
@@ -282,7 +318,7 @@ impl Shop {
             Some(rtt) => {
                 let d = rtt.sample(&mut r.net);
                 r.phase = Phase::Returning;
-                self.sched.at(now + d, Ev::Resume(key));
+                self.sched.at(after(now, d), Ev::Resume(key));
                 None
             }
             None => {
@@ -318,7 +354,7 @@ impl Shop {
             // A free core took the job: only an earlier finish moves the event.
             Some(t) => {
                 if self.sched.slot_time(h.slot).is_none_or(|s| t < s) {
-                    self.sched.set_slot(h.slot, t, Ev::CpuDone(host as u8));
+                    self.sched.set_slot(h.slot, t, h.done);
                 }
             }
             None => self.cpu_changed(host),
@@ -331,7 +367,7 @@ impl Shop {
         match h.cpu.next_completion(self.now) {
             Some(t) => {
                 if self.sched.slot_time(h.slot) != Some(t) {
-                    self.sched.set_slot(h.slot, t, Ev::CpuDone(host as u8));
+                    self.sched.set_slot(h.slot, t, h.done);
                 }
             }
             None => self.sched.clear_slot(h.slot),
@@ -434,7 +470,7 @@ impl Shop {
         let now = self.now;
         let timeout = self.db.cfg.innodb_lock_wait_timeout;
         let r = &mut self.reqs[key.slot as usize];
-        if r.phase != Phase::LockWait || r.lock_wait_start + timeout != now {
+        if r.phase != Phase::LockWait || after(r.lock_wait_start, timeout) != now {
             return None; // an earlier wait of this request, long over
         }
         let row = r.row.expect("a waiting query has a row");
@@ -467,7 +503,7 @@ impl Shop {
             .request_terminate_timeout
             .expect("terminate events need a timeout");
         let r = &self.reqs[key.slot as usize];
-        if r.phase == Phase::Backlog || r.terminated || r.started + limit != now {
+        if r.phase == Phase::Backlog || r.terminated || after(r.started, limit) != now {
             return;
         }
         let (phase, child) = (r.phase, r.child);
@@ -479,10 +515,16 @@ impl Shop {
         }
         match phase {
             Phase::AppCpu => {
-                self.hosts[self.web].cpu.cancel(now);
+                let purge = self.hosts[self.web].cpu.cancel(now);
                 self.reqs[key.slot as usize].cpu_job = 0;
-                self.cpu_changed(self.web);
                 self.drop_request(key);
+                if purge {
+                    let reqs = &self.reqs;
+                    self.hosts[self.web]
+                        .cpu
+                        .purge(|tag| reqs.get(tag.slot as usize).is_some_and(|r| r.cpu_job == tag.job));
+                }
+                self.cpu_changed(self.web);
             }
             // The query runs on in MySQL until it ends or times out.
             Phase::LockWait | Phase::DbCpu | Phase::DbWait => self.reqs[key.slot as usize].terminated = true,
@@ -492,8 +534,8 @@ impl Shop {
 
     fn spawn_child(&mut self) {
         let id = self.pool.fork(self.now);
-        let ready = self.now + self.pool.cfg.spawn_time;
-        self.sched.on_lane(self.lanes.spawn, ready, Ev::ChildReady(id));
+        let ready = after(self.now, self.pool.cfg.spawn_time);
+        self.timer(self.lanes.spawn, ready, Ev::ChildReady(id));
         self.rec.count(self.now, self.counters.spawned, 1);
     }
 
@@ -506,7 +548,7 @@ impl Shop {
             }
             Maintenance::Kill(_) | Maintenance::Nothing => {}
         }
-        self.sched.at(self.now + MAINTENANCE_PERIOD, Ev::Maintenance);
+        self.sched.at(after(self.now, MAINTENANCE_PERIOD), Ev::Maintenance);
     }
 
     /// Levels only change inside events, so handing the recorder every
@@ -552,7 +594,23 @@ fn answer(r: &mut Request, outcome: Outcome, now: Time, rec: &mut Recorder, sche
 #[inline(always)]
 fn next_request_of(r: &Request, now: Time, sched: &mut Scheduler<Ev>) {
     if r.user != NO_USER {
-        sched.at(now + r.think, Ev::UserWakes(r.user));
+        sched.at(after(now, r.think), Ev::UserWakes(r.user));
+    }
+}
+
+/// Whether a timer on a lane can still do something; one that cannot may be
+/// dropped without changing the run. Each case is the early return of the
+/// event's handler.
+fn timer_matters(reqs: &Slab<Request>, lock_timeout: u64, t: Time, ev: &Ev) -> bool {
+    let live = |k: Key| reqs.get(k.slot as usize).filter(|r| r.id == k.id);
+    match *ev {
+        Ev::ClientTimeout(k) => live(k).is_some_and(|r| r.client_waiting),
+        Ev::UpstreamTimeout(k) => live(k).is_some_and(|r| r.nginx_waiting),
+        Ev::Terminate(k) => live(k).is_some_and(|r| !r.terminated),
+        Ev::LockTimeout(k) => {
+            live(k).is_some_and(|r| r.phase == Phase::LockWait && after(r.lock_wait_start, lock_timeout) == t)
+        }
+        _ => true,
     }
 }
 

@@ -1,0 +1,424 @@
+//! What a run will cost before it starts, and the safety net that stops a
+//! run whose cost runs away from that estimate.
+//!
+//! [`estimate`] works from the scenario alone:
+//!
+//! - **requests** = `traffic.expected_requests(duration)` for an open model
+//!   (the integral of the rate). For a closed one, Lorden's bound on a
+//!   renewal process, users × (duration / m + E[think²] / m²) with m the
+//!   mean think time: a user's requests are at least a think time apart,
+//!   so they are no more than the renewals of its think times. It is at
+//!   least `expected_requests` (users × (duration / m + 1)), the same for a
+//!   constant think time, and unlike it still a bound when think times are
+//!   skewed: with `mix(99% 1ms, 1% 1000h)` a user sends about a hundred
+//!   requests before its first long pause, where the mean of 10 hours
+//!   suggests one.
+//! - **events** = requests × (1 arrival + 1 per timer the era sets (client,
+//!   nginx, `request_terminate_timeout`) + the mix's mean events per
+//!   request + 2) + ticks × 33, where a request's events are 1 per CPU
+//!   step, and per query 1 for `db_cpu`, 1 for `db_wait`, 2 for a lock
+//!   (grant, timeout) and on bronze 1 for the way back, plus 1 to connect;
+//!   the 2 cover a replaced child's start and a killed job's stale
+//!   completion; a process manager's tick (once a second) may fork 32
+//!   children. Every term is what the model can schedule, so actual runs
+//!   stay below: flash-sale 0.37 (stone) and 0.50 (bronze) of it, M/M/4
+//!   0.49, a system flooded with refusals 0.17.
+//! - **in system**: requests in memory at once are bounded by construction:
+//!   a busy child holds one, the listen backlog `listen_backlog`, and a
+//!   request killed by `request_terminate_timeout` lives on only while its
+//!   query holds one of `max_connections`; so at most `max_children +
+//!   listen_backlog + max_connections + 1` (the one arriving). Memory is
+//!   estimated with that bound, lowered to the closed model's users when
+//!   clients never give up (a user then has one request at a time), and to
+//!   the expected requests.
+//! - **peak bytes** = in system × [`REQUEST_BYTES`] + windows ×
+//!   [`WINDOW_BYTES`] + max_children × [`CHILD_BYTES`] + users ×
+//!   [`USER_BYTES`] + steps × the size of a compiled step + [`FIXED_BYTES`].
+//!   A request's bytes count its slab entry (144 bytes), its three timers
+//!   (40 bytes each, twice: lanes are swept once they hold twice their live
+//!   entries), a backlog place (24), a CPU job (24), a pending event (40)
+//!   and a lock wait (16), all twice again for vectors that grow by
+//!   doubling: 976 bytes, where a system filled with 20,000 requests
+//!   measures 360 to 500. A window holds its figures (336 bytes), gauges,
+//!   counters and two encoded histograms: 760 to 810 bytes on average on
+//!   flash-sale, 1.5 KiB at most; 3 KiB leaves room for the record's own
+//!   doubling and wider distributions. The fixed part is the recorder's
+//!   batches in flight (at most 19 of 8,192 facts with their gauge
+//!   levels, 14.6 MB), its four live histograms and the queues' headers;
+//!   small runs measure 1 to 5 MB in all.
+//!
+//! `sim/tests/budget.rs` checks these figures against a counting allocator.
+//!
+//! The safety net in [`crate::run`]: the run stops with a [`SimError`] when
+//! its events pass 20 × the estimate + 10⁶, or its requests in the system
+//! pass the bound above. Neither should ever happen; if the estimate is
+//! wrong, or the model has a bug, the user gets a message instead of a run
+//! that exhausts memory or never ends.
+
+use lab_core::scenario::{App, Architecture, Dist, DistKind, Era, Scenario, Step, Workload};
+
+use crate::engine::Time;
+
+/// Bytes per request in the system (see the module doc).
+pub const REQUEST_BYTES: f64 = 2.0
+    * (crate::shop::SLAB_ENTRY_BYTES
+        + 3 * crate::shop::TIMER_BYTES * 2
+        + crate::shop::BACKLOG_BYTES
+        + crate::cpu::JOB_BYTES
+        + crate::shop::TIMER_BYTES
+        + crate::shop::WAITER_BYTES) as f64;
+/// Bytes per statistics window of the record.
+pub const WINDOW_BYTES: f64 = 3072.0;
+/// Bytes per FPM child (its entry, its place in the changed list, its
+/// pending start, twice).
+pub const CHILD_BYTES: f64 = 2.0 * (crate::fpm::CHILD_BYTES + 4 + crate::shop::TIMER_BYTES) as f64;
+/// Bytes per closed-model user: its pending wake-up, twice.
+pub const USER_BYTES: f64 = 2.0 * crate::shop::TIMER_BYTES as f64;
+/// The recorder's batches in flight (up to 19 of 8,192 facts and their
+/// gauge levels) and live histograms, the queues' and the record's headers.
+pub const FIXED_BYTES: f64 = 16.0 * 1024.0 * 1024.0;
+
+/// How many events past the estimate the safety net allows, and a floor
+/// for runs too small for the ratio to mean anything.
+const EVENT_SLACK: f64 = 20.0;
+const EVENT_FLOOR: f64 = 1e6;
+
+/// What a run of one era should cost.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Estimate {
+    /// Requests expected (an upper bound for a closed model).
+    pub requests: f64,
+    /// Events the run should process, an upper bound in practice.
+    pub events: f64,
+    /// Peak memory of the simulation (its record included), in bytes.
+    pub peak_bytes: f64,
+    /// Statistics windows in the record.
+    pub windows: u64,
+    /// Requests that can be in the system at once, by construction.
+    pub in_system_limit: u64,
+}
+
+impl Estimate {
+    /// Events past which [`crate::run`] stops with [`SimError::TooManyEvents`].
+    pub fn event_limit(&self) -> u64 {
+        // Saturating float-to-int conversion: a huge estimate is no limit.
+        (EVENT_SLACK * self.events + EVENT_FLOOR) as u64
+    }
+}
+
+/// Why a run stopped before its end.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum SimError {
+    #[error(
+        "the simulation stopped at {at_s:.3} s of virtual time after {events} events, past its limit of {limit} \
+         (20 times the {estimate:.0} the scenario's requests should need): something in the scenario makes far \
+         more events than its traffic explains; a shorter duration, a lower rate or fewer users, or fewer steps \
+         per endpoint make the run smaller",
+        at_s = *at as f64 / 1e9
+    )]
+    TooManyEvents {
+        at: Time,
+        events: u64,
+        limit: u64,
+        estimate: f64,
+    },
+    #[error(
+        "the simulation stopped at {at_s:.3} s of virtual time with {in_system} requests in the system, past \
+         the {limit} that max_children + listen_backlog + max_connections allow: this is a bug in lab-sim; \
+         smaller pools (max_children, listen_backlog) or fewer users keep the run within memory meanwhile",
+        at_s = *at as f64 / 1e9
+    )]
+    TooManyRequests { at: Time, in_system: u64, limit: u64 },
+}
+
+/// Events a request of this endpoint can schedule, beyond its arrival.
+fn endpoint_events(steps: &[Step], networked: bool) -> f64 {
+    let mut n = 0.0;
+    let mut queries = false;
+    for s in steps {
+        match s {
+            Step::Cpu(_) => n += 1.0,
+            Step::Query(q) => {
+                queries = true;
+                n += f64::from(u8::from(q.db_cpu.is_some()))
+                    + f64::from(u8::from(q.db_wait.is_some()))
+                    + if q.lock.is_some() { 2.0 } else { 0.0 }
+                    + if networked { 1.0 } else { 0.0 };
+            }
+        }
+    }
+    if queries && networked {
+        n += 1.0;
+    }
+    n
+}
+
+/// E[X²] in ns², for Lorden's bound.
+fn second_moment(d: &Dist) -> f64 {
+    match d.kind() {
+        DistKind::Const(c) => (*c as f64).powi(2),
+        DistKind::Exp { mean } => 2.0 * mean * mean,
+        DistKind::Uniform { min, max } => {
+            let (a, b) = (*min as f64, *max as f64);
+            (a * a + a * b + b * b) / 3.0
+        }
+        DistKind::LogNormal { .. } => {
+            let (mu, sigma) = d.lognormal_params().expect("log-normal parameters");
+            (2.0 * mu + 2.0 * sigma * sigma).exp()
+        }
+        DistKind::Mix(parts) => parts.iter().map(|(w, d)| w * second_moment(d)).sum(),
+    }
+}
+
+fn compiled_steps(app: &App) -> f64 {
+    app.endpoints.iter().map(|e| e.steps.len() as f64).sum()
+}
+
+/// The cost of simulating `era` of `scenario` (see the module doc).
+pub fn estimate(scenario: &Scenario, era: &Era) -> Estimate {
+    let stack = era.arch.stack();
+    let fpm = &stack.fpm;
+    let networked = matches!(era.arch, Architecture::Bronze { .. });
+    let traffic = &scenario.traffic;
+    let requests = match &traffic.workload {
+        Workload::Open(_) => traffic.expected_requests(scenario.duration),
+        Workload::Closed { users, think } => {
+            let m = think.mean();
+            f64::from(*users) * (scenario.duration as f64 / m + second_moment(think) / (m * m))
+        }
+    }
+    .max(0.0);
+    let per_request: f64 = traffic
+        .mix
+        .iter()
+        .map(|&(i, w)| w * endpoint_events(&scenario.app.endpoints[i].steps, networked))
+        .sum();
+    let timers = [
+        traffic.timeout.is_some(),
+        stack.nginx.fastcgi_read_timeout.is_some(),
+        fpm.request_terminate_timeout.is_some(),
+    ]
+    .into_iter()
+    .filter(|&t| t)
+    .count() as f64;
+    let ticks = scenario.duration as f64 / 1e9;
+    let events = requests * (1.0 + timers + per_request + 2.0) + ticks * 33.0;
+
+    let in_system_limit =
+        u64::from(fpm.max_children) + u64::from(fpm.listen_backlog) + u64::from(stack.mysql.max_connections) + 1;
+    let users = match &traffic.workload {
+        Workload::Closed { users, .. } => f64::from(*users),
+        Workload::Open(_) => 0.0,
+    };
+    let mut in_system = in_system_limit as f64;
+    if users > 0.0 && traffic.timeout.is_none() {
+        in_system = in_system.min(users);
+    }
+    in_system = in_system.min(requests.ceil() + 1.0);
+
+    let windows = scenario.duration.div_ceil(scenario.stats.window).max(1);
+    let peak_bytes = in_system * REQUEST_BYTES
+        + windows as f64 * WINDOW_BYTES
+        + f64::from(fpm.max_children) * CHILD_BYTES
+        + users * USER_BYTES
+        + compiled_steps(&scenario.app) * crate::shop::COMPILED_STEP_BYTES as f64
+        + FIXED_BYTES;
+    Estimate {
+        requests,
+        events,
+        peak_bytes,
+        windows,
+        in_system_limit,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use lab_core::scenario;
+
+    use super::*;
+
+    fn parse(text: &str) -> Scenario {
+        scenario::parse(text, Path::new("t.toml")).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn the_sizes_in_the_module_doc_are_the_types_sizes() {
+        // When a layout changes, the figures documented above need a look.
+        assert_eq!(size_of::<crate::shop::Request>(), 128);
+        assert_eq!(crate::shop::SLAB_ENTRY_BYTES, 144);
+        assert_eq!(crate::shop::TIMER_BYTES, 40);
+        assert_eq!(crate::shop::BACKLOG_BYTES, 24);
+        assert_eq!(crate::cpu::JOB_BYTES, 24);
+        assert_eq!(crate::shop::WAITER_BYTES, 16);
+        assert_eq!(REQUEST_BYTES, 976.0);
+        assert_eq!(size_of::<lab_core::record::Window>(), 336);
+    }
+
+    #[test]
+    fn events_count_what_each_step_can_schedule() {
+        let s = parse(
+            r#"
+            duration = "100s"
+            [traffic]
+            rate = "10/s"
+            timeout = "5s"
+            [app.locks.stock]
+            rows = 1
+            [app.endpoints.a]
+            steps = [{ cpu = "1ms" }, { query = "q", db_cpu = "1ms", db_wait = "1ms", lock = "stock" }]
+            [eras.stone]
+            fpm = { pm = "static", max_children = 7, listen_backlog = 11 }
+            mysql = { max_connections = 13 }
+            nginx = { fastcgi_read_timeout = "off" }
+            [eras.bronze]
+        "#,
+        );
+        let stone = estimate(&s, &s.eras[0]);
+        assert!((stone.requests - 1000.0).abs() < 1e-6);
+        // 1 arrival + 1 timer + (1 cpu + 1 db_cpu + 1 db_wait + 2 lock) + 2.
+        assert!(
+            (stone.events - (1000.0 * 9.0 + 100.0 * 33.0)).abs() < 1e-6,
+            "{}",
+            stone.events
+        );
+        assert_eq!(stone.in_system_limit, 7 + 11 + 13 + 1);
+        assert_eq!(stone.windows, 100);
+        // Bronze adds nginx's timeout, the way back and the connection.
+        let bronze = estimate(&s, &s.eras[1]);
+        assert!(
+            (bronze.events - (1000.0 * 12.0 + 100.0 * 33.0)).abs() < 1e-6,
+            "{}",
+            bronze.events
+        );
+        assert!(stone.event_limit() > 20 * stone.events as u64);
+    }
+
+    #[test]
+    fn memory_follows_the_bound_on_requests_in_the_system() {
+        let text = |users: u32, timeout: &str| {
+            format!(
+                "duration = \"1h\"\n[traffic]\nmodel = \"closed\"\nusers = {users}\nthink = \"1s\"\ntimeout = \"{timeout}\"\n\
+                 [app.endpoints.a]\nsteps = [{{ cpu = \"1ms\" }}]\n[eras.stone]\n\
+                 fpm = {{ pm = \"static\", max_children = 100, listen_backlog = 1000 }}\n"
+            )
+        };
+        let few = parse(&text(10, "off"));
+        let many = parse(&text(100_000, "off"));
+        let leaving = parse(&text(10, "1s"));
+        let bytes = |s: &Scenario| estimate(s, &s.eras[0]).peak_bytes;
+        // Ten users without a timeout have ten requests at most; with one,
+        // abandoned requests stay, up to the pool's bound.
+        assert!(bytes(&leaving) - bytes(&few) > (1_000.0 + 100.0) * REQUEST_BYTES);
+        // 100,000 users never have more than the pool's bound in the system,
+        // but each has a pending wake-up.
+        let b = estimate(&many, &many.eras[0]);
+        assert_eq!(b.in_system_limit, 100 + 1000 + 151 + 1);
+        assert!(b.peak_bytes < bytes(&leaving) + 100_000.0 * USER_BYTES + 1.0);
+    }
+
+    #[test]
+    fn closed_models_are_bounded_even_with_skewed_think_times() {
+        let text = |think: &str| {
+            format!(
+                "duration = \"1h\"\n[traffic]\nmodel = \"closed\"\nusers = 1000\nthink = \"{think}\"\n\
+                 [app.endpoints.a]\nsteps = [{{ cpu = \"1ms\" }}]\n[eras.stone]\n"
+            )
+        };
+        let requests = |think: &str| {
+            let s = parse(&text(think));
+            let r = estimate(&s, &s.eras[0]).requests;
+            assert!(r >= s.traffic.expected_requests(s.duration) - 1e-6);
+            r
+        };
+        // A constant think time: one request per think time, plus one.
+        assert!((requests("1s") - 1000.0 * 3601.0).abs() < 1e-3);
+        // About a hundred quick requests before each long pause.
+        assert!(requests("mix(99% 1ms, 1% 1000h)") > 1000.0 * 100.0);
+    }
+
+    #[test]
+    fn runs_stop_when_their_events_run_away_from_the_estimate() {
+        // About three million events, where the estimate is made to say
+        // none: the run stops at the floor of a million, not at its end.
+        let s = parse(
+            r#"
+            duration = "100s"
+            [traffic]
+            rate = "10000/s"
+            [app.endpoints.a]
+            steps = [{ cpu = "exp(mean = 10us)" }]
+            [eras.stone]
+        "#,
+        );
+        let mut e = estimate(&s, &s.eras[0]);
+        e.events = 0.0;
+        let err = crate::shop::Shop::new(&s, &s.eras[0], &e)
+            .run(&mut |_| {})
+            .err()
+            .expect("stopped");
+        let SimError::TooManyEvents { events, limit, at, .. } = err else {
+            panic!("{err}")
+        };
+        assert_eq!(limit, 1_000_000);
+        assert!(events > limit && events <= limit + (1 << 16), "{events}");
+        assert!(at < s.duration, "{at}");
+    }
+
+    #[test]
+    fn runs_stop_when_requests_in_the_system_pass_their_bound() {
+        let s = parse(
+            r#"
+            duration = "2s"
+            [traffic]
+            rate = "100000/s"
+            [app.endpoints.a]
+            steps = [{ cpu = "1h" }]
+            [eras.stone]
+            fpm = { pm = "static", max_children = 1000, listen_backlog = 1000 }
+        "#,
+        );
+        let mut e = estimate(&s, &s.eras[0]);
+        assert_eq!(e.in_system_limit, 2152);
+        assert!(crate::shop::Shop::new(&s, &s.eras[0], &e).run(&mut |_| {}).is_ok());
+        e.in_system_limit = 10;
+        let err = crate::shop::Shop::new(&s, &s.eras[0], &e)
+            .run(&mut |_| {})
+            .err()
+            .expect("stopped");
+        assert_eq!(
+            err,
+            SimError::TooManyRequests {
+                at: match err {
+                    SimError::TooManyRequests { at, .. } => at,
+                    _ => panic!("{err}"),
+                },
+                in_system: 2000,
+                limit: 10
+            }
+        );
+    }
+
+    #[test]
+    fn errors_say_what_grew_the_figure_the_limit_and_what_to_change() {
+        let e = SimError::TooManyEvents {
+            at: 2_500_000_000,
+            events: 30_000_000,
+            limit: 21_000_000,
+            estimate: 1e6,
+        };
+        let m = e.to_string();
+        for part in ["2.500 s", "30000000 events", "21000000", "1000000", "shorter duration"] {
+            assert!(m.contains(part), "{part} in {m}");
+        }
+        let m = SimError::TooManyRequests {
+            at: 0,
+            in_system: 10,
+            limit: 9,
+        }
+        .to_string();
+        assert!(m.contains("10 requests") && m.contains("the 9 that"), "{m}");
+    }
+}
