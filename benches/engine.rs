@@ -12,12 +12,12 @@ fn mmc(c: &mut Criterion) {
     let mut s = lab_core::scenario::load(&path).unwrap();
     s.duration = 600_000_000_000;
     let era = s.eras[0].clone();
-    let events = lab_sim::run(&s, &era, &mut |_| {}).events;
+    let events = lab_sim::run(&s, &era, &mut |_| {}).unwrap().events;
     let mut g = c.benchmark_group("engine");
     g.throughput(Throughput::Elements(events));
     g.sample_size(20);
     g.bench_function("mm4_rho0.9_events", |b| {
-        b.iter(|| lab_sim::run(&s, &era, &mut |_| {}).events)
+        b.iter(|| lab_sim::run(&s, &era, &mut |_| {}).unwrap().events)
     });
     g.finish();
 }

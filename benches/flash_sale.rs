@@ -18,7 +18,7 @@ fn flash_sale(c: &mut Criterion) {
         b.iter(|| {
             s.eras
                 .par_iter()
-                .map(|e| lab_sim::run(&s, e, &mut |_| {}).record)
+                .map(|e| lab_sim::run(&s, e, &mut |_| {}).unwrap().record)
                 .collect::<Vec<_>>()
         })
     });
@@ -27,7 +27,7 @@ fn flash_sale(c: &mut Criterion) {
             let records: Vec<_> = s
                 .eras
                 .par_iter()
-                .map(|e| lab_sim::run(&s, e, &mut |_| {}).record)
+                .map(|e| lab_sim::run(&s, e, &mut |_| {}).unwrap().record)
                 .collect();
             lab_reports::write(&s, &records, out.path()).unwrap().files.len()
         })

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use lab_core::scenario::units::format_duration;
-use lab_core::scenario::{self, Scenario, Workload};
+use lab_core::scenario::{self, Era, Scenario, Workload};
 use rayon::prelude::*;
 
 use crate::{RunArgs, UsageError};
@@ -35,6 +35,8 @@ pub fn run(args: &RunArgs) -> Result<bool> {
         .clone()
         .unwrap_or_else(|| PathBuf::from("out").join(&scenario.name));
 
+    budget(&scenario, &eras)?;
+
     let started = Instant::now();
     let bars = MultiProgress::with_draw_target(if args.quiet {
         ProgressDrawTarget::hidden()
@@ -58,9 +60,10 @@ pub fn run(args: &RunArgs) -> Result<bool> {
                 bar.set_position((p.fraction() * 1000.0) as u64)
             });
             bar.finish();
-            run.record
+            run.map(|r| r.record)
+                .with_context(|| format!("simulating era {} of {}", era.label, args.scenario.display()))
         })
-        .collect();
+        .collect::<Result<_>>()?;
     let simulated = started.elapsed();
 
     let writing = bars.add(
@@ -98,6 +101,62 @@ fn failing(summary: &lab_reports::Summary) -> Vec<String> {
         .collect()
 }
 
+/// A large count in words people read: 1,234 or 5.6 million.
+fn count(n: f64) -> String {
+    if n < 1e6 {
+        let s = format!("{:.0}", n);
+        let mut out = String::new();
+        for (i, c) in s.chars().enumerate() {
+            if i > 0 && (s.len() - i) % 3 == 0 {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        out
+    } else if n < 1e9 {
+        format!("{:.1} million", n / 1e6)
+    } else {
+        format!("{:.1} billion", n / 1e9)
+    }
+}
+
+/// Peak memory all selected eras may need together: their records are all
+/// kept for the report, and they run in parallel. About a third of the
+/// machine this project is built on; the limits of a scenario keep one era
+/// far below it, so only files with many large eras meet it.
+pub const MEMORY_BUDGET: f64 = 8.0 * 1024.0 * 1024.0 * 1024.0;
+
+/// Refuses a run whose estimated memory exceeds [`MEMORY_BUDGET`], before
+/// anything is simulated.
+fn budget(scenario: &Scenario, eras: &[&Era]) -> Result<()> {
+    let estimates: Vec<_> = eras.iter().map(|e| (e, lab_sim::estimate(scenario, e))).collect();
+    let total: f64 = estimates.iter().map(|(_, e)| e.peak_bytes).sum();
+    if total <= MEMORY_BUDGET {
+        return Ok(());
+    }
+    let each: Vec<String> = estimates
+        .iter()
+        .map(|(era, e)| format!("{} {}", era.label, mib(e.peak_bytes)))
+        .collect();
+    anyhow::bail!(
+        "{}: the eras would need about {} of memory together ({}), more than the {} a run may take: \
+         run fewer eras at once (--era), or make the largest smaller (a smaller listen_backlog or max_children, \
+         fewer users, a longer stats.window)",
+        scenario.file.display(),
+        mib(total),
+        each.join(", "),
+        mib(MEMORY_BUDGET)
+    )
+}
+
+fn mib(bytes: f64) -> String {
+    if bytes >= 1024.0 * 1024.0 * 1024.0 {
+        format!("{:.1} GiB", bytes / (1024.0 * 1024.0 * 1024.0))
+    } else {
+        format!("{:.0} MiB", (bytes / (1024.0 * 1024.0)).ceil())
+    }
+}
+
 /// Validates a scenario and prints a one-paragraph description of it.
 pub fn check(path: &Path) -> Result<()> {
     let s = load(path)?;
@@ -123,5 +182,16 @@ pub fn check(path: &Path) -> Result<()> {
             .join(", ")
     );
     println!("  eras: {}", eras.join(", "));
+    for era in &s.eras {
+        let e = lab_sim::estimate(&s, era);
+        println!(
+            "  {}: about {} requests, {} events, {} windows, at most {} of memory",
+            era.label,
+            count(e.requests),
+            count(e.events),
+            e.windows,
+            mib(e.peak_bytes)
+        );
+    }
     Ok(())
 }

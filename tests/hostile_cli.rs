@@ -105,3 +105,29 @@ fn long_values_are_not_echoed_back_whole() {
     assert!(err.len() < 1_000, "{} bytes", err.len());
     assert!(err.contains("long.toml:11:12: duration:"), "{err}");
 }
+
+#[test]
+fn a_run_that_would_not_fit_in_memory_is_refused_with_its_estimate() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut text = String::from(
+        "duration = \"1m\"\n[traffic]\nrate = \"40000/s\"\n[app.endpoints.home]\nsteps = [{ cpu = \"1ms\" }]\n",
+    );
+    for i in 0..8 {
+        text += &format!(
+            "[eras.s{i}]\nmodel = \"stone\"\nfpm = {{ pm = \"ondemand\", max_children = 100000, listen_backlog = 1000000 }}\nmysql = {{ max_connections = 100000 }}\n"
+        );
+    }
+    std::fs::write(tmp.path().join("huge.toml"), &text).unwrap();
+    let a = lab(tmp.path()).args(["run", "huge.toml", "-q"]).assert().code(1);
+    let err = stderr(&a);
+    assert!(err.contains("the eras would need about"), "{err}");
+    assert!(err.contains("run fewer eras at once (--era)"), "{err}");
+    assert!(!tmp.path().join("out").exists());
+    // One of them alone fits, and `check` says what each would take.
+    let a = lab(tmp.path()).args(["check", "huge.toml"]).assert().success();
+    let out = String::from_utf8(a.get_output().stdout.clone()).unwrap();
+    assert!(
+        out.contains("s7: about 2,400,000 requests") || out.contains("s7: about 2.4 million requests"),
+        "{out}"
+    );
+}

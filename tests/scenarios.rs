@@ -24,7 +24,7 @@ fn every_shipped_scenario_loads_and_runs() {
     for file in &files {
         let s = scenario::load(file).unwrap_or_else(|e| panic!("{e}"));
         for era in &s.eras {
-            let run = lab_sim::run(&s, era, &mut |_| {});
+            let run = lab_sim::run(&s, era, &mut |_| {}).unwrap();
             let r = &run.record;
             let expected_windows = s.duration.div_ceil(s.stats.window) as usize;
             assert_eq!(r.windows.len(), expected_windows, "{}: {}", file.display(), era.label);
@@ -49,7 +49,11 @@ fn the_flash_sale_shows_what_breaks_in_each_era() {
     let s = scenario::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/flash-sale.toml")).unwrap();
     let labels: Vec<_> = s.eras.iter().map(|e| e.label.as_str()).collect();
     assert_eq!(labels, ["stone", "bronze"]);
-    let records: Vec<_> = s.eras.iter().map(|e| lab_sim::run(&s, e, &mut |_| {}).record).collect();
+    let records: Vec<_> = s
+        .eras
+        .iter()
+        .map(|e| lab_sim::run(&s, e, &mut |_| {}).unwrap().record)
+        .collect();
     for r in &records {
         let busy = r.gauge_index("fpm.busy").unwrap();
         let spec = &r.gauges[busy];
