@@ -11,12 +11,12 @@
 //!
 //! Precision: an f64 clock that ran for a year at speed 1,000 would count in
 //! steps of 4 µs, swallowing short jobs and small advances. The clock
-//! therefore restarts from zero whenever the host has no job, and when it
-//! passes [`REBASE_AT`] the clock and every mark are moved back by the same
-//! amount, a multiple of 2^20 chosen so that the subtraction is exact: the
-//! order of the marks and their distances to the clock do not change, and
-//! the clock keeps at least 2^-8 ns of resolution. The sweep costs one pass
-//! over the jobs per 2^44 ns of service, at most a few per run.
+//! therefore restarts from zero whenever the host's last job finishes, and
+//! when a job starts past [`REBASE_AT`] the clock and every mark are moved
+//! back by the same amount, a multiple of 2^20 chosen so that the
+//! subtraction is exact: the order of the marks and their distances to the
+//! clock do not change, and new marks keep at least 2^-8 ns of resolution.
+//! A sweep is one pass over the jobs per 2^44 ns of service at most.
 //!
 //! Every completion time is at least 1 ns after an event that finished no
 //! job (the job still has more than `EPSILON` to go, which takes at least
@@ -224,12 +224,6 @@ impl Cpu {
     fn advance(&mut self, now: Time) {
         if self.runnable > 0 {
             self.vclock += Self::f(now - self.last) * self.rate;
-            if self.vclock >= REBASE_AT {
-                self.rebase();
-            }
-        } else if self.jobs.is_empty() {
-            // Idle: nothing refers to the clock, so it can start afresh.
-            self.vclock = 0.0;
         }
         self.last = now;
     }
@@ -258,6 +252,11 @@ impl Cpu {
     #[inline]
     pub fn start(&mut self, now: Time, demand: u64, tag: JobTag) -> Option<Time> {
         self.advance(now);
+        // Where a new mark is made, the clock must be small enough to hold
+        // the demand's nanoseconds.
+        if self.vclock >= REBASE_AT {
+            self.rebase();
+        }
         let before = self.rate;
         self.set_runnable(self.runnable + 1);
         // Demands may be anything up to u64::MAX (a saturated draw), past
@@ -326,6 +325,10 @@ impl Cpu {
     #[inline]
     pub fn finished(&mut self) {
         self.set_runnable(self.runnable - 1);
+        if self.runnable == 0 && self.jobs.is_empty() {
+            // Idle: nothing refers to the clock, so it can start afresh.
+            self.vclock = 0.0;
+        }
     }
 
     /// Cores in use right now.

@@ -133,9 +133,9 @@ enum Driver {
 struct Host {
     cpu: Cpu,
     slot: Slot,
-    /// Its completion event, numbered once here so that a host number can
-    /// never be cut short when an event is made.
-    done: Ev,
+    /// Its number in `Ev::CpuDone`, checked once here so that it is never
+    /// cut short when an event is made.
+    id: u8,
 }
 
 struct Lanes {
@@ -318,7 +318,7 @@ impl Shop {
                 Host {
                     cpu: Cpu::new(h.cores, h.speed),
                     slot: sched.add_slot(),
-                    done: Ev::CpuDone(u8::try_from(i).expect("fewer than 256 hosts")),
+                    id: u8::try_from(i).expect("fewer than 256 hosts"),
                 }
             })
             .collect::<Vec<_>>();

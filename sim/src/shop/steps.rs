@@ -121,33 +121,31 @@ impl Shop {
         // The slab never holds more than the safety net's bound (about a
         // million), which `Shop::check_limits` enforces.
         let key = Key { slot: slot as u32, id };
-        if let Some(child) = self.pool.take_idle() {
-            self.set_timeouts(key);
-            if let Some(child) = self.start_on(child, key, now) {
-                self.child_free(child);
-            }
-        } else if self.pool.enqueue(key, now) {
-            self.set_timeouts(key);
-            if self.pool.wants_fork_on_connect() {
-                self.spawn_child();
-            }
-        } else {
+        let child = self.pool.take_idle();
+        if child.is_none() && !self.pool.enqueue(key, now) {
             // Refused at once: no timer is set, for none could ever matter
             // (at a hundred million refusals a second, they filled memory).
             self.reply(key, Outcome::BacklogFull);
             self.reqs.remove(slot);
+            return;
         }
-    }
-
-    /// nginx's and the client's timeouts for a request FPM has accepted.
-    #[inline(always)]
-    fn set_timeouts(&mut self, key: Key) {
-        let now = self.now;
+        // nginx's and the client's timeouts, before anything the request
+        // starts (the order of events at one instant is the order they
+        // were scheduled in).
         if let Some(t) = self.upstream_timeout {
             self.timer(self.lanes.upstream, after(now, t), Ev::UpstreamTimeout(key));
         }
         if let Some(t) = self.client_timeout {
             self.timer(self.lanes.client, after(now, t), Ev::ClientTimeout(key));
+        }
+        match child {
+            Some(child) => {
+                if let Some(child) = self.start_on(child, key, now) {
+                    self.child_free(child);
+                }
+            }
+            None if self.pool.wants_fork_on_connect() => self.spawn_child(),
+            None => {}
         }
     }
 
@@ -354,7 +352,7 @@ impl Shop {
             // A free core took the job: only an earlier finish moves the event.
             Some(t) => {
                 if self.sched.slot_time(h.slot).is_none_or(|s| t < s) {
-                    self.sched.set_slot(h.slot, t, h.done);
+                    self.sched.set_slot(h.slot, t, Ev::CpuDone(h.id));
                 }
             }
             None => self.cpu_changed(host),
@@ -367,7 +365,7 @@ impl Shop {
         match h.cpu.next_completion(self.now) {
             Some(t) => {
                 if self.sched.slot_time(h.slot) != Some(t) {
-                    self.sched.set_slot(h.slot, t, h.done);
+                    self.sched.set_slot(h.slot, t, Ev::CpuDone(h.id));
                 }
             }
             None => self.sched.clear_slot(h.slot),
