@@ -14,7 +14,7 @@ pub enum ScenarioError {
     #[error(
         "scenario {} is larger than {} MiB: a scenario is a hand-written or generated TOML file of a few kilobytes; is this the right file?",
         path.display(),
-        limit >> 20
+        (*limit as f64 / 1_048_576.0)
     )]
     TooLarge { path: PathBuf, limit: u64 },
     /// The file was read but is not a valid scenario. Every problem found is

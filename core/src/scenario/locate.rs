@@ -74,7 +74,10 @@ impl fmt::Display for KeyPath {
 /// located in one pass over it.
 pub struct Locator<'a> {
     text: &'a str,
-    doc: Option<Document<&'a str>>,
+    /// The lossless parse, made on the first question about a key: a file
+    /// without problems never needs it, and it is several times the size
+    /// of the text.
+    doc: std::cell::OnceCell<Option<Document<&'a str>>>,
     /// Byte offset of each line's start.
     lines: Vec<usize>,
     /// Characters before each [`CHUNK`]-byte boundary, so that a column is
@@ -112,10 +115,14 @@ impl<'a> Locator<'a> {
         chars_before.push(n);
         Locator {
             text,
-            doc: Document::parse(text).ok(),
+            doc: std::cell::OnceCell::new(),
             lines,
             chars_before,
         }
+    }
+
+    fn doc(&self) -> Option<&Document<&'a str>> {
+        self.doc.get_or_init(|| Document::parse(self.text).ok()).as_ref()
     }
 
     /// Characters in `text[..offset]`.
@@ -146,14 +153,14 @@ impl<'a> Locator<'a> {
     /// Where the value at `path` is written; for a missing key, where its
     /// nearest written ancestor is.
     pub fn find(&self, path: &KeyPath) -> Position {
-        let span = self.doc.as_ref().and_then(|d| span_of(d.as_table(), path.segments()));
+        let span = self.doc().and_then(|d| span_of(d.as_table(), path.segments()));
         self.position(span.map_or(0, |s| s.start))
     }
 
     /// Where the key at the end of `path` is written (for a problem with
     /// the key itself, such as an unknown one); else like [`Locator::find`].
     pub fn find_key(&self, path: &KeyPath) -> Position {
-        let span = self.doc.as_ref().and_then(|d| key_span(d.as_table(), path.segments()));
+        let span = self.doc().and_then(|d| key_span(d.as_table(), path.segments()));
         match span {
             Some(s) => self.position(s.start),
             None => self.find(path),
@@ -163,7 +170,7 @@ impl<'a> Locator<'a> {
     /// The key path of the innermost value that covers `offset`.
     pub fn path_at(&self, offset: usize) -> KeyPath {
         let mut path = KeyPath::root();
-        if let Some(doc) = &self.doc {
+        if let Some(doc) = self.doc() {
             descend_table(doc.as_table(), offset, &mut path);
         }
         path

@@ -13,7 +13,7 @@ use std::fmt;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 
-pub use field::{Field, Shape, Wrong};
+pub use field::{Field, Shape, TABLE, Wrong};
 
 /// A key that may be absent; present, it may still be badly written.
 pub type Opt<T> = Option<Field<T>>;
@@ -190,7 +190,7 @@ impl Shape for RawRate {
 }
 
 macro_rules! tables {
-    ($($t:ty),*) => { $(impl Shape for $t { const WHAT: &'static str = "a table"; })* };
+    ($($t:ty),*) => { $(impl Shape for $t { const WHAT: &'static str = TABLE; })* };
 }
 tables!(
     RawScenario,

@@ -19,8 +19,8 @@ use super::raw::*;
 use super::units::{format_duration, parse_duration, parse_percent};
 use super::{LatencyObjective, Percentile, Scenario, Slo, Stats};
 
-pub(super) struct Ctx<'a> {
-    loc: &'a Locator<'a>,
+pub(super) struct Ctx<'a, 't> {
+    loc: &'a Locator<'t>,
     problems: Vec<Problem>,
 }
 
@@ -28,8 +28,8 @@ pub(super) struct Ctx<'a> {
 /// `Some(Some(v))` when written well, `None` when written badly (reported).
 pub(super) type Got<'f, T> = Option<Option<&'f T>>;
 
-impl<'a> Ctx<'a> {
-    pub(super) fn new(loc: &'a Locator<'a>) -> Ctx<'a> {
+impl<'a, 't> Ctx<'a, 't> {
+    pub(super) fn new(loc: &'a Locator<'t>) -> Ctx<'a, 't> {
         Ctx {
             loc,
             problems: Vec::new(),
@@ -294,7 +294,7 @@ pub(super) fn is_safe_name(n: &str) -> bool {
         && n.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
 }
 
-fn name(cx: &mut Ctx, raw: &RawScenario, file: &Path) -> Option<String> {
+fn name(cx: &mut Ctx<'_, '_>, raw: &RawScenario, file: &Path) -> Option<String> {
     let path = KeyPath::root().key("name");
     match cx.get(&path, &raw.name)? {
         Some(n) => {
@@ -331,7 +331,7 @@ fn name(cx: &mut Ctx, raw: &RawScenario, file: &Path) -> Option<String> {
     }
 }
 
-fn stats(cx: &mut Ctx, raw: &Opt<RawStats>, duration: Option<u64>) -> Option<Stats> {
+fn stats(cx: &mut Ctx<'_, '_>, raw: &Opt<RawStats>, duration: Option<u64>) -> Option<Stats> {
     let p = KeyPath::root().key("stats");
     let default = RawStats::default();
     let raw = cx.table(&p, raw, &default)?;
@@ -352,7 +352,7 @@ fn stats(cx: &mut Ctx, raw: &Opt<RawStats>, duration: Option<u64>) -> Option<Sta
     problems.is_empty().then_some(Stats { window, warmup })
 }
 
-fn slo(cx: &mut Ctx, raw: &Opt<RawSlo>) -> Option<Slo> {
+fn slo(cx: &mut Ctx<'_, '_>, raw: &Opt<RawSlo>) -> Option<Slo> {
     let p = KeyPath::root().key("slo");
     let default = RawSlo::default();
     let raw = cx.table(&p, raw, &default)?;

@@ -12,6 +12,9 @@ pub trait Shape {
     const WHAT: &'static str;
 }
 
+/// [`Shape::WHAT`] of every table.
+pub const TABLE: &str = "a table";
+
 impl Shape for String {
     const WHAT: &'static str = "a string";
 }
@@ -25,7 +28,7 @@ impl<T> Shape for Vec<T> {
     const WHAT: &'static str = "an array";
 }
 impl<T> Shape for indexmap::IndexMap<String, T> {
-    const WHAT: &'static str = "a table";
+    const WHAT: &'static str = TABLE;
 }
 
 /// Why a value could not be read as its key's type.
@@ -47,62 +50,107 @@ pub struct Field<T> {
     pub wrong: Option<Wrong>,
 }
 
-impl<'de, T: DeserializeOwned> Deserialize<'de> for Field<T> {
+impl<'de, T: DeserializeOwned + Shape> Deserialize<'de> for Field<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         Ok(Field::read(Value::deserialize(d)?))
     }
 }
 
-impl<T: DeserializeOwned> Field<T> {
-    /// Reads `v` as `T`, dropping unknown keys one at a time so that each
-    /// is reported and the rest of the table is still read.
+impl<T: DeserializeOwned + Shape> Field<T> {
+    /// Reads `v` as `T`. Keys a table does not take are taken out first and
+    /// listed, so that each is reported and the rest is still read; the
+    /// value is moved, never copied, so a large file is read in one pass.
     pub fn read(mut v: Value) -> Field<T> {
         let mut unknown = Vec::new();
-        loop {
-            match v.clone().try_into::<T>() {
-                Ok(value) => {
-                    return Field {
-                        value: Some(value),
-                        unknown,
-                        wrong: None,
-                    };
-                }
-                Err(e) => {
-                    let msg = e.message().trim();
-                    if let Some((key, expected)) = unknown_field(msg) {
-                        if let Some(t) = v.as_table_mut() {
-                            if t.remove(&key).is_some() {
-                                unknown.push((key, expected));
-                                continue;
-                            }
-                        }
-                    }
-                    let wrong = if msg.starts_with("invalid type") {
-                        Wrong::Found(describe(&v))
-                    } else {
-                        Wrong::Other(msg.to_string())
-                    };
-                    return Field {
-                        value: None,
-                        unknown,
-                        wrong: Some(wrong),
-                    };
+        // serde reads a struct from an array too, by position: a table's
+        // keys have names in a scenario, so only a table is one.
+        if T::WHAT == TABLE && !v.is_table() {
+            return Field {
+                value: None,
+                unknown,
+                wrong: Some(Wrong::Found(describe(&v))),
+            };
+        }
+        if let (Some(fields), Some(table)) = (struct_fields::<T>(), v.as_table_mut()) {
+            let extra: Vec<String> = table
+                .keys()
+                .filter(|k| !fields.contains(&k.as_str()))
+                .cloned()
+                .collect();
+            for key in extra {
+                table.remove(&key);
+                unknown.push((key, fields.join(", ")));
+            }
+        }
+        let found = describe(&v);
+        match v.try_into::<T>() {
+            Ok(value) => Field {
+                value: Some(value),
+                unknown,
+                wrong: None,
+            },
+            Err(e) => {
+                let msg = e.message().trim();
+                let wrong = if msg.starts_with("invalid type") || msg.starts_with("invalid length") {
+                    Wrong::Found(found)
+                } else {
+                    Wrong::Other(msg.to_string())
+                };
+                Field {
+                    value: None,
+                    unknown,
+                    wrong: Some(wrong),
                 }
             }
         }
     }
 }
 
-/// serde's "unknown field `x`, expected one of `a`, `b`" as ("x", "a, b").
-fn unknown_field(msg: &str) -> Option<(String, String)> {
-    let rest = msg.strip_prefix("unknown field `")?;
-    let (key, rest) = rest.split_once('`')?;
-    let expected = rest
-        .trim_start_matches(", ")
-        .trim_start_matches("expected ")
-        .trim_start_matches("one of ")
-        .replace('`', "");
-    Some((key.to_string(), expected))
+/// The keys a struct `T` takes, as its derived `Deserialize` names them;
+/// `None` for anything that is not a struct.
+fn struct_fields<T: DeserializeOwned>() -> Option<&'static [&'static str]> {
+    use std::cell::Cell;
+    use std::fmt;
+
+    #[derive(Debug)]
+    struct Stop;
+    impl fmt::Display for Stop {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("probe")
+        }
+    }
+    impl std::error::Error for Stop {}
+    impl serde::de::Error for Stop {
+        fn custom<M: fmt::Display>(_: M) -> Self {
+            Stop
+        }
+    }
+
+    /// Answers nothing; remembers the field list a struct asks it for.
+    struct Probe<'a>(&'a Cell<Option<&'static [&'static str]>>);
+    impl<'de> Deserializer<'de> for Probe<'_> {
+        type Error = Stop;
+        fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, Stop> {
+            Err(Stop)
+        }
+        fn deserialize_struct<V: serde::de::Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Stop> {
+            self.0.set(Some(fields));
+            Err(Stop)
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option unit
+            unit_struct newtype_struct seq tuple tuple_struct map enum identifier ignored_any
+        }
+    }
+
+    let fields = Cell::new(None);
+    let _ = T::deserialize(Probe(&fields));
+    fields.get()
 }
 
 /// A written value for a message: its kind, and the value when it is short.
@@ -131,6 +179,10 @@ mod tests {
         b: Option<Field<i64>>,
     }
 
+    impl Shape for T {
+        const WHAT: &'static str = TABLE;
+    }
+
     fn read(text: &str) -> Field<T> {
         Field::read(Value::Table(toml::from_str(text).unwrap()))
     }
@@ -140,7 +192,7 @@ mod tests {
         let f = read("x = 1\na = \"ok\"\ny = 2\n");
         let keys: Vec<_> = f.unknown.iter().map(|u| u.0.as_str()).collect();
         assert_eq!(keys, ["x", "y"]);
-        assert_eq!(f.unknown[0].1, "a or b");
+        assert_eq!(f.unknown[0].1, "a, b");
         let t = f.value.unwrap();
         assert_eq!(t.a.unwrap().value.as_deref(), Some("ok"));
     }
@@ -157,5 +209,8 @@ mod tests {
         );
         let f: Field<T> = Field::read(Value::String("s".into()));
         assert_eq!(f.wrong, Some(Wrong::Found("the string \"s\"".into())));
+        // serde would read a struct from an array by position.
+        let f: Field<T> = Field::read(Value::Array(vec![Value::String("x".into()), Value::Integer(1)]));
+        assert_eq!(f.wrong, Some(Wrong::Found("an array".into())));
     }
 }

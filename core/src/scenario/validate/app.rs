@@ -8,7 +8,7 @@ use super::super::locate::KeyPath;
 use super::super::raw::{Field, RawApp, RawStep};
 use super::{Ctx, is_safe_name};
 
-pub(super) fn app(cx: &mut Ctx, raw: &RawApp) -> Option<App> {
+pub(super) fn app(cx: &mut Ctx<'_, '_>, raw: &RawApp) -> Option<App> {
     let p = KeyPath::root().key("app");
     let mut ok = true;
     let mut locks = Vec::new();
@@ -90,7 +90,7 @@ pub(super) fn app(cx: &mut Ctx, raw: &RawApp) -> Option<App> {
 }
 
 /// Endpoint and lock names appear in reports and, later, in file names.
-fn checked_name(cx: &mut Ctx, p: &KeyPath, name: &str, what: &str) -> bool {
+fn checked_name(cx: &mut Ctx<'_, '_>, p: &KeyPath, name: &str, what: &str) -> bool {
     if is_safe_name(name) {
         return true;
     }
@@ -104,7 +104,7 @@ fn checked_name(cx: &mut Ctx, p: &KeyPath, name: &str, what: &str) -> bool {
     false
 }
 
-fn steps(cx: &mut Ctx, p: &KeyPath, raw: &[Field<RawStep>], locks: &HashMap<&str, usize>) -> Option<Vec<Step>> {
+fn steps(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &[Field<RawStep>], locks: &HashMap<&str, usize>) -> Option<Vec<Step>> {
     if raw.is_empty() {
         cx.report(p, "an endpoint needs at least one step, e.g. { cpu = \"5ms\" }");
         return None;
@@ -135,7 +135,7 @@ fn steps(cx: &mut Ctx, p: &KeyPath, raw: &[Field<RawStep>], locks: &HashMap<&str
     ok.then_some(out)
 }
 
-fn step(cx: &mut Ctx, p: &KeyPath, s: &RawStep, locks: &HashMap<&str, usize>) -> Option<Step> {
+fn step(cx: &mut Ctx<'_, '_>, p: &KeyPath, s: &RawStep, locks: &HashMap<&str, usize>) -> Option<Step> {
     let cpu = cx.dist(&p.key("cpu"), &s.cpu);
     let query = cx.get_as(&p.key("query"), &s.query, "a query name such as \"load_product\"");
     let db_cpu = cx.dist(&p.key("db_cpu"), &s.db_cpu);

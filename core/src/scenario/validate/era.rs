@@ -7,7 +7,7 @@ use super::super::locate::KeyPath;
 use super::super::raw::{Field, Opt, RawEra, RawFpm, RawHost, RawMySql, RawNetwork, RawNginx};
 use super::{Ctx, thousands};
 
-pub(super) fn eras(cx: &mut Ctx, raw: &Opt<indexmap::IndexMap<String, Field<RawEra>>>) -> Option<Vec<Era>> {
+pub(super) fn eras(cx: &mut Ctx<'_, '_>, raw: &Opt<indexmap::IndexMap<String, Field<RawEra>>>) -> Option<Vec<Era>> {
     let p = KeyPath::root().key("eras");
     let raw = cx.get(&p, raw)?;
     let Some(raw) = raw.filter(|r| !r.is_empty()) else {
@@ -52,7 +52,7 @@ pub(super) fn eras(cx: &mut Ctx, raw: &Opt<indexmap::IndexMap<String, Field<RawE
     ok.then_some(out)
 }
 
-fn era(cx: &mut Ctx, p: &KeyPath, label: &str, e: &RawEra) -> Option<Architecture> {
+fn era(cx: &mut Ctx<'_, '_>, p: &KeyPath, label: &str, e: &RawEra) -> Option<Architecture> {
     let model = match cx.get_as(&p.key("model"), &e.model, "the name of an era model")? {
         Some(m) => m.as_str(),
         None if MODELS.contains(&label) => label,
@@ -133,7 +133,7 @@ fn quoted(names: &[&str]) -> String {
     names.iter().map(|m| format!("\"{m}\"")).collect::<Vec<_>>().join(", ")
 }
 
-fn host(cx: &mut Ctx, p: &KeyPath, raw: &Opt<RawHost>) -> Option<Host> {
+fn host(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &Opt<RawHost>) -> Option<Host> {
     let default = RawHost::default();
     let raw = cx.table(p, raw, &default)?;
     let cores = cx.count(
@@ -166,7 +166,7 @@ fn host(cx: &mut Ctx, p: &KeyPath, raw: &Opt<RawHost>) -> Option<Host> {
     })
 }
 
-fn stack(cx: &mut Ctx, p: &KeyPath, e: &RawEra) -> Option<Stack> {
+fn stack(cx: &mut Ctx<'_, '_>, p: &KeyPath, e: &RawEra) -> Option<Stack> {
     let np = p.key("nginx");
     let default_nginx = RawNginx::default();
     let nginx = cx.table(&np, &e.nginx, &default_nginx).and_then(|n| {
@@ -193,7 +193,7 @@ fn stack(cx: &mut Ctx, p: &KeyPath, e: &RawEra) -> Option<Stack> {
     })
 }
 
-fn fpm(cx: &mut Ctx, p: &KeyPath, raw: &RawFpm) -> Option<FpmPool> {
+fn fpm(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &RawFpm) -> Option<FpmPool> {
     let max_children = cx.count(
         &p.key("max_children"),
         &raw.max_children,
@@ -236,7 +236,7 @@ fn fpm(cx: &mut Ctx, p: &KeyPath, raw: &RawFpm) -> Option<FpmPool> {
         .duration(&p.key("spawn_time"), &raw.spawn_time)
         .map(|t| t.unwrap_or(FpmPool::DEFAULT_SPAWN_TIME_NS));
     let pm_name = pm_name?.map_or("dynamic", |s| s.as_str());
-    let misplaced = |cx: &mut Ctx, keys: &[(&str, bool)], wanted: &str| {
+    let misplaced = |cx: &mut Ctx<'_, '_>, keys: &[(&str, bool)], wanted: &str| {
         let mut found = false;
         for (k, given) in keys {
             if *given {
@@ -305,7 +305,7 @@ fn fpm(cx: &mut Ctx, p: &KeyPath, raw: &RawFpm) -> Option<FpmPool> {
 }
 
 /// FPM's own start-up checks for `pm = dynamic` (fpm_conf.c), with its defaults.
-fn dynamic(cx: &mut Ctx, p: &KeyPath, raw: &RawFpm, max_children: u32) -> Option<ProcessManager> {
+fn dynamic(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &RawFpm, max_children: u32) -> Option<ProcessManager> {
     let cap = limits::MAX_FPM_CHILDREN;
     let min = cx.count(
         &p.key("min_spare_servers"),
@@ -366,7 +366,7 @@ fn dynamic(cx: &mut Ctx, p: &KeyPath, raw: &RawFpm, max_children: u32) -> Option
     })
 }
 
-fn mysql(cx: &mut Ctx, p: &KeyPath, raw: &RawMySql) -> Option<MySql> {
+fn mysql(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &RawMySql) -> Option<MySql> {
     let max_connections = cx.count(
         &p.key("max_connections"),
         &raw.max_connections,

@@ -10,7 +10,7 @@ use super::super::traffic::{RateProfile, Traffic, Workload};
 use super::super::units::{check_rate, format_duration, parse_rate};
 use super::Ctx;
 
-pub(super) fn traffic(cx: &mut Ctx, raw: &RawTraffic, app: Option<&App>) -> Option<Traffic> {
+pub(super) fn traffic(cx: &mut Ctx<'_, '_>, raw: &RawTraffic, app: Option<&App>) -> Option<Traffic> {
     let p = KeyPath::root().key("traffic");
     let model = cx.get_as(&p.key("model"), &raw.model, "\"open\" or \"closed\"");
     let workload = match model?.map_or("open", |m| m.as_str()) {
@@ -30,7 +30,7 @@ pub(super) fn traffic(cx: &mut Ctx, raw: &RawTraffic, app: Option<&App>) -> Opti
     })
 }
 
-fn open(cx: &mut Ctx, p: &KeyPath, raw: &RawTraffic) -> Option<Workload> {
+fn open(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &RawTraffic) -> Option<Workload> {
     for (key, given) in [("users", raw.users.is_some()), ("think", raw.think.is_some())] {
         if given {
             cx.report_key(
@@ -61,7 +61,7 @@ fn open(cx: &mut Ctx, p: &KeyPath, raw: &RawTraffic) -> Option<Workload> {
     }
 }
 
-fn closed(cx: &mut Ctx, p: &KeyPath, raw: &RawTraffic) -> Option<Workload> {
+fn closed(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &RawTraffic) -> Option<Workload> {
     for (key, given) in [("rate", raw.rate.is_some()), ("profile", raw.profile.is_some())] {
         if given {
             cx.report_key(
@@ -104,7 +104,7 @@ fn closed(cx: &mut Ctx, p: &KeyPath, raw: &RawTraffic) -> Option<Workload> {
     })
 }
 
-fn rate(cx: &mut Ctx, p: &KeyPath, r: &RawRate) -> Option<f64> {
+fn rate(cx: &mut Ctx<'_, '_>, p: &KeyPath, r: &RawRate) -> Option<f64> {
     let parsed = match r {
         RawRate::PerSecond(v) => check_rate(*v),
         RawRate::Text(t) => parse_rate(t),
@@ -127,7 +127,7 @@ fn rate(cx: &mut Ctx, p: &KeyPath, r: &RawRate) -> Option<f64> {
     }
 }
 
-fn profile(cx: &mut Ctx, p: &KeyPath, raw: &[Field<RawPoint>]) -> Option<RateProfile> {
+fn profile(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &[Field<RawPoint>]) -> Option<RateProfile> {
     if raw.is_empty() {
         cx.report(
             p,
@@ -174,7 +174,7 @@ fn profile(cx: &mut Ctx, p: &KeyPath, raw: &[Field<RawPoint>]) -> Option<RatePro
         .ok()
 }
 
-fn mix(cx: &mut Ctx, p: &KeyPath, raw: &RawTraffic, app: &App) -> Option<Vec<(usize, f64)>> {
+fn mix(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &RawTraffic, app: &App) -> Option<Vec<(usize, f64)>> {
     let Some(weights) = cx.get(p, &raw.mix)? else {
         if app.endpoints.len() == 1 {
             return Some(vec![(0, 1.0)]);
@@ -269,7 +269,7 @@ fn mix(cx: &mut Ctx, p: &KeyPath, raw: &RawTraffic, app: &App) -> Option<Vec<(us
 
 /// Refuses a run whose expected work would take far longer than anybody
 /// waits for a simulation.
-pub(super) fn work(cx: &mut Ctx, traffic: &Traffic, app: &App, duration: u64) {
+pub(super) fn work(cx: &mut Ctx<'_, '_>, traffic: &Traffic, app: &App, duration: u64) {
     if let Some(message) = work_problem(traffic, app, duration) {
         cx.report(&KeyPath::root().key("traffic"), message);
     }
