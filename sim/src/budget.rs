@@ -101,6 +101,9 @@ pub struct Estimate {
 impl Estimate {
     /// Events past which [`crate::run`] stops with [`SimError::TooManyEvents`].
     pub fn event_limit(&self) -> u64 {
+        if self.events.is_nan() {
+            return u64::MAX;
+        }
         // Saturating float-to-int conversion: a huge estimate is no limit.
         (EVENT_SLACK * self.events + EVENT_FLOOR) as u64
     }
@@ -186,8 +189,14 @@ pub fn estimate(scenario: &Scenario, era: &Era) -> Estimate {
             let m = think.mean();
             f64::from(*users) * (scenario.duration as f64 / m + second_moment(think) / (m * m))
         }
-    }
-    .max(0.0);
+    };
+    // An estimate that cannot be computed limits nothing (`max` would make
+    // NaN a zero).
+    let requests = if requests.is_nan() {
+        f64::INFINITY
+    } else {
+        requests.max(0.0)
+    };
     let per_request: f64 = traffic
         .mix
         .iter()
@@ -294,6 +303,10 @@ mod tests {
             bronze.events
         );
         assert!(stone.event_limit() > 20 * stone.events as u64);
+        // An estimate past counting is no limit.
+        for events in [f64::INFINITY, f64::NAN, 1e300] {
+            assert_eq!(Estimate { events, ..stone }.event_limit(), u64::MAX);
+        }
     }
 
     #[test]
