@@ -29,8 +29,9 @@
 //!   query holds one of `max_connections`; so at most `max_children +
 //!   listen_backlog + max_connections + 1` (the one arriving). Memory is
 //!   estimated with that bound, lowered to the closed model's users when
-//!   clients never give up (a user then has one request at a time), and to
-//!   the expected requests.
+//!   nobody gives up early (no client timeout, `fastcgi_read_timeout` or
+//!   `request_terminate_timeout`: a user then has one request at a time),
+//!   and to the expected requests.
 //! - **peak bytes** = in system × [`REQUEST_BYTES`] + windows ×
 //!   [`WINDOW_BYTES`] + max_children × [`CHILD_BYTES`] + users ×
 //!   [`USER_BYTES`] + steps × the size of a compiled step + [`FIXED_BYTES`].
@@ -219,8 +220,13 @@ pub fn estimate(scenario: &Scenario, era: &Era) -> Estimate {
         Workload::Closed { users, .. } => f64::from(*users),
         Workload::Open(_) => 0.0,
     };
+    // A user whose client, nginx or FPM gave up sends again while its last
+    // request may still be in the system; otherwise it has one at a time.
+    let answered_early = traffic.timeout.is_some()
+        || stack.nginx.fastcgi_read_timeout.is_some()
+        || fpm.request_terminate_timeout.is_some();
     let mut in_system = in_system_limit as f64;
-    if users > 0.0 && traffic.timeout.is_none() {
+    if users > 0.0 && !answered_early {
         in_system = in_system.min(users);
     }
     in_system = in_system.min(requests.ceil() + 1.0);
@@ -315,7 +321,8 @@ mod tests {
             format!(
                 "duration = \"1h\"\n[traffic]\nmodel = \"closed\"\nusers = {users}\nthink = \"1s\"\ntimeout = \"{timeout}\"\n\
                  [app.endpoints.a]\nsteps = [{{ cpu = \"1ms\" }}]\n[eras.stone]\n\
-                 fpm = {{ pm = \"static\", max_children = 100, listen_backlog = 1000 }}\n"
+                 fpm = {{ pm = \"static\", max_children = 100, listen_backlog = 1000 }}\n\
+                 nginx = {{ fastcgi_read_timeout = \"off\" }}\n"
             )
         };
         let few = parse(&text(10, "off"));
@@ -325,6 +332,12 @@ mod tests {
         // Ten users without a timeout have ten requests at most; with one,
         // abandoned requests stay, up to the pool's bound.
         assert!(bytes(&leaving) - bytes(&few) > (1_000.0 + 100.0) * REQUEST_BYTES);
+        // So do requests nginx answered with a 504.
+        let mut answered = few.clone();
+        if let Architecture::Stone { stack, .. } = &mut answered.eras[0].arch {
+            stack.nginx.fastcgi_read_timeout = Some(60_000_000_000);
+        }
+        assert_eq!(bytes(&answered), bytes(&leaving));
         // 100,000 users never have more than the pool's bound in the system,
         // but each has a pending wake-up.
         let b = estimate(&many, &many.eras[0]);
