@@ -6,6 +6,8 @@
 //!   and returns a validated [`Scenario`] (traffic, application, eras, SLO) or
 //!   a [`ScenarioError`] that names the file, line, column and key of each
 //!   problem.
+//! - [`topology`]: an era lowered to hosts, nodes and routes, from which
+//!   the simulator builds its components.
 //! - [`record`]: what a run produced. A [`RecordBuilder`] turns timed events
 //!   into a [`Record`]: per-window HDR latency histograms, outcomes by cause,
 //!   gauges and counters, with memory that does not grow with the number of
@@ -38,6 +40,7 @@
 
 pub mod record;
 pub mod scenario;
+pub mod topology;
 
 pub use record::{Outcome, Record, RecordBuilder};
 pub use scenario::{Scenario, ScenarioError};

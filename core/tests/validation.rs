@@ -495,7 +495,7 @@ fn machines_must_belong_to_the_model() {
         &bronze,
         "eras.bronze.host",
         "host = {",
-        "its machines are: web, db, network",
+        "a bronze era has no \"host\" (that is a machine of stone); [eras.bronze] takes model, web, db, network, fpm, mysql, nginx",
     );
 }
 

@@ -1,7 +1,14 @@
 //! Architectures, one per era, with the real systems' defaults
 //! (see `docs/scenario.md` for the sources of each default).
+//!
+//! Each model has a file of its own under `era/`: its raw keys, their
+//! validation into an [`Architecture`], and its lowering to a [`Topology`].
+
+pub(super) mod bronze;
+pub(super) mod stone;
 
 use super::dist::Dist;
+use crate::topology::{Topology, TopologyBuilder};
 
 /// One architecture to run the scenario against, under a label of its own
 /// (several labels may share a model, e.g. `bronze` and `bronze-tuned`).
@@ -26,6 +33,18 @@ pub enum Architecture {
 
 /// The era models this version knows, in the order the article tells them.
 pub const MODELS: &[&str] = &["stone", "bronze"];
+
+impl Era {
+    /// The era as hosts, nodes and routes: what the simulator builds.
+    pub fn topology(&self) -> Topology {
+        let mut t = TopologyBuilder::default();
+        match &self.arch {
+            Architecture::Stone { .. } => stone::lower(&mut t, &self.arch),
+            Architecture::Bronze { .. } => bronze::lower(&mut t, &self.arch),
+        }
+        t.build()
+    }
+}
 
 impl Architecture {
     pub fn model(&self) -> &'static str {

@@ -13,7 +13,7 @@ use std::fmt;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 
-pub use field::{Field, Shape, TABLE, Wrong};
+pub use field::{Field, Shape, TABLE, Wrong, describe};
 
 /// A key that may be absent; present, it may still be badly written.
 pub type Opt<T> = Option<Field<T>>;
@@ -29,7 +29,8 @@ pub struct RawScenario {
     pub slo: Opt<RawSlo>,
     pub traffic: Opt<RawTraffic>,
     pub app: Opt<RawApp>,
-    pub eras: Opt<IndexMap<String, Field<RawEra>>>,
+    /// Each era's table is read by its model (`scenario/era/<model>.rs`).
+    pub eras: Opt<IndexMap<String, Field<toml::Table>>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -132,19 +133,6 @@ pub struct RawLock {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawEra {
-    pub model: Opt<String>,
-    pub host: Opt<RawHost>,
-    pub web: Opt<RawHost>,
-    pub db: Opt<RawHost>,
-    pub network: Opt<RawNetwork>,
-    pub fpm: Opt<RawFpm>,
-    pub mysql: Opt<RawMySql>,
-    pub nginx: Opt<RawNginx>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RawHost {
     pub cores: Opt<i64>,
     pub speed: Opt<f64>,
@@ -185,6 +173,10 @@ pub struct RawNginx {
     pub fastcgi_read_timeout: Opt<String>,
 }
 
+impl Shape for toml::Table {
+    const WHAT: &'static str = TABLE;
+}
+
 impl Shape for RawRate {
     const WHAT: &'static str = "a rate such as \"120/s\" or a number of requests per second";
 }
@@ -202,7 +194,6 @@ tables!(
     RawEndpoint,
     RawStep,
     RawLock,
-    RawEra,
     RawHost,
     RawNetwork,
     RawFpm,

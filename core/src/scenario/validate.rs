@@ -5,6 +5,8 @@
 
 mod app;
 mod era;
+
+pub(super) use era::{host, stack};
 mod traffic;
 
 pub(super) use traffic::work_problem;
@@ -19,7 +21,7 @@ use super::raw::*;
 use super::units::{format_duration, parse_duration, parse_percent};
 use super::{LatencyObjective, Percentile, Scenario, Slo, Stats};
 
-pub(super) struct Ctx<'a, 't> {
+pub(in crate::scenario) struct Ctx<'a, 't> {
     loc: &'a Locator<'t>,
     problems: Vec<Problem>,
 }

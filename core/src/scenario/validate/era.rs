@@ -1,13 +1,17 @@
 //! Eras: each architecture, its hosts and its stack (nginx, PHP-FPM, MySQL).
 
-use super::super::dist::Dist;
-use super::super::era::{Architecture, Era, FpmPool, Host, MODELS, MySql, Network, Nginx, ProcessManager, Stack};
+use super::super::era::bronze::{self, RawBronze};
+use super::super::era::stone::{self, RawStone};
+use super::super::era::{Architecture, Era, FpmPool, Host, MODELS, MySql, Nginx, ProcessManager, Stack};
 use super::super::limits::{self, echo};
 use super::super::locate::KeyPath;
-use super::super::raw::{Field, Opt, RawEra, RawFpm, RawHost, RawMySql, RawNetwork, RawNginx};
+use super::super::raw::{Field, Opt, RawFpm, RawHost, RawMySql, RawNginx, Shape, describe};
 use super::{Ctx, thousands};
 
-pub(super) fn eras(cx: &mut Ctx<'_, '_>, raw: &Opt<indexmap::IndexMap<String, Field<RawEra>>>) -> Option<Vec<Era>> {
+pub(super) fn eras(
+    cx: &mut Ctx<'_, '_>,
+    raw: &Opt<indexmap::IndexMap<String, Field<toml::Table>>>,
+) -> Option<Vec<Era>> {
     let p = KeyPath::root().key("eras");
     let raw = cx.get(&p, raw)?;
     let Some(raw) = raw.filter(|r| !r.is_empty()) else {
@@ -37,11 +41,11 @@ pub(super) fn eras(cx: &mut Ctx<'_, '_>, raw: &Opt<indexmap::IndexMap<String, Fi
             );
             ok = false;
         }
-        let Some(e) = cx.field(&ep, e, "") else {
+        let Some(table) = cx.field(&ep, e, "") else {
             ok = false;
             continue;
         };
-        match era(cx, &ep, label, e) {
+        match era(cx, &ep, label, table) {
             Some(arch) if ok => out.push(Era {
                 label: label.clone(),
                 arch,
@@ -52,9 +56,22 @@ pub(super) fn eras(cx: &mut Ctx<'_, '_>, raw: &Opt<indexmap::IndexMap<String, Fi
     ok.then_some(out)
 }
 
-fn era(cx: &mut Ctx<'_, '_>, p: &KeyPath, label: &str, e: &RawEra) -> Option<Architecture> {
-    let model = match cx.get_as(&p.key("model"), &e.model, "the name of an era model")? {
-        Some(m) => m.as_str(),
+/// Finds the era's model (written, or implied by a label that is a model's
+/// name) and lets that model read the table.
+fn era(cx: &mut Ctx<'_, '_>, p: &KeyPath, label: &str, table: &toml::Table) -> Option<Architecture> {
+    let model = match table.get("model") {
+        Some(toml::Value::String(m)) => m.as_str(),
+        Some(other) => {
+            cx.report(
+                &p.key("model"),
+                format!(
+                    "expected the name of an era model ({}), found {}",
+                    quoted(MODELS),
+                    describe(other)
+                ),
+            );
+            return None;
+        }
         None if MODELS.contains(&label) => label,
         None => {
             cx.report(
@@ -67,9 +84,18 @@ fn era(cx: &mut Ctx<'_, '_>, p: &KeyPath, label: &str, e: &RawEra) -> Option<Arc
             return None;
         }
     };
-    let allowed: &[&str] = match model {
-        "stone" => &["host"],
-        "bronze" => &["web", "db", "network"],
+    let value = toml::Value::Table(table.clone());
+    match model {
+        "stone" => {
+            let f = Field::<RawStone>::read(value);
+            let raw = model_field(cx, p, &f, model)?;
+            stone::validate(cx, p, raw)
+        }
+        "bronze" => {
+            let f = Field::<RawBronze>::read(value);
+            let raw = model_field(cx, p, &f, model)?;
+            bronze::validate(cx, p, raw)
+        }
         other => {
             cx.report(
                 &p.key("model"),
@@ -79,61 +105,51 @@ fn era(cx: &mut Ctx<'_, '_>, p: &KeyPath, label: &str, e: &RawEra) -> Option<Arc
                     quoted(MODELS)
                 ),
             );
-            return None;
-        }
-    };
-    let mut ok = true;
-    for (key, given) in [
-        ("host", e.host.is_some()),
-        ("web", e.web.is_some()),
-        ("db", e.db.is_some()),
-        ("network", e.network.is_some()),
-    ] {
-        if given && !allowed.contains(&key) {
-            cx.report_key(
-                &p.key(key),
-                format!(
-                    "a {model} era has no \"{key}\"; its machines are: {}",
-                    allowed.join(", ")
-                ),
-            );
-            ok = false;
+            None
         }
     }
-    let stack = stack(cx, p, e);
-    let arch = match model {
-        "stone" => {
-            let host = host(cx, &p.key("host"), &e.host);
-            Architecture::Stone {
-                host: host?,
-                stack: stack?,
-            }
-        }
-        _ => {
-            let web = host(cx, &p.key("web"), &e.web);
-            let db = host(cx, &p.key("db"), &e.db);
-            let np = p.key("network");
-            let default = RawNetwork::default();
-            let rtt = cx
-                .table(&np, &e.network, &default)
-                .and_then(|n| cx.dist(&np.key("rtt"), &n.rtt))
-                .map(|d| d.unwrap_or_else(|| Dist::constant(Network::DEFAULT_RTT_NS)));
-            Architecture::Bronze {
-                web: web?,
-                db: db?,
-                network: Network { rtt: rtt? },
-                stack: stack?,
-            }
-        }
-    };
-    ok.then_some(arch)
 }
+
+/// A model's table, its unknown keys reported as another model's machines
+/// where they are one.
+fn model_field<'f, T: Shape>(cx: &mut Ctx<'_, '_>, p: &KeyPath, f: &'f Field<T>, model: &str) -> Option<&'f T> {
+    for (key, takes) in &f.unknown {
+        let message = match MACHINES.iter().find(|(k, _)| k == key) {
+            Some((_, models)) => {
+                format!("a {model} era has no \"{key}\" (that is a machine of {models}); [{p}] takes {takes}")
+            }
+            None => format!("unknown key \"{}\": [{p}] takes {takes}", echo(key)),
+        };
+        cx.report_key(&p.key(key), message);
+    }
+    let quiet = Field {
+        value: None,
+        unknown: Vec::new(),
+        wrong: f.wrong.clone(),
+    };
+    match &f.wrong {
+        None => f.value.as_ref(),
+        Some(_) => {
+            cx.field::<T>(p, &quiet, "");
+            None
+        }
+    }
+}
+
+/// Keys that name a machine in some model, for a clearer message when
+/// another model's era is given one.
+const MACHINES: &[(&str, &str)] = &[
+    ("host", "stone"),
+    ("web", "bronze"),
+    ("db", "bronze"),
+    ("network", "bronze"),
+];
 
 fn quoted(names: &[&str]) -> String {
     names.iter().map(|m| format!("\"{m}\"")).collect::<Vec<_>>().join(", ")
 }
 
-fn host(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &Opt<RawHost>) -> Option<Host> {
+pub(in crate::scenario) fn host(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &Opt<RawHost>) -> Option<Host> {
     let default = RawHost::default();
     let raw = cx.table(p, raw, &default)?;
     let cores = cx.count(
@@ -166,10 +182,17 @@ fn host(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &Opt<RawHost>) -> Option<Host> {
     })
 }
 
-fn stack(cx: &mut Ctx<'_, '_>, p: &KeyPath, e: &RawEra) -> Option<Stack> {
+/// The software every LAMP-style era runs, from an era's three tables.
+pub(in crate::scenario) fn stack(
+    cx: &mut Ctx<'_, '_>,
+    p: &KeyPath,
+    nginx: &Opt<RawNginx>,
+    fpm_raw: &Opt<RawFpm>,
+    mysql_raw: &Opt<RawMySql>,
+) -> Option<Stack> {
     let np = p.key("nginx");
     let default_nginx = RawNginx::default();
-    let nginx = cx.table(&np, &e.nginx, &default_nginx).and_then(|n| {
+    let nginx = cx.table(&np, nginx, &default_nginx).and_then(|n| {
         cx.timeout(
             &np.key("fastcgi_read_timeout"),
             &n.fastcgi_read_timeout,
@@ -178,11 +201,11 @@ fn stack(cx: &mut Ctx<'_, '_>, p: &KeyPath, e: &RawEra) -> Option<Stack> {
     });
     let default_fpm = RawFpm::default();
     let fpm = cx
-        .table(&p.key("fpm"), &e.fpm, &default_fpm)
+        .table(&p.key("fpm"), fpm_raw, &default_fpm)
         .and_then(|f| fpm(cx, &p.key("fpm"), f));
     let default_mysql = RawMySql::default();
     let mysql = cx
-        .table(&p.key("mysql"), &e.mysql, &default_mysql)
+        .table(&p.key("mysql"), mysql_raw, &default_mysql)
         .and_then(|m| mysql(cx, &p.key("mysql"), m));
     Some(Stack {
         nginx: Nginx {

@@ -1,0 +1,161 @@
+//! An era lowered to plain data: the hosts, the nodes that run on them and
+//! how a request flows between them.
+//!
+//! Each era model validates its own keys into an
+//! [`Architecture`](crate::scenario::Architecture) and lowers it here
+//! ([`Era::topology`](crate::scenario::Era::topology)). The simulator builds
+//! its components from a [`Topology`] only; real deployments will write
+//! their configuration files from the very same value, so one scenario has
+//! one meaning in both back ends.
+//!
+//! ```
+//! use std::path::Path;
+//! use lab_core::scenario;
+//! use lab_core::topology::NodeKind;
+//!
+//! let s = scenario::parse(r#"
+//!     duration = "1m"
+//!     [traffic]
+//!     rate = "50/s"
+//!     [app.endpoints.home]
+//!     steps = [{ cpu = "5ms" }, { query = "load", db_cpu = "1ms" }]
+//!     [eras.bronze]
+//! "#, Path::new("shop.toml")).unwrap();
+//! let t = s.eras[0].topology();
+//! let names: Vec<_> = t.hosts.iter().map(|h| h.name.as_str()).collect();
+//! assert_eq!(names, ["web", "db"]);
+//! let NodeKind::Nginx { upstream, .. } = &t.node(t.entry).kind else { panic!() };
+//! let NodeKind::Fpm { db, .. } = &t.node(*upstream).kind else { panic!() };
+//! assert_ne!(t.node(*upstream).host, t.node(*db).host); // a network hop
+//! ```
+
+use crate::scenario::{Dist, FpmPool, Host, MySql, Nginx, Stack};
+
+/// A host's index in [`Topology::hosts`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct HostId(pub u32);
+
+/// A node's index in [`Topology::nodes`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NodeId(pub u32);
+
+/// One machine (a server, a VPS, later a container or a pod).
+#[derive(Clone, Debug, PartialEq)]
+pub struct HostSpec {
+    /// Names the host in gauges and reports: `server`, `web`, `db`.
+    pub name: String,
+    pub cores: u32,
+    /// CPU demands are written for speed 1.0.
+    pub speed: f64,
+}
+
+/// A piece of software on a host.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Node {
+    pub name: String,
+    pub host: HostId,
+    pub kind: NodeKind,
+}
+
+/// What a node is, with its settings and the nodes it sends work to.
+#[derive(Clone, Debug, PartialEq)]
+pub enum NodeKind {
+    /// nginx: accepts clients' requests and passes them to a FastCGI pool.
+    Nginx { cfg: Nginx, upstream: NodeId },
+    /// A PHP-FPM pool running the application; its queries go to `db`.
+    Fpm { pool: FpmPool, db: NodeId },
+    /// A MySQL server.
+    MySql(MySql),
+}
+
+/// An era as hosts, nodes and routes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Topology {
+    pub hosts: Vec<HostSpec>,
+    pub nodes: Vec<Node>,
+    /// Where clients connect.
+    pub entry: NodeId,
+    /// One round trip between two different hosts; `None` when every node
+    /// shares one host.
+    pub rtt: Option<Dist>,
+}
+
+impl Topology {
+    pub fn host(&self, id: HostId) -> &HostSpec {
+        &self.hosts[id.0 as usize]
+    }
+
+    pub fn node(&self, id: NodeId) -> &Node {
+        &self.nodes[id.0 as usize]
+    }
+}
+
+/// Builds a [`Topology`] host by host and node by node; era models use it
+/// to lower themselves.
+#[derive(Default)]
+pub struct TopologyBuilder {
+    hosts: Vec<HostSpec>,
+    nodes: Vec<Node>,
+    entry: Option<NodeId>,
+    rtt: Option<Dist>,
+}
+
+impl TopologyBuilder {
+    pub fn host(&mut self, name: &str, h: &Host) -> HostId {
+        self.hosts.push(HostSpec {
+            name: name.to_string(),
+            cores: h.cores,
+            speed: h.speed,
+        });
+        HostId(self.hosts.len() as u32 - 1)
+    }
+
+    pub fn node(&mut self, name: &str, host: HostId, kind: NodeKind) -> NodeId {
+        self.nodes.push(Node {
+            name: name.to_string(),
+            host,
+            kind,
+        });
+        NodeId(self.nodes.len() as u32 - 1)
+    }
+
+    pub fn rtt(&mut self, rtt: Dist) {
+        self.rtt = Some(rtt);
+    }
+
+    pub fn entry(&mut self, node: NodeId) {
+        self.entry = Some(node);
+    }
+
+    /// nginx and PHP-FPM on `web`, MySQL on `db` (the same host or not),
+    /// nginx taking the clients: the stack of the first eras.
+    pub fn lamp(&mut self, stack: &Stack, web: HostId, db: HostId) {
+        let mysql = self.node("mysql", db, NodeKind::MySql(stack.mysql.clone()));
+        let fpm = self.node(
+            "fpm",
+            web,
+            NodeKind::Fpm {
+                pool: stack.fpm.clone(),
+                db: mysql,
+            },
+        );
+        let nginx = self.node(
+            "nginx",
+            web,
+            NodeKind::Nginx {
+                cfg: stack.nginx.clone(),
+                upstream: fpm,
+            },
+        );
+        self.entry(nginx);
+    }
+
+    pub fn build(self) -> Topology {
+        Topology {
+            hosts: self.hosts,
+            nodes: self.nodes,
+            entry: self.entry.expect("an era model names its entry node"),
+            rtt: self.rtt,
+        }
+    }
+}
