@@ -122,15 +122,31 @@ impl RecordBuilder {
     }
 
     /// Sets a gauge's level from `now` on.
-    #[inline]
+    #[inline(always)]
     pub fn gauge(&mut self, now: u64, id: GaugeId, value: u64) {
         // An unchanged level needs no bookkeeping: windows integrate each
         // gauge from its last change when they close.
         if self.gauges[id.0 as usize].value == value {
             return;
         }
+        self.set_gauge(now, id.0 as usize, value);
+    }
+
+    /// Sets the first gauges' levels from `now` on, in the order they
+    /// were added; values beyond the gauges are ignored.
+    #[inline(always)]
+    pub(super) fn levels(&mut self, now: u64, values: &[u64]) {
+        for (i, &value) in values.iter().enumerate().take(self.gauges.len()) {
+            if self.gauges[i].value != value {
+                self.set_gauge(now, i, value);
+            }
+        }
+    }
+
+    #[inline]
+    fn set_gauge(&mut self, now: u64, i: usize, value: u64) {
         self.advance(now);
-        let g = &mut self.gauges[id.0 as usize];
+        let g = &mut self.gauges[i];
         g.integral += u128::from(g.value) * u128::from(now - g.since);
         g.since = now;
         g.value = value;

@@ -51,7 +51,10 @@ struct Batch {
 
 impl RecordBuilder {
     /// Records one fact; `levels` holds the values of `Fact::Levels`.
-    #[inline]
+    // Forced: the recorder thread's loop is this call, and when the
+    // crate grew the inliner stopped taking it (the recorder then took
+    // almost twice the time on M/M/4).
+    #[inline(always)]
     fn apply_from(&mut self, fact: Fact, levels: &mut std::slice::Iter<'_, u64>) {
         match fact {
             Fact::Arrival { at } => self.arrival(at),
@@ -60,13 +63,12 @@ impl RecordBuilder {
             Fact::Count { at, counter, n } => self.count(at, counter, n),
             Fact::Gauge { at, gauge, value } => self.gauge(at, gauge, value),
             Fact::Levels { at, count } => {
-                let gauges = self.gauge_count();
-                for i in 0..count {
-                    let v = *levels.next().expect("a Levels fact travels with its values");
-                    if usize::from(i) < gauges {
-                        self.gauge(at, GaugeId(i), v);
-                    }
-                }
+                // The fact's values as one slice, the gauges as another:
+                // one pass over both, no check per value.
+                let all = levels.as_slice();
+                let (values, rest) = all.split_at(usize::from(count).min(all.len()));
+                *levels = rest.iter();
+                self.levels(at, values);
             }
         }
     }
