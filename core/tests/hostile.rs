@@ -47,7 +47,7 @@ fn counts_that_would_exhaust_memory_are_bounded_with_the_reason() {
     has(
         &problems(&users),
         "traffic.users",
-        "users must be at most 1,000,000, found 4294967295",
+        "users must be at most 100,000, found 4294967295",
     );
     let children = base().replace(
         "[eras.stone]",

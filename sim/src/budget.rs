@@ -3,16 +3,10 @@
 //!
 //! [`estimate`] works from the scenario alone:
 //!
-//! - **requests** = `traffic.expected_requests(duration)` for an open model
-//!   (the integral of the rate). For a closed one, Lorden's bound on a
-//!   renewal process, users × (duration / m + E[think²] / m²) with m the
-//!   mean think time: a user's requests are at least a think time apart,
-//!   so they are no more than the renewals of its think times. It is at
-//!   least `expected_requests` (users × (duration / m + 1)), the same for a
-//!   constant think time, and unlike it still a bound when think times are
-//!   skewed: with `mix(99% 1ms, 1% 1000h)` a user sends about a hundred
-//!   requests before its first long pause, where the mean of 10 hours
-//!   suggests one.
+//! - **requests** = `traffic.expected_requests(duration)`: the integral of
+//!   the rate for an open model; for a closed one Lorden's bound on a
+//!   renewal process (see `Traffic::expected_requests`), which still holds
+//!   when think times are skewed.
 //! - **events** = requests × (1 arrival + 1 per timer the era sets (client,
 //!   nginx, `request_terminate_timeout`) + the mix's mean events per
 //!   request + 2) + ticks × 33, where a request's events are 1 per CPU
@@ -56,7 +50,7 @@
 //! wrong, or the model has a bug, the user gets a message instead of a run
 //! that exhausts memory or never ends.
 
-use lab_core::scenario::{App, Architecture, Dist, DistKind, Era, Scenario, Step, Workload};
+use lab_core::scenario::{App, Architecture, Era, Scenario, Step, Workload};
 
 use crate::engine::Time;
 
@@ -157,23 +151,6 @@ fn endpoint_events(steps: &[Step], networked: bool) -> f64 {
     n
 }
 
-/// E[X²] in ns², for Lorden's bound.
-fn second_moment(d: &Dist) -> f64 {
-    match d.kind() {
-        DistKind::Const(c) => (*c as f64).powi(2),
-        DistKind::Exp { mean } => 2.0 * mean * mean,
-        DistKind::Uniform { min, max } => {
-            let (a, b) = (*min as f64, *max as f64);
-            (a * a + a * b + b * b) / 3.0
-        }
-        DistKind::LogNormal { .. } => {
-            let (mu, sigma) = d.lognormal_params().expect("log-normal parameters");
-            (2.0 * mu + 2.0 * sigma * sigma).exp()
-        }
-        DistKind::Mix(parts) => parts.iter().map(|(w, d)| w * second_moment(d)).sum(),
-    }
-}
-
 fn compiled_steps(app: &App) -> f64 {
     app.endpoints.iter().map(|e| e.steps.len() as f64).sum()
 }
@@ -184,13 +161,7 @@ pub fn estimate(scenario: &Scenario, era: &Era) -> Estimate {
     let fpm = &stack.fpm;
     let networked = matches!(era.arch, Architecture::Bronze { .. });
     let traffic = &scenario.traffic;
-    let requests = match &traffic.workload {
-        Workload::Open(_) => traffic.expected_requests(scenario.duration),
-        Workload::Closed { users, think } => {
-            let m = think.mean();
-            f64::from(*users) * (scenario.duration as f64 / m + second_moment(think) / (m * m))
-        }
-    };
+    let requests = traffic.expected_requests(scenario.duration);
     // An estimate that cannot be computed limits nothing (`max` would make
     // NaN a zero).
     let requests = if requests.is_nan() {

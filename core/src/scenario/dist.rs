@@ -136,6 +136,23 @@ impl Dist {
         }
     }
 
+    /// E[X²] in ns².
+    pub fn second_moment(&self) -> f64 {
+        match &self.0 {
+            DistKind::Const(c) => (*c as f64).powi(2),
+            DistKind::Exp { mean } => 2.0 * mean * mean,
+            DistKind::Uniform { min, max } => {
+                let (a, b) = (*min as f64, *max as f64);
+                (a * a + a * b + b * b) / 3.0
+            }
+            DistKind::LogNormal { .. } => {
+                let (mu, sigma) = self.lognormal_params().expect("log-normal");
+                (2.0 * mu + 2.0 * sigma * sigma).exp()
+            }
+            DistKind::Mix(parts) => parts.iter().map(|(w, d)| w * d.second_moment()).sum(),
+        }
+    }
+
     /// `(mu, sigma)` of the underlying normal, for a log-normal.
     pub fn lognormal_params(&self) -> Option<(f64, f64)> {
         match self.0 {
@@ -443,6 +460,14 @@ mod tests {
         assert!((m.mean() - 3e6).abs() < 1e-6);
         let ln = Dist::parse("lognormal(median = 4ms, p99 = 40ms)").unwrap();
         assert!(ln.mean() > 4e6);
+        // Var = E[X²] − E[X]²: 0 for a constant, mean² for an exponential,
+        // (b − a)²/12 for a uniform.
+        assert_eq!(Dist::constant(3).second_moment(), 9.0);
+        let e = Dist::exp(5.0).unwrap();
+        assert!((e.second_moment() - e.mean().powi(2) - 25.0).abs() < 1e-9);
+        let u = Dist::uniform(0, 12).unwrap();
+        assert!((u.second_moment() - u.mean().powi(2) - 12.0).abs() < 1e-9);
+        assert_eq!(m.second_moment(), (4e12 + 16e12) / 2.0);
     }
 
     #[test]
