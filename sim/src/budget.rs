@@ -50,7 +50,7 @@
 //! wrong, or the model has a bug, the user gets a message instead of a run
 //! that exhausts memory or never ends.
 
-use lab_core::scenario::{App, Architecture, Era, Scenario, Step, Workload};
+use lab_core::scenario::{App, Era, Scenario, Step, Workload};
 
 use crate::engine::Time;
 
@@ -157,9 +157,10 @@ fn compiled_steps(app: &App) -> f64 {
 
 /// The cost of simulating `era` of `scenario` (see the module doc).
 pub fn estimate(scenario: &Scenario, era: &Era) -> Estimate {
-    let stack = era.arch.stack();
-    let fpm = &stack.fpm;
-    let networked = matches!(era.arch, Architecture::Bronze { .. });
+    let topology = era.topology();
+    let path = crate::shop::Path::of(&topology);
+    let (fpm, nginx, mysql) = (path.fpm, path.nginx, path.mysql);
+    let networked = path.web != path.db;
     let traffic = &scenario.traffic;
     let requests = traffic.expected_requests(scenario.duration);
     // An estimate that cannot be computed limits nothing (`max` would make
@@ -176,7 +177,7 @@ pub fn estimate(scenario: &Scenario, era: &Era) -> Estimate {
         .sum();
     let timers = [
         traffic.timeout.is_some(),
-        stack.nginx.fastcgi_read_timeout.is_some(),
+        nginx.fastcgi_read_timeout.is_some(),
         fpm.request_terminate_timeout.is_some(),
     ]
     .into_iter()
@@ -186,16 +187,15 @@ pub fn estimate(scenario: &Scenario, era: &Era) -> Estimate {
     let events = requests * (1.0 + timers + per_request + 2.0) + ticks * 33.0;
 
     let in_system_limit =
-        u64::from(fpm.max_children) + u64::from(fpm.listen_backlog) + u64::from(stack.mysql.max_connections) + 1;
+        u64::from(fpm.max_children) + u64::from(fpm.listen_backlog) + u64::from(mysql.max_connections) + 1;
     let users = match &traffic.workload {
         Workload::Closed { users, .. } => f64::from(*users),
         Workload::Open(_) => 0.0,
     };
     // A user whose client, nginx or FPM gave up sends again while its last
     // request may still be in the system; otherwise it has one at a time.
-    let answered_early = traffic.timeout.is_some()
-        || stack.nginx.fastcgi_read_timeout.is_some()
-        || fpm.request_terminate_timeout.is_some();
+    let answered_early =
+        traffic.timeout.is_some() || nginx.fastcgi_read_timeout.is_some() || fpm.request_terminate_timeout.is_some();
     let mut in_system = in_system_limit as f64;
     if users > 0.0 && !answered_early {
         in_system = in_system.min(users);
@@ -305,7 +305,7 @@ mod tests {
         assert!(bytes(&leaving) - bytes(&few) > (1_000.0 + 100.0) * REQUEST_BYTES);
         // So do requests nginx answered with a 504.
         let mut answered = few.clone();
-        if let Architecture::Stone { stack, .. } = &mut answered.eras[0].arch {
+        if let lab_core::scenario::Architecture::Stone { stack, .. } = &mut answered.eras[0].arch {
             stack.nginx.fastcgi_read_timeout = Some(60_000_000_000);
         }
         assert_eq!(bytes(&answered), bytes(&leaving));

@@ -13,7 +13,8 @@
 //! - `mysql`: connections against `max_connections` and row locks;
 //! - `arrivals`, `sample`: Poisson arrivals on a rate profile, distributions
 //!   and the seeded random streams;
-//! - `shop`: the stone and bronze eras wired from those parts;
+//! - `shop`: the request path of the stone and bronze eras (nginx → an FPM
+//!   pool → MySQL), wired from the era's `lab_core::topology::Topology`;
 //! - `budget`: what a run will cost ([`estimate`]) and the limits past
 //!   which it stops with a [`SimError`].
 //!

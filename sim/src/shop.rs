@@ -11,6 +11,11 @@
 //! end even when nginx (504) or the client (timeout) gave up — as in the real
 //! stack — unless `request_terminate_timeout` kills the child.
 //!
+//! The shop is built from the era's `Topology` (the nodes on the path from
+//! its entry: nginx, the pool nginx passes to, the MySQL that pool
+//! queries), not from the era's model: the later eras compose more nodes
+//! on the same plain data.
+//!
 //! This file holds the state, the construction and the event loop; the
 //! request's steps are in `shop/steps.rs`.
 
@@ -19,7 +24,8 @@ mod steps;
 use lab_core::record::{
     CounterId, CounterSpec, Fact, FactSender, GaugeKind, GaugeSpec, Outcome, RecordBuilder, RecordMeta, Source,
 };
-use lab_core::scenario::{App, Architecture, Era, RateProfile, Scenario, Step, Workload};
+use lab_core::scenario::{App, Era, FpmPool, MySql, Nginx, RateProfile, Scenario, Step, Workload};
+use lab_core::topology::{NodeKind, Topology};
 use rand_distr::{Distribution, Exp1};
 use rand_pcg::Pcg64Mcg;
 use slab::Slab;
@@ -248,15 +254,48 @@ fn compile(app: &App) -> Vec<Vec<CompiledStep>> {
         .collect()
 }
 
+/// The one request path the shop wires: nginx → an FPM pool → MySQL, with
+/// the hosts the pool and the database run on (the same on stone).
+pub(crate) struct Path<'t> {
+    pub nginx: &'t Nginx,
+    pub fpm: &'t FpmPool,
+    pub mysql: &'t MySql,
+    pub web: usize,
+    pub db: usize,
+}
+
+impl<'t> Path<'t> {
+    pub(crate) fn of(t: &'t Topology) -> Path<'t> {
+        let NodeKind::Nginx { cfg: nginx, upstream } = &t.node(t.entry).kind else {
+            unreachable!("the shop's clients reach nginx first")
+        };
+        let pool = t.node(*upstream);
+        let NodeKind::Fpm { pool: fpm, db } = &pool.kind else {
+            unreachable!("nginx passes requests to an FPM pool")
+        };
+        let database = t.node(*db);
+        let NodeKind::MySql(mysql) = &database.kind else {
+            unreachable!("the pool's queries go to MySQL")
+        };
+        Path {
+            nginx,
+            fpm,
+            mysql,
+            web: pool.host.0 as usize,
+            db: database.host.0 as usize,
+        }
+    }
+}
+
 impl Shop {
     pub(crate) fn new(scenario: &Scenario, era: &Era, estimate: &Estimate) -> Shop {
-        let (host_specs, rtt) = match &era.arch {
-            Architecture::Stone { host, .. } => (vec![("server", host)], None),
-            Architecture::Bronze { web, db, network, .. } => {
-                (vec![("web", web), ("db", db)], Some(Sampler::new(&network.rtt)))
-            }
-        };
-        let stack = era.arch.stack();
+        let topology = era.topology();
+        let path = Path::of(&topology);
+        let (nginx, fpm, mysql) = (path.nginx, path.fpm, path.mysql);
+        // A round trip only where the pool and the database are apart.
+        let rtt = (path.web != path.db)
+            .then(|| topology.rtt.as_ref().map(Sampler::new))
+            .flatten();
         let mut rec = RecordBuilder::new(RecordMeta {
             scenario: scenario.name.clone(),
             era: era.label.clone(),
@@ -268,7 +307,6 @@ impl Shop {
             duration: scenario.duration,
         });
         let mut sched = Scheduler::default();
-        let fpm = &stack.fpm;
         let children = f64::from(fpm.max_children);
         let mut gauge = |key: String, label: String, kind, capacity: Option<f64>| {
             rec.add_gauge(GaugeSpec {
@@ -293,7 +331,7 @@ impl Shop {
                 "mysql.connections",
                 "MySQL connections",
                 GaugeKind::Connections,
-                Some(f64::from(stack.mysql.max_connections)),
+                Some(f64::from(mysql.max_connections)),
             ),
             ("mysql.lock_waiters", "row-lock waiters", GaugeKind::Queue, None),
             (
@@ -305,13 +343,14 @@ impl Shop {
         ] {
             gauge(key.into(), label.into(), kind, capacity);
         }
-        let hosts = host_specs
+        let hosts = topology
+            .hosts
             .iter()
             .enumerate()
-            .map(|(i, (name, h))| {
+            .map(|(i, h)| {
                 gauge(
-                    format!("{name}.cpu"),
-                    format!("{name} CPU"),
+                    format!("{}.cpu", h.name),
+                    format!("{} CPU", h.name),
                     GaugeKind::Cpu,
                     Some(f64::from(h.cores)),
                 );
@@ -323,7 +362,7 @@ impl Shop {
             })
             .collect::<Vec<_>>();
         debug_assert!(STACK_GAUGES + hosts.len() <= MAX_GAUGES);
-        let db_host = hosts.len() - 1;
+        let (web, db_host) = (path.web, path.db);
         let mut counter = |key: &str, label: &str| {
             rec.add_counter(CounterSpec {
                 key: key.into(),
@@ -385,13 +424,13 @@ impl Shop {
                 Workload::Closed { .. } => None,
             },
             client_timeout: scenario.traffic.timeout,
-            upstream_timeout: stack.nginx.fastcgi_read_timeout,
+            upstream_timeout: nginx.fastcgi_read_timeout,
             hosts,
-            web: 0,
+            web,
             db_host,
             rtt,
             pool,
-            db: Server::new(stack.mysql.clone(), &scenario.app.locks),
+            db: Server::new(mysql.clone(), &scenario.app.locks),
             rec: Recorder(FactSender::spawn(rec)),
             counters,
             done: Vec::new(),
