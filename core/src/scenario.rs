@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use units::format_duration;
 
-pub use app::{App, Endpoint, Lock, Query, Step};
+pub use app::{App, Endpoint, Lock, Op, OpRef, Query, Service, Step, Work};
 pub use dist::{Dist, DistKind};
 pub use era::{Architecture, Era, FpmPool, Host, MODELS, MySql, Network, Nginx, ProcessManager, Stack};
 pub use error::{Problem, ScenarioError};

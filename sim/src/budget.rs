@@ -50,7 +50,7 @@
 //! wrong, or the model has a bug, the user gets a message instead of a run
 //! that exhausts memory or never ends.
 
-use lab_core::scenario::{App, Era, Scenario, Step, Workload};
+use lab_core::scenario::{App, Era, Scenario, Work, Workload};
 
 use crate::engine::Time;
 
@@ -130,13 +130,13 @@ pub enum SimError {
 }
 
 /// Events a request of this endpoint can schedule, beyond its arrival.
-fn endpoint_events(steps: &[Step], networked: bool) -> f64 {
+fn endpoint_events(program: &[Work], networked: bool) -> f64 {
     let mut n = 0.0;
     let mut queries = false;
-    for s in steps {
-        match s {
-            Step::Cpu(_) => n += 1.0,
-            Step::Query(q) => {
+    for w in program {
+        match w {
+            Work::Cpu(_) => n += 1.0,
+            Work::Query(q) => {
                 queries = true;
                 n += f64::from(u8::from(q.db_cpu.is_some()))
                     + f64::from(u8::from(q.db_wait.is_some()))
@@ -152,7 +152,7 @@ fn endpoint_events(steps: &[Step], networked: bool) -> f64 {
 }
 
 fn compiled_steps(app: &App) -> f64 {
-    app.endpoints.iter().map(|e| e.steps.len() as f64).sum()
+    (0..app.endpoints.len()).map(|i| app.program_len(i) as f64).sum()
 }
 
 /// The cost of simulating `era` of `scenario` (see the module doc).
@@ -173,7 +173,7 @@ pub fn estimate(scenario: &Scenario, era: &Era) -> Estimate {
     let per_request: f64 = traffic
         .mix
         .iter()
-        .map(|&(i, w)| w * endpoint_events(&scenario.app.endpoints[i].steps, networked))
+        .map(|&(i, w)| w * endpoint_events(&scenario.app.monolith_program(i), networked))
         .sum();
     let timers = [
         traffic.timeout.is_some(),

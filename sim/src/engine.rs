@@ -11,6 +11,18 @@
 //!   next event moves (a processor-sharing CPU's next completion): moving a
 //!   slot replaces the entry instead of leaving a stale one in the heap.
 //!
+//! `pop` compares three candidates: the heap's top, each lane's front (lanes
+//! are one per kind of timer, a handful, so scanning them is cheap) and the
+//! earliest slot. Slots are one per component, and a topology may have
+//! thousands of hosts, so their keys live in an indexed 4-ary min-heap that
+//! knows where each slot sits: setting, moving, clearing and popping a slot
+//! cost O(log n), not a scan of every slot per event.
+//!
+//! Slots may be added and removed while a run goes on (a pod scaled in or
+//! out); a removed slot's index is reused by the next [`Scheduler::add_slot`],
+//! and a handle kept past [`Scheduler::remove_slot`] panics when used (see
+//! [`Slot`]) rather than moving the next owner's event.
+//!
 //! Events are plain `Copy` values; nothing is boxed or allocated per event
 //! once the queues have grown to their working size.
 //!
@@ -87,18 +99,252 @@ pub(crate) const fn entry_bytes<E>() -> usize {
 
 /// Index of a lane created by [`Scheduler::add_lane`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Lane(u8);
+pub struct Lane(u16);
 
-/// Index of a slot created by [`Scheduler::add_slot`].
+/// A slot created by [`Scheduler::add_slot`].
+///
+/// Contract: a slot's index is reused only after [`Scheduler::remove_slot`],
+/// which drops its pending event, so nothing the old owner set can fire for
+/// the next one. The handle also carries the index's generation, bumped by
+/// each removal: using a handle after its slot was removed panics (a bug in
+/// the caller) instead of silently moving the next owner's event. Events
+/// the old owner put in the heap or on a lane are the caller's to recognise,
+/// as with any other stale event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Slot(u8);
+pub struct Slot {
+    index: u32,
+    generation: u32,
+}
 
 /// Where the earliest pending event is.
 #[derive(Clone, Copy)]
 enum Source {
     Heap,
     Lane(usize),
-    Slot(usize),
+    Slot,
+}
+
+/// `SlotState::pos` of a slot with no pending event.
+const NOT_QUEUED: u32 = u32::MAX;
+
+/// Children per node of the slot heap: half the depth of a binary heap,
+/// and a node's children (4 × 24 bytes) share one or two cache lines.
+const ARITY: usize = 4;
+
+struct SlotState<E> {
+    /// The pending event, whose key is at `heap[pos]`.
+    event: Option<E>,
+    time: Time,
+    pos: u32,
+    generation: u32,
+}
+
+/// A slot's key in the heap; the event stays in `SlotState`, so that sifting
+/// moves 24 bytes whatever the event's size.
+#[derive(Clone, Copy)]
+struct Queued {
+    time: Time,
+    seq: u64,
+    slot: u32,
+}
+
+impl Queued {
+    #[inline(always)]
+    fn key(&self) -> (Time, u64) {
+        (self.time, self.seq)
+    }
+}
+
+/// Slots in an indexed min-heap on `(time, seq)`. Keys are unique (every
+/// schedule takes a new sequence number), so any correct heap pops them in
+/// the one order the old linear scan did: records do not change.
+struct Slots<E> {
+    states: Vec<SlotState<E>>,
+    heap: Vec<Queued>,
+    /// Indexes of removed slots, for `add` to reuse.
+    free: Vec<u32>,
+    /// Heap levels walked by sifts, for the complexity test.
+    #[cfg(test)]
+    steps: u64,
+}
+
+impl<E: Copy> Slots<E> {
+    fn new() -> Self {
+        Slots {
+            states: Vec::new(),
+            heap: Vec::new(),
+            free: Vec::new(),
+            #[cfg(test)]
+            steps: 0,
+        }
+    }
+
+    fn add(&mut self) -> Slot {
+        if let Some(index) = self.free.pop() {
+            let generation = self.states[index as usize].generation;
+            return Slot { index, generation };
+        }
+        let index = u32::try_from(self.states.len())
+            .ok()
+            .filter(|&i| i != NOT_QUEUED)
+            .expect("fewer than 2^32 - 1 slots");
+        self.states.push(SlotState {
+            event: None,
+            time: 0,
+            pos: NOT_QUEUED,
+            generation: 0,
+        });
+        Slot { index, generation: 0 }
+    }
+
+    /// The slot's state, after checking that the handle is not stale.
+    #[inline(always)]
+    fn state(&self, slot: Slot) -> &SlotState<E> {
+        let s = &self.states[slot.index as usize];
+        if s.generation != slot.generation {
+            stale(slot);
+        }
+        s
+    }
+
+    #[allow(dead_code, reason = "see Scheduler::remove_slot")]
+    fn remove(&mut self, slot: Slot) {
+        self.clear(slot);
+        let s = &mut self.states[slot.index as usize];
+        s.generation = s.generation.wrapping_add(1);
+        self.free.push(slot.index);
+    }
+
+    #[inline]
+    fn set(&mut self, slot: Slot, time: Time, seq: u64, event: E) {
+        let pos = self.state(slot).pos;
+        let new = Queued {
+            time,
+            seq,
+            slot: slot.index,
+        };
+        let s = &mut self.states[slot.index as usize];
+        s.event = Some(event);
+        s.time = time;
+        if pos == NOT_QUEUED {
+            self.heap.push(new);
+            self.sift_up(self.heap.len() - 1, new);
+        } else {
+            let pos = pos as usize;
+            // `seq` is newer than the old key's, so an equal time moves it later.
+            if time < self.heap[pos].time {
+                self.sift_up(pos, new);
+            } else {
+                self.sift_down(pos, new);
+            }
+        }
+    }
+
+    #[inline]
+    fn clear(&mut self, slot: Slot) {
+        let pos = self.state(slot).pos;
+        if pos != NOT_QUEUED {
+            let s = &mut self.states[slot.index as usize];
+            s.event = None;
+            s.pos = NOT_QUEUED;
+            self.unlink(pos as usize);
+        }
+    }
+
+    #[inline]
+    fn time(&self, slot: Slot) -> Option<Time> {
+        let s = self.state(slot);
+        s.event.map(|_| s.time)
+    }
+
+    #[inline(always)]
+    fn peek(&self) -> Option<(Time, u64)> {
+        self.heap.first().map(Queued::key)
+    }
+
+    /// Takes the earliest slot's event; the heap must not be empty.
+    #[inline]
+    fn pop(&mut self) -> (Time, E) {
+        let top = self.heap[0];
+        let s = &mut self.states[top.slot as usize];
+        s.pos = NOT_QUEUED;
+        let event = s.event.take().expect("a queued slot has an event");
+        self.unlink(0);
+        (top.time, event)
+    }
+
+    /// Takes the key at `pos` out of the heap, filling the hole with the last.
+    #[inline]
+    fn unlink(&mut self, pos: usize) {
+        let last = self.heap.pop().expect("a queued slot is in the heap");
+        if pos < self.heap.len() {
+            if last.key() < self.heap[pos].key() {
+                self.sift_up(pos, last);
+            } else {
+                self.sift_down(pos, last);
+            }
+        }
+    }
+
+    /// Puts `node` at `pos` or above, moving larger parents down.
+    #[inline]
+    fn sift_up(&mut self, mut pos: usize, node: Queued) {
+        while pos > 0 {
+            #[cfg(test)]
+            {
+                self.steps += 1;
+            }
+            let parent = (pos - 1) / ARITY;
+            let p = self.heap[parent];
+            if p.key() < node.key() {
+                break;
+            }
+            self.place(pos, p);
+            pos = parent;
+        }
+        self.place(pos, node);
+    }
+
+    /// Puts `node` at `pos` or below, moving smaller children up.
+    #[inline]
+    fn sift_down(&mut self, mut pos: usize, node: Queued) {
+        let n = self.heap.len();
+        loop {
+            let first = ARITY * pos + 1;
+            if first >= n {
+                break;
+            }
+            #[cfg(test)]
+            {
+                self.steps += 1;
+            }
+            let mut best = first;
+            for c in first + 1..(first + ARITY).min(n) {
+                if self.heap[c].key() < self.heap[best].key() {
+                    best = c;
+                }
+            }
+            let child = self.heap[best];
+            if node.key() < child.key() {
+                break;
+            }
+            self.place(pos, child);
+            pos = best;
+        }
+        self.place(pos, node);
+    }
+
+    #[inline(always)]
+    fn place(&mut self, pos: usize, node: Queued) {
+        self.heap[pos] = node;
+        self.states[node.slot as usize].pos = pos as u32;
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn stale(slot: Slot) -> ! {
+    panic!("slot {slot:?} used after remove_slot")
 }
 
 pub struct Scheduler<E> {
@@ -107,7 +353,7 @@ pub struct Scheduler<E> {
     lanes: Vec<LaneQueue<E>>,
     /// Entries over all lanes, so that `pop` can skip them when all are empty.
     in_lanes: usize,
-    slots: Vec<Option<Entry<E>>>,
+    slots: Slots<E>,
     popped: u64,
 }
 
@@ -118,7 +364,7 @@ impl<E: Copy> Default for Scheduler<E> {
             heap: BinaryHeap::new(),
             lanes: Vec::new(),
             in_lanes: 0,
-            slots: Vec::new(),
+            slots: Slots::new(),
             popped: 0,
         }
     }
@@ -130,12 +376,23 @@ impl<E: Copy> Scheduler<E> {
             entries: VecDeque::new(),
             compact_at: COMPACT_FLOOR,
         });
-        Lane(u8::try_from(self.lanes.len() - 1).expect("fewer than 256 lanes"))
+        Lane(u16::try_from(self.lanes.len() - 1).expect("fewer than 65,536 lanes"))
     }
 
+    /// A new slot with no pending event, reusing a removed slot's index if
+    /// there is one. May be called at any time in a run.
     pub fn add_slot(&mut self) -> Slot {
-        self.slots.push(None);
-        Slot(u8::try_from(self.slots.len() - 1).expect("fewer than 256 slots"))
+        self.slots.add()
+    }
+
+    /// Drops the slot's pending event, if any, and frees its index for the
+    /// next [`Scheduler::add_slot`]; the handle must not be used again.
+    #[allow(
+        dead_code,
+        reason = "for components removed during a run (pods scaled in); stone and bronze remove none"
+    )]
+    pub fn remove_slot(&mut self, slot: Slot) {
+        self.slots.remove(slot);
     }
 
     #[inline]
@@ -198,18 +455,18 @@ impl<E: Copy> Scheduler<E> {
     #[inline]
     pub fn set_slot(&mut self, slot: Slot, time: Time, event: E) {
         let seq = self.next_seq();
-        self.slots[slot.0 as usize] = Some(Entry { time, seq, event });
+        self.slots.set(slot, time, seq, event);
     }
 
     #[inline]
     pub fn clear_slot(&mut self, slot: Slot) {
-        self.slots[slot.0 as usize] = None;
+        self.slots.clear(slot);
     }
 
     /// The time of the slot's pending event, if any.
     #[inline]
     pub fn slot_time(&self, slot: Slot) -> Option<Time> {
-        self.slots[slot.0 as usize].as_ref().map(|e| e.time)
+        self.slots.time(slot)
     }
 
     /// Removes and returns the earliest event.
@@ -225,11 +482,9 @@ impl<E: Copy> Scheduler<E> {
                 }
             }
         }
-        for (i, s) in self.slots.iter().enumerate() {
-            if let Some(e) = s {
-                if best.is_none_or(|(k, _)| e.key() < k) {
-                    best = Some((e.key(), Source::Slot(i)));
-                }
+        if let Some(k) = self.slots.peek() {
+            if best.is_none_or(|(b, _)| k < b) {
+                best = Some((k, Source::Slot));
             }
         }
         let entry = match best?.1 {
@@ -238,7 +493,10 @@ impl<E: Copy> Scheduler<E> {
                 self.in_lanes -= 1;
                 self.lanes[i].entries.pop_front()
             }
-            Source::Slot(i) => self.slots[i].take(),
+            Source::Slot => {
+                self.popped += 1;
+                return Some(self.slots.pop());
+            }
         }?;
         self.popped += 1;
         Some((entry.time, entry.event))
@@ -252,9 +510,7 @@ impl<E: Copy> Scheduler<E> {
     /// Events waiting, stale ones included.
     #[cfg(test)]
     pub fn pending(&self) -> usize {
-        self.heap.len()
-            + self.lanes.iter().map(|q| q.entries.len()).sum::<usize>()
-            + self.slots.iter().flatten().count()
+        self.heap.len() + self.lanes.iter().map(|q| q.entries.len()).sum::<usize>() + self.slots.heap.len()
     }
 }
 

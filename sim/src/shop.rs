@@ -24,7 +24,7 @@ mod steps;
 use lab_core::record::{
     CounterId, CounterSpec, Fact, FactSender, GaugeKind, GaugeSpec, Outcome, RecordBuilder, RecordMeta, Source,
 };
-use lab_core::scenario::{App, Era, FpmPool, MySql, Nginx, RateProfile, Scenario, Step, Workload};
+use lab_core::scenario::{App, Era, FpmPool, MySql, Nginx, RateProfile, Scenario, Work, Workload};
 use lab_core::topology::{NodeKind, Topology};
 use rand_distr::{Distribution, Exp1};
 use rand_pcg::Pcg64Mcg;
@@ -52,7 +52,7 @@ enum Ev {
     Arrival,
     UserWakes(u32),
     /// A host's next completion; hosts are numbered when the shop is built.
-    CpuDone(u8),
+    CpuDone(u32),
     /// A delay ended: connecting, waiting inside a query, the network back.
     Resume(Key),
     LockGranted(Key),
@@ -141,7 +141,7 @@ struct Host {
     slot: Slot,
     /// Its number in `Ev::CpuDone`, checked once here so that it is never
     /// cut short when an event is made.
-    id: u8,
+    id: u32,
 }
 
 struct Lanes {
@@ -230,20 +230,23 @@ struct Limits {
     in_system: u64,
 }
 
+/// Each endpoint's program as the monolith runs it: calls are function
+/// calls inside the same PHP child (inlined), and PHP runs parallel
+/// branches one after the other.
 fn compile(app: &App) -> Vec<Vec<CompiledStep>> {
     assert!(u32::try_from(app.endpoints.len()).is_ok(), "fewer than 2^32 endpoints");
-    app.endpoints
-        .iter()
-        .map(|e| {
+    (0..app.endpoints.len())
+        .map(|i| {
+            let program = app.monolith_program(i);
             assert!(
-                u32::try_from(e.steps.len()).is_ok(),
+                u32::try_from(program.len()).is_ok(),
                 "fewer than 2^32 steps per endpoint"
             );
-            e.steps
-                .iter()
-                .map(|s| match s {
-                    Step::Cpu(d) => CompiledStep::Cpu(Sampler::new(d)),
-                    Step::Query(q) => CompiledStep::Query {
+            program
+                .into_iter()
+                .map(|w| match w {
+                    Work::Cpu(d) => CompiledStep::Cpu(Sampler::new(d)),
+                    Work::Query(q) => CompiledStep::Query {
                         db_cpu: q.db_cpu.as_ref().map(Sampler::new),
                         db_wait: q.db_wait.as_ref().map(Sampler::new),
                         lock: q.lock.map(|l| (l, app.locks[l].rows)),
@@ -357,7 +360,7 @@ impl Shop {
                 Host {
                     cpu: Cpu::new(h.cores, h.speed),
                     slot: sched.add_slot(),
-                    id: u8::try_from(i).expect("fewer than 256 hosts"),
+                    id: u32::try_from(i).expect("fewer than 2^32 hosts"),
                 }
             })
             .collect::<Vec<_>>();

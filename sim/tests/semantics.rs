@@ -387,3 +387,57 @@ fn ondemand_replaces_a_child_killed_at_max_requests() {
     let wait = r.totals.queue_wait.mean().unwrap() / 1e6;
     assert!(wait < 20.0, "mean backlog wait {wait} ms");
 }
+
+#[test]
+fn a_monolith_runs_calls_in_its_php_child_and_branches_one_after_the_other() {
+    // A lone request: a call is a function call (no hop, no cost of its
+    // own), and PHP runs parallel branches in sequence, so the latency is
+    // the sum of every step: 1 + (2 + 3) + (4 + 5) + 6 = 21 ms.
+    let app = r#"
+        duration = "100s"
+        [traffic]
+        rate = "0.1/s"
+        [app.services.catalog.ops.list]
+        steps = [{ cpu = "2ms" }, { query = "list", db_cpu = "3ms" }]
+        [app.services.reviews.ops.top]
+        steps = [{ cpu = "4ms" }]
+        [app.endpoints.home]
+        steps = [
+            { cpu = "1ms" },
+            { call = "catalog.list" },
+            { parallel = [[{ call = "reviews.top" }], [{ query = "ads", db_wait = "5ms" }]] },
+            { cpu = "6ms" },
+        ]
+        [eras.stone]
+    "#;
+    let r = run(app);
+    assert_eq!(ms(r.totals.latency.min()), 21.0);
+    assert_eq!(ms(r.totals.latency.max()), 21.0);
+}
+
+#[test]
+fn calls_draw_what_the_same_steps_written_inline_draw() {
+    // Common random numbers: inlining a call changes nothing a request
+    // draws, so the record is the same to the byte.
+    let inline = r#"
+        duration = "2m"
+        [traffic]
+        rate = "80/s"
+        [app.endpoints.home]
+        steps = [{ cpu = "exp(mean = 5ms)" }, { query = "q", db_cpu = "exp(mean = 2ms)" }, { cpu = "exp(mean = 1ms)" }]
+        [eras.bronze]
+    "#;
+    let called = r#"
+        duration = "2m"
+        [traffic]
+        rate = "80/s"
+        [app.services.s.ops.load]
+        steps = [{ query = "q", db_cpu = "exp(mean = 2ms)" }]
+        [app.endpoints.home]
+        steps = [{ cpu = "exp(mean = 5ms)" }, { call = "s.load" }, { cpu = "exp(mean = 1ms)" }]
+        [eras.bronze]
+    "#;
+    let (a, b) = (run(inline), run(called));
+    assert!(a.totals.outcomes[Outcome::Ok] > 9_000);
+    assert_eq!(a.windows, b.windows);
+}

@@ -1,4 +1,12 @@
-//! The application: endpoints as sequences of work.
+//! The application, described once: services and their operations, and
+//! the endpoints clients request, each a program of steps.
+//!
+//! A step is PHP work (`cpu`), a SQL statement (`query`), a call to a
+//! service's operation (`call = "catalog.list"`) or branches that run side
+//! by side (`parallel`). Where a call runs depends on the era: in the
+//! monolith eras (stone, bronze) it is a function call inside the same PHP
+//! process, so [`App::monolith_program`] inlines it, and PHP, which has one
+//! thread, runs parallel branches one after the other.
 
 use super::dist::Dist;
 
@@ -7,12 +15,35 @@ pub struct App {
     pub endpoints: Vec<Endpoint>,
     /// Row locks that queries take, by index from [`Query::lock`].
     pub locks: Vec<Lock>,
+    /// Services whose operations steps call, by index from [`OpRef`].
+    pub services: Vec<Service>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Endpoint {
     pub name: String,
     pub steps: Vec<Step>,
+}
+
+/// A service of the application (catalog, cart, order…) and what it offers.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Service {
+    pub name: String,
+    pub ops: Vec<Op>,
+}
+
+/// One operation of a service, a program of steps like an endpoint's.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Op {
+    pub name: String,
+    pub steps: Vec<Step>,
+}
+
+/// An operation by its service's and its own index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct OpRef {
+    pub service: usize,
+    pub op: usize,
 }
 
 /// One piece of work a request does while it holds a PHP worker.
@@ -22,6 +53,10 @@ pub enum Step {
     Cpu(Dist),
     /// A SQL statement on the database's own connection.
     Query(Query),
+    /// The operation's steps, run for this request.
+    Call(OpRef),
+    /// Branches that start together; the step ends when the last does.
+    Parallel(Vec<Vec<Step>>),
 }
 
 /// A query: optional row lock, then CPU on the database host, then waiting
@@ -42,8 +77,60 @@ pub struct Lock {
     pub rows: u32,
 }
 
+/// A step as the monolith runs it: calls inlined, branches in sequence.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Work<'a> {
+    Cpu(&'a Dist),
+    Query(&'a Query),
+}
+
 impl App {
     pub fn endpoint_index(&self, name: &str) -> Option<usize> {
         self.endpoints.iter().position(|e| e.name == name)
+    }
+
+    pub fn op(&self, r: OpRef) -> &Op {
+        &self.services[r.service].ops[r.op]
+    }
+
+    /// What one request of endpoint `i` does in a monolith era: every call
+    /// inlined (a function call in the same PHP process) and parallel
+    /// branches one after the other (PHP has one thread). Validation has
+    /// ruled out call cycles and bounded the length.
+    pub fn monolith_program(&self, i: usize) -> Vec<Work<'_>> {
+        let mut out = Vec::new();
+        self.inline(&self.endpoints[i].steps, &mut out);
+        out
+    }
+
+    fn inline<'a>(&'a self, steps: &'a [Step], out: &mut Vec<Work<'a>>) {
+        for s in steps {
+            match s {
+                Step::Cpu(d) => out.push(Work::Cpu(d)),
+                Step::Query(q) => out.push(Work::Query(q)),
+                Step::Call(r) => self.inline(&self.op(*r).steps, out),
+                Step::Parallel(branches) => {
+                    for b in branches {
+                        self.inline(b, out);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Steps a request of endpoint `i` runs, calls and branches counted
+    /// out: the length of its monolith program.
+    pub fn program_len(&self, i: usize) -> usize {
+        fn len(app: &App, steps: &[Step]) -> usize {
+            steps
+                .iter()
+                .map(|s| match s {
+                    Step::Cpu(_) | Step::Query(_) => 1,
+                    Step::Call(r) => len(app, &app.op(*r).steps),
+                    Step::Parallel(b) => b.iter().map(|b| len(app, b)).sum(),
+                })
+                .sum()
+        }
+        len(self, &self.endpoints[i].steps)
     }
 }

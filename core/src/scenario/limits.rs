@@ -19,6 +19,18 @@ pub const MAX_DIST_DEPTH: usize = 16;
 /// Endpoints in one application, and steps in one endpoint.
 pub const MAX_ENDPOINTS: usize = 10_000;
 pub const MAX_STEPS: usize = 1_000;
+/// Services, and operations in one service.
+pub const MAX_SERVICES: usize = 1_000;
+pub const MAX_OPS: usize = 1_000;
+/// Branches of one `parallel` step.
+pub const MAX_BRANCHES: usize = 100;
+/// Steps one request runs, every call and branch counted out: calls can
+/// multiply (an operation calling another twice, ten levels deep, is a
+/// thousand steps), and a request is a program, not a loop.
+pub const MAX_PROGRAM: usize = 10_000;
+/// Calls nested in calls: a real call graph is a few levels deep, and
+/// programs are expanded by recursion along it.
+pub const MAX_CALL_DEPTH: usize = 32;
 
 /// Cores of one host: the largest servers sold have a few hundred.
 pub const MAX_CORES: u32 = 1_024;

@@ -107,6 +107,13 @@ impl<'de> Deserialize<'de> for RawRate {
 pub struct RawApp {
     pub endpoints: Opt<IndexMap<String, Field<RawEndpoint>>>,
     pub locks: Opt<IndexMap<String, Field<RawLock>>>,
+    pub services: Opt<IndexMap<String, Field<RawService>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawService {
+    pub ops: Opt<IndexMap<String, Field<RawEndpoint>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -123,6 +130,8 @@ pub struct RawStep {
     pub db_cpu: Opt<String>,
     pub db_wait: Opt<String>,
     pub lock: Opt<String>,
+    pub call: Opt<String>,
+    pub parallel: Opt<Vec<Field<Vec<Field<RawStep>>>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -191,6 +200,7 @@ tables!(
     RawTraffic,
     RawPoint,
     RawApp,
+    RawService,
     RawEndpoint,
     RawStep,
     RawLock,

@@ -1,12 +1,26 @@
-//! The application: endpoints, their steps and row locks.
+//! The application: services and their operations, endpoints, their steps
+//! and row locks; calls resolved, call cycles and runaway programs refused.
 
 use std::collections::HashMap;
 
-use super::super::app::{App, Endpoint, Lock, Query, Step};
+use super::super::app::{App, Endpoint, Lock, Op, OpRef, Query, Service, Step};
 use super::super::limits::{self, echo};
 use super::super::locate::KeyPath;
-use super::super::raw::{Field, RawApp, RawStep};
+use super::super::raw::{Field, Opt, RawApp, RawEndpoint, RawStep};
 use super::{Ctx, is_safe_name};
+
+/// What steps can refer to while they are checked.
+struct Names<'a> {
+    locks: HashMap<&'a str, usize>,
+    ops: HashMap<String, OpRef>,
+}
+
+/// A call written at `path` inside `caller` (`None`: an endpoint).
+struct CallSite {
+    caller: Option<OpRef>,
+    callee: OpRef,
+    path: KeyPath,
+}
 
 pub(super) fn app(cx: &mut Ctx<'_, '_>, raw: &RawApp) -> Option<App> {
     let p = KeyPath::root().key("app");
@@ -28,7 +42,90 @@ pub(super) fn app(cx: &mut Ctx<'_, '_>, raw: &RawApp) -> Option<App> {
             rows: rows.unwrap_or(1),
         });
     }
-    let lock_index: HashMap<&str, usize> = locks.iter().enumerate().map(|(i, l)| (l.name.as_str(), i)).collect();
+
+    // Every operation's name first, so that a call may name one declared
+    // further down the file.
+    let sp = p.key("services");
+    let raw_services = cx.get(&sp, &raw.services);
+    ok &= raw_services.is_some();
+    let raw_services = raw_services.flatten();
+    let mut declared: Vec<(String, Vec<(String, Option<&RawEndpoint>)>)> = Vec::new();
+    if raw_services.is_some_and(|s| s.len() > limits::MAX_SERVICES) {
+        cx.report(
+            &sp,
+            format!("an application has at most {} services", limits::MAX_SERVICES),
+        );
+        return None;
+    }
+    for (name, svc) in raw_services.into_iter().flatten() {
+        let svp = sp.key(name);
+        ok &= checked_name(cx, &svp, name, "a service");
+        let ops = cx.field(&svp, svc, "").and_then(|s| cx.get(&svp.key("ops"), &s.ops));
+        let ops = match ops {
+            None => {
+                ok = false;
+                continue;
+            }
+            Some(None) => {
+                cx.report(
+                    &svp,
+                    "a service needs operations, e.g. [app.services.catalog.ops.list] steps = [{ cpu = \"2ms\" }]",
+                );
+                ok = false;
+                continue;
+            }
+            Some(Some(ops)) => ops,
+        };
+        if ops.len() > limits::MAX_OPS {
+            cx.report(
+                &svp.key("ops"),
+                format!("a service has at most {} operations", limits::MAX_OPS),
+            );
+            ok = false;
+            continue;
+        }
+        let mut list = Vec::new();
+        for (op, f) in ops {
+            let opp = svp.key("ops").key(op);
+            ok &= checked_name(cx, &opp, op, "an operation");
+            let body = cx.field(&opp, f, "");
+            ok &= body.is_some();
+            list.push((op.clone(), body));
+        }
+        declared.push((name.clone(), list));
+    }
+    let names = Names {
+        locks: locks.iter().enumerate().map(|(i, l)| (l.name.as_str(), i)).collect(),
+        ops: declared
+            .iter()
+            .enumerate()
+            .flat_map(|(s, (svc, ops))| {
+                ops.iter()
+                    .enumerate()
+                    .map(move |(o, (op, _))| (format!("{svc}.{op}"), OpRef { service: s, op: o }))
+            })
+            .collect(),
+    };
+
+    let mut calls = Vec::new();
+    let mut services = Vec::new();
+    for (s, (svc, ops)) in declared.iter().enumerate() {
+        let mut out = Vec::new();
+        for (o, (op, body)) in ops.iter().enumerate() {
+            let opp = sp.key(svc).key("ops").key(op);
+            let me = Some(OpRef { service: s, op: o });
+            let steps = body.and_then(|b| program(cx, &opp, &b.steps, &names, me, &mut calls));
+            ok &= steps.is_some();
+            out.push(Op {
+                name: op.clone(),
+                steps: steps.unwrap_or_default(),
+            });
+        }
+        services.push(Service {
+            name: svc.clone(),
+            ops: out,
+        });
+    }
 
     let eps = match cx.get(&p.key("endpoints"), &raw.endpoints) {
         None => return None,
@@ -60,6 +157,7 @@ pub(super) fn app(cx: &mut Ctx<'_, '_>, raw: &RawApp) -> Option<App> {
         return None;
     }
     let mut endpoints = Vec::new();
+    let mut endpoint_paths = Vec::new();
     for (name, e) in eps {
         let ep = p.key("endpoints").key(name);
         ok &= checked_name(cx, &ep, name, "an endpoint");
@@ -67,29 +165,54 @@ pub(super) fn app(cx: &mut Ctx<'_, '_>, raw: &RawApp) -> Option<App> {
             ok = false;
             continue;
         };
-        let steps = match cx.get(&ep.key("steps"), &e.steps) {
-            None => None,
-            Some(None) => {
-                cx.report(
-                    &ep,
-                    "an endpoint needs steps, e.g. steps = [{ cpu = \"5ms\" }, { query = \"load\", db_cpu = \"1ms\" }]",
-                );
-                None
+        match program(cx, &ep, &e.steps, &names, None, &mut calls) {
+            Some(steps) => {
+                endpoints.push(Endpoint {
+                    name: name.clone(),
+                    steps,
+                });
+                endpoint_paths.push(ep);
             }
-            Some(Some(s)) => steps(cx, &ep.key("steps"), s, &lock_index),
-        };
-        match steps {
-            Some(steps) => endpoints.push(Endpoint {
-                name: name.clone(),
-                steps,
-            }),
             None => ok = false,
         }
     }
-    ok.then_some(App { endpoints, locks })
+    if !ok {
+        return None;
+    }
+    let app = App {
+        endpoints,
+        locks,
+        services,
+    };
+    let order = acyclic(cx, &app, &calls)?;
+    let sizes = op_sizes(&app, &order);
+    let mut fits = true;
+    for (i, ep) in endpoint_paths.iter().enumerate() {
+        let (n, depth) = size(&app.endpoints[i].steps, &sizes);
+        if depth > limits::MAX_CALL_DEPTH {
+            cx.report(
+                &ep.key("steps"),
+                format!(
+                    "calls from this endpoint nest {depth} deep; at most {} levels are allowed",
+                    limits::MAX_CALL_DEPTH
+                ),
+            );
+            fits = false;
+        } else if n > limits::MAX_PROGRAM as u64 {
+            cx.report(
+                &ep.key("steps"),
+                format!(
+                    "a request of this endpoint runs {n} steps once its calls are counted out; at most {} are allowed (a request is a program, not a loop)",
+                    limits::MAX_PROGRAM
+                ),
+            );
+            fits = false;
+        }
+    }
+    fits.then_some(app)
 }
 
-/// Endpoint and lock names appear in reports and, later, in file names.
+/// Endpoint, service and lock names appear in reports and file names.
 fn checked_name(cx: &mut Ctx<'_, '_>, p: &KeyPath, name: &str, what: &str) -> bool {
     if is_safe_name(name) {
         return true;
@@ -104,9 +227,38 @@ fn checked_name(cx: &mut Ctx<'_, '_>, p: &KeyPath, name: &str, what: &str) -> bo
     false
 }
 
-fn steps(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &[Field<RawStep>], locks: &HashMap<&str, usize>) -> Option<Vec<Step>> {
+/// An endpoint's or an operation's `steps`.
+fn program(
+    cx: &mut Ctx<'_, '_>,
+    owner: &KeyPath,
+    raw: &Opt<Vec<Field<RawStep>>>,
+    names: &Names,
+    me: Option<OpRef>,
+    calls: &mut Vec<CallSite>,
+) -> Option<Vec<Step>> {
+    let p = owner.key("steps");
+    match cx.get(&p, raw)? {
+        None => {
+            cx.report(
+                owner,
+                "steps are required, e.g. steps = [{ cpu = \"5ms\" }, { query = \"load\", db_cpu = \"1ms\" }]",
+            );
+            None
+        }
+        Some(s) => steps(cx, &p, s, names, me, calls),
+    }
+}
+
+fn steps(
+    cx: &mut Ctx<'_, '_>,
+    p: &KeyPath,
+    raw: &[Field<RawStep>],
+    names: &Names,
+    me: Option<OpRef>,
+    calls: &mut Vec<CallSite>,
+) -> Option<Vec<Step>> {
     if raw.is_empty() {
-        cx.report(p, "an endpoint needs at least one step, e.g. { cpu = \"5ms\" }");
+        cx.report(p, "at least one step is needed, e.g. { cpu = \"5ms\" }");
         return None;
     }
     if raw.len() > limits::MAX_STEPS {
@@ -126,7 +278,7 @@ fn steps(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &[Field<RawStep>], locks: &Hash
         let sp = p.index(i);
         match cx
             .field(&sp, s, "a step such as { cpu = \"5ms\" }")
-            .and_then(|s| step(cx, &sp, s, locks))
+            .and_then(|s| step(cx, &sp, s, names, me, calls))
         {
             Some(s) => out.push(s),
             None => ok = false,
@@ -135,72 +287,255 @@ fn steps(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &[Field<RawStep>], locks: &Hash
     ok.then_some(out)
 }
 
-fn step(cx: &mut Ctx<'_, '_>, p: &KeyPath, s: &RawStep, locks: &HashMap<&str, usize>) -> Option<Step> {
-    let cpu = cx.dist(&p.key("cpu"), &s.cpu);
-    let query = cx.get_as(&p.key("query"), &s.query, "a query name such as \"load_product\"");
+const KINDS: [&str; 4] = ["cpu", "query", "call", "parallel"];
+
+fn step(
+    cx: &mut Ctx<'_, '_>,
+    p: &KeyPath,
+    s: &RawStep,
+    names: &Names,
+    me: Option<OpRef>,
+    calls: &mut Vec<CallSite>,
+) -> Option<Step> {
+    let given = [
+        s.cpu.is_some(),
+        s.query.is_some(),
+        s.call.is_some(),
+        s.parallel.is_some(),
+    ];
+    let kinds: Vec<&str> = KINDS.iter().zip(given).filter(|(_, g)| *g).map(|(k, _)| *k).collect();
+    let kind = match kinds.as_slice() {
+        [one] => *one,
+        [] => {
+            cx.report(p, "a step needs \"cpu\" (PHP work, e.g. cpu = \"5ms\"), \"query\" (a named SQL statement with db_cpu and/or db_wait), \"call\" (an operation, call = \"catalog.list\") or \"parallel\" (branches, parallel = [[...], [...]])");
+            return None;
+        }
+        many => {
+            let listed = many.iter().map(|k| format!("\"{k}\"")).collect::<Vec<_>>().join(", ");
+            cx.report(
+                p,
+                format!("a step is one kind of work; this one says {listed}: split it into one step each"),
+            );
+            return None;
+        }
+    };
+    if kind != "query" {
+        let mut misplaced = false;
+        for (key, f) in [("db_cpu", &s.db_cpu), ("db_wait", &s.db_wait), ("lock", &s.lock)] {
+            if f.is_some() {
+                cx.report_key(
+                    &p.key(key),
+                    format!("\"{key}\" belongs to a query step: write {{ query = \"name\", {key} = ... }}"),
+                );
+                misplaced = true;
+            }
+        }
+        if misplaced {
+            return None;
+        }
+    }
+    match kind {
+        "cpu" => cx.dist(&p.key("cpu"), &s.cpu)?.map(Step::Cpu),
+        "query" => query(cx, p, s, names),
+        "call" => {
+            let target = cx.get_as(&p.key("call"), &s.call, "an operation such as \"catalog.list\"")??;
+            match names.ops.get(target.trim()) {
+                Some(&callee) => {
+                    calls.push(CallSite {
+                        caller: me,
+                        callee,
+                        path: p.key("call"),
+                    });
+                    Some(Step::Call(callee))
+                }
+                None => {
+                    let (svc, op) = target.split_once('.').unwrap_or((target, "op"));
+                    cx.report(
+                        &p.key("call"),
+                        format!(
+                            "unknown operation \"{}\": a call names \"service.operation\", declared as [app.services.{}.ops.{}]",
+                            echo(target),
+                            echo(svc),
+                            echo(op)
+                        ),
+                    );
+                    None
+                }
+            }
+        }
+        _ => {
+            let bp = p.key("parallel");
+            let branches = cx.get_as(
+                &bp,
+                &s.parallel,
+                "branches such as [[{ call = \"a.x\" }], [{ call = \"b.y\" }]]",
+            )??;
+            if branches.len() < 2 || branches.len() > limits::MAX_BRANCHES {
+                cx.report(
+                    &bp,
+                    format!(
+                        "parallel takes 2 to {} branches, each an array of steps: [[{{ call = \"a.x\" }}], [{{ call = \"b.y\" }}]]",
+                        limits::MAX_BRANCHES
+                    ),
+                );
+                return None;
+            }
+            let mut ok = true;
+            let mut out = Vec::new();
+            for (i, b) in branches.iter().enumerate() {
+                let brp = bp.index(i);
+                match cx
+                    .field(&brp, b, "an array of steps")
+                    .and_then(|b| steps(cx, &brp, b, names, me, calls))
+                {
+                    Some(b) => out.push(b),
+                    None => ok = false,
+                }
+            }
+            ok.then_some(Step::Parallel(out))
+        }
+    }
+}
+
+fn query(cx: &mut Ctx<'_, '_>, p: &KeyPath, s: &RawStep, names: &Names) -> Option<Step> {
+    let name = cx.get_as(&p.key("query"), &s.query, "a query name such as \"load_product\"");
     let db_cpu = cx.dist(&p.key("db_cpu"), &s.db_cpu);
     let db_wait = cx.dist(&p.key("db_wait"), &s.db_wait);
     let lock = cx.get_as(&p.key("lock"), &s.lock, "the name of a lock in [app.locks]");
-    let given = |f: &Option<Field<String>>| f.is_some();
-    match (given(&s.cpu), given(&s.query)) {
-        (true, true) => {
-            cx.report(
-                p,
-                "a step is either { cpu = ... } (PHP work) or { query = ... } (SQL), not both",
-            );
-            None
-        }
-        (false, false) => {
-            cx.report(p, "a step needs \"cpu\" (PHP work, e.g. cpu = \"5ms\") or \"query\" (a named SQL statement with db_cpu and/or db_wait)");
-            None
-        }
-        (true, false) => {
-            let mut ok = true;
-            for (key, f) in [("db_cpu", &s.db_cpu), ("db_wait", &s.db_wait), ("lock", &s.lock)] {
-                if given(f) {
-                    cx.report(
-                        &p.key(key),
-                        format!("\"{key}\" belongs to a query step: write {{ query = \"name\", {key} = ... }}"),
-                    );
-                    ok = false;
-                }
-            }
-            let cpu = cpu??;
-            ok.then_some(Step::Cpu(cpu))
-        }
-        (false, true) => {
-            let (query, db_cpu, db_wait, lock) = (query?, db_cpu, db_wait, lock);
-            let name = query.expect("given");
-            if name.trim().is_empty() {
-                cx.report(&p.key("query"), "a query needs a name, e.g. query = \"load_product\"");
+    let name = name??;
+    if name.trim().is_empty() {
+        cx.report(&p.key("query"), "a query needs a name, e.g. query = \"load_product\"");
+        return None;
+    }
+    if s.db_cpu.is_none() && s.db_wait.is_none() {
+        cx.report(
+            p,
+            format!(
+                "query \"{}\" does no work: give it db_cpu (CPU on the database host) and/or db_wait (I/O, sleeps)",
+                echo(name)
+            ),
+        );
+        return None;
+    }
+    let lock = match lock? {
+        None => None,
+        Some(l) => match names.locks.get(l.as_str()) {
+            Some(&i) => Some(i),
+            None => {
+                cx.report(
+                    &p.key("lock"),
+                    format!(
+                        "unknown lock \"{0}\": declare it as [app.locks.{0}] (rows = 1 for a single hot row)",
+                        echo(l)
+                    ),
+                );
                 return None;
             }
-            if !given(&s.db_cpu) && !given(&s.db_wait) {
-                cx.report(p, format!("query \"{}\" does no work: give it db_cpu (CPU on the database host) and/or db_wait (I/O, sleeps)", echo(name)));
-                return None;
+        },
+    };
+    Some(Step::Query(Query {
+        name: name.clone(),
+        db_cpu: db_cpu?,
+        db_wait: db_wait?,
+        lock,
+    }))
+}
+
+/// Refuses calls that come back to an operation already running (a call
+/// cycle would make a request run forever), naming the cycle. Without one,
+/// the operations in an order where every callee comes before its callers.
+fn acyclic(cx: &mut Ctx<'_, '_>, app: &App, calls: &[CallSite]) -> Option<Vec<OpRef>> {
+    let mut edges: HashMap<OpRef, Vec<&CallSite>> = HashMap::new();
+    for c in calls {
+        if let Some(caller) = c.caller {
+            edges.entry(caller).or_default().push(c);
+        }
+    }
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        Open,
+        Done,
+    }
+    let mut mark: HashMap<OpRef, Mark> = HashMap::new();
+    let mut order = Vec::new();
+    let name = |r: OpRef| format!("{}.{}", app.services[r.service].name, app.op(r).name);
+    for (s, svc) in app.services.iter().enumerate() {
+        for o in 0..svc.ops.len() {
+            let start = OpRef { service: s, op: o };
+            if mark.get(&start).copied().unwrap_or(Mark::New) != Mark::New {
+                continue;
             }
-            let lock = match lock? {
-                None => None,
-                Some(l) => match locks.get(l.as_str()) {
-                    Some(&i) => Some(i),
-                    None => {
+            // Depth-first without recursion: (operation, next call to follow).
+            let mut stack: Vec<(OpRef, usize)> = vec![(start, 0)];
+            mark.insert(start, Mark::Open);
+            while let Some(&mut (at, ref mut next)) = stack.last_mut() {
+                let out = edges.get(&at).map_or(&[][..], |v| v.as_slice());
+                let Some(call) = out.get(*next) else {
+                    mark.insert(at, Mark::Done);
+                    order.push(at);
+                    stack.pop();
+                    continue;
+                };
+                *next += 1;
+                match mark.get(&call.callee).copied().unwrap_or(Mark::New) {
+                    Mark::Done => {}
+                    Mark::New => {
+                        mark.insert(call.callee, Mark::Open);
+                        stack.push((call.callee, 0));
+                    }
+                    Mark::Open => {
+                        let from = stack.iter().position(|(r, _)| *r == call.callee).unwrap_or(0);
+                        let cycle: Vec<String> = stack[from..]
+                            .iter()
+                            .map(|(r, _)| name(*r))
+                            .chain(std::iter::once(name(call.callee)))
+                            .collect();
                         cx.report(
-                            &p.key("lock"),
+                            &call.path,
                             format!(
-                                "unknown lock \"{0}\": declare it as [app.locks.{0}] (rows = 1 for a single hot row)",
-                                echo(l)
+                                "calls go round in a circle: {}; a request would never end",
+                                cycle.join(" → ")
                             ),
                         );
                         return None;
                     }
-                },
-            };
-            Some(Step::Query(Query {
-                name: name.clone(),
-                db_cpu: db_cpu?,
-                db_wait: db_wait?,
-                lock,
-            }))
+                }
+            }
         }
     }
+    Some(order)
+}
+
+/// Each operation's (steps once its calls are counted out, call depth),
+/// computed callees first so that nothing recurses along a call chain (a
+/// chain of a million operations would overflow the stack) and a call tree
+/// that multiplies is counted in time linear in the file. Saturating.
+fn op_sizes(app: &App, order: &[OpRef]) -> HashMap<OpRef, (u64, usize)> {
+    let mut sizes = HashMap::new();
+    for &r in order {
+        let s = size(&app.op(r).steps, &sizes);
+        sizes.insert(r, s);
+    }
+    sizes
+}
+
+/// (steps, call depth) of a list of steps whose callees are in `sizes`.
+/// Recurses only into `parallel` branches, which TOML's own nesting limit
+/// keeps shallow.
+fn size(steps: &[Step], sizes: &HashMap<OpRef, (u64, usize)>) -> (u64, usize) {
+    steps.iter().fold((0u64, 0usize), |(n, d), s| {
+        let (k, depth) = match s {
+            Step::Cpu(_) | Step::Query(_) => (1, 0),
+            Step::Call(r) => {
+                let (k, depth) = sizes.get(r).copied().unwrap_or((0, 0));
+                (k, depth.saturating_add(1))
+            }
+            Step::Parallel(b) => b.iter().fold((0u64, 0usize), |(n, d), b| {
+                let (k, depth) = size(b, sizes);
+                (n.saturating_add(k), d.max(depth))
+            }),
+        };
+        (n.saturating_add(k), d.max(depth))
+    })
 }

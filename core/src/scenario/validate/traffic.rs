@@ -282,7 +282,7 @@ pub(in super::super) fn work_problem(traffic: &Traffic, app: &App, duration: u64
     let steps: f64 = traffic
         .mix
         .iter()
-        .map(|&(i, share)| share * app.endpoints[i].steps.len() as f64)
+        .map(|&(i, share)| share * app.program_len(i) as f64)
         .sum();
     let work = requests * (steps + 1.0);
     if work.is_finite() && work <= limits::MAX_WORK {
