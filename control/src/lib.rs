@@ -13,7 +13,9 @@
 //!   or a split brain can be read off.
 //!
 //! A VRRPv2 backup at priority 100 takes over 3 × 1 s + (256 − 100)/256 s =
-//! 3.609375 s after the last advert of a master whose host died:
+//! 3.609375 s after the last advert of a master whose host died. Here the
+//! master (priority 200) won the cold start at 3 s + 56/256 s = 3.21875 s and
+//! advertises at 3.21875 + k s; its host dies just after its 10.21875 s advert:
 //!
 //! ```
 //! use lab_control::vrrp::{Holders, InitialState, SECOND, Side, Vrrp, VrrpConfig, VrrpPair};
@@ -25,9 +27,9 @@
 //! let mut pair = VrrpPair::new(Vrrp::new(master).unwrap(), Vrrp::new(backup).unwrap(), 0);
 //! pair.start(0, Side::A);
 //! pair.start(0, Side::B);
-//! pair.crash_host(10 * SECOND, Side::A); // just after its advert at 10 s
+//! pair.crash_host(10_218_750_000, Side::A);
 //! pair.run_until(20 * SECOND);
-//! assert_eq!(pair.first(Holders::Only(Side::B), 10 * SECOND), Some(13_609_375_000));
+//! assert_eq!(pair.first(Holders::Only(Side::B), 10 * SECOND), Some(13_828_125_000));
 //! assert_eq!(pair.time_with(Holders::Nobody, 10 * SECOND, 20 * SECOND), 3_609_375_000);
 //! ```
 

@@ -12,10 +12,27 @@
 //!   adverts reset the master-down timer, preempt_delay), `vrrp_state_master_rx`
 //!   (stepping down; answering a lower-priority advert), `vrrp_state_leave_master`.
 //! - keepalived 2.x, `keepalived/vrrp/vrrp_scheduler.c`: `vrrp_init_state`
-//!   (`state MASTER` becomes master at once), `vrrp_init_instance_sands`.
+//!   (only the owner skips the wait at start), `try_up_instance`,
+//!   `vrrp_init_instance_sands`.
+//! - keepalived 2.2.7 (Debian 12) measured on this machine, two network
+//!   namespaces, tcpdump timestamps: the figures quoted below
+//!   (`control/measure/keepalived_vrrp.py` repeats them).
 //!
 //! Where keepalived and the RFCs differ, keepalived wins, because it is what
 //! `deploy` runs; each such place says so.
+//!
+//! # Why FACTS.md's `kill -9` measured 3.0 s, not 3.61 s
+//!
+//! The backup's master-down timer runs from the last advert it received, not
+//! from the crash. A master killed φ after its last advert is replaced
+//! 3.609375 s − φ after the kill, anywhere in (2.609375 s, 3.609375 s]: 3.0 s
+//! is φ ≈ 0.61 s. keepalived 2.2.7 here, `kill -9` at φ = 0.05, 0.30, 0.61,
+//! 0.80, 0.95 s: the backup's first advert came 3.560, 3.311, 3.001, 2.810,
+//! 2.660 s after the kill, and every time 3.610–3.611 s after the master's
+//! last advert (the model's 3.609375 s plus about 1 ms of scheduling). There
+//! is no timer granularity or other skew formula at work. A graceful stop
+//! (SIGTERM) was followed 0.612–0.614 s later by the backup's advert (the
+//! priority-0 advert left 1–2 ms after the signal, then the 0.609375 s skew).
 
 use std::fmt;
 
@@ -52,15 +69,21 @@ pub enum VrrpVersion {
     V3,
 }
 
-/// The `state` keyword of a keepalived instance: where it starts.
+/// The `state` keyword of a keepalived instance.
+///
+/// In keepalived 2.x it does not change when a router becomes master: every
+/// router but the address owner starts as backup and waits a master-down
+/// interval (RFC 3768 §6.4.1; `vrrp_init_state` fast-tracks only priority
+/// 255 or a reload). Measured here: a lone `state MASTER` instance at
+/// priority 200 sent its first advert 3.24–3.28 s after start (3 s + 56/256 s
+/// = 3.21875 s, plus start-up). What `Master` does change: `nopreempt` and
+/// `preempt_delay` work only from `BACKUP` (keepalived.conf(5)), so this
+/// model refuses them with `Master`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum InitialState {
-    /// Become master at start without waiting (keepalived's `vrrp_init_state`
-    /// times out of backup after 1 µs). A higher-priority master already on
-    /// the link then takes the role back at its next advert.
+    /// `state MASTER`.
     Master,
-    /// Start as backup and wait a master-down interval (RFC 3768 §6.4.1);
-    /// keepalived's default.
+    /// `state BACKUP`, keepalived's default.
     #[default]
     Backup,
 }
@@ -360,16 +383,17 @@ impl Vrrp {
 
     /// Starts the router (also after [`stop`](Self::stop) or [`crash`](Self::crash)).
     ///
-    /// The owner, and `state MASTER`, become master at once; everyone else
-    /// becomes backup for a master-down interval and releases any address a
-    /// killed predecessor left behind (keepalived removes its VIPs at start).
-    /// Does nothing if it is already running.
+    /// The owner becomes master at once; everyone else, `state MASTER`
+    /// included (see [`InitialState`]), becomes backup for a master-down
+    /// interval and releases any address a killed predecessor left behind
+    /// (keepalived logs "removing VIPs" at start). Does nothing if it is
+    /// already running.
     pub fn start(&mut self, now: u64) -> Reaction {
         self.advance(now);
         if self.state != VrrpState::Init {
             return Reaction::NONE;
         }
-        if self.config.priority == PRIORITY_OWNER || self.config.initial == InitialState::Master {
+        if self.config.priority == PRIORITY_OWNER {
             return self.become_master(now);
         }
         self.become_backup(now, self.config.advert_int);
@@ -442,9 +466,8 @@ impl Vrrp {
         if was_master { self.resign() } else { Reaction::NONE }
     }
 
-    /// The interface is back: leave FAULT for backup, or master for the
-    /// owner (keepalived's `vrrp_state_leave_fault`; `state MASTER` waits one
-    /// advert interval and the minimal skew, a backup a master-down interval).
+    /// The interface is back: the owner leaves FAULT as master, everyone else
+    /// as backup for a master-down interval (keepalived's `try_up_instance`).
     pub fn recover(&mut self, now: u64) -> Reaction {
         self.advance(now);
         if self.state != VrrpState::Fault {
@@ -454,10 +477,6 @@ impl Vrrp {
             return self.become_master(now);
         }
         self.become_backup(now, self.config.advert_int);
-        if self.config.initial == InitialState::Master {
-            let skew_min = skew_time(self.config.version, 255, self.config.advert_int);
-            self.timer = Some(now + self.config.advert_int + skew_min);
-        }
         Reaction::NONE
     }
 

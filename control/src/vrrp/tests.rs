@@ -23,6 +23,15 @@ fn started(config: VrrpConfig, now: u64) -> Vrrp {
     r
 }
 
+/// Started at 0 with nobody else on the link: master when its master-down
+/// interval runs out, at the returned time.
+fn mastered(config: VrrpConfig) -> (Vrrp, u64) {
+    let mut r = started(config, 0);
+    let t0 = config.master_down_interval();
+    assert_eq!(r.timer_fired(t0).vip, VipAction::Take);
+    (r, t0)
+}
+
 fn advert(priority: u8) -> Advert {
     Advert {
         priority,
@@ -139,25 +148,25 @@ fn configs_keepalived_refuses_are_refused() {
 }
 
 #[test]
-fn start_as_master_takes_the_address_and_advertises() {
-    let mut r = Vrrp::new(master_config(150)).unwrap();
+fn state_master_starts_as_backup_as_keepalived_2_2_7_does() {
+    let mut r = Vrrp::new(master_config(200)).unwrap();
     assert_eq!(r.state(), VrrpState::Init);
     assert_eq!(r.next_timer(), None);
     let reaction = r.start(5 * SECOND);
-    assert_eq!(reaction.vip, VipAction::Take);
     assert_eq!(
-        reaction.advert,
-        Some(Advert {
-            priority: 150,
-            address: 150,
-            advert_int: SECOND
-        })
+        reaction,
+        Reaction {
+            vip: VipAction::Release,
+            advert: None
+        }
     );
-    assert_eq!(r.state(), VrrpState::Master);
-    assert_eq!(r.next_timer(), Some(6 * SECOND));
+    assert_eq!(r.state(), VrrpState::Backup);
+    // 3 s + (256 − 200)/256 s = 3.21875 s (measured: first advert after
+    // 3.24–3.28 s, start-up included).
+    assert_eq!(r.next_timer(), Some(5 * SECOND + 3_218_750_000));
     // Starting a running router changes nothing.
-    assert_eq!(r.start(5 * SECOND + 1), Reaction::NONE);
-    assert_eq!(r.next_timer(), Some(6 * SECOND));
+    assert_eq!(r.start(6 * SECOND), Reaction::NONE);
+    assert_eq!(r.next_timer(), Some(8_218_750_000));
 }
 
 #[test]
@@ -176,19 +185,33 @@ fn start_as_backup_waits_a_master_down_interval_and_clears_a_leftover_address() 
 }
 
 #[test]
-fn the_owner_starts_as_master_even_from_backup() {
-    let r = started(config(255), 0);
+fn the_owner_starts_as_master_takes_the_address_and_advertises() {
+    let mut r = Vrrp::new(config(255)).unwrap();
+    let reaction = r.start(5 * SECOND);
+    assert_eq!(reaction.vip, VipAction::Take);
+    assert_eq!(
+        reaction.advert,
+        Some(Advert {
+            priority: 255,
+            address: 255,
+            advert_int: SECOND
+        })
+    );
     assert_eq!(r.state(), VrrpState::Master);
+    assert_eq!(r.next_timer(), Some(6 * SECOND));
 }
 
 #[test]
 fn a_master_advertises_every_interval_and_ignores_early_or_stale_timers() {
-    let mut r = started(master_config(150), 0);
-    assert_eq!(r.timer_fired(SECOND - 1), Reaction::NONE);
-    assert_eq!(r.timer_fired(SECOND).advert.map(|a| a.priority), Some(150));
-    assert_eq!(r.next_timer(), Some(2 * SECOND));
-    // The caller fires the 1 s deadline it had scheduled a second time.
-    assert_eq!(r.timer_fired(SECOND), Reaction::NONE);
+    // Master at 3 s + 106/256 s = 3.4140625 s.
+    let (mut r, t0) = mastered(config(150));
+    assert_eq!(t0, 3_414_062_500);
+    assert_eq!(r.next_timer(), Some(t0 + SECOND));
+    assert_eq!(r.timer_fired(t0 + SECOND - 1), Reaction::NONE);
+    assert_eq!(r.timer_fired(t0 + SECOND).advert.map(|a| a.priority), Some(150));
+    assert_eq!(r.next_timer(), Some(t0 + 2 * SECOND));
+    // The caller fires the deadline it had scheduled a second time.
+    assert_eq!(r.timer_fired(t0 + SECOND), Reaction::NONE);
 }
 
 #[test]
@@ -273,8 +296,8 @@ fn preempt_delay_keeps_accepting_a_lower_master_until_it_runs_out() {
 
 #[test]
 fn a_master_steps_down_for_a_higher_priority() {
-    let mut r = started(master_config(100), 0);
-    let reaction = r.advert_received(SECOND / 2, advert(150));
+    let (mut r, t0) = mastered(config(100));
+    let reaction = r.advert_received(t0 + SECOND / 2, advert(150));
     assert_eq!(
         reaction,
         Reaction {
@@ -283,27 +306,29 @@ fn a_master_steps_down_for_a_higher_priority() {
         }
     );
     assert_eq!(r.state(), VrrpState::Backup);
-    assert_eq!(r.next_timer(), Some(SECOND / 2 + 3_609_375_000));
+    assert_eq!(r.next_timer(), Some(t0 + SECOND / 2 + 3_609_375_000));
 }
 
 #[test]
 fn equal_priorities_go_to_the_higher_address() {
-    let mine = VrrpConfig {
+    let (mut r, t0) = mastered(VrrpConfig {
         address: 10,
-        ..master_config(100)
-    };
-    let mut r = started(mine, 0);
+        ..config(100)
+    });
     let lower = Advert {
         priority: 100,
         address: 9,
         advert_int: SECOND,
     };
-    assert_eq!(r.advert_received(1, lower).vip, VipAction::Keep);
-    assert!(r.is_master());
-    assert_eq!(r.advert_received(2, Advert { address: 10, ..lower }), Reaction::NONE);
+    assert_eq!(r.advert_received(t0 + 1, lower).vip, VipAction::Keep);
     assert!(r.is_master());
     assert_eq!(
-        r.advert_received(3, Advert { address: 11, ..lower }).vip,
+        r.advert_received(t0 + 2, Advert { address: 10, ..lower }),
+        Reaction::NONE
+    );
+    assert!(r.is_master());
+    assert_eq!(
+        r.advert_received(t0 + 3, Advert { address: 11, ..lower }).vip,
         VipAction::Release
     );
     assert_eq!(r.state(), VrrpState::Backup);
@@ -311,8 +336,8 @@ fn equal_priorities_go_to_the_higher_address() {
 
 #[test]
 fn a_master_answers_a_lower_master_at_once() {
-    let mut r = started(master_config(150), 0);
-    let reaction = r.advert_received(SECOND / 3, advert(100));
+    let (mut r, t0) = mastered(config(150));
+    let reaction = r.advert_received(t0 + SECOND / 3, advert(100));
     assert_eq!(
         reaction,
         Reaction {
@@ -321,25 +346,19 @@ fn a_master_answers_a_lower_master_at_once() {
         }
     );
     // Its own schedule is unchanged.
-    assert_eq!(r.next_timer(), Some(SECOND));
+    assert_eq!(r.next_timer(), Some(t0 + SECOND));
     // And to a shutdown advert from another master too.
-    assert_eq!(
-        r.advert_received(
-            SECOND / 2,
-            Advert {
-                priority: 0,
-                ..advert(100)
-            }
-        )
-        .advert,
-        Some(r.advert())
-    );
+    let stop = Advert {
+        priority: 0,
+        ..advert(100)
+    };
+    assert_eq!(r.advert_received(t0 + SECOND / 2, stop).advert, Some(r.advert()));
 }
 
 #[test]
 fn a_graceful_stop_releases_and_advertises_priority_zero() {
-    let mut r = started(master_config(150), 0);
-    let reaction = r.stop(SECOND / 2);
+    let (mut r, t0) = mastered(config(150));
+    let reaction = r.stop(t0 + SECOND / 2);
     assert_eq!(reaction.vip, VipAction::Release);
     assert_eq!(
         reaction.advert,
@@ -358,31 +377,34 @@ fn a_graceful_stop_releases_and_advertises_priority_zero() {
 
 #[test]
 fn a_crashed_router_does_nothing_until_restarted() {
-    let mut r = started(master_config(150), 0);
+    let (mut r, t0) = mastered(config(150));
     assert_eq!(r.crash(), Reaction::NONE);
     assert_eq!(r.state(), VrrpState::Init);
     assert_eq!(r.next_timer(), None);
-    assert_eq!(r.advert_received(SECOND, advert(200)), Reaction::NONE);
-    assert_eq!(r.timer_fired(2 * SECOND), Reaction::NONE);
-    assert_eq!(r.restart(3 * SECOND).vip, VipAction::Take);
-    assert_eq!(r.next_timer(), Some(4 * SECOND));
+    assert_eq!(r.advert_received(t0 + SECOND, advert(200)), Reaction::NONE);
+    assert_eq!(r.timer_fired(t0 + 2 * SECOND), Reaction::NONE);
+    // Back as backup, clearing the address the dead process left behind.
+    assert_eq!(r.restart(t0 + 3 * SECOND).vip, VipAction::Release);
+    assert_eq!(r.state(), VrrpState::Backup);
+    assert_eq!(r.next_timer(), Some(t0 + 3 * SECOND + 3_414_062_500));
 }
 
 #[test]
 fn fault_releases_and_recovery_waits_as_keepalived_does() {
-    let mut r = started(master_config(150), 0);
-    let reaction = r.fault(SECOND / 2);
+    let (mut r, t0) = mastered(master_config(150));
+    let reaction = r.fault(t0 + SECOND / 2);
     assert_eq!(reaction.vip, VipAction::Release);
     assert_eq!(reaction.advert.map(|a| a.priority), Some(0));
     assert_eq!(r.state(), VrrpState::Fault);
-    assert_eq!(r.advert_received(SECOND, advert(100)), Reaction::NONE);
-    assert_eq!(r.recover(2 * SECOND), Reaction::NONE);
-    // state MASTER: one interval plus the minimal skew 1/256 s.
+    assert_eq!(r.next_timer(), None);
+    assert_eq!(r.advert_received(t0 + SECOND, advert(100)), Reaction::NONE);
+    // Back as backup for a full master-down interval, state MASTER or not.
+    assert_eq!(r.recover(t0 + 2 * SECOND), Reaction::NONE);
     assert_eq!(r.state(), VrrpState::Backup);
-    assert_eq!(r.next_timer(), Some(3 * SECOND + 3_906_250));
-    // state BACKUP: a full master-down interval.
+    assert_eq!(r.next_timer(), Some(t0 + 2 * SECOND + 3_414_062_500));
     let mut b = started(config(100), 0);
     assert_eq!(b.fault(1), Reaction::NONE);
+    assert_eq!(b.state(), VrrpState::Fault);
     b.recover(SECOND);
     assert_eq!(b.next_timer(), Some(SECOND + 3_609_375_000));
     // The owner goes straight back to master; a stopped router stays stopped.
@@ -392,6 +414,7 @@ fn fault_releases_and_recovery_waits_as_keepalived_does() {
     let mut s = Vrrp::new(config(100)).unwrap();
     assert_eq!(s.fault(1), Reaction::NONE);
     assert_eq!(s.state(), VrrpState::Init);
+    assert_eq!(s.recover(2), Reaction::NONE);
 }
 
 #[test]
