@@ -469,8 +469,8 @@ impl Shop {
         if let Driver::Open { arrivals, rng, slot } = &mut self.driver {
             let e: f64 = Exp1.sample(rng);
             match arrivals.next(e) {
-                Some(t) => self.sched.set_slot(*slot, t, Ev::Arrival),
-                None => self.sched.clear_slot(*slot),
+                Some(t) => self.sched.set_slot(slot, t, Ev::Arrival),
+                None => self.sched.clear_slot(slot),
             }
         }
     }

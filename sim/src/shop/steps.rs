@@ -351,8 +351,8 @@ impl Shop {
         match h.cpu.start(self.now, demand, tag) {
             // A free core took the job: only an earlier finish moves the event.
             Some(t) => {
-                if self.sched.slot_time(h.slot).is_none_or(|s| t < s) {
-                    self.sched.set_slot(h.slot, t, Ev::CpuDone(h.id));
+                if self.sched.slot_time(&h.slot).is_none_or(|s| t < s) {
+                    self.sched.set_slot(&h.slot, t, Ev::CpuDone(h.id));
                 }
             }
             None => self.cpu_changed(host),
@@ -364,11 +364,11 @@ impl Shop {
         let h = &mut self.hosts[host];
         match h.cpu.next_completion(self.now) {
             Some(t) => {
-                if self.sched.slot_time(h.slot) != Some(t) {
-                    self.sched.set_slot(h.slot, t, Ev::CpuDone(h.id));
+                if self.sched.slot_time(&h.slot) != Some(t) {
+                    self.sched.set_slot(&h.slot, t, Ev::CpuDone(h.id));
                 }
             }
-            None => self.sched.clear_slot(h.slot),
+            None => self.sched.clear_slot(&h.slot),
         }
     }
 
