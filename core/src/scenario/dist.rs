@@ -12,7 +12,7 @@
 
 use std::fmt;
 
-use super::limits::{MAX_DIST_DEPTH, echo};
+use super::limits::{MAX_DIST_DEPTH, MAX_MIX_PARTS, echo};
 use super::units::{format_duration, parse_duration, parse_percent};
 
 /// The standard normal quantile at 0.99, which ties a log-normal's p99 to its median.
@@ -104,6 +104,12 @@ impl Dist {
     pub fn mix(components: Vec<(f64, Dist)>) -> Result<Dist, String> {
         if components.len() < 2 {
             return Err("mix: give at least two weighted components, e.g. mix(99% 2ms, 1% 2s)".into());
+        }
+        if components.len() > MAX_MIX_PARTS {
+            return Err(format!(
+                "mix: at most {MAX_MIX_PARTS} components, found {}",
+                components.len()
+            ));
         }
         if components.iter().any(|(w, _)| !(w.is_finite() && *w > 0.0)) {
             return Err("mix: every weight must be above 0%".into());
@@ -508,6 +514,14 @@ mod tests {
         assert!(e.contains("unknown unit in \"5 parsecs\""), "{e}");
         let e = Dist::parse("mix(5 ms, 2s)").unwrap_err();
         assert!(e.contains("starts with its weight"), "{e}");
+    }
+
+    #[test]
+    fn mixes_have_a_bounded_number_of_parts() {
+        let parts = |n: usize| format!("mix({})", vec![format!("{}% 1ms", 100.0 / n as f64); n].join(", "));
+        assert!(Dist::parse(&parts(MAX_MIX_PARTS)).is_ok());
+        let e = Dist::parse(&parts(MAX_MIX_PARTS + 1)).unwrap_err();
+        assert!(e.contains("at most 64 components"), "{e}");
     }
 
     #[test]

@@ -15,6 +15,9 @@ pub const MAX_FILE_BYTES: u64 = 1 << 20;
 /// Distributions nest (`mix(50% mix(…), …)`) at most this deep; parsing is
 /// recursive and a deeper one is never a model anybody means.
 pub const MAX_DIST_DEPTH: usize = 16;
+/// Components of one `mix`: a draw scans them, and calls copy them into
+/// every place they are inlined; a slow tail needs two or three.
+pub const MAX_MIX_PARTS: usize = 64;
 
 /// Endpoints in one application, and steps in one endpoint.
 pub const MAX_ENDPOINTS: usize = 10_000;
