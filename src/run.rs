@@ -193,5 +193,7 @@ pub fn check(path: &Path) -> Result<()> {
             mib(e.peak_bytes)
         );
     }
+    // What `run` would refuse, `check` refuses too.
+    budget(&s, &s.eras.iter().collect::<Vec<_>>())?;
     Ok(())
 }

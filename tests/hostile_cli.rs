@@ -123,8 +123,9 @@ fn a_run_that_would_not_fit_in_memory_is_refused_with_its_estimate() {
     assert!(err.contains("the eras would need about"), "{err}");
     assert!(err.contains("run fewer eras at once (--era)"), "{err}");
     assert!(!tmp.path().join("out").exists());
-    // One of them alone fits, and `check` says what each would take.
-    let a = lab(tmp.path()).args(["check", "huge.toml"]).assert().success();
+    // `check` says what each would take, and refuses the whole as `run` does.
+    let a = lab(tmp.path()).args(["check", "huge.toml"]).assert().code(1);
+    assert!(stderr(&a).contains("the eras would need about"), "{}", stderr(&a));
     let out = String::from_utf8(a.get_output().stdout.clone()).unwrap();
     assert!(
         out.contains("s7: about 2,400,000 requests") || out.contains("s7: about 2.4 million requests"),

@@ -256,6 +256,8 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
         if message == "duplicate key" {
             let key = text.get(span.clone()).unwrap_or("").trim();
             message = format!("duplicate key \"{}\": each key is written once per table", limits::echo(key));
+        } else if message.contains("i128") || message.contains("too large") {
+            message = format!("a number too large: TOML integers lie between {} and {}", i64::MIN, i64::MAX);
         } else if message.contains("recursion") {
             message = "arrays, tables or dotted keys are nested deeper than this reader allows; a scenario needs a few levels".into();
         }

@@ -314,6 +314,10 @@ fn messages_name_the_key_and_hide_the_implementation() {
     let found = problems(&arrays);
     has(&found, "eras.stone.host", "expected a table, found an array");
     has(&found, "eras.stone.fpm", "expected a table, found an array");
+    for big in ["18446744073709551616", "9223372036854775808"] {
+        let found = problems(&base().replace("\"10/s\"", big));
+        assert!(found[0].message.contains("a number too large"), "{found:?}");
+    }
     let time = base().replace("\"10/s\"", "1979-05-27T07:32:00Z");
     has(&problems(&time), "traffic.rate", "\"1979-05-27T07:32:00Z\" has no unit");
     let time = base().replace("[eras.stone]", "[eras.stone]\nhost = { cores = 1979-05-27 }");

@@ -80,13 +80,25 @@ pub const MAX_WORK: f64 = 2e9;
 pub const MAX_ECHO_CHARS: usize = 60;
 
 /// `text` for a message: whole if short, else its start and its length.
+/// Control characters are escaped, so a file cannot drive the terminal.
 pub fn echo(text: &str) -> String {
+    let shown = |t: &str| -> String {
+        t.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect()
+    };
     let n = text.chars().count();
     if n <= MAX_ECHO_CHARS {
-        return text.to_string();
+        return shown(text);
     }
     let start: String = text.chars().take(MAX_ECHO_CHARS - 10).collect();
-    format!("{start}… ({n} characters)")
+    format!("{}… ({n} characters)", shown(&start))
 }
 
 #[cfg(test)]
@@ -96,6 +108,7 @@ mod tests {
     #[test]
     fn long_values_are_cut_when_echoed() {
         assert_eq!(echo("5 parsecs"), "5 parsecs");
+        assert_eq!(echo("\u{1b}[31mred"), "\\u{1b}[31mred");
         let long = "x".repeat(300_000);
         let shown = echo(&long);
         assert!(shown.len() < 100, "{shown}");
