@@ -4,64 +4,11 @@
 
 use std::path::Path;
 
-use lab_core::scenario::{self, Problem};
+use lab_core::scenario;
 
-const FILE: &str = "shop.toml";
+mod support;
 
-/// A valid scenario with one replaceable part per section.
-fn doc(top: &str, traffic: &str, app: &str, eras: &str) -> String {
-    format!(
-        "duration = \"1m\"\n{top}\n[traffic]\n{traffic}\n[app.endpoints.home]\nsteps = [{{ cpu = \"5ms\" }}, {{ query = \"load\", db_cpu = \"1ms\" }}]\n{app}\n{eras}\n"
-    )
-}
-
-fn ok_doc() -> String {
-    doc("", "rate = \"10/s\"", "", "[eras.stone]")
-}
-
-fn problems(text: &str) -> Vec<Problem> {
-    match scenario::parse(text, Path::new(FILE)) {
-        Ok(_) => panic!("accepted a bad scenario:\n{text}"),
-        Err(e) => {
-            let shown = e.to_string();
-            assert!(shown.contains(FILE), "the message names the file: {shown}");
-            e.problems().to_vec()
-        }
-    }
-}
-
-/// Where `marker` first appears in `text`, as a 1-based line and column.
-fn position_of(text: &str, marker: &str) -> (usize, usize) {
-    let at = text
-        .find(marker)
-        .unwrap_or_else(|| panic!("marker {marker:?} not in\n{text}"));
-    let before = &text[..at];
-    let line = before.matches('\n').count() + 1;
-    let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-    (line, col)
-}
-
-/// Asserts a problem at `key`, positioned where `marker` starts, whose
-/// message contains `says`.
-#[track_caller]
-fn rejects(text: &str, key: &str, marker: &str, says: &str) {
-    let found = problems(text);
-    let p = found
-        .iter()
-        .find(|p| p.key == key && p.message.contains(says))
-        .or_else(|| found.iter().find(|p| p.key == key))
-        .unwrap_or_else(|| panic!("no problem at key {key:?}; got {found:#?}"));
-    assert_eq!(
-        (p.line, p.column),
-        position_of(text, marker),
-        "position of {key}: {p:?}"
-    );
-    assert!(
-        p.message.contains(says),
-        "message for {key} should say {says:?}: {:?}",
-        p.message
-    );
-}
+use support::*;
 
 #[test]
 fn the_base_document_is_valid() {
@@ -717,102 +664,5 @@ fn unreadable_files_are_named() {
     assert!(
         e.to_string().starts_with("cannot read scenario /nonexistent/shop.toml"),
         "{e}"
-    );
-}
-
-// --- services and calls ---------------------------------------------------------
-
-const SERVICES: &str = "[app.services.catalog.ops.list]\nsteps = [{ cpu = \"2ms\" }, { call = \"reviews.top\" }]\n[app.services.reviews.ops.top]\nsteps = [{ query = \"top\", db_cpu = \"1ms\" }]\n";
-
-#[test]
-fn calls_name_declared_operations_in_any_order() {
-    let ok = ok_doc().replace("{ cpu = \"5ms\" }", "{ call = \"catalog.list\" }") + SERVICES;
-    let s = scenario::parse(&ok, Path::new(FILE)).unwrap();
-    assert_eq!(s.app.services.len(), 2);
-    assert_eq!(s.app.program_len(0), 3);
-    let unknown = ok_doc().replace("{ cpu = \"5ms\" }", "{ call = \"catalog.lst\" }") + SERVICES;
-    rejects(
-        &unknown,
-        "app.endpoints.home.steps[0].call",
-        "\"catalog.lst\"",
-        "unknown operation \"catalog.lst\": a call names \"service.operation\", declared as [app.services.catalog.ops.lst]",
-    );
-}
-
-#[test]
-fn call_cycles_are_named() {
-    let text = ok_doc().replace("{ cpu = \"5ms\" }", "{ call = \"a.x\" }")
-        + "[app.services.a.ops.x]\nsteps = [{ call = \"b.y\" }]\n[app.services.b.ops.y]\nsteps = [{ cpu = \"1ms\" }, { call = \"a.x\" }]\n";
-    rejects(
-        &text,
-        "app.services.b.ops.y.steps[1].call",
-        "\"a.x\" }]\n",
-        "calls go round in a circle: a.x → b.y → a.x",
-    );
-}
-
-#[test]
-fn programs_that_multiply_or_nest_too_deep_are_refused() {
-    // Each level calls the one below twice: 2^20 steps for one request.
-    let mut text = ok_doc().replace("{ cpu = \"5ms\" }", "{ call = \"s.l0\" }");
-    for i in 0..20 {
-        text += &format!(
-            "[app.services.s.ops.l{i}]\nsteps = [{{ call = \"s.l{0}\" }}, {{ call = \"s.l{0}\" }}]\n",
-            i + 1
-        );
-    }
-    text += "[app.services.s.ops.l20]\nsteps = [{ cpu = \"1us\" }]\n";
-    rejects(
-        &text,
-        "app.endpoints.home.steps",
-        "[{ call",
-        "runs 1048577 steps once its calls are counted out",
-    );
-    // A chain of operations: shallow to write, deep to run.
-    let mut chain = ok_doc().replace("{ cpu = \"5ms\" }", "{ call = \"s.c0\" }");
-    for i in 0..100 {
-        chain += &format!("[app.services.s.ops.c{i}]\nsteps = [{{ call = \"s.c{}\" }}]\n", i + 1);
-    }
-    chain += "[app.services.s.ops.c100]\nsteps = [{ cpu = \"1us\" }]\n";
-    rejects(
-        &chain,
-        "app.endpoints.home.steps",
-        "[{ call",
-        "nest 101 deep; at most 32",
-    );
-}
-
-#[test]
-fn parallel_takes_branches_of_steps() {
-    let one = ok_doc().replace("{ cpu = \"5ms\" }", "{ parallel = [[{ cpu = \"1ms\" }]] }");
-    rejects(
-        &one,
-        "app.endpoints.home.steps[0].parallel",
-        "[[{ cpu",
-        "parallel takes 2 to 100 branches",
-    );
-    let flat = ok_doc().replace(
-        "{ cpu = \"5ms\" }",
-        "{ parallel = [{ cpu = \"1ms\" }, { cpu = \"1ms\" }] }",
-    );
-    rejects(
-        &flat,
-        "app.endpoints.home.steps[0].parallel[0]",
-        "{ cpu = \"1ms\" }, {",
-        "expected an array of steps, found a table",
-    );
-    let lock = ok_doc().replace("{ cpu = \"5ms\" }", "{ call = \"catalog.list\", lock = \"x\" }") + SERVICES;
-    rejects(
-        &lock,
-        "app.endpoints.home.steps[0].lock",
-        "lock = \"x\"",
-        "belongs to a query step",
-    );
-    let empty = ok_doc() + "[app.services.catalog]\n";
-    rejects(
-        &empty,
-        "app.services.catalog",
-        "[app.services.catalog]",
-        "a service needs operations",
     );
 }
