@@ -23,7 +23,7 @@ use units::format_duration;
 
 pub use app::{App, Endpoint, Lock, Op, OpRef, Query, Service, Step, Work};
 pub use dist::{Dist, DistKind};
-pub use era::{Architecture, Era, FpmPool, Host, MODELS, MySql, Network, Nginx, ProcessManager, Stack};
+pub use era::{Architecture, Era, FpmPool, Host, MODELS, MySql, Network, Nginx, ProcessManager, Silver, Stack};
 pub use error::{Problem, ScenarioError};
 pub use haproxy::{Balance, Haproxy, HealthCheck};
 pub use locate::{KeyPath, Locator, Position};

@@ -29,7 +29,9 @@
 //! assert_ne!(t.node(*upstream).host, t.node(*db).host); // a network hop
 //! ```
 
-use crate::scenario::{Dist, FpmPool, Host, MySql, Nginx, Stack};
+use lab_control::vrrp::VrrpConfig;
+
+use crate::scenario::{Dist, FpmPool, Haproxy, Host, MySql, Nginx, Stack};
 
 /// A host's index in [`Topology::hosts`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -66,6 +68,12 @@ pub enum NodeKind {
     Fpm { pool: FpmPool, db: NodeId },
     /// A MySQL server.
     MySql(MySql),
+    /// HAProxy balancing over `servers` (web nodes' nginx).
+    Haproxy { cfg: Haproxy, servers: Vec<NodeId> },
+    /// A virtual address keepalived moves between two balancers
+    /// (`members`, HAProxy nodes on two hosts), `vrrp[i]` on `members[i]`'s
+    /// host. Its own `host` is where it starts, the first member's.
+    Vip { members: [NodeId; 2], vrrp: [VrrpConfig; 2] },
 }
 
 /// An era as hosts, nodes and routes.
@@ -131,23 +139,29 @@ impl TopologyBuilder {
     /// nginx taking the clients: the stack of the first eras.
     pub fn lamp(&mut self, stack: &Stack, web: HostId, db: HostId) {
         let mysql = self.node("mysql", db, NodeKind::MySql(stack.mysql.clone()));
+        let nginx = self.web_node(stack, web, mysql, "");
+        self.entry(nginx);
+    }
+
+    /// nginx and its PHP-FPM pool on `web`, querying `mysql`; returns
+    /// nginx. `suffix` tells nodes apart where there are several (`[2]`).
+    pub fn web_node(&mut self, stack: &Stack, web: HostId, mysql: NodeId, suffix: &str) -> NodeId {
         let fpm = self.node(
-            "fpm",
+            &format!("fpm{suffix}"),
             web,
             NodeKind::Fpm {
                 pool: stack.fpm.clone(),
                 db: mysql,
             },
         );
-        let nginx = self.node(
-            "nginx",
+        self.node(
+            &format!("nginx{suffix}"),
             web,
             NodeKind::Nginx {
                 cfg: stack.nginx.clone(),
                 upstream: fpm,
             },
-        );
-        self.entry(nginx);
+        )
     }
 
     pub fn build(self) -> Topology {

@@ -160,7 +160,7 @@ pub fn estimate(scenario: &Scenario, era: &Era) -> Estimate {
     let topology = era.topology();
     let path = crate::shop::Path::of(&topology);
     let (fpm, nginx, mysql) = (path.fpm, path.nginx, path.mysql);
-    let networked = path.web != path.db;
+    let networked = path.webs[0] != path.db;
     let traffic = &scenario.traffic;
     let requests = traffic.expected_requests(scenario.duration);
     // An estimate that cannot be computed limits nothing (`max` would make

@@ -22,9 +22,10 @@
 mod steps;
 
 use lab_core::record::{
-    CounterId, CounterSpec, Fact, FactSender, GaugeKind, GaugeSpec, Outcome, RecordBuilder, RecordMeta, Source,
+    CounterId, CounterSpec, Fact, FactSender, GaugeId, GaugeKind, GaugeSpec, Outcome, RecordBuilder, RecordMeta, Source,
 };
-use lab_core::scenario::{App, Era, FpmPool, MySql, Nginx, RateProfile, Scenario, Work, Workload};
+use lab_control::vrrp::VrrpConfig;
+use lab_core::scenario::{App, Era, FpmPool, Haproxy, MySql, Nginx, RateProfile, Scenario, Work, Workload};
 use lab_core::topology::{NodeKind, Topology};
 use rand_distr::{Distribution, Exp1};
 use rand_pcg::Pcg64Mcg;
@@ -60,7 +61,8 @@ enum Ev {
     UpstreamTimeout(Key),
     LockTimeout(Key),
     Terminate(Key),
-    ChildReady(ChildId),
+    /// A child of web node `.0`'s pool is ready.
+    ChildReady(u32, ChildId),
     Maintenance,
 }
 
@@ -94,6 +96,8 @@ pub(crate) struct Request {
     /// A closed-model user's pause after this request.
     think: u64,
     user: u32,
+    /// The web node (nginx and its pool) serving the request.
+    web: u32,
     child: ChildId,
     endpoint: u32,
     step: u32,
@@ -142,6 +146,22 @@ struct Host {
     /// Its number in `Ev::CpuDone`, checked once here so that it is never
     /// cut short when an event is made.
     id: u32,
+    /// Its busy-cores gauge and the level last recorded there.
+    gauge: GaugeId,
+    busy: u64,
+}
+
+/// nginx and its PHP-FPM pool on a host of their own (or the one host of
+/// stone): the web tier has one of these per node.
+pub(crate) struct WebNode {
+    pool: Pool<Key>,
+    /// Index in `Shop::hosts`.
+    host: usize,
+    /// The pool's levels last added into the stack's gauges (busy,
+    /// children, backlog), so that an event updates the totals from the
+    /// nodes it touched only.
+    reported: [u64; 3],
+    touched: bool,
 }
 
 struct Lanes {
@@ -152,10 +172,9 @@ struct Lanes {
     spawn: Lane,
 }
 
-/// The stack's gauges, which come first in the record.
+/// The stack's gauges, which come first in the record; the hosts' follow,
+/// each recorded when it changes.
 const STACK_GAUGES: usize = 6;
-/// Every gauge: the stack's and at most two hosts' (stone has one, bronze two).
-const MAX_GAUGES: usize = STACK_GAUGES + 2;
 
 struct Counters {
     slow_queries: CounterId,
@@ -187,8 +206,12 @@ impl Recorder {
         self.0.push(Fact::Count { at, counter, n });
     }
     #[inline]
-    fn levels(&mut self, at: Time, values: &[u64; MAX_GAUGES]) {
+    fn levels(&mut self, at: Time, values: &[u64; STACK_GAUGES]) {
         self.0.levels(at, values);
+    }
+    #[inline]
+    fn gauge(&mut self, at: Time, gauge: GaugeId, value: u64) {
+        self.0.push(Fact::Gauge { at, gauge, value });
     }
 }
 
@@ -210,11 +233,16 @@ pub(crate) struct Shop {
     client_timeout: Option<Time>,
     upstream_timeout: Option<Time>,
     hosts: Vec<Host>,
-    web: usize,
+    webs: Vec<WebNode>,
+    /// Web nodes whose pool changed during the current event.
+    touched: Vec<u32>,
+    /// The stack's levels as last recorded; the pool totals are kept up to
+    /// date from the touched nodes.
+    levels: [u64; STACK_GAUGES],
+    fpm: FpmPool,
     db_host: usize,
     /// One network round trip between web and database; `None` on one host.
     rtt: Option<Sampler>,
-    pool: Pool<Key>,
     db: Server<Key>,
     rec: Recorder,
     counters: Counters,
@@ -257,26 +285,56 @@ fn compile(app: &App) -> Vec<Vec<CompiledStep>> {
         .collect()
 }
 
-/// The one request path the shop wires: nginx → an FPM pool → MySQL, with
-/// the hosts the pool and the database run on (the same on stone).
+/// The request path the shop wires: the web nodes clients reach (each
+/// nginx → its FPM pool), directly or through a balancer, and the MySQL
+/// every pool queries, with the hosts they run on.
 pub(crate) struct Path<'t> {
     pub nginx: &'t Nginx,
     pub fpm: &'t FpmPool,
     pub mysql: &'t MySql,
-    pub web: usize,
+    /// Each web node's host.
+    pub webs: Vec<usize>,
     pub db: usize,
+    /// The balancer in front of the web nodes, if there is one.
+    pub front: Option<Front<'t>>,
+}
+
+/// HAProxy on two hosts under keepalived's VIP.
+pub(crate) struct Front<'t> {
+    pub haproxy: &'t Haproxy,
+    pub vrrp: &'t [VrrpConfig; 2],
+    /// The two balancers' hosts.
+    pub lbs: [usize; 2],
 }
 
 impl<'t> Path<'t> {
     pub(crate) fn of(t: &'t Topology) -> Path<'t> {
-        let NodeKind::Nginx { cfg: nginx, upstream } = &t.node(t.entry).kind else {
-            unreachable!("the shop's clients reach nginx first")
+        let (servers, front) = match &t.node(t.entry).kind {
+            NodeKind::Nginx { .. } => (vec![t.entry], None),
+            NodeKind::Vip { members, vrrp } => {
+                let NodeKind::Haproxy { cfg, servers } = &t.node(members[0]).kind else {
+                    unreachable!("a VIP fronts HAProxy")
+                };
+                let lbs = members.map(|m| t.node(m).host.0 as usize);
+                (servers.clone(), Some(Front { haproxy: cfg, vrrp, lbs }))
+            }
+            other => unreachable!("clients reach nginx or a VIP, not {other:?}"),
         };
-        let pool = t.node(*upstream);
-        let NodeKind::Fpm { pool: fpm, db } = &pool.kind else {
-            unreachable!("nginx passes requests to an FPM pool")
-        };
-        let database = t.node(*db);
+        let mut webs = Vec::with_capacity(servers.len());
+        let mut stack = None;
+        for &n in &servers {
+            let NodeKind::Nginx { cfg: nginx, upstream } = &t.node(n).kind else {
+                unreachable!("a web node starts with nginx")
+            };
+            let pool = t.node(*upstream);
+            let NodeKind::Fpm { pool: fpm, db } = &pool.kind else {
+                unreachable!("nginx passes requests to an FPM pool")
+            };
+            webs.push(pool.host.0 as usize);
+            stack.get_or_insert((nginx, fpm, *db));
+        }
+        let (nginx, fpm, db) = stack.expect("at least one web node");
+        let database = t.node(db);
         let NodeKind::MySql(mysql) = &database.kind else {
             unreachable!("the pool's queries go to MySQL")
         };
@@ -284,8 +342,9 @@ impl<'t> Path<'t> {
             nginx,
             fpm,
             mysql,
-            web: pool.host.0 as usize,
+            webs,
             db: database.host.0 as usize,
+            front,
         }
     }
 }
@@ -296,7 +355,7 @@ impl Shop {
         let path = Path::of(&topology);
         let (nginx, fpm, mysql) = (path.nginx, path.fpm, path.mysql);
         // A round trip only where the pool and the database are apart.
-        let rtt = (path.web != path.db)
+        let rtt = (path.webs[0] != path.db)
             .then(|| topology.rtt.as_ref().map(Sampler::new))
             .flatten();
         let mut rec = RecordBuilder::new(RecordMeta {
@@ -310,7 +369,8 @@ impl Shop {
             duration: scenario.duration,
         });
         let mut sched = Scheduler::default();
-        let children = f64::from(fpm.max_children);
+        let nodes = path.webs.len() as f64;
+        let children = f64::from(fpm.max_children) * nodes;
         let mut gauge = |key: String, label: String, kind, capacity: Option<f64>| {
             rec.add_gauge(GaugeSpec {
                 key,
@@ -328,7 +388,7 @@ impl Shop {
                 "fpm.backlog",
                 "listen backlog",
                 GaugeKind::Queue,
-                Some(f64::from(fpm.listen_backlog)),
+                Some(f64::from(fpm.listen_backlog) * nodes),
             ),
             (
                 "mysql.connections",
@@ -350,22 +410,20 @@ impl Shop {
             .hosts
             .iter()
             .enumerate()
-            .map(|(i, h)| {
-                gauge(
-                    format!("{}.cpu", h.name),
-                    format!("{} CPU", h.name),
-                    GaugeKind::Cpu,
-                    Some(f64::from(h.cores)),
-                );
-                Host {
-                    cpu: Cpu::new(h.cores, h.speed),
-                    slot: sched.add_slot(),
-                    id: u32::try_from(i).expect("fewer than 2^32 hosts"),
-                }
+            .map(|(i, h)| Host {
+                cpu: Cpu::new(h.cores, h.speed),
+                slot: sched.add_slot(),
+                id: u32::try_from(i).expect("fewer than 2^32 hosts"),
+                gauge: rec.add_gauge(GaugeSpec {
+                    key: format!("{}.cpu", h.name),
+                    label: format!("{} CPU", h.name),
+                    kind: GaugeKind::Cpu,
+                    capacity: Some(f64::from(h.cores)),
+                }),
+                busy: 0,
             })
             .collect::<Vec<_>>();
-        debug_assert!(STACK_GAUGES + hosts.len() <= MAX_GAUGES);
-        let (web, db_host) = (path.web, path.db);
+        let db_host = path.db;
         let mut counter = |key: &str, label: &str| {
             rec.add_counter(CounterSpec {
                 key: key.into(),
@@ -409,7 +467,17 @@ impl Shop {
             terminate: sched.add_lane(),
             spawn: sched.add_lane(),
         };
-        let pool = Pool::new(fpm.clone());
+        let webs = path
+            .webs
+            .iter()
+            .map(|&host| WebNode {
+                pool: Pool::new(fpm.clone()),
+                host,
+                reported: [0; 3],
+                touched: true,
+            })
+            .collect::<Vec<_>>();
+        let touched = (0..webs.len() as u32).collect();
         let mut shop = Shop {
             now: 0,
             end: scenario.duration,
@@ -429,10 +497,12 @@ impl Shop {
             client_timeout: scenario.traffic.timeout,
             upstream_timeout: nginx.fastcgi_read_timeout,
             hosts,
-            web,
+            webs,
+            touched,
+            levels: [0; STACK_GAUGES],
+            fpm: fpm.clone(),
             db_host,
             rtt,
-            pool,
             db: Server::new(mysql.clone(), &scenario.app.locks),
             rec: Recorder(FactSender::spawn(rec)),
             counters,
@@ -449,7 +519,7 @@ impl Shop {
 
     fn start(&mut self) {
         self.sample_gauges();
-        if self.pool.needs_maintenance() {
+        if self.webs[0].pool.needs_maintenance() {
             self.sched.at(MAINTENANCE_PERIOD, Ev::Maintenance);
         }
         match &mut self.driver {

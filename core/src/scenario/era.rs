@@ -5,6 +5,7 @@
 //! validation into an [`Architecture`], and its lowering to a [`Topology`].
 
 pub(super) mod bronze;
+pub(super) mod silver;
 pub(super) mod stone;
 
 use super::dist::Dist;
@@ -29,10 +30,15 @@ pub enum Architecture {
         network: Network,
         stack: Stack,
     },
+    /// Two HAProxy hosts sharing a VIP under keepalived, N web nodes, the
+    /// database host.
+    Silver(Box<Silver>),
 }
 
+pub use silver::Silver;
+
 /// The era models this version knows, in the order the article tells them.
-pub const MODELS: &[&str] = &["stone", "bronze"];
+pub const MODELS: &[&str] = &["stone", "bronze", "silver"];
 
 impl Era {
     /// The era as hosts, nodes and routes: what the simulator builds.
@@ -41,6 +47,7 @@ impl Era {
         match &self.arch {
             Architecture::Stone { .. } => stone::lower(&mut t, &self.arch),
             Architecture::Bronze { .. } => bronze::lower(&mut t, &self.arch),
+            Architecture::Silver(_) => silver::lower(&mut t, &self.arch),
         }
         t.build()
     }
@@ -51,12 +58,14 @@ impl Architecture {
         match self {
             Architecture::Stone { .. } => "stone",
             Architecture::Bronze { .. } => "bronze",
+            Architecture::Silver(_) => "silver",
         }
     }
 
     pub fn stack(&self) -> &Stack {
         match self {
             Architecture::Stone { stack, .. } | Architecture::Bronze { stack, .. } => stack,
+            Architecture::Silver(s) => &s.stack,
         }
     }
 }

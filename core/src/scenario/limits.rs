@@ -35,6 +35,10 @@ pub const MAX_PROGRAM: usize = 10_000;
 /// programs are expanded by recursion along it.
 pub const MAX_CALL_DEPTH: usize = 32;
 
+/// Web nodes behind one balancer: each is a host with its own pool, and
+/// a thousand is already a large fleet for one HAProxy.
+pub const MAX_WEB_NODES: u32 = 10_000;
+
 /// Cores of one host: the largest servers sold have a few hundred.
 pub const MAX_CORES: u32 = 1_024;
 /// A host's speed factor lies within this range (1.0 = the speed CPU demands

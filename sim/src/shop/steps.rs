@@ -1,19 +1,22 @@
 //! What happens to a request, event by event.
 //!
 //! Functions that may end a request return the FPM child it freed, if that
-//! child stays; the event handler then gives it the next connection from the
-//! backlog in a loop ([`Shop::child_free`]), so a chain of instant requests
-//! never recurses.
+//! child stays, with its web node ([`Freed`]); the event handler then gives
+//! it the next connection from that node's backlog in a loop
+//! ([`Shop::child_free`]), so a chain of instant requests never recurses.
 
 use lab_core::record::Outcome;
 use rand::Rng;
 use rand_pcg::Pcg64Mcg;
 use slab::Slab;
 
-use super::{CompiledStep, Driver, Ev, Key, NO_USER, Phase, Recorder, Request, Shop};
+use super::{CompiledStep, Driver, Ev, Key, NO_USER, Phase, Recorder, Request, STACK_GAUGES, Shop};
 use crate::cpu::JobTag;
 use crate::engine::{Lane, Scheduler, Time, after};
-use crate::fpm::{ChildId, MAINTENANCE_PERIOD, Maintenance};
+use crate::fpm::{ChildId, MAINTENANCE_PERIOD, Maintenance, Pool};
+
+/// A child that finished and stays, and the web node whose pool it is in.
+pub(super) type Freed = (u32, ChildId);
 
 impl Shop {
     pub(super) fn dispatch(&mut self, ev: Ev) {
@@ -46,7 +49,7 @@ impl Shop {
                 self.terminate(key);
                 None
             }
-            Ev::ChildReady(child) => Some(child),
+            Ev::ChildReady(web, child) => Some((web, child)),
             Ev::Maintenance => {
                 self.maintain();
                 None
@@ -54,10 +57,21 @@ impl Shop {
             // The request this event was about has gone.
             _ => None,
         };
-        if let Some(child) = freed {
-            self.child_free(child);
+        if let Some((web, child)) = freed {
+            self.child_free(web, child);
         }
         self.sample_gauges();
+    }
+
+    /// A web node's pool, noted as changed for the gauges.
+    #[inline(always)]
+    fn pool(&mut self, web: u32) -> &mut Pool<Key> {
+        let w = &mut self.webs[web as usize];
+        if !w.touched {
+            w.touched = true;
+            self.touched.push(web);
+        }
+        &mut w.pool
     }
 
     #[inline(always)]
@@ -108,6 +122,7 @@ impl Shop {
             net,
             think,
             user,
+            web: 0,
             child: 0,
             endpoint,
             step: 0,
@@ -121,8 +136,9 @@ impl Shop {
         // The slab never holds more than the safety net's bound (about a
         // million), which `Shop::check_limits` enforces.
         let key = Key { slot: slot as u32, id };
-        let child = self.pool.take_idle();
-        if child.is_none() && !self.pool.enqueue(key, now) {
+        let web = 0;
+        let child = self.pool(web).take_idle();
+        if child.is_none() && !self.pool(web).enqueue(key, now) {
             // Refused at once: no timer is set, for none could ever matter
             // (at a hundred million refusals a second, they filled memory).
             self.reply(key, Outcome::BacklogFull);
@@ -140,11 +156,11 @@ impl Shop {
         }
         match child {
             Some(child) => {
-                if let Some(child) = self.start_on(child, key, now) {
-                    self.child_free(child);
+                if let Some((web, child)) = self.start_on(child, key, now) {
+                    self.child_free(web, child);
                 }
             }
-            None if self.pool.wants_fork_on_connect() => self.spawn_child(),
+            None if self.pool(web).wants_fork_on_connect() => self.spawn_child(web),
             None => {}
         }
     }
@@ -169,13 +185,13 @@ impl Shop {
 
     /// A child takes a connection that has waited since `since`.
     #[inline(always)]
-    fn start_on(&mut self, child: ChildId, key: Key, since: Time) -> Option<ChildId> {
+    fn start_on(&mut self, child: ChildId, key: Key, since: Time) -> Option<Freed> {
         let now = self.now;
         let r = &mut self.reqs[key.slot as usize];
         r.child = child;
         r.started = now;
         self.rec.queue_wait(now, now - since);
-        if let Some(t) = self.pool.cfg.request_terminate_timeout {
+        if let Some(t) = self.fpm.request_terminate_timeout {
             self.timer(self.lanes.terminate, after(now, t), Ev::Terminate(key));
         }
         self.run_steps(key)
@@ -183,17 +199,19 @@ impl Shop {
 
     /// A child is free (it finished, or it has just been forked): it takes
     /// connections from the backlog until one of them keeps it busy.
-    pub(super) fn child_free(&mut self, mut child: ChildId) {
+    pub(super) fn child_free(&mut self, mut web: u32, mut child: ChildId) {
         loop {
-            match self.pool.dequeue() {
+            let now = self.now;
+            let pool = self.pool(web);
+            match pool.dequeue() {
                 None => {
-                    self.pool.park(child, self.now);
+                    pool.park(child, now);
                     break;
                 }
                 Some(w) => {
-                    self.pool.reuse(child);
+                    pool.reuse(child);
                     match self.start_on(child, w.key, w.since) {
-                        Some(c) => child = c,
+                        Some(c) => (web, child) = c,
                         None => break,
                     }
                 }
@@ -204,7 +222,7 @@ impl Shop {
     /// Runs the request's steps from its current one until one of them has
     /// to wait.
     #[inline(always)]
-    fn run_steps(&mut self, key: Key) -> Option<ChildId> {
+    fn run_steps(&mut self, key: Key) -> Option<Freed> {
         loop {
             let r = &mut self.reqs[key.slot as usize];
             let steps = &self.endpoints[r.endpoint as usize];
@@ -219,7 +237,8 @@ impl Shop {
                         continue;
                     }
                     r.phase = Phase::AppCpu;
-                    self.cpu_start(self.web, demand, key);
+                    let host = self.webs[r.web as usize].host;
+                    self.cpu_start(host, demand, key);
                     return None;
                 }
                 CompiledStep::Query { .. } => {
@@ -243,7 +262,7 @@ impl Shop {
         }
     }
 
-    fn begin_query(&mut self, key: Key) -> Option<ChildId> {
+    fn begin_query(&mut self, key: Key) -> Option<Freed> {
         let now = self.now;
         let (r, step) = current(&mut self.reqs, &self.endpoints, key);
         r.query_start = now;
@@ -268,7 +287,7 @@ impl Shop {
         None
     }
 
-    fn after_lock(&mut self, key: Key) -> Option<ChildId> {
+    fn after_lock(&mut self, key: Key) -> Option<Freed> {
         let (r, step) = current(&mut self.reqs, &self.endpoints, key);
         if let CompiledStep::Query { db_cpu: Some(s), .. } = step {
             let demand = s.sample(&mut r.rng);
@@ -281,7 +300,7 @@ impl Shop {
         self.after_db_cpu(key)
     }
 
-    fn after_db_cpu(&mut self, key: Key) -> Option<ChildId> {
+    fn after_db_cpu(&mut self, key: Key) -> Option<Freed> {
         let now = self.now;
         let (r, step) = current(&mut self.reqs, &self.endpoints, key);
         if let CompiledStep::Query { db_wait: Some(s), .. } = step {
@@ -295,7 +314,7 @@ impl Shop {
         self.end_query(key)
     }
 
-    fn end_query(&mut self, key: Key) -> Option<ChildId> {
+    fn end_query(&mut self, key: Key) -> Option<Freed> {
         let now = self.now;
         let r = &mut self.reqs[key.slot as usize];
         if let Some(row) = r.row.take() {
@@ -326,7 +345,7 @@ impl Shop {
         }
     }
 
-    fn resume(&mut self, key: Key) -> Option<ChildId> {
+    fn resume(&mut self, key: Key) -> Option<Freed> {
         let r = &mut self.reqs[key.slot as usize];
         match r.phase {
             Phase::Connecting => self.begin_query(key),
@@ -354,6 +373,11 @@ impl Shop {
                 if self.sched.slot_time(&h.slot).is_none_or(|s| t < s) {
                     self.sched.set_slot(&h.slot, t, Ev::CpuDone(h.id));
                 }
+                let busy = h.cpu.busy_cores();
+                if busy != h.busy {
+                    h.busy = busy;
+                    self.rec.gauge(self.now, h.gauge, busy);
+                }
             }
             None => self.cpu_changed(host),
         }
@@ -362,6 +386,11 @@ impl Shop {
     /// Moves the host's completion event after its set of jobs changed.
     fn cpu_changed(&mut self, host: usize) {
         let h = &mut self.hosts[host];
+        let busy = h.cpu.busy_cores();
+        if busy != h.busy {
+            h.busy = busy;
+            self.rec.gauge(self.now, h.gauge, busy);
+        }
         match h.cpu.next_completion(self.now) {
             Some(t) => {
                 if self.sched.slot_time(&h.slot) != Some(t) {
@@ -406,8 +435,8 @@ impl Shop {
                 Phase::DbCpu => self.after_db_cpu(key),
                 other => unreachable!("CPU finished in phase {other:?}"),
             };
-            if let Some(child) = freed {
-                self.child_free(child);
+            if let Some((web, child)) = freed {
+                self.child_free(web, child);
             }
         }
     }
@@ -431,7 +460,7 @@ impl Shop {
     /// The child finished the request (successfully or with an error PHP
     /// turned into a response). Returns the child if it stays.
     #[inline(always)]
-    fn finish(&mut self, key: Key, outcome: Outcome) -> Option<ChildId> {
+    fn finish(&mut self, key: Key, outcome: Outcome) -> Option<Freed> {
         let now = self.now;
         // Work on the request where it lies: moving it out first would copy
         // it through the stack and stall the loads that follow.
@@ -440,17 +469,17 @@ impl Shop {
             self.rec.count(now, self.counters.abandoned, 1);
         }
         answer(r, outcome, now, &mut self.rec, &mut self.sched);
-        let (child, has_conn) = (r.child, r.has_conn);
+        let (web, child, has_conn) = (r.web, r.child, r.has_conn);
         self.reqs.remove(key.slot as usize);
         if has_conn {
             self.db.disconnect();
         }
-        if self.pool.release(child) {
-            return Some(child);
+        if self.pool(web).release(child) {
+            return Some((web, child));
         }
         // pm.max_requests reached: the child exits and FPM replaces it.
-        if self.pool.respawns() {
-            self.spawn_child();
+        if self.pool(web).respawns() {
+            self.spawn_child(web);
         }
         None
     }
@@ -464,7 +493,7 @@ impl Shop {
         }
     }
 
-    fn lock_timeout(&mut self, key: Key) -> Option<ChildId> {
+    fn lock_timeout(&mut self, key: Key) -> Option<Freed> {
         let now = self.now;
         let timeout = self.db.cfg.innodb_lock_wait_timeout;
         let r = &mut self.reqs[key.slot as usize];
@@ -496,33 +525,33 @@ impl Shop {
     fn terminate(&mut self, key: Key) {
         let now = self.now;
         let limit = self
-            .pool
-            .cfg
+            .fpm
             .request_terminate_timeout
             .expect("terminate events need a timeout");
         let r = &self.reqs[key.slot as usize];
         if r.phase == Phase::Backlog || r.terminated || after(r.started, limit) != now {
             return;
         }
-        let (phase, child) = (r.phase, r.child);
+        let (phase, web, child) = (r.phase, r.web, r.child);
         self.rec.count(now, self.counters.terminated, 1);
         self.reply(key, Outcome::Terminated);
-        self.pool.kill_busy(child);
-        if self.pool.respawns() {
-            self.spawn_child();
+        self.pool(web).kill_busy(child);
+        if self.pool(web).respawns() {
+            self.spawn_child(web);
         }
         match phase {
             Phase::AppCpu => {
-                let purge = self.hosts[self.web].cpu.cancel(now);
+                let host = self.webs[web as usize].host;
+                let purge = self.hosts[host].cpu.cancel(now);
                 self.reqs[key.slot as usize].cpu_job = 0;
                 self.drop_request(key);
                 if purge {
                     let reqs = &self.reqs;
-                    self.hosts[self.web]
+                    self.hosts[host]
                         .cpu
                         .purge(|tag| reqs.get(tag.slot as usize).is_some_and(|r| r.cpu_job == tag.job));
                 }
-                self.cpu_changed(self.web);
+                self.cpu_changed(host);
             }
             // The query runs on in MySQL until it ends or times out.
             Phase::LockWait | Phase::DbCpu | Phase::DbWait => self.reqs[key.slot as usize].terminated = true,
@@ -530,44 +559,55 @@ impl Shop {
         }
     }
 
-    fn spawn_child(&mut self) {
-        let id = self.pool.fork(self.now);
-        let ready = after(self.now, self.pool.cfg.spawn_time);
-        self.timer(self.lanes.spawn, ready, Ev::ChildReady(id));
-        self.rec.count(self.now, self.counters.spawned, 1);
+    fn spawn_child(&mut self, web: u32) {
+        let now = self.now;
+        let id = self.pool(web).fork(now);
+        let ready = after(now, self.fpm.spawn_time);
+        self.timer(self.lanes.spawn, ready, Ev::ChildReady(web, id));
+        self.rec.count(now, self.counters.spawned, 1);
     }
 
+    /// Every pool's process manager, once a second (FPM's heartbeat).
     fn maintain(&mut self) {
-        match self.pool.maintain(self.now) {
-            Maintenance::Spawn(n) => {
-                for _ in 0..n {
-                    self.spawn_child();
+        for web in 0..self.webs.len() as u32 {
+            let now = self.now;
+            match self.pool(web).maintain(now) {
+                Maintenance::Spawn(n) => {
+                    for _ in 0..n {
+                        self.spawn_child(web);
+                    }
                 }
+                Maintenance::Kill(_) | Maintenance::Nothing => {}
             }
-            Maintenance::Kill(_) | Maintenance::Nothing => {}
         }
         self.sched.at(after(self.now, MAINTENANCE_PERIOD), Ev::Maintenance);
     }
 
-    /// Levels only change inside events, so handing the recorder every
-    /// level after each event records them exactly. The order is the order
-    /// the gauges were added in `Shop::new`: each host's busy cores, then
-    /// the stack's levels.
+    /// Levels only change inside events, so handing the recorder the
+    /// stack's levels after each event records them exactly (in the order
+    /// the gauges were added in `Shop::new`). The pools' totals move by
+    /// what the nodes touched in this event changed; hosts record their own
+    /// busy cores when they change (`cpu_changed`).
     #[inline(always)]
     pub(super) fn sample_gauges(&mut self) {
-        let mut levels = [
-            u64::from(self.pool.busy()),
-            u64::from(self.pool.running()),
-            self.pool.backlog_len() as u64,
-            u64::from(self.db.connections()),
-            u64::from(self.db.lock_waiters()),
-            self.reqs.len() as u64,
-            0,
-            0,
-        ];
-        for (l, h) in levels[super::STACK_GAUGES..].iter_mut().zip(&self.hosts) {
-            *l = h.cpu.busy_cores();
+        for &web in &self.touched {
+            let w = &mut self.webs[web as usize];
+            w.touched = false;
+            let now = [
+                u64::from(w.pool.busy()),
+                u64::from(w.pool.running()),
+                w.pool.backlog_len() as u64,
+            ];
+            for i in 0..3 {
+                self.levels[i] = self.levels[i] + now[i] - w.reported[i];
+            }
+            w.reported = now;
         }
+        self.touched.clear();
+        self.levels[3] = u64::from(self.db.connections());
+        self.levels[4] = u64::from(self.db.lock_waiters());
+        self.levels[5] = self.reqs.len() as u64;
+        let levels: [u64; STACK_GAUGES] = self.levels;
         self.rec.levels(self.now, &levels);
     }
 }

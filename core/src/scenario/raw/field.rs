@@ -24,6 +24,9 @@ impl Shape for i64 {
 impl Shape for f64 {
     const WHAT: &'static str = "a number";
 }
+impl Shape for bool {
+    const WHAT: &'static str = "true or false";
+}
 impl<T> Shape for Vec<T> {
     const WHAT: &'static str = "an array";
 }

@@ -1,6 +1,7 @@
 //! Eras: each architecture, its hosts and its stack (nginx, PHP-FPM, MySQL).
 
 use super::super::era::bronze::{self, RawBronze};
+use super::super::era::silver::{self, RawSilver};
 use super::super::era::stone::{self, RawStone};
 use super::super::era::{Architecture, Era, FpmPool, Host, MODELS, MySql, Nginx, ProcessManager, Stack};
 use super::super::limits::{self, echo};
@@ -96,6 +97,11 @@ fn era(cx: &mut Ctx<'_, '_>, p: &KeyPath, label: &str, table: &toml::Table) -> O
             let raw = model_field(cx, p, &f, model)?;
             bronze::validate(cx, p, raw)
         }
+        "silver" => {
+            let f = Field::<RawSilver>::read(value);
+            let raw = model_field(cx, p, &f, model)?;
+            silver::validate(cx, p, raw)
+        }
         other => {
             cx.report(
                 &p.key("model"),
@@ -140,9 +146,13 @@ fn model_field<'f, T: Shape>(cx: &mut Ctx<'_, '_>, p: &KeyPath, f: &'f Field<T>,
 /// another model's era is given one.
 const MACHINES: &[(&str, &str)] = &[
     ("host", "stone"),
-    ("web", "bronze"),
-    ("db", "bronze"),
-    ("network", "bronze"),
+    ("web", "bronze and silver"),
+    ("db", "bronze and silver"),
+    ("network", "bronze and silver"),
+    ("lb", "silver"),
+    ("nodes", "silver"),
+    ("haproxy", "silver"),
+    ("keepalived", "silver"),
 ];
 
 fn quoted(names: &[&str]) -> String {
