@@ -31,7 +31,7 @@
 
 use lab_control::vrrp::VrrpConfig;
 
-use crate::scenario::{Dist, FpmPool, Haproxy, Host, MySql, Nginx, Stack};
+use crate::scenario::{Dist, Fault, FpmPool, Haproxy, Host, MySql, Nginx, Stack};
 
 /// A host's index in [`Topology::hosts`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -86,6 +86,9 @@ pub struct Topology {
     /// One round trip between two different hosts; `None` when every node
     /// shares one host.
     pub rtt: Option<Dist>,
+    /// Scheduled faults, in time order; their targets name hosts of this
+    /// topology (or `lb.master`).
+    pub faults: Vec<Fault>,
 }
 
 impl Topology {
@@ -170,6 +173,7 @@ impl TopologyBuilder {
             nodes: self.nodes,
             entry: self.entry.expect("an era model names its entry node"),
             rtt: self.rtt,
+            faults: Vec::new(),
         }
     }
 }

@@ -17,6 +17,8 @@ use crate::topology::{Topology, TopologyBuilder};
 pub struct Era {
     pub label: String,
     pub arch: Architecture,
+    /// The scenario's faults that apply to this era, in time order.
+    pub faults: Vec<super::fault::Fault>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -49,7 +51,9 @@ impl Era {
             Architecture::Bronze { .. } => bronze::lower(&mut t, &self.arch),
             Architecture::Silver(_) => silver::lower(&mut t, &self.arch),
         }
-        t.build()
+        let mut t = t.build();
+        t.faults = self.faults.clone();
+        t
     }
 }
 

@@ -39,6 +39,9 @@ pub const MAX_CALL_DEPTH: usize = 32;
 /// a thousand is already a large fleet for one HAProxy.
 pub const MAX_WEB_NODES: u32 = 10_000;
 
+/// `[[faults]]` entries: each is a few events; a scenario is read by people.
+pub const MAX_FAULTS: usize = 1_000;
+
 /// Cores of one host: the largest servers sold have a few hundred.
 pub const MAX_CORES: u32 = 1_024;
 /// A host's speed factor lies within this range (1.0 = the speed CPU demands

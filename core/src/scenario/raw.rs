@@ -31,6 +31,19 @@ pub struct RawScenario {
     pub app: Opt<RawApp>,
     /// Each era's table is read by its model (`scenario/era/<model>.rs`).
     pub eras: Opt<IndexMap<String, Field<toml::Table>>>,
+    pub faults: Opt<Vec<Field<RawFault>>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFault {
+    pub at: Opt<String>,
+    #[serde(rename = "for")]
+    pub for_: Opt<String>,
+    pub kind: Opt<String>,
+    pub target: Opt<String>,
+    pub factor: Opt<f64>,
+    pub eras: Opt<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -208,5 +221,6 @@ tables!(
     RawNetwork,
     RawFpm,
     RawMySql,
-    RawNginx
+    RawNginx,
+    RawFault
 );

@@ -5,6 +5,7 @@
 
 mod app;
 mod era;
+mod fault;
 
 pub(super) use era::{host, stack};
 mod traffic;
@@ -258,7 +259,8 @@ pub(super) fn validate(f: &Field<RawScenario>, file: &Path, loc: &Locator) -> Re
         }
         Some(Some(t)) => traffic::traffic(&mut cx, t, app.as_ref()),
     };
-    let eras = era::eras(&mut cx, &raw.eras);
+    let mut eras = era::eras(&mut cx, &raw.eras);
+    let faults = fault::faults(&mut cx, &raw.faults, eras.as_mut(), duration);
     if let (Some(t), Some(a), Some(d)) = (&traffic, &app, duration) {
         traffic::work(&mut cx, t, a, d);
     }
@@ -271,7 +273,7 @@ pub(super) fn validate(f: &Field<RawScenario>, file: &Path, loc: &Locator) -> Re
     else {
         unreachable!("every missing part reported a problem")
     };
-    let (Some(traffic), Some(eras)) = (traffic, eras) else {
+    let (Some(traffic), Some(eras), Some(())) = (traffic, eras, faults) else {
         unreachable!("every missing part reported a problem")
     };
     Ok(Scenario {

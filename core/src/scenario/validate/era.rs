@@ -50,6 +50,7 @@ pub(super) fn eras(
             Some(arch) if ok => out.push(Era {
                 label: label.clone(),
                 arch,
+                faults: Vec::new(),
             }),
             _ => ok = false,
         }
