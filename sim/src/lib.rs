@@ -43,6 +43,8 @@ mod cpu;
 mod engine;
 mod fpm;
 mod mysql;
+#[allow(dead_code)] // wired into the shop with the silver front
+mod nodes;
 mod sample;
 mod shop;
 
