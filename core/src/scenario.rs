@@ -25,7 +25,7 @@ pub use app::{App, Endpoint, Lock, Op, OpRef, Query, Service, Step, Work};
 pub use dist::{Dist, DistKind};
 pub use era::{Architecture, Era, FpmPool, Host, MODELS, MySql, Network, Nginx, ProcessManager, Stack};
 pub use error::{Problem, ScenarioError};
-pub use haproxy::{Balance, Haproxy, HealthCheck};
+pub use haproxy::{Balance, Haproxy, HashType, HealthCheck};
 pub use locate::{KeyPath, Locator, Position};
 pub use traffic::{RateProfile, Traffic, Workload};
 
