@@ -27,7 +27,7 @@ pub use dist::{Dist, DistKind};
 pub use era::{Architecture, Era, FpmPool, Host, MODELS, MySql, Network, Nginx, ProcessManager, Silver, Stack};
 pub use error::{Problem, ScenarioError};
 pub use fault::{Fault, FaultKind, LB_MASTER};
-pub use haproxy::{Balance, Haproxy, HealthCheck};
+pub use haproxy::{Balance, Haproxy, HashType, HealthCheck};
 pub use locate::{KeyPath, Locator, Position};
 pub use traffic::{RateProfile, Traffic, Workload};
 

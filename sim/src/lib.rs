@@ -10,6 +10,9 @@
 //!   timers, and movable slots), ordered by `(time, sequence)`;
 //! - `cpu`: a host's cores as a processor-sharing server;
 //! - `fpm`: a PHP-FPM pool with its listen backlog and process manager;
+//! - `haproxy`: HAProxy's backend (balancing algorithms, server and
+//!   backend queues, health checks, retries and redispatch) as a pure state
+//!   machine;
 //! - `mysql`: connections against `max_connections` and row locks;
 //! - `arrivals`, `sample`: Poisson arrivals on a rate profile, distributions
 //!   and the seeded random streams;
@@ -42,6 +45,9 @@ mod budget;
 mod cpu;
 mod engine;
 mod fpm;
+// Wired into the event loop by the silver era.
+#[allow(dead_code)]
+mod haproxy;
 mod mysql;
 #[allow(dead_code)] // wired into the shop with the silver front
 mod nodes;

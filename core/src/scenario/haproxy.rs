@@ -15,7 +15,8 @@ pub enum Balance {
     /// The first server (by id) with a free connection slot under its
     /// `maxconn`; the next ones only take the overflow.
     First,
-    /// A hash of the client's address: one client, one server.
+    /// A hash of the client's address: one client, one server (how the
+    /// hash maps to servers is [`Haproxy::hash_type`]).
     Source,
     /// `random(draws)`: the least loaded of `draws` servers drawn at random
     /// (`random(2)` is the power of two choices).
@@ -35,6 +36,20 @@ impl Balance {
     }
 }
 
+/// `hash-type`: how `balance source` turns a hash into a server.
+///
+/// HAProxy 2.6 (configuration.txt, `hash-type`): `map-based` is the default
+/// and is "not consistent": a server going down or up changes the whole map,
+/// so most clients move; `consistent` places each server on a tree many times
+/// (in proportion to its weight) and only the clients of the server that
+/// changed move.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum HashType {
+    #[default]
+    MapBased,
+    Consistent,
+}
+
 /// A server's `check` with its timing (`inter`, `fastinter`, `downinter`,
 /// `rise`, `fall`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,7 +57,8 @@ pub struct HealthCheck {
     /// Between checks of a server that is up (and everywhere else by default).
     pub inter: u64,
     /// Between checks while a server is changing state (up but failing, or
-    /// down but passing); defaults to `inter`.
+    /// down but passing) and before its first check has passed; defaults to
+    /// `inter` (`srv_getinter()` in HAProxy's server.c).
     pub fastinter: u64,
     /// Between checks of a server that is down; defaults to `inter`.
     pub downinter: u64,
@@ -91,12 +107,22 @@ pub struct Haproxy {
     /// `timeout server`: a server silent this long after the request was
     /// sent gets 504.
     pub timeout_server: u64,
+    /// `timeout check`: when unset a health check that gets no answer fails
+    /// after `inter` (connect and response together); when set the connect
+    /// may take min(`inter`, `timeout connect`) (configuration.txt,
+    /// `timeout check`).
+    pub timeout_check: Option<u64>,
+    /// `hash-type` for `balance source`.
+    pub hash_type: HashType,
     /// `check` on every server; `None` = no health checks (a dead server
     /// keeps its share of traffic for ever).
     pub check: Option<HealthCheck>,
     /// `retries`: connection attempts after the first one fails.
     pub retries: u32,
-    /// `option redispatch`: the last retry goes to another server.
+    /// `option redispatch`: the last retry goes to another server (and, in
+    /// HAProxy 2.4–2.6, every retry when the algorithm is roundrobin,
+    /// static-rr or random and more than one server is up); a server marked
+    /// DOWN hands its queue back to the balancer.
     pub redispatch: bool,
 }
 
@@ -121,6 +147,8 @@ impl Default for Haproxy {
             timeout_connect: Self::DEFAULT_TIMEOUT_CONNECT_NS,
             timeout_queue: Self::DEFAULT_TIMEOUT_CONNECT_NS,
             timeout_server: Self::DEFAULT_TIMEOUT_SERVER_NS,
+            timeout_check: None,
+            hash_type: HashType::default(),
             check: Some(HealthCheck::default()),
             retries: Self::DEFAULT_RETRIES,
             redispatch: false,

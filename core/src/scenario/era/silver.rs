@@ -6,7 +6,7 @@ use lab_control::vrrp::{InitialState, SECOND, VrrpConfig, VrrpVersion};
 use serde::Deserialize;
 
 use super::super::dist::Dist;
-use super::super::haproxy::{Balance, Haproxy, HealthCheck};
+use super::super::haproxy::{Balance, Haproxy, HashType, HealthCheck};
 use super::super::limits::{self, echo};
 use super::super::locate::KeyPath;
 use super::super::raw::{Opt, RawFpm, RawHost, RawMySql, RawNetwork, RawNginx, Shape, TABLE};
@@ -44,6 +44,8 @@ pub struct RawHaproxy {
     pub timeout_connect: Opt<String>,
     pub timeout_queue: Opt<String>,
     pub timeout_server: Opt<String>,
+    pub timeout_check: Opt<String>,
+    pub hash_type: Opt<String>,
     pub check: Opt<bool>,
     pub inter: Opt<String>,
     pub fastinter: Opt<String>,
@@ -187,6 +189,25 @@ fn haproxy(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &RawHaproxy) -> Option<Haprox
     let connect = positive(cx, "timeout_connect", &raw.timeout_connect, d.timeout_connect);
     let queue = positive(cx, "timeout_queue", &raw.timeout_queue, connect.unwrap_or(d.timeout_queue));
     let server = positive(cx, "timeout_server", &raw.timeout_server, d.timeout_server);
+    let timeout_check = match raw.timeout_check {
+        None => Some(None),
+        Some(_) => positive(cx, "timeout_check", &raw.timeout_check, 0).map(Some),
+    };
+    let hash_type = match cx.get_as(&p.key("hash_type"), &raw.hash_type, "\"map-based\" or \"consistent\"") {
+        None => None,
+        Some(None) => Some(HashType::MapBased),
+        Some(Some(h)) => match h.as_str() {
+            "map-based" => Some(HashType::MapBased),
+            "consistent" => Some(HashType::Consistent),
+            other => {
+                cx.report(
+                    &p.key("hash_type"),
+                    format!("unknown hash_type \"{}\": expected \"map-based\" or \"consistent\"", echo(other)),
+                );
+                None
+            }
+        },
+    };
     let check = cx.get(&p.key("check"), &raw.check).map(|c| c.copied().unwrap_or(true));
     let inter = positive(cx, "inter", &raw.inter, HealthCheck::DEFAULT_INTER_NS);
     let fastinter = positive(cx, "fastinter", &raw.fastinter, inter.unwrap_or(0));
@@ -235,6 +256,8 @@ fn haproxy(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &RawHaproxy) -> Option<Haprox
         timeout_connect: connect?,
         timeout_queue: queue?,
         timeout_server: server?,
+        timeout_check: timeout_check?,
+        hash_type: hash_type?,
         check,
         retries: retries?,
         redispatch: redispatch?,
