@@ -19,10 +19,21 @@ pub enum Outcome {
     LockWaitTimeout,
     /// No response before the client's own timeout.
     ClientTimeout,
+    /// 503 from HAProxy: no server up, `timeout queue`, a full queue, or
+    /// every connection retry failed.
+    LbUnavailable,
+    /// 504 from HAProxy: the server said nothing within `timeout server`.
+    LbTimeout,
+    /// Nobody answered the client's connection attempts (a VIP gap, a dead
+    /// entry host) until the kernel gave up.
+    ConnectFailed,
+    /// The connection broke under the request: it went through a balancer
+    /// that died, and the one that took over the address knew nothing of it.
+    ConnectionReset,
 }
 
 impl Outcome {
-    pub const COUNT: usize = 7;
+    pub const COUNT: usize = 11;
     pub const ALL: [Outcome; Outcome::COUNT] = [
         Outcome::Ok,
         Outcome::BacklogFull,
@@ -31,6 +42,10 @@ impl Outcome {
         Outcome::TooManyConnections,
         Outcome::LockWaitTimeout,
         Outcome::ClientTimeout,
+        Outcome::LbUnavailable,
+        Outcome::LbTimeout,
+        Outcome::ConnectFailed,
+        Outcome::ConnectionReset,
     ];
 
     /// A stable key for CSV columns and summary.json.
@@ -43,6 +58,10 @@ impl Outcome {
             Outcome::TooManyConnections => "mysql_1040_500",
             Outcome::LockWaitTimeout => "mysql_1205_500",
             Outcome::ClientTimeout => "client_timeout",
+            Outcome::LbUnavailable => "haproxy_503",
+            Outcome::LbTimeout => "haproxy_504",
+            Outcome::ConnectFailed => "connect_failed",
+            Outcome::ConnectionReset => "connection_reset",
         }
     }
 
@@ -56,6 +75,10 @@ impl Outcome {
             Outcome::TooManyConnections => "500 MySQL 1040",
             Outcome::LockWaitTimeout => "500 MySQL 1205",
             Outcome::ClientTimeout => "client timeout",
+            Outcome::LbUnavailable => "503 HAProxy",
+            Outcome::LbTimeout => "504 HAProxy",
+            Outcome::ConnectFailed => "no answer to connect",
+            Outcome::ConnectionReset => "connection reset",
         }
     }
 
@@ -66,7 +89,9 @@ impl Outcome {
             Outcome::BacklogFull | Outcome::Terminated => Some(502),
             Outcome::UpstreamTimeout => Some(504),
             Outcome::TooManyConnections | Outcome::LockWaitTimeout => Some(500),
-            Outcome::ClientTimeout => None,
+            Outcome::LbUnavailable => Some(503),
+            Outcome::LbTimeout => Some(504),
+            Outcome::ClientTimeout | Outcome::ConnectFailed | Outcome::ConnectionReset => None,
         }
     }
 
@@ -142,7 +167,19 @@ mod tests {
         let status: Vec<_> = Outcome::ALL.iter().map(|o| o.http_status()).collect();
         assert_eq!(
             status,
-            [Some(200), Some(502), Some(504), Some(502), Some(500), Some(500), None]
+            [
+                Some(200),
+                Some(502),
+                Some(504),
+                Some(502),
+                Some(500),
+                Some(500),
+                None,
+                Some(503),
+                Some(504),
+                None,
+                None
+            ]
         );
         assert!(Outcome::ALL.iter().all(|o| o.is_error() == (*o != Outcome::Ok)));
     }

@@ -120,6 +120,10 @@ pub(crate) fn outcome_color(o: Outcome) -> RGBColor {
         Outcome::TooManyConnections => RGBColor(227, 119, 194),
         Outcome::LockWaitTimeout => RGBColor(188, 189, 34),
         Outcome::ClientTimeout => RGBColor(214, 39, 40),
+        Outcome::LbUnavailable => RGBColor(23, 190, 207),
+        Outcome::LbTimeout => RGBColor(31, 119, 180),
+        Outcome::ConnectFailed => RGBColor(127, 127, 127),
+        Outcome::ConnectionReset => RGBColor(60, 60, 60),
     }
 }
 
