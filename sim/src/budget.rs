@@ -29,18 +29,27 @@
 //! - **peak bytes** = in system × [`REQUEST_BYTES`] + windows ×
 //!   [`WINDOW_BYTES`] + max_children × [`CHILD_BYTES`] + users ×
 //!   [`USER_BYTES`] + steps × the size of a compiled step + [`FIXED_BYTES`].
-//!   A request's bytes count its slab entry (144 bytes), its three timers
+//!   A request's bytes count its slab entry (176 bytes), its three timers
 //!   (40 bytes each, twice: lanes are swept once they hold twice their live
 //!   entries), a backlog place (24), a CPU job (24), a pending event (40)
 //!   and a lock wait (16), all twice again for vectors that grow by
-//!   doubling: 976 bytes, where a system filled with 20,000 requests
-//!   measures 360 to 500. A window holds its figures (336 bytes), gauges,
+//!   doubling: 1,040 bytes, where a system filled with 20,000 requests
+//!   measures 360 to 500. A window holds its figures (368 bytes), gauges,
 //!   counters and two encoded histograms: 760 to 810 bytes on average on
 //!   flash-sale, 1.5 KiB at most; 3 KiB leaves room for the record's own
 //!   doubling and wider distributions. The fixed part is the recorder's
 //!   batches in flight (at most 19 of 8,192 facts with their gauge
 //!   levels, 14.6 MB), its four live histograms and the queues' headers;
 //!   small runs measure 1 to 5 MB in all.
+//!
+//! With a balancer (silver), a request adds 4 events (its way to the server
+//! and back, `timeout server`, `timeout queue`) and may wait for its SYN
+//! to be answered (a VIP gap) or for a reset, so requests in the system are
+//! bounded by the web nodes' children and backlogs, both balancers'
+//! `maxconn` and accept queues, and the expected requests themselves; each
+//! balancer checks each server twice per `inter` (start and end). A run
+//! with faults may hold every request whose client still waits on a dead
+//! host: the bound then includes the expected requests too.
 //!
 //! `sim/tests/budget.rs` checks these figures against a counting allocator.
 //!
@@ -161,6 +170,7 @@ pub fn estimate(scenario: &Scenario, era: &Era) -> Estimate {
     let path = crate::shop::Path::of(&topology);
     let (fpm, nginx, mysql) = (path.fpm, path.nginx, path.mysql);
     let networked = path.webs[0] != path.db;
+    let nodes = path.webs.len() as f64;
     let traffic = &scenario.traffic;
     let requests = traffic.expected_requests(scenario.duration);
     // An estimate that cannot be computed limits nothing (`max` would make
@@ -184,10 +194,27 @@ pub fn estimate(scenario: &Scenario, era: &Era) -> Estimate {
     .filter(|&t| t)
     .count() as f64;
     let ticks = scenario.duration as f64 / 1e9;
-    let events = requests * (1.0 + timers + per_request + 2.0) + ticks * 33.0;
+    let (front_events, checks) = match &path.front {
+        None => (0.0, 0.0),
+        Some(f) => (
+            4.0,
+            f.haproxy.check.map_or(0.0, |c| 2.0 * 2.0 * nodes * 1e9 / c.inter.min(c.fastinter).min(c.downinter) as f64),
+        ),
+    };
+    let events = requests * (1.0 + timers + per_request + 2.0 + front_events)
+        + ticks * (33.0 * nodes + checks)
+        + 2.0 * topology.faults.len() as f64;
 
-    let in_system_limit =
-        u64::from(fpm.max_children) + u64::from(fpm.listen_backlog) + u64::from(mysql.max_connections) + 1;
+    let mut in_system_limit = (u64::from(fpm.max_children) + u64::from(fpm.listen_backlog) + 1)
+        * path.webs.len() as u64
+        + u64::from(mysql.max_connections);
+    if let Some(f) = &path.front {
+        in_system_limit += 2 * (u64::from(f.haproxy.maxconn) + crate::shop::ACCEPT_QUEUE as u64);
+    }
+    if path.front.is_some() || !topology.faults.is_empty() {
+        // Clients waiting on a dead entry (or one whose balancer died).
+        in_system_limit = in_system_limit.saturating_add(requests.min(u64::MAX as f64 / 2.0) as u64 + 1);
+    }
     let users = match &traffic.workload {
         Workload::Closed { users, .. } => f64::from(*users),
         Workload::Open(_) => 0.0,
@@ -205,7 +232,7 @@ pub fn estimate(scenario: &Scenario, era: &Era) -> Estimate {
     let windows = scenario.duration.div_ceil(scenario.stats.window).max(1);
     let peak_bytes = in_system * REQUEST_BYTES
         + windows as f64 * WINDOW_BYTES
-        + f64::from(fpm.max_children) * CHILD_BYTES
+        + f64::from(fpm.max_children) * nodes * CHILD_BYTES
         + users * USER_BYTES
         + compiled_steps(&scenario.app) * crate::shop::COMPILED_STEP_BYTES as f64
         + FIXED_BYTES;
@@ -233,14 +260,14 @@ mod tests {
     #[test]
     fn the_sizes_in_the_module_doc_are_the_types_sizes() {
         // When a layout changes, the figures documented above need a look.
-        assert_eq!(size_of::<crate::shop::Request>(), 128);
-        assert_eq!(crate::shop::SLAB_ENTRY_BYTES, 144);
+        assert_eq!(size_of::<crate::shop::Request>(), 160);
+        assert_eq!(crate::shop::SLAB_ENTRY_BYTES, 176);
         assert_eq!(crate::shop::TIMER_BYTES, 40);
         assert_eq!(crate::shop::BACKLOG_BYTES, 24);
         assert_eq!(crate::cpu::JOB_BYTES, 24);
         assert_eq!(crate::shop::WAITER_BYTES, 16);
-        assert_eq!(REQUEST_BYTES, 976.0);
-        assert_eq!(size_of::<lab_core::record::Window>(), 336);
+        assert_eq!(REQUEST_BYTES, 1040.0);
+        assert_eq!(size_of::<lab_core::record::Window>(), 368);
     }
 
     #[test]

@@ -271,6 +271,15 @@ impl Cpu {
         (self.rate == before).then(|| after(now, ceil_ns(demand * self.inv_rate)))
     }
 
+    /// The host runs at `speed` from `now` on (a `slow` fault and its end):
+    /// work done so far was done at the old speed.
+    pub fn set_speed(&mut self, now: Time, speed: f64) {
+        self.advance(now);
+        self.speed = speed;
+        self.inv_speed = 1.0 / speed;
+        self.set_runnable(self.runnable);
+    }
+
     /// A runnable job stopped early (its process was killed). The caller
     /// ignores its tag when it surfaces from [`Cpu::complete`].
     ///

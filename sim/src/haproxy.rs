@@ -88,7 +88,7 @@ pub enum Liveness {
 }
 
 /// A request's place in a queue, to [`Backend::abandon`] it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Waiter {
     slot: u32,
     id: u32,
@@ -699,6 +699,16 @@ impl<K: Copy> Backend<K> {
     }
 
     // ---- health checks ----
+
+    /// Moves every check's due time `by` later: a balancer that starts
+    /// mid-run spreads its first checks from then, not from time zero.
+    pub fn delay_checks(&mut self, by: Time) {
+        for srv in &mut self.servers {
+            if let Some(c) = srv.check.as_mut() {
+                c.due = c.due.saturating_add(by);
+            }
+        }
+    }
 
     /// When the server's next check starts; `None` without checks or while
     /// one is under way (then [`Backend::check_ends`] says when it ends).

@@ -160,6 +160,11 @@ impl Streams {
         Pcg64Mcg::new((u128::from(a) << 64) | u128::from((id << 1) | 1))
     }
 
+    /// The balancers' own draws (`balance random`).
+    pub fn balancer(&self) -> Pcg64Mcg {
+        Pcg64Mcg::seed_from_u64(mix64(self.seed ^ 0x0062_616c_616e_6365))
+    }
+
     /// The stream of network round trips of request number `id`.
     pub fn network(&self, id: u64) -> Pcg64Mcg {
         let a = mix64(self.seed ^ 0x6e65_7477_6f72_6b00 ^ id.wrapping_mul(0xd1b5_4a32_d192_ed03));

@@ -19,6 +19,10 @@
 //! This file holds the state, the construction and the event loop; the
 //! request's steps are in `shop/steps.rs`.
 
+mod faults;
+mod front;
+
+pub(crate) use front::ACCEPT_QUEUE;
 mod steps;
 
 use lab_core::record::{
@@ -37,6 +41,7 @@ use crate::cpu::Cpu;
 use crate::engine::{Lane, Scheduler, Slot, Time};
 use crate::fpm::{ChildId, MAINTENANCE_PERIOD, Pool};
 use crate::mysql::{RowId, Server};
+use crate::nodes::vip::VipTimeline;
 use crate::sample::{Sampler, Streams};
 use crate::{Progress, Run};
 
@@ -61,9 +66,54 @@ enum Ev {
     UpstreamTimeout(Key),
     LockTimeout(Key),
     Terminate(Key),
-    /// A child of web node `.0`'s pool is ready.
-    ChildReady(u32, ChildId),
+    /// A child of web node `.0`'s pool (of generation `.1`) is ready.
+    ChildReady(u32, u32, ChildId),
     Maintenance,
+    /// The client's kernel sends its unanswered SYN again.
+    SynRetry(Key),
+    /// The client's kernel gives up connecting.
+    ConnectGiveUp(Key),
+    /// HAProxy's connection to the server is established: the request
+    /// reaches nginx.
+    Forward(Key),
+    /// HAProxy's connection attempt got no answer within `timeout connect`.
+    ConnectTimeout(Key),
+    /// HAProxy tries the connection again (same server or redispatched).
+    ConnectRetry(Key),
+    QueueTimeout(Key),
+    ServerTimeout(Key),
+    /// nginx's answer reaches HAProxy.
+    LbReply(Key, Outcome),
+    /// A health check of server `.1` by balancer `.0` starts, or ends.
+    CheckStart(u8, u32),
+    CheckEnd(u8, u32),
+    /// Fault `.0` of the topology strikes (`false`) or ends (`true`).
+    Fault(u32, bool),
+    /// A client whose balancer died learns it from the one that took over.
+    Reset(Key),
+}
+
+/// Where a request stands on the way in (see `shop/front.rs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Front {
+    /// No balancer: the client talks to nginx (stone, bronze).
+    Direct,
+    /// Its SYNs went unanswered so far.
+    Syn,
+    /// Waiting in the kernel for HAProxy to accept it (frontend maxconn).
+    Accept,
+    /// In HAProxy's queue.
+    Queued,
+    /// HAProxy connects to its server (or waits to retry).
+    Connecting,
+    /// At its server; HAProxy waits for the answer.
+    AtServer,
+    /// The answer is on its way back to HAProxy.
+    Returning,
+    /// Its balancer died; the client does not know yet.
+    Lost,
+    /// The balancer's side is over.
+    Done,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -108,6 +158,18 @@ pub(crate) struct Request {
     has_conn: bool,
     /// FPM killed the child; only the query it left behind still runs.
     terminated: bool,
+    front: Front,
+    /// Queued or running on its web node.
+    at_web: bool,
+    /// Its balancer, when it came through one.
+    lb: u8,
+    /// SYNs retransmitted, or HAProxy's failed connection attempts.
+    attempts: u8,
+    /// The next connection attempt goes to another server.
+    redispatch: bool,
+    /// Its place in HAProxy's queue, and since when.
+    waiter: crate::haproxy::Waiter,
+    queued_at: Time,
 }
 
 /// Sizes for the memory estimate (`crate::budget`). A slab entry is the
@@ -146,6 +208,7 @@ struct Host {
     /// Its number in `Ev::CpuDone`, checked once here so that it is never
     /// cut short when an event is made.
     id: u32,
+    cores: u32,
     /// Its busy-cores gauge and the level last recorded there.
     gauge: GaugeId,
     busy: u64,
@@ -162,10 +225,22 @@ pub(crate) struct WebNode {
     /// nodes it touched only.
     reported: [u64; 3],
     touched: bool,
+    /// Its host is running (not crashed).
+    up: bool,
+    /// Its host's link is up.
+    reachable: bool,
+    /// Restarting: nginx refuses connections.
+    refusing: bool,
+    /// Counts the pools the node has had (a crash and a boot each start a
+    /// new one), so that a child forked by an older one is not taken for
+    /// one of the new pool's.
+    generation: u32,
 }
 
 struct Lanes {
     client: Lane,
+    queue: Lane,
+    server: Lane,
     upstream: Lane,
     lock: Lane,
     terminate: Lane,
@@ -182,6 +257,8 @@ struct Counters {
     spawned: CounterId,
     terminated: CounterId,
     abandoned: CounterId,
+    marked_down: CounterId,
+    marked_up: CounterId,
 }
 
 /// Where the shop's facts go: a [`RecordBuilder`] on its own thread, so
@@ -233,6 +310,8 @@ pub(crate) struct Shop {
     client_timeout: Option<Time>,
     upstream_timeout: Option<Time>,
     hosts: Vec<Host>,
+    /// Each host's speed without faults.
+    base_speed: Vec<f64>,
     webs: Vec<WebNode>,
     /// Web nodes whose pool changed during the current event.
     touched: Vec<u32>,
@@ -244,6 +323,10 @@ pub(crate) struct Shop {
     /// One network round trip between web and database; `None` on one host.
     rtt: Option<Sampler>,
     db: Server<Key>,
+    /// keepalived's VIP and the HAProxy pair, in the eras that have them.
+    front: Option<Box<front::FrontEnd>>,
+    /// The topology's faults and the host each strikes.
+    faults: Vec<faults::Strike>,
     rec: Recorder,
     counters: Counters,
     done: Vec<crate::cpu::JobTag>,
@@ -296,11 +379,11 @@ pub(crate) struct Path<'t> {
     pub webs: Vec<usize>,
     pub db: usize,
     /// The balancer in front of the web nodes, if there is one.
-    pub front: Option<Front<'t>>,
+    pub front: Option<Balancers<'t>>,
 }
 
 /// HAProxy on two hosts under keepalived's VIP.
-pub(crate) struct Front<'t> {
+pub(crate) struct Balancers<'t> {
     pub haproxy: &'t Haproxy,
     pub vrrp: &'t [VrrpConfig; 2],
     /// The two balancers' hosts.
@@ -316,7 +399,7 @@ impl<'t> Path<'t> {
                     unreachable!("a VIP fronts HAProxy")
                 };
                 let lbs = members.map(|m| t.node(m).host.0 as usize);
-                (servers.clone(), Some(Front { haproxy: cfg, vrrp, lbs }))
+                (servers.clone(), Some(Balancers { haproxy: cfg, vrrp, lbs }))
             }
             other => unreachable!("clients reach nginx or a VIP, not {other:?}"),
         };
@@ -414,6 +497,7 @@ impl Shop {
                 cpu: Cpu::new(h.cores, h.speed),
                 slot: sched.add_slot(),
                 id: u32::try_from(i).expect("fewer than 2^32 hosts"),
+                cores: h.cores,
                 gauge: rec.add_gauge(GaugeSpec {
                     key: format!("{}.cpu", h.name),
                     label: format!("{} CPU", h.name),
@@ -424,6 +508,7 @@ impl Shop {
             })
             .collect::<Vec<_>>();
         let db_host = path.db;
+        let base_speed = topology.hosts.iter().map(|h| h.speed).collect();
         let mut counter = |key: &str, label: &str| {
             rec.add_counter(CounterSpec {
                 key: key.into(),
@@ -436,6 +521,8 @@ impl Shop {
             spawned: counter("fpm.spawned", "FPM children forked"),
             terminated: counter("fpm.terminated", "requests killed at request_terminate_timeout"),
             abandoned: counter("fpm.abandoned", "requests finished after their client had gone"),
+            marked_down: counter("haproxy.marked_down", "servers marked DOWN by health checks"),
+            marked_up: counter("haproxy.marked_up", "servers marked UP by health checks"),
         };
         let streams = Streams::new(scenario.seed);
         let driver = match &scenario.traffic.workload {
@@ -462,6 +549,8 @@ impl Shop {
             .collect();
         let lanes = Lanes {
             client: sched.add_lane(),
+            queue: sched.add_lane(),
+            server: sched.add_lane(),
             upstream: sched.add_lane(),
             lock: sched.add_lane(),
             terminate: sched.add_lane(),
@@ -475,9 +564,25 @@ impl Shop {
                 host,
                 reported: [0; 3],
                 touched: true,
+                up: true,
+                reachable: true,
+                refusing: false,
+                generation: 0,
             })
             .collect::<Vec<_>>();
         let touched = (0..webs.len() as u32).collect();
+        let streams_for_front = Streams::new(scenario.seed);
+        let (front, lb_faults) = match &path.front {
+            None => (None, Vec::new()),
+            Some(f) => {
+                let names = f.lbs.map(|h| topology.hosts[h].name.as_str());
+                let (vip, lb_faults) = VipTimeline::build(f.vrrp, names, &topology.faults, scenario.duration);
+                let rtt = topology.rtt.as_ref().map(Sampler::new);
+                let fe = front::FrontEnd::new(f.haproxy, webs.len(), vip, streams_for_front.balancer(), rtt);
+                (Some(Box::new(fe)), lb_faults)
+            }
+        };
+        let faults = faults::strikes(&topology, &path.webs, path.front.as_ref().map(|f| f.lbs), &lb_faults);
         let mut shop = Shop {
             now: 0,
             end: scenario.duration,
@@ -497,6 +602,7 @@ impl Shop {
             client_timeout: scenario.traffic.timeout,
             upstream_timeout: nginx.fastcgi_read_timeout,
             hosts,
+            base_speed,
             webs,
             touched,
             levels: [0; STACK_GAUGES],
@@ -504,6 +610,8 @@ impl Shop {
             db_host,
             rtt,
             db: Server::new(mysql.clone(), &scenario.app.locks),
+            front,
+            faults,
             rec: Recorder(FactSender::spawn(rec)),
             counters,
             done: Vec::new(),
@@ -519,6 +627,8 @@ impl Shop {
 
     fn start(&mut self) {
         self.sample_gauges();
+        self.start_checks();
+        self.schedule_faults();
         if self.webs[0].pool.needs_maintenance() {
             self.sched.at(MAINTENANCE_PERIOD, Ev::Maintenance);
         }

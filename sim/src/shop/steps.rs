@@ -10,7 +10,7 @@ use rand::Rng;
 use rand_pcg::Pcg64Mcg;
 use slab::Slab;
 
-use super::{CompiledStep, Driver, Ev, Key, NO_USER, Phase, Recorder, Request, STACK_GAUGES, Shop};
+use super::{CompiledStep, Driver, Ev, Front, Key, NO_USER, Phase, Recorder, Request, STACK_GAUGES, Shop};
 use crate::cpu::JobTag;
 use crate::engine::{Lane, Scheduler, Time, after};
 use crate::fpm::{ChildId, MAINTENANCE_PERIOD, Maintenance, Pool};
@@ -49,9 +49,59 @@ impl Shop {
                 self.terminate(key);
                 None
             }
-            Ev::ChildReady(web, child) => Some((web, child)),
+            Ev::ChildReady(web, generation, child) => {
+                (self.webs[web as usize].generation == generation).then_some((web, child))
+            }
             Ev::Maintenance => {
                 self.maintain();
+                None
+            }
+            Ev::SynRetry(key) if self.live(key) => {
+                self.syn_retry(key);
+                None
+            }
+            Ev::ConnectGiveUp(key) if self.live(key) => {
+                self.connect_give_up(key);
+                None
+            }
+            Ev::Forward(key) if self.live(key) => {
+                self.forward(key);
+                None
+            }
+            Ev::ConnectTimeout(key) if self.live(key) => {
+                self.connect_timeout(key);
+                None
+            }
+            Ev::ConnectRetry(key) if self.live(key) => {
+                self.connect_retry(key);
+                None
+            }
+            Ev::QueueTimeout(key) if self.live(key) => {
+                self.queue_timeout(key);
+                None
+            }
+            Ev::ServerTimeout(key) if self.live(key) => {
+                self.server_timeout(key);
+                None
+            }
+            Ev::LbReply(key, outcome) if self.live(key) => {
+                self.lb_reply(key, outcome);
+                None
+            }
+            Ev::CheckStart(lb, s) => {
+                self.check_start(lb, s);
+                None
+            }
+            Ev::CheckEnd(lb, s) => {
+                self.check_end(lb, s);
+                None
+            }
+            Ev::Fault(i, ends) => {
+                self.fault(i, ends);
+                None
+            }
+            Ev::Reset(key) if self.live(key) => {
+                self.reset(key);
                 None
             }
             // The request this event was about has gone.
@@ -65,7 +115,7 @@ impl Shop {
 
     /// A web node's pool, noted as changed for the gauges.
     #[inline(always)]
-    fn pool(&mut self, web: u32) -> &mut Pool<Key> {
+    pub(super) fn pool(&mut self, web: u32) -> &mut Pool<Key> {
         let w = &mut self.webs[web as usize];
         if !w.touched {
             w.touched = true;
@@ -132,27 +182,52 @@ impl Shop {
             nginx_waiting: true,
             has_conn: false,
             terminated: false,
+            front: Front::Direct,
+            at_web: false,
+            lb: 0,
+            attempts: 0,
+            redispatch: false,
+            waiter: crate::haproxy::Waiter::default(),
+            queued_at: 0,
         });
         // The slab never holds more than the safety net's bound (about a
         // million), which `Shop::check_limits` enforces.
         let key = Key { slot: slot as u32, id };
-        let web = 0;
+        if self.front.is_some() {
+            if let Some(t) = self.client_timeout {
+                self.timer(self.lanes.client, after(now, t), Ev::ClientTimeout(key));
+            }
+        }
+        self.connect_entry(key);
+    }
+
+    /// The request reaches nginx on web node `web`, which hands it to FPM
+    /// at once (an idle child, the listen backlog, or 502).
+    pub(super) fn to_web(&mut self, key: Key, web: u32) {
+        let now = self.now;
+        let direct = self.front.is_none();
+        let r = &mut self.reqs[key.slot as usize];
+        r.web = web;
         let child = self.pool(web).take_idle();
         if child.is_none() && !self.pool(web).enqueue(key, now) {
             // Refused at once: no timer is set, for none could ever matter
             // (at a hundred million refusals a second, they filled memory).
             self.reply(key, Outcome::BacklogFull);
-            self.reqs.remove(slot);
+            self.settle(key);
             return;
         }
+        self.reqs[key.slot as usize].at_web = true;
         // nginx's and the client's timeouts, before anything the request
         // starts (the order of events at one instant is the order they
         // were scheduled in).
         if let Some(t) = self.upstream_timeout {
             self.timer(self.lanes.upstream, after(now, t), Ev::UpstreamTimeout(key));
         }
-        if let Some(t) = self.client_timeout {
-            self.timer(self.lanes.client, after(now, t), Ev::ClientTimeout(key));
+        // The client's timer, unless a lost SYN already set it.
+        if direct && self.reqs[key.slot as usize].attempts == 0 {
+            if let Some(t) = self.client_timeout {
+                self.timer(self.lanes.client, after(now, t), Ev::ClientTimeout(key));
+            }
         }
         match child {
             Some(child) => {
@@ -165,10 +240,40 @@ impl Shop {
         }
     }
 
+    /// The request leaves its web node (finished, killed, or its node died).
+    pub(super) fn leave_web(&mut self, key: Key) {
+        self.reqs[key.slot as usize].at_web = false;
+        self.settle(key);
+    }
+
+    /// Forgets the request once neither its web node nor its balancer
+    /// holds it, and no client waits on a connection only it knows of.
+    pub(super) fn settle(&mut self, key: Key) {
+        let r = &self.reqs[key.slot as usize];
+        let front_done = match r.front {
+            Front::Direct | Front::Done => true,
+            Front::Syn | Front::Accept | Front::Lost => !r.client_waiting,
+            _ => false,
+        };
+        if !r.at_web && front_done {
+            self.reqs.remove(key.slot as usize);
+        }
+    }
+
+    /// The client gets its answer, if it still waits for one.
+    pub(super) fn client_answer(&mut self, key: Key, outcome: Outcome) {
+        let r = &mut self.reqs[key.slot as usize];
+        if r.client_waiting {
+            r.client_waiting = false;
+            self.rec.outcome(self.now, outcome, self.now - r.arrived);
+            next_request_of(r, self.now, &mut self.sched);
+        }
+    }
+
     /// Sets a timer on a lane, sweeping the lane's stale timers when it has
     /// grown (see [`Scheduler::compact_lane`]).
     #[inline(always)]
-    fn timer(&mut self, lane: Lane, time: Time, ev: Ev) {
+    pub(super) fn timer(&mut self, lane: Lane, time: Time, ev: Ev) {
         if self.sched.on_lane(lane, time, ev) {
             self.compact(lane);
         }
@@ -384,7 +489,7 @@ impl Shop {
     }
 
     /// Moves the host's completion event after its set of jobs changed.
-    fn cpu_changed(&mut self, host: usize) {
+    pub(super) fn cpu_changed(&mut self, host: usize) {
         let h = &mut self.hosts[host];
         let busy = h.cpu.busy_cores();
         if busy != h.busy {
@@ -445,7 +550,25 @@ impl Shop {
     #[inline(always)]
     fn reply(&mut self, key: Key, outcome: Outcome) {
         let r = &mut self.reqs[key.slot as usize];
-        answer(r, outcome, self.now, &mut self.rec, &mut self.sched);
+        if r.front == Front::Direct {
+            answer(r, outcome, self.now, &mut self.rec, &mut self.sched);
+        } else {
+            self.reply_upstream(key, outcome);
+        }
+    }
+
+    /// nginx answers whoever sent it the request when that was not the
+    /// client itself: HAProxy, or nobody any more.
+    #[cold]
+    fn reply_upstream(&mut self, key: Key, outcome: Outcome) {
+        let r = &mut self.reqs[key.slot as usize];
+        if !r.nginx_waiting {
+            return;
+        }
+        r.nginx_waiting = false;
+        if self.front.is_some() {
+            self.answer_to_lb(key, outcome);
+        }
     }
 
     fn client_gives_up(&mut self, key: Key) {
@@ -454,6 +577,9 @@ impl Shop {
             r.client_waiting = false;
             self.rec.outcome(self.now, Outcome::ClientTimeout, self.now - r.arrived);
             next_request_of(r, self.now, &mut self.sched);
+            if r.front != Front::Direct {
+                self.settle(key);
+            }
         }
     }
 
@@ -468,9 +594,14 @@ impl Shop {
         if !r.client_waiting {
             self.rec.count(now, self.counters.abandoned, 1);
         }
-        answer(r, outcome, now, &mut self.rec, &mut self.sched);
         let (web, child, has_conn) = (r.web, r.child, r.has_conn);
-        self.reqs.remove(key.slot as usize);
+        if r.front == Front::Direct {
+            answer(r, outcome, now, &mut self.rec, &mut self.sched);
+            self.reqs.remove(key.slot as usize);
+        } else {
+            self.reply_upstream(key, outcome);
+            self.leave_web(key);
+        }
         if has_conn {
             self.db.disconnect();
         }
@@ -487,7 +618,7 @@ impl Shop {
     /// Frees what the request holds on the database side and forgets it.
     fn drop_request(&mut self, key: Key) {
         let has_conn = self.reqs[key.slot as usize].has_conn;
-        self.reqs.remove(key.slot as usize);
+        self.leave_web(key);
         if has_conn {
             self.db.disconnect();
         }
@@ -563,13 +694,17 @@ impl Shop {
         let now = self.now;
         let id = self.pool(web).fork(now);
         let ready = after(now, self.fpm.spawn_time);
-        self.timer(self.lanes.spawn, ready, Ev::ChildReady(web, id));
+        let generation = self.webs[web as usize].generation;
+        self.timer(self.lanes.spawn, ready, Ev::ChildReady(web, generation, id));
         self.rec.count(now, self.counters.spawned, 1);
     }
 
     /// Every pool's process manager, once a second (FPM's heartbeat).
     fn maintain(&mut self) {
         for web in 0..self.webs.len() as u32 {
+            if !self.webs[web as usize].up {
+                continue;
+            }
             let now = self.now;
             match self.pool(web).maintain(now) {
                 Maintenance::Spawn(n) => {
@@ -645,6 +780,8 @@ fn timer_matters(reqs: &Slab<Request>, lock_timeout: u64, t: Time, ev: &Ev) -> b
         Ev::ClientTimeout(k) => live(k).is_some_and(|r| r.client_waiting),
         Ev::UpstreamTimeout(k) => live(k).is_some_and(|r| r.nginx_waiting),
         Ev::Terminate(k) => live(k).is_some_and(|r| !r.terminated),
+        Ev::QueueTimeout(k) => live(k).is_some_and(|r| r.front == Front::Queued),
+        Ev::ServerTimeout(k) => live(k).is_some_and(|r| matches!(r.front, Front::AtServer | Front::Returning)),
         Ev::LockTimeout(k) => {
             live(k).is_some_and(|r| r.phase == Phase::LockWait && after(r.lock_wait_start, lock_timeout) == t)
         }

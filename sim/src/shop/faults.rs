@@ -1,0 +1,177 @@
+//! Scheduled faults: a host crashes, is cut off, slows down or restarts,
+//! and what each does to the requests it carried.
+//!
+//! What a fault does to keepalived's address was worked out before the run
+//! (`nodes/vip.rs`); here the balancers, web nodes and hosts follow.
+
+use lab_core::scenario::{FaultKind, FpmPool, LB_MASTER, ProcessManager};
+use lab_core::topology::Topology;
+
+use super::{Ev, Front, Key, Phase, Shop};
+use crate::cpu::Cpu;
+use crate::engine::Time;
+use crate::fpm::Pool;
+use crate::haproxy::Liveness;
+use crate::nodes::vip::LbFault;
+
+/// What a fault strikes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) enum Target {
+    /// A balancer (HAProxy's host), resolved for `lb.master`.
+    Lb(u8),
+    /// A web node's host.
+    Web(u32),
+    /// Any other host (only `slow` reaches these: see the validation).
+    Host(usize),
+}
+
+/// One fault of the topology, resolved.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Strike {
+    pub(super) at: Time,
+    pub(super) until: Option<Time>,
+    pub(super) kind: FaultKind,
+    pub(super) target: Target,
+    pub(super) host: usize,
+}
+
+/// Resolves the topology's faults: balancers from the VIP's timeline
+/// (`lb_faults`, in time order like the faults on balancers), web nodes and
+/// other hosts by name.
+pub(super) fn strikes(t: &Topology, webs: &[usize], lbs: Option<[usize; 2]>, lb_faults: &[LbFault]) -> Vec<Strike> {
+    let mut on_lbs = lb_faults.iter();
+    t.faults
+        .iter()
+        .map(|f| {
+            let host = t.hosts.iter().position(|h| h.name == f.target);
+            let lb = lbs.and_then(|lbs| host.and_then(|h| lbs.iter().position(|&l| l == h)));
+            let (target, host) = if f.target == LB_MASTER || lb.is_some() {
+                let r = on_lbs.next().expect("every fault on a balancer was resolved");
+                let lbs = lbs.expect("balancers");
+                (Target::Lb(r.lb), lbs[r.lb as usize])
+            } else {
+                let host = host.expect("fault targets validated against the topology");
+                match webs.iter().position(|&w| w == host) {
+                    Some(w) => (Target::Web(w as u32), host),
+                    None => (Target::Host(host), host),
+                }
+            };
+            Strike {
+                at: f.at,
+                until: f.until,
+                kind: f.kind,
+                target,
+                host,
+            }
+        })
+        .collect()
+}
+
+impl Shop {
+    pub(super) fn schedule_faults(&mut self) {
+        for (i, s) in self.faults.iter().enumerate() {
+            self.sched.at(s.at, Ev::Fault(i as u32, false));
+            if let Some(u) = s.until {
+                self.sched.at(u, Ev::Fault(i as u32, true));
+            }
+        }
+    }
+
+    pub(super) fn fault(&mut self, i: u32, ends: bool) {
+        let s = self.faults[i as usize];
+        let now = self.now;
+        match (s.kind, ends) {
+            (FaultKind::Slow { factor }, _) => {
+                let speed = self.base_speed[s.host] * if ends { 1.0 } else { factor };
+                self.hosts[s.host].cpu.set_speed(now, speed);
+                self.cpu_changed(s.host);
+            }
+            (FaultKind::Crash | FaultKind::Isolate, false) => match s.target {
+                Target::Lb(lb) => self.balancer_down(lb),
+                Target::Web(w) => self.web_down(w, s.kind == FaultKind::Crash),
+                Target::Host(_) => unreachable!("validated: only slow strikes other hosts"),
+            },
+            (FaultKind::Crash | FaultKind::Isolate, true) => match s.target {
+                Target::Lb(lb) => self.balancer_up(lb),
+                Target::Web(w) => self.web_up(w),
+                Target::Host(_) => unreachable!("validated: only slow strikes other hosts"),
+            },
+            // A graceful restart: keepalived hands the address over (its
+            // timeline has it), HAProxy finishes what it carries; nginx and
+            // FPM refuse new connections while they are down.
+            (FaultKind::Restart, false) => {
+                if let Target::Web(w) = s.target {
+                    if s.until.is_some() {
+                        self.webs[w as usize].refusing = true;
+                        self.set_liveness(w, Liveness::Refusing);
+                    }
+                }
+            }
+            (FaultKind::Restart, true) => {
+                if let Target::Web(w) = s.target {
+                    self.webs[w as usize].refusing = false;
+                    self.set_liveness(w, Liveness::Alive);
+                }
+            }
+        }
+    }
+
+    /// A web node's host crashes (its work is lost) or is cut off (its
+    /// work goes on, its answers do not get out).
+    fn web_down(&mut self, w: u32, crash: bool) {
+        self.set_liveness(w, Liveness::Silent);
+        let node = &mut self.webs[w as usize];
+        node.reachable = false;
+        if !crash {
+            return;
+        }
+        node.up = false;
+        let host = node.host;
+        // Its children die with it; children being forked are forgotten
+        // (their `ChildReady` carries the old generation).
+        node.generation += 1;
+        *self.pool(w) = Pool::new(FpmPool {
+            pm: ProcessManager::Static,
+            max_children: 0,
+            ..self.fpm.clone()
+        });
+        let on_node: Vec<Key> = self
+            .reqs
+            .iter()
+            .filter(|(_, r)| r.at_web && r.web == w)
+            .map(|(slot, r)| Key { slot: slot as u32, id: r.id })
+            .collect();
+        for key in on_node {
+            let r = &mut self.reqs[key.slot as usize];
+            r.cpu_job = 0;
+            r.nginx_waiting = false;
+            if r.front == Front::Direct {
+                // Nobody will answer its client: it waits for its timeout.
+                r.front = Front::Lost;
+            }
+            match r.phase {
+                // The query it sent runs on in MySQL until it ends.
+                Phase::LockWait | Phase::DbCpu | Phase::DbWait => r.terminated = true,
+                _ => self.leave_web(key),
+            }
+        }
+        let h = &mut self.hosts[host];
+        h.cpu = Cpu::new(h.cores, self.base_speed[host]);
+        self.sched.clear_slot(&self.hosts[host].slot);
+        self.cpu_changed(host);
+    }
+
+    /// The host is back (booted, or its link up again). A booted node
+    /// starts a fresh FPM pool, as at the start of the run.
+    fn web_up(&mut self, w: u32) {
+        let node = &mut self.webs[w as usize];
+        let booted = !node.up;
+        node.up = true;
+        node.reachable = true;
+        if booted {
+            node.generation += 1;
+            *self.pool(w) = Pool::new(self.fpm.clone());
+        }
+        self.set_liveness(w, Liveness::Alive);
+    }
+}

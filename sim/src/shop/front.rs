@@ -1,0 +1,469 @@
+//! The way in: the client's connection to the entry (a web node's nginx,
+//! or keepalived's VIP and the HAProxy that holds it), HAProxy's queue,
+//! its connection to a web node, retries, `timeout server` and the answer's
+//! way back.
+//!
+//! A request that comes through a balancer has two sides: the balancer's
+//! ([`Front`]) and the web node's (`at_web`). It leaves the slab when
+//! neither holds it any more, so a web node that works on after HAProxy
+//! gave up (504) still finds its request, as a real FPM child does.
+
+use lab_core::record::Outcome;
+use lab_core::scenario::Haproxy;
+use rand_pcg::Pcg64Mcg;
+use std::collections::VecDeque;
+
+use super::{Ev, Front, Key, Shop};
+use crate::engine::{Time, after};
+use crate::haproxy::{Backend, Connect, Dispatch, Effects, Liveness, Retry, Transition};
+use crate::nodes::vip::VipTimeline;
+use crate::sample::Sampler;
+
+/// The kernel retransmits an unanswered SYN after 1, 3, 7, 15, 31 and 63 s
+/// (an initial RTO of 1 s, doubled each time, `tcp_syn_retries` = 6), then
+/// the connect fails at 127 s.
+pub(super) const SYN_RETRANSMITS: [Time; 6] = [
+    1_000_000_000,
+    3_000_000_000,
+    7_000_000_000,
+    15_000_000_000,
+    31_000_000_000,
+    63_000_000_000,
+];
+pub(super) const SYN_GIVE_UP: Time = 127_000_000_000;
+
+/// Connections a listener holds before `accept` beyond its backlog: Linux
+/// admits `somaxconn + 1` (its full test is `>`).
+pub(crate) const ACCEPT_QUEUE: usize = 4096 + 1;
+
+/// One HAProxy host.
+pub(super) struct Balancer {
+    pub(super) backend: Backend<Key>,
+    /// Its host is up and reachable, HAProxy running.
+    pub(super) up: bool,
+    /// Client connections HAProxy has accepted (frontend `maxconn`).
+    pub(super) conns: u32,
+    /// Connections the kernel holds while HAProxy is at `maxconn`.
+    pub(super) accept: VecDeque<Key>,
+}
+
+/// keepalived's VIP and the two HAProxy hosts behind it.
+pub(super) struct FrontEnd {
+    pub(super) cfg: Haproxy,
+    pub(super) lbs: [Balancer; 2],
+    pub(super) vip: VipTimeline,
+    /// Draws for `balance random`.
+    pub(super) rng: Pcg64Mcg,
+    pub(super) fx: Effects<Key>,
+    /// A round trip between a balancer and a web node.
+    pub(super) rtt: Option<Sampler>,
+}
+
+impl FrontEnd {
+    pub(super) fn new(cfg: &Haproxy, servers: usize, vip: VipTimeline, rng: Pcg64Mcg, rtt: Option<Sampler>) -> FrontEnd {
+        let lb = || Balancer {
+            backend: Backend::new(cfg.clone(), servers),
+            up: true,
+            conns: 0,
+            accept: VecDeque::new(),
+        };
+        FrontEnd {
+            cfg: cfg.clone(),
+            lbs: [lb(), lb()],
+            vip,
+            rng,
+            fx: Effects::default(),
+            rtt,
+        }
+    }
+}
+
+impl Shop {
+    /// A new request's client connects to the entry.
+    pub(super) fn connect_entry(&mut self, key: Key) {
+        let Some(front) = self.front.as_deref_mut() else {
+            if self.webs[0].refusing {
+                self.reqs[key.slot as usize].front = Front::Done;
+                self.client_answer(key, Outcome::ConnectFailed);
+                self.settle(key);
+            } else if self.webs[0].up && self.webs[0].reachable {
+                self.reqs[key.slot as usize].front = Front::Direct;
+                self.to_web(key, 0);
+            } else {
+                self.syn_lost(key);
+            }
+            return;
+        };
+        let now = self.now;
+        let holder = front.vip.holder(now).filter(|&h| front.lbs[h as usize].up);
+        let Some(lb) = holder else {
+            self.syn_lost(key);
+            return;
+        };
+        let b = &mut front.lbs[lb as usize];
+        let r = &mut self.reqs[key.slot as usize];
+        r.lb = lb;
+        if b.conns >= front.cfg.maxconn {
+            if b.accept.len() >= ACCEPT_QUEUE {
+                self.syn_lost(key);
+                return;
+            }
+            r.front = Front::Accept;
+            b.accept.push_back(key);
+            return;
+        }
+        b.conns += 1;
+        self.dispatch_lb(key, None);
+    }
+
+    /// Nobody took the SYN: the client's kernel sends it again later, or
+    /// gives up.
+    fn syn_lost(&mut self, key: Key) {
+        let now = self.now;
+        let r = &mut self.reqs[key.slot as usize];
+        let sent = r.attempts as usize;
+        if sent == 0 && self.front.is_none() {
+            // The client's own timer (with a balancer, set on arrival).
+            if let Some(t) = self.client_timeout {
+                self.timer(self.lanes.client, after(now, t), Ev::ClientTimeout(key));
+            }
+        }
+        let r = &mut self.reqs[key.slot as usize];
+        r.front = Front::Syn;
+        let first = now - if sent == 0 { 0 } else { SYN_RETRANSMITS[sent - 1] };
+        match SYN_RETRANSMITS.get(sent) {
+            Some(&t) => {
+                r.attempts += 1;
+                self.sched.at(after(first, t), Ev::SynRetry(key));
+            }
+            None => {
+                let at = after(first, SYN_GIVE_UP);
+                self.sched.at(at, Ev::ConnectGiveUp(key));
+            }
+        }
+    }
+
+    pub(super) fn syn_retry(&mut self, key: Key) {
+        if self.reqs[key.slot as usize].front == Front::Syn {
+            self.connect_entry(key);
+        }
+    }
+
+    pub(super) fn connect_give_up(&mut self, key: Key) {
+        let r = &mut self.reqs[key.slot as usize];
+        if r.front == Front::Syn {
+            r.front = Front::Done;
+            self.client_answer(key, Outcome::ConnectFailed);
+            self.settle(key);
+        }
+    }
+
+    /// HAProxy picks a server for the request, or queues it, or answers 503.
+    fn dispatch_lb(&mut self, key: Key, avoid: Option<u32>) {
+        let front = self.front.as_deref_mut().expect("a balancer");
+        let r = &mut self.reqs[key.slot as usize];
+        let client = if r.user != super::NO_USER { u64::from(r.user) } else { r.id };
+        let b = &mut front.lbs[r.lb as usize];
+        match b.backend.dispatch(key, client, avoid, &mut front.rng) {
+            Dispatch::Server(s) => {
+                r.web = s;
+                self.connect_server(key);
+            }
+            Dispatch::Queued(w) => {
+                r.front = Front::Queued;
+                r.waiter = w;
+                r.queued_at = self.now;
+                let t = after(self.now, front.cfg.timeout_queue);
+                self.timer(self.lanes.queue, t, Ev::QueueTimeout(key));
+            }
+            Dispatch::NoServer | Dispatch::QueueFull => self.lb_answer(key, Outcome::LbUnavailable, false),
+        }
+    }
+
+    /// The request holds a connection slot on server `r.web`: connect.
+    fn connect_server(&mut self, key: Key) {
+        let front = self.front.as_deref_mut().expect("a balancer");
+        let r = &mut self.reqs[key.slot as usize];
+        r.front = Front::Connecting;
+        match front.lbs[r.lb as usize].backend.connect(r.web) {
+            Connect::Established => {
+                // Half a round trip to the server; the other half brings
+                // the answer back.
+                let d = front.rtt.as_ref().map_or(0, |s| s.sample(&mut r.net) / 2);
+                self.sched.at(after(self.now, d), Ev::Forward(key));
+            }
+            Connect::Refused => self.connect_failed(key, true),
+            Connect::TimesOut { after: t } => {
+                self.sched.at(after(self.now, t), Ev::ConnectTimeout(key));
+            }
+        }
+    }
+
+    pub(super) fn connect_timeout(&mut self, key: Key) {
+        if self.reqs[key.slot as usize].front == Front::Connecting {
+            self.connect_failed(key, false);
+        }
+    }
+
+    /// `retries` and `option redispatch` after a failed connection.
+    fn connect_failed(&mut self, key: Key, refused: bool) {
+        let front = self.front.as_deref_mut().expect("a balancer");
+        let r = &mut self.reqs[key.slot as usize];
+        r.attempts += 1;
+        let backend = &front.lbs[r.lb as usize].backend;
+        match backend.retry(r.web, u32::from(r.attempts), refused) {
+            Retry::GiveUp => self.lb_answer(key, Outcome::LbUnavailable, true),
+            Retry::SameServer { after: t } => {
+                r.redispatch = false;
+                self.sched.at(after(self.now, t), Ev::ConnectRetry(key));
+            }
+            Retry::Redispatch { after: t } => {
+                r.redispatch = true;
+                let (lb, s) = (r.lb, r.web);
+                self.release_slot(lb, s);
+                self.sched.at(after(self.now, t), Ev::ConnectRetry(key));
+            }
+        }
+    }
+
+    pub(super) fn connect_retry(&mut self, key: Key) {
+        let r = &self.reqs[key.slot as usize];
+        if r.front != Front::Connecting {
+            return;
+        }
+        if r.redispatch {
+            let avoid = r.web;
+            self.dispatch_lb(key, Some(avoid));
+        } else {
+            self.connect_server(key);
+        }
+    }
+
+    /// The request reaches its server's nginx.
+    pub(super) fn forward(&mut self, key: Key) {
+        let now = self.now;
+        let front = self.front.as_deref().expect("a balancer");
+        let r = &mut self.reqs[key.slot as usize];
+        if r.front != Front::Connecting {
+            return;
+        }
+        r.front = Front::AtServer;
+        let web = r.web;
+        let t = after(now, front.cfg.timeout_server);
+        self.timer(self.lanes.server, t, Ev::ServerTimeout(key));
+        if self.webs[web as usize].up && self.webs[web as usize].reachable {
+            self.to_web(key, web);
+        }
+        // A server that died after accepting says nothing: `timeout server`.
+    }
+
+    pub(super) fn queue_timeout(&mut self, key: Key) {
+        let now = self.now;
+        let front = self.front.as_deref_mut().expect("a balancer");
+        let r = &self.reqs[key.slot as usize];
+        if r.front != Front::Queued || after(r.queued_at, front.cfg.timeout_queue) != now {
+            return;
+        }
+        if front.lbs[r.lb as usize].backend.abandon(r.waiter).is_some() {
+            self.lb_answer(key, Outcome::LbUnavailable, false);
+        }
+    }
+
+    pub(super) fn server_timeout(&mut self, key: Key) {
+        let r = &self.reqs[key.slot as usize];
+        if matches!(r.front, Front::AtServer | Front::Returning) {
+            self.lb_answer(key, Outcome::LbTimeout, true);
+        }
+    }
+
+    /// nginx's answer reaches HAProxy, which passes it on.
+    pub(super) fn lb_reply(&mut self, key: Key, outcome: Outcome) {
+        if self.reqs[key.slot as usize].front == Front::Returning {
+            self.lb_answer(key, outcome, true);
+        }
+    }
+
+    /// HAProxy answers the client and closes both sides of the request;
+    /// `holds_slot` says whether it had a connection slot on `r.web`.
+    fn lb_answer(&mut self, key: Key, outcome: Outcome, holds_slot: bool) {
+        let r = &mut self.reqs[key.slot as usize];
+        r.front = Front::Done;
+        let (lb, s) = (r.lb, r.web);
+        self.client_answer(key, outcome);
+        if holds_slot {
+            self.release_slot(lb, s);
+        }
+        self.close_frontend(lb);
+        self.settle(key);
+    }
+
+    /// A frontend connection closed: the kernel's next waiting one is
+    /// accepted.
+    fn close_frontend(&mut self, lb: u8) {
+        let front = self.front.as_deref_mut().expect("a balancer");
+        let b = &mut front.lbs[lb as usize];
+        b.conns -= 1;
+        while b.conns < front.cfg.maxconn {
+            let Some(next) = b.accept.pop_front() else { break };
+            if self.reqs.get(next.slot as usize).is_some_and(|r| r.id == next.id && r.front == Front::Accept) {
+                b.conns += 1;
+                self.dispatch_lb(next, None);
+                return;
+            }
+        }
+    }
+
+    /// A server's connection slot is free; the oldest request waiting for
+    /// it connects.
+    fn release_slot(&mut self, lb: u8, s: u32) {
+        let front = self.front.as_deref_mut().expect("a balancer");
+        if let Some(h) = front.lbs[lb as usize].backend.release(s) {
+            self.handoff(h.key, h.server);
+        }
+    }
+
+    fn handoff(&mut self, key: Key, server: u32) {
+        let r = &mut self.reqs[key.slot as usize];
+        r.web = server;
+        self.connect_server(key);
+    }
+
+    /// The answer (or nginx's error) leaves the web node for HAProxy.
+    pub(super) fn answer_to_lb(&mut self, key: Key, outcome: Outcome) {
+        let front = self.front.as_deref().expect("a balancer");
+        let r = &mut self.reqs[key.slot as usize];
+        if r.front != Front::AtServer || !self.webs[r.web as usize].reachable {
+            return;
+        }
+        r.front = Front::Returning;
+        let d = front.rtt.as_ref().map_or(0, |s| s.sample(&mut r.net) / 2);
+        self.sched.at(after(self.now, d), Ev::LbReply(key, outcome));
+    }
+
+    // ---- health checks ----
+
+    /// Schedules every server's first check on both balancers.
+    pub(super) fn start_checks(&mut self) {
+        let Some(front) = self.front.as_deref() else { return };
+        for lb in 0..2u8 {
+            let b = &front.lbs[lb as usize].backend;
+            for s in 0..b.servers() as u32 {
+                if let Some(t) = b.next_check(s) {
+                    self.sched.at(t, Ev::CheckStart(lb, s));
+                }
+            }
+        }
+    }
+
+    pub(super) fn check_start(&mut self, lb: u8, s: u32) {
+        let now = self.now;
+        let front = self.front.as_deref_mut().expect("a balancer");
+        let b = &mut front.lbs[lb as usize];
+        if !b.up || b.backend.next_check(s) != Some(now) {
+            return; // a check of a balancer that died, or rescheduled
+        }
+        let end = b.backend.start_check(s, now);
+        self.sched.at(end, Ev::CheckEnd(lb, s));
+    }
+
+    pub(super) fn check_end(&mut self, lb: u8, s: u32) {
+        let now = self.now;
+        let front = self.front.as_deref_mut().expect("a balancer");
+        let b = &mut front.lbs[lb as usize];
+        if !b.up || b.backend.check_ends(s) != Some(now) {
+            return;
+        }
+        let mut fx = std::mem::take(&mut front.fx);
+        fx.clear();
+        let change = b.backend.end_check(s, now, &mut fx);
+        if let Some(t) = b.backend.next_check(s) {
+            self.sched.at(t, Ev::CheckStart(lb, s));
+        }
+        if let Some(change) = change {
+            let counter = match change {
+                Transition::MarkedDown => self.counters.marked_down,
+                Transition::MarkedUp => self.counters.marked_up,
+            };
+            self.rec.count(now, counter, 1);
+        }
+        for h in fx.handoffs.drain(..) {
+            self.handoff(h.key, h.server);
+        }
+        for q in fx.requeue.drain(..) {
+            if self.reqs.get(q.key.slot as usize).is_some_and(|r| r.id == q.key.id) {
+                self.dispatch_lb(q.key, None);
+            }
+        }
+        self.front.as_deref_mut().expect("a balancer").fx = fx;
+    }
+
+    /// What is really at a web node's address, for both balancers' checks
+    /// and connections.
+    pub(super) fn set_liveness(&mut self, web: u32, l: Liveness) {
+        if let Some(front) = self.front.as_deref_mut() {
+            for b in &mut front.lbs {
+                b.backend.set_liveness(web, l);
+            }
+        }
+    }
+
+    /// A balancer dies (or is cut off): the requests it carried are lost.
+    /// Their clients learn it when the address answers again, from a
+    /// balancer that knows nothing of their connection (a reset).
+    pub(super) fn balancer_down(&mut self, lb: u8) {
+        let now = self.now;
+        let front = self.front.as_deref_mut().expect("a balancer");
+        front.lbs[lb as usize].up = false;
+        let reset_at = front
+            .vip
+            .changes()
+            .iter()
+            .find(|c| c.at > now && c.holder.is_some_and(|h| h != lb))
+            .map(|c| c.at);
+        let lost: Vec<Key> = self
+            .reqs
+            .iter()
+            .filter(|(_, r)| r.lb == lb && !matches!(r.front, Front::Direct | Front::Syn | Front::Done))
+            .map(|(slot, r)| Key { slot: slot as u32, id: r.id })
+            .collect();
+        for key in lost {
+            self.reqs[key.slot as usize].front = Front::Lost;
+            if let Some(t) = reset_at {
+                self.sched.at(t, Ev::Reset(key));
+            }
+        }
+    }
+
+    /// The balancer is back with a fresh HAProxy: every server starts UP
+    /// and its checks start again.
+    pub(super) fn balancer_up(&mut self, lb: u8) {
+        let now = self.now;
+        let front = self.front.as_deref_mut().expect("a balancer");
+        let servers = self.webs.len();
+        let b = &mut front.lbs[lb as usize];
+        b.backend = Backend::new(front.cfg.clone(), servers);
+        b.up = true;
+        b.conns = 0;
+        b.accept.clear();
+        for (s, w) in self.webs.iter().enumerate() {
+            let l = if w.up && w.reachable { Liveness::Alive } else { Liveness::Silent };
+            b.backend.set_liveness(s as u32, l);
+        }
+        // Start-up checks are spread over the first interval from now.
+        b.backend.delay_checks(now);
+        for s in 0..servers as u32 {
+            if let Some(t) = b.backend.next_check(s) {
+                self.sched.at(t, Ev::CheckStart(lb, s));
+            }
+        }
+    }
+
+    pub(super) fn reset(&mut self, key: Key) {
+        let r = &mut self.reqs[key.slot as usize];
+        if r.front == Front::Lost {
+            r.front = Front::Done;
+            self.client_answer(key, Outcome::ConnectionReset);
+            self.settle(key);
+        }
+    }
+}
