@@ -73,7 +73,10 @@ pub enum NodeKind {
     /// A virtual address keepalived moves between two balancers
     /// (`members`, HAProxy nodes on two hosts), `vrrp[i]` on `members[i]`'s
     /// host. Its own `host` is where it starts, the first member's.
-    Vip { members: [NodeId; 2], vrrp: [VrrpConfig; 2] },
+    Vip {
+        members: [NodeId; 2],
+        vrrp: [VrrpConfig; 2],
+    },
 }
 
 /// An era as hosts, nodes and routes.

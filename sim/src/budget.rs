@@ -198,7 +198,9 @@ pub fn estimate(scenario: &Scenario, era: &Era) -> Estimate {
         None => (0.0, 0.0),
         Some(f) => (
             4.0,
-            f.haproxy.check.map_or(0.0, |c| 2.0 * 2.0 * nodes * 1e9 / c.inter.min(c.fastinter).min(c.downinter) as f64),
+            f.haproxy.check.map_or(0.0, |c| {
+                2.0 * 2.0 * nodes * 1e9 / c.inter.min(c.fastinter).min(c.downinter) as f64
+            }),
         ),
     };
     let events = requests * (1.0 + timers + per_request + 2.0 + front_events)

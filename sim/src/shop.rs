@@ -25,10 +25,10 @@ mod front;
 pub(crate) use front::ACCEPT_QUEUE;
 mod steps;
 
+use lab_control::vrrp::VrrpConfig;
 use lab_core::record::{
     CounterId, CounterSpec, Fact, FactSender, GaugeId, GaugeKind, GaugeSpec, Outcome, RecordBuilder, RecordMeta, Source,
 };
-use lab_control::vrrp::VrrpConfig;
 use lab_core::scenario::{App, Era, FpmPool, Haproxy, MySql, Nginx, RateProfile, Scenario, Work, Workload};
 use lab_core::topology::{NodeKind, Topology};
 use rand_distr::{Distribution, Exp1};
@@ -399,7 +399,14 @@ impl<'t> Path<'t> {
                     unreachable!("a VIP fronts HAProxy")
                 };
                 let lbs = members.map(|m| t.node(m).host.0 as usize);
-                (servers.clone(), Some(Balancers { haproxy: cfg, vrrp, lbs }))
+                (
+                    servers.clone(),
+                    Some(Balancers {
+                        haproxy: cfg,
+                        vrrp,
+                        lbs,
+                    }),
+                )
             }
             other => unreachable!("clients reach nginx or a VIP, not {other:?}"),
         };

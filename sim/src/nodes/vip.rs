@@ -46,7 +46,12 @@ impl VipTimeline {
     /// Runs keepalived on the two balancers (`names` are their hosts' names,
     /// which the faults' targets use) through the faults, up to `end`.
     /// Returns the timeline and the faults on the balancers, resolved.
-    pub(crate) fn build(vrrp: &[VrrpConfig; 2], names: [&str; 2], faults: &[Fault], end: Time) -> (VipTimeline, Vec<LbFault>) {
+    pub(crate) fn build(
+        vrrp: &[VrrpConfig; 2],
+        names: [&str; 2],
+        faults: &[Fault],
+        end: Time,
+    ) -> (VipTimeline, Vec<LbFault>) {
         let warmup = warmup(vrrp);
         let routers = vrrp.map(|c| Vrrp::new(c).expect("keepalived settings validated with the scenario"));
         let [a, b] = routers;
@@ -222,8 +227,20 @@ mod tests {
         let f = [fault(20 * SECOND, Some(30 * SECOND), FaultKind::Restart, "lb[0]")];
         let (t, _) = VipTimeline::build(&[cfg(101, 1), cfg(100, 2)], NAMES, &f, 60 * SECOND);
         let c = t.changes();
-        assert_eq!(c[1], Change { at: 20 * SECOND, holder: None });
-        assert_eq!(c[2], Change { at: 20 * SECOND + skew, holder: Some(1) });
+        assert_eq!(
+            c[1],
+            Change {
+                at: 20 * SECOND,
+                holder: None
+            }
+        );
+        assert_eq!(
+            c[2],
+            Change {
+                at: 20 * SECOND + skew,
+                holder: Some(1)
+            }
+        );
         // Back at 30 s, lb[0] (101 > 100) preempts after its own wait.
         assert_eq!(c.last().unwrap().holder, Some(0));
     }

@@ -139,7 +139,10 @@ impl Shop {
             .reqs
             .iter()
             .filter(|(_, r)| r.at_web && r.web == w)
-            .map(|(slot, r)| Key { slot: slot as u32, id: r.id })
+            .map(|(slot, r)| Key {
+                slot: slot as u32,
+                id: r.id,
+            })
             .collect();
         for key in on_node {
             let r = &mut self.reqs[key.slot as usize];

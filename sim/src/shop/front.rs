@@ -60,7 +60,13 @@ pub(super) struct FrontEnd {
 }
 
 impl FrontEnd {
-    pub(super) fn new(cfg: &Haproxy, servers: usize, vip: VipTimeline, rng: Pcg64Mcg, rtt: Option<Sampler>) -> FrontEnd {
+    pub(super) fn new(
+        cfg: &Haproxy,
+        servers: usize,
+        vip: VipTimeline,
+        rng: Pcg64Mcg,
+        rtt: Option<Sampler>,
+    ) -> FrontEnd {
         let lb = || Balancer {
             backend: Backend::new(cfg.clone(), servers),
             up: true,
@@ -162,7 +168,11 @@ impl Shop {
     fn dispatch_lb(&mut self, key: Key, avoid: Option<u32>) {
         let front = self.front.as_deref_mut().expect("a balancer");
         let r = &mut self.reqs[key.slot as usize];
-        let client = if r.user != super::NO_USER { u64::from(r.user) } else { r.id };
+        let client = if r.user != super::NO_USER {
+            u64::from(r.user)
+        } else {
+            r.id
+        };
         let b = &mut front.lbs[r.lb as usize];
         match b.backend.dispatch(key, client, avoid, &mut front.rng) {
             Dispatch::Server(s) => {
@@ -305,7 +315,11 @@ impl Shop {
         b.conns -= 1;
         while b.conns < front.cfg.maxconn {
             let Some(next) = b.accept.pop_front() else { break };
-            if self.reqs.get(next.slot as usize).is_some_and(|r| r.id == next.id && r.front == Front::Accept) {
+            if self
+                .reqs
+                .get(next.slot as usize)
+                .is_some_and(|r| r.id == next.id && r.front == Front::Accept)
+            {
                 b.conns += 1;
                 self.dispatch_lb(next, None);
                 return;
@@ -424,7 +438,10 @@ impl Shop {
             .reqs
             .iter()
             .filter(|(_, r)| r.lb == lb && !matches!(r.front, Front::Direct | Front::Syn | Front::Done))
-            .map(|(slot, r)| Key { slot: slot as u32, id: r.id })
+            .map(|(slot, r)| Key {
+                slot: slot as u32,
+                id: r.id,
+            })
             .collect();
         for key in lost {
             self.reqs[key.slot as usize].front = Front::Lost;
@@ -446,7 +463,11 @@ impl Shop {
         b.conns = 0;
         b.accept.clear();
         for (s, w) in self.webs.iter().enumerate() {
-            let l = if w.up && w.reachable { Liveness::Alive } else { Liveness::Silent };
+            let l = if w.up && w.reachable {
+                Liveness::Alive
+            } else {
+                Liveness::Silent
+            };
             b.backend.set_liveness(s as u32, l);
         }
         // Start-up checks are spread over the first interval from now.

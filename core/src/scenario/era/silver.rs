@@ -187,7 +187,12 @@ fn haproxy(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &RawHaproxy) -> Option<Haprox
         }
     };
     let connect = positive(cx, "timeout_connect", &raw.timeout_connect, d.timeout_connect);
-    let queue = positive(cx, "timeout_queue", &raw.timeout_queue, connect.unwrap_or(d.timeout_queue));
+    let queue = positive(
+        cx,
+        "timeout_queue",
+        &raw.timeout_queue,
+        connect.unwrap_or(d.timeout_queue),
+    );
     let server = positive(cx, "timeout_server", &raw.timeout_server, d.timeout_server);
     let timeout_check = match raw.timeout_check {
         None => Some(None),
@@ -202,7 +207,10 @@ fn haproxy(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &RawHaproxy) -> Option<Haprox
             other => {
                 cx.report(
                     &p.key("hash_type"),
-                    format!("unknown hash_type \"{}\": expected \"map-based\" or \"consistent\"", echo(other)),
+                    format!(
+                        "unknown hash_type \"{}\": expected \"map-based\" or \"consistent\"",
+                        echo(other)
+                    ),
                 );
                 None
             }
@@ -215,7 +223,9 @@ fn haproxy(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &RawHaproxy) -> Option<Haprox
     let rise = cx.count(&p.key("rise"), &raw.rise, HealthCheck::DEFAULT_RISE, 1, 1000, "rise");
     let fall = cx.count(&p.key("fall"), &raw.fall, HealthCheck::DEFAULT_FALL, 1, 1000, "fall");
     let retries = cx.count(&p.key("retries"), &raw.retries, d.retries, 0, 100, "retries");
-    let redispatch = cx.get(&p.key("redispatch"), &raw.redispatch).map(|r| r.copied().unwrap_or(false));
+    let redispatch = cx
+        .get(&p.key("redispatch"), &raw.redispatch)
+        .map(|r| r.copied().unwrap_or(false));
     let check = match check? {
         true => Some(HealthCheck {
             inter: inter?,
@@ -269,11 +279,16 @@ fn keepalived(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &RawKeepalived) -> Option<
         None | Some(2) => Some(VrrpVersion::V2),
         Some(3) => Some(VrrpVersion::V3),
         Some(v) => {
-            cx.report(&p.key("version"), format!("version is 2 or 3 (vrrp_version), found {v}"));
+            cx.report(
+                &p.key("version"),
+                format!("version is 2 or 3 (vrrp_version), found {v}"),
+            );
             None
         }
     };
-    let advert_int = cx.duration(&p.key("advert_int"), &raw.advert_int).map(|a| a.unwrap_or(SECOND));
+    let advert_int = cx
+        .duration(&p.key("advert_int"), &raw.advert_int)
+        .map(|a| a.unwrap_or(SECOND));
     let priority = match cx.get_as(&p.key("priority"), &raw.priority, "two priorities, [lb0, lb1]")? {
         None => Some(Silver::DEFAULT_PRIORITIES),
         Some(v) if v.len() == 2 && v.iter().all(|x| (1..=255).contains(x)) => Some([v[0] as u8, v[1] as u8]),
@@ -288,7 +303,9 @@ fn keepalived(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &RawKeepalived) -> Option<
             None
         }
     };
-    let preempt = cx.get(&p.key("preempt"), &raw.preempt).map(|x| x.copied().unwrap_or(true));
+    let preempt = cx
+        .get(&p.key("preempt"), &raw.preempt)
+        .map(|x| x.copied().unwrap_or(true));
     let delay = cx
         .duration(&p.key("preempt_delay"), &raw.preempt_delay)
         .map(|d| d.unwrap_or(0));

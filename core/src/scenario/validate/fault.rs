@@ -25,12 +25,17 @@ pub(super) fn faults(
     if list.len() > limits::MAX_FAULTS {
         cx.report(
             &p,
-            format!("at most {} faults per scenario, found {}", limits::MAX_FAULTS, list.len()),
+            format!(
+                "at most {} faults per scenario, found {}",
+                limits::MAX_FAULTS,
+                list.len()
+            ),
         );
         return None;
     }
-    let topologies: Option<Vec<(String, Topology)>> =
-        eras.as_ref().map(|eras| eras.iter().map(|e| (e.label.clone(), e.topology())).collect());
+    let topologies: Option<Vec<(String, Topology)>> = eras
+        .as_ref()
+        .map(|eras| eras.iter().map(|e| (e.label.clone(), e.topology())).collect());
     let mut ok = true;
     let mut out: Vec<(Vec<String>, Fault)> = Vec::new();
     for (i, f) in list.iter().enumerate() {
@@ -94,7 +99,10 @@ fn fault(
     };
     let span = match cx.duration(&p.key("for"), &raw.for_)? {
         Some(0) => {
-            cx.report(&p.key("for"), "for must be longer than 0s (leave it out for a fault that lasts)");
+            cx.report(
+                &p.key("for"),
+                "for must be longer than 0s (leave it out for a fault that lasts)",
+            );
             None
         }
         d => Some(d),
@@ -111,7 +119,10 @@ fn fault(
             "restart" => Some(FaultKind::Restart),
             "slow" => match cx.get(&p.key("factor"), &raw.factor)? {
                 None => {
-                    cx.report(p, "a slow fault needs factor, the share of its speed the host keeps (e.g. 0.5)");
+                    cx.report(
+                        p,
+                        "a slow fault needs factor, the share of its speed the host keeps (e.g. 0.5)",
+                    );
                     None
                 }
                 Some(&f) if f > 0.0 && f <= 1.0 => Some(FaultKind::Slow { factor: f }),
@@ -124,7 +135,10 @@ fn fault(
                 }
             },
             other => {
-                cx.report(&p.key("kind"), format!("unknown fault kind \"{}\": expected {kinds}", echo(other)));
+                cx.report(
+                    &p.key("kind"),
+                    format!("unknown fault kind \"{}\": expected {kinds}", echo(other)),
+                );
                 None
             }
         },

@@ -1,0 +1,337 @@
+//! The silver era: keepalived's VIP, HAProxy's balancing, queue and health
+//! checks, and faults on balancers and web nodes, each on a scenario whose
+//! outcome is worked out by hand or by queueing theory.
+
+use std::path::Path;
+
+use lab_core::record::Window;
+use lab_core::{Outcome, Record, scenario};
+
+fn run(text: &str) -> Record {
+    let s = scenario::parse(text, Path::new("t.toml")).unwrap_or_else(|e| panic!("{e}"));
+    lab_sim::run(&s, &s.eras[0], &mut |_| {})
+        .unwrap_or_else(|e| panic!("{e}"))
+        .record
+}
+
+fn counter(r: &Record, key: &str) -> u64 {
+    r.totals.counters[r.counter_index(key).unwrap()]
+}
+
+/// The windows in which a counter moved.
+fn counted_in(r: &Record, key: &str) -> Vec<(u64, u64)> {
+    let i = r.counter_index(key).unwrap();
+    r.windows
+        .iter()
+        .filter(|w| w.counters[i] > 0)
+        .map(|w| (w.start / 1_000_000_000, w.counters[i]))
+        .collect()
+}
+
+fn ms(v: Option<u64>) -> f64 {
+    v.unwrap() as f64 / 1e6
+}
+
+const S: f64 = 1e9;
+
+#[test]
+fn an_unloaded_request_pays_one_more_round_trip_through_the_balancer() {
+    // Bronze: 10 ms PHP + 2 RTT to connect to MySQL + 4 + 6 ms + 1 RTT back
+    // = 23 ms at a 1 ms RTT. Silver adds the balancer's hop to the web node
+    // and back: one more RTT, 24 ms.
+    let r = run(r#"
+        duration = "100s"
+        [traffic]
+        rate = "0.1/s"
+        [app.endpoints.home]
+        steps = [{ cpu = "10ms" }, { query = "q", db_cpu = "4ms", db_wait = "6ms" }]
+        [eras.silver]
+        network = { rtt = "1ms" }
+    "#);
+    assert_eq!(ms(r.totals.latency.min()), 24.0);
+    assert_eq!(ms(r.totals.latency.max()), 24.0);
+}
+
+/// Batch means over the measured windows: (mean, standard error).
+fn batch_means(r: &Record, stat: impl Fn(&Window) -> Option<f64>) -> (f64, f64) {
+    let xs: Vec<f64> = r
+        .windows
+        .iter()
+        .filter(|w| w.start >= r.meta.warmup && w.len == r.meta.window)
+        .filter_map(stat)
+        .collect();
+    let n = xs.len() as f64;
+    assert!(n >= 30.0, "need enough batches, got {n}");
+    let mean = xs.iter().sum::<f64>() / n;
+    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    (mean, (var / n).sqrt())
+}
+
+fn check(what: &str, (mean, se): (f64, f64), theory: f64) {
+    println!("{what}: simulated {mean:.6} ± {se:.6}, theory {theory:.6}");
+    assert!(se / theory < 0.03, "{what}: too few samples (se {se})");
+    assert!(
+        (mean - theory).abs() < 5.0 * se,
+        "{what}: {mean} is {:.1} standard errors from {theory}",
+        (mean - theory).abs() / se
+    );
+}
+
+/// c web nodes with one PHP worker on one core each, exponential 10 ms
+/// jobs, no network time: the balancer alone decides the queueing.
+fn workers(balance: &str, server_maxconn: u32) -> String {
+    format!(
+        r#"
+        duration = "2400s"
+        [stats]
+        window = "1m"
+        [traffic]
+        rate = "300/s"
+        timeout = "off"
+        [app.endpoints.job]
+        steps = [{{ cpu = "exp(mean = 10ms)" }}]
+        [eras.silver]
+        nodes = 4
+        web = {{ cores = 1 }}
+        network = {{ rtt = "0s" }}
+        fpm = {{ pm = "static", max_children = 1, listen_backlog = 100000 }}
+        nginx = {{ fastcgi_read_timeout = "off" }}
+        haproxy = {{ balance = "{balance}", server_maxconn = {server_maxconn}, timeout_queue = "1h", timeout_server = "1h" }}
+        "#
+    )
+}
+
+fn erlang_c(c: u32, a: f64) -> f64 {
+    let rho = a / f64::from(c);
+    let (mut term, mut sum) = (1.0, 0.0);
+    for k in 0..c {
+        if k > 0 {
+            term *= a / f64::from(k);
+        }
+        sum += term;
+    }
+    let last = term * a / f64::from(c) / (1.0 - rho);
+    last / (sum + last)
+}
+
+#[test]
+fn leastconn_with_one_connection_per_server_is_an_mmc_queue() {
+    // maxconn 1 per server: HAProxy holds every waiting request in its own
+    // queue and hands it to the first server that frees: M/M/4 FCFS.
+    // λ = 300/s, μ = 100/s, ρ = 0.75: W = C(4, 3)/(4μ − λ) + 1/μ.
+    let r = run(&workers("leastconn", 1));
+    let theory = erlang_c(4, 3.0) / (400.0 - 300.0) + 0.01;
+    let w = batch_means(&r, |w| w.latency.mean().map(|ns| ns / S));
+    check("leastconn maxconn=1: W (s)", w, theory);
+}
+
+#[test]
+fn roundrobin_splits_arrivals_into_four_erlang_streams() {
+    // Without maxconn every fourth arrival goes to a server: each sees
+    // Erlang-4 interarrival times of mean 4/λ and queues alone, E4/M/1.
+    // Its wait: W = 1/(μ(1 − σ)), where σ solves σ = (λ/(λ + μ(1 − σ)))^4.
+    let r = run(&workers("roundrobin", 0));
+    let (lambda, mu) = (300.0f64, 100.0f64);
+    let mut sigma = 0.5;
+    for _ in 0..200 {
+        sigma = (lambda / (lambda + mu * (1.0 - sigma))).powi(4);
+    }
+    let theory = 1.0 / (mu * (1.0 - sigma));
+    let w = batch_means(&r, |w| w.latency.mean().map(|ns| ns / S));
+    check("roundrobin: W (s)", w, theory);
+    // And it is worse than sharing one queue (M/M/4).
+    assert!(theory > erlang_c(4, 3.0) / 100.0 + 0.01);
+}
+
+#[test]
+fn a_crashed_master_balancer_leaves_a_gap_of_three_adverts_and_the_skew() {
+    // VRRPv2, priorities 101/100: the backup takes over 3 s + 156/256 s
+    // after the master's last advert, so (2.609, 3.609] s after the crash.
+    // A client that gives up after 0.5 s (before its first SYN
+    // retransmission, at 1 s) fails for every arrival in the gap.
+    let r = run(r#"
+        duration = "60s"
+        [traffic]
+        rate = "2000/s"
+        timeout = "500ms"
+        [app.endpoints.job]
+        steps = [{ cpu = "1ms" }]
+        [eras.silver]
+        nodes = 2
+        fpm = { pm = "static", max_children = 20 }
+        [[faults]]
+        at = "20s"
+        kind = "crash"
+        target = "lb.master"
+    "#);
+    let lost = r.totals.outcomes[Outcome::ClientTimeout] as f64;
+    let (lo, hi) = (2000.0 * 2.609, 2000.0 * 3.609);
+    println!("client timeouts in the gap: {lost}, expected {lo}..{hi}");
+    assert!(lost > lo * 0.95 && lost < hi * 1.05, "{lost}");
+    // The few requests in flight through the dead balancer are reset once
+    // the backup answers.
+    let resets = r.totals.outcomes[Outcome::ConnectionReset];
+    assert!(resets <= 10, "{resets}");
+    assert_eq!(r.totals.outcomes[Outcome::LbUnavailable], 0);
+}
+
+#[test]
+fn a_client_whose_syn_went_unanswered_gets_in_on_a_retransmission() {
+    // With patient clients, arrivals in the VIP gap are served late: their
+    // SYN is sent again 1 s, then 3 s (and 7 s) after the first.
+    let r = run(r#"
+        duration = "60s"
+        [traffic]
+        rate = "200/s"
+        timeout = "60s"
+        [app.endpoints.job]
+        steps = [{ cpu = "1ms" }]
+        [eras.silver]
+        [[faults]]
+        at = "20s"
+        kind = "crash"
+        target = "lb[0]"
+    "#);
+    assert_eq!(r.totals.outcomes[Outcome::ClientTimeout], 0);
+    assert_eq!(r.totals.outcomes[Outcome::ConnectFailed], 0);
+    let max = ms(r.totals.latency.max());
+    assert!(
+        max > 3000.0 && max < 7100.0,
+        "the latest got in on the 7 s retransmission: {max} ms"
+    );
+}
+
+/// Four web nodes behind roundrobin, web[1] struck at 30 s for 40 s.
+fn struck(kind: &str, retries: u32) -> Record {
+    run(&format!(
+        r#"
+        duration = "100s"
+        [stats]
+        window = "1s"
+        [traffic]
+        rate = "400/s"
+        timeout = "off"
+        [app.endpoints.job]
+        steps = [{{ cpu = "1ms" }}]
+        [eras.silver]
+        nodes = 4
+        network = {{ rtt = "0s" }}
+        haproxy = {{ retries = {retries} }}
+        [[faults]]
+        at = "30s"
+        for = "40s"
+        kind = "{kind}"
+        target = "web[1]"
+        "#
+    ))
+}
+
+#[test]
+fn a_crashed_web_node_takes_its_share_until_the_checks_mark_it_down() {
+    // inter 2 s, fall 3, no `timeout check`: a check that gets no answer
+    // fails after inter, and the next starts inter after that, so the third
+    // failure ends 10 to 12 s after the crash. Until then roundrobin sends
+    // it a quarter of the requests; with no retries each fails after
+    // `timeout connect` (5 s) with 503.
+    let r = struck("crash", 0);
+    let down = counted_in(&r, "haproxy.marked_down");
+    assert_eq!(down.iter().map(|d| d.1).sum::<u64>(), 2, "both balancers: {down:?}");
+    assert!(down.iter().all(|&(t, _)| (40..=42).contains(&t)), "{down:?}");
+    let failed = r.totals.outcomes[Outcome::LbUnavailable] as f64;
+    let (lo, hi) = (100.0 * 10.0, 100.0 * 12.0);
+    println!("503s {failed}, expected {lo}..{hi}");
+    assert!(failed > lo * 0.95 && failed < hi * 1.05, "{failed}");
+    // Back at 70 s: the DOWN server is checked every 2 s and passes at
+    // once; rise 2 marks it UP within 2 to 4 s.
+    let up = counted_in(&r, "haproxy.marked_up");
+    assert_eq!(up.iter().map(|d| d.1).sum::<u64>(), 2, "{up:?}");
+    assert!(up.iter().all(|&(t, _)| (71..=74).contains(&t)), "{up:?}");
+}
+
+#[test]
+fn a_refusing_web_node_is_marked_down_sooner_and_retries_hide_it() {
+    // A restart refuses connections (RST): checks fail at once, so the
+    // third failure comes 4 to 6 s after. With the default 3 retries and
+    // no redispatch, a refused request retries the same server after 1 s
+    // each time, and gives up (503) after the fourth refusal.
+    let r = struck("restart", 3);
+    let down = counted_in(&r, "haproxy.marked_down");
+    assert!(down.iter().all(|&(t, _)| (34..=36).contains(&t)), "{down:?}");
+    let failed = r.totals.outcomes[Outcome::LbUnavailable] as f64;
+    assert!(failed > 100.0 * 4.0 * 0.5 && failed < 100.0 * 6.0 * 1.05, "{failed}");
+}
+
+#[test]
+fn first_fills_the_first_server_before_the_next() {
+    // 50/s of 10 ms jobs keep about 0.5 connections open: with maxconn 4
+    // per server, web[0] takes nearly everything and web[2] nothing.
+    let r = run(r#"
+        duration = "200s"
+        [traffic]
+        rate = "50/s"
+        [app.endpoints.job]
+        steps = [{ cpu = "10ms" }]
+        [eras.silver]
+        nodes = 3
+        haproxy = { balance = "first", server_maxconn = 4 }
+    "#);
+    let cpu = |host: &str| r.totals.gauges[r.gauge_index(&format!("{host}.cpu")).unwrap()].mean;
+    println!("busy cores: {} {} {}", cpu("web[0]"), cpu("web[1]"), cpu("web[2]"));
+    assert!(cpu("web[0]") > 0.45);
+    assert!(cpu("web[2]") < 0.001);
+}
+
+#[test]
+fn leastconn_beats_roundrobin_when_one_server_is_slow() {
+    // web[0] runs at a quarter of its speed for the whole run: roundrobin
+    // still sends it a third of the requests, leastconn sends it fewer.
+    let scenario = |balance: &str| {
+        format!(
+            r#"
+            duration = "300s"
+            [traffic]
+            rate = "150/s"
+            timeout = "off"
+            [app.endpoints.job]
+            steps = [{{ cpu = "exp(mean = 10ms)" }}]
+            [eras.silver]
+            nodes = 3
+            web = {{ cores = 1 }}
+            haproxy = {{ balance = "{balance}" }}
+            [[faults]]
+            at = "0s"
+            kind = "slow"
+            factor = 0.25
+            target = "web[0]"
+            "#
+        )
+    };
+    let rr = run(&scenario("roundrobin"));
+    let lc = run(&scenario("leastconn"));
+    let mean = |r: &Record| r.totals.latency.mean().unwrap() / 1e6;
+    println!("mean latency: roundrobin {} ms, leastconn {} ms", mean(&rr), mean(&lc));
+    assert!(mean(&lc) * 2.0 < mean(&rr));
+}
+
+#[test]
+fn a_full_server_queue_times_out_with_503_at_the_rate_the_server_cannot_take() {
+    // One server, one connection at a time, 100 ms of work each: it serves
+    // 10/s. 20/s arrive; `timeout queue` 1 s. At twice its capacity the
+    // queue is never empty, the server never idle: it serves 10/s and the
+    // other half time out in HAProxy's queue (503).
+    let r = run(r#"
+        duration = "200s"
+        [traffic]
+        rate = "20/s"
+        timeout = "off"
+        [app.endpoints.job]
+        steps = [{ cpu = "100ms" }]
+        [eras.silver]
+        nodes = 1
+        haproxy = { server_maxconn = 1, timeout_queue = "1s" }
+    "#);
+    let o = &r.totals.outcomes;
+    let share = o[Outcome::LbUnavailable] as f64 / o.total() as f64;
+    println!("503 share {share}");
+    assert!((share - 0.5).abs() < 0.03, "{share}");
+}
