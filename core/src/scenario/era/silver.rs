@@ -2,7 +2,7 @@
 //! virtual address (VIP) between them, N web nodes (nginx and PHP-FPM
 //! each, on a host of its own) and the database host.
 
-use lab_control::vrrp::{InitialState, SECOND, VrrpConfig, VrrpVersion};
+use lab_control::vrrp::{InitialState, SECOND, VrrpConfig, VrrpConfigError, VrrpVersion};
 use serde::Deserialize;
 
 use super::super::dist::Dist;
@@ -10,6 +10,7 @@ use super::super::haproxy::{Balance, Haproxy, HashType, HealthCheck};
 use super::super::limits::{self, echo};
 use super::super::locate::KeyPath;
 use super::super::raw::{Opt, RawFpm, RawHost, RawMySql, RawNetwork, RawNginx, Shape, TABLE};
+use super::super::units::format_duration;
 use super::super::validate::{Ctx, host, stack};
 use super::{Architecture, Host, Network, Stack};
 use crate::topology::{NodeKind, TopologyBuilder};
@@ -323,15 +324,31 @@ fn keepalived(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &RawKeepalived) -> Option<
         address: i as u32 + 1,
     };
     let configs = [config(0), config(1)];
-    let mut ok = true;
     for c in &configs {
-        if let Err(e) = c.validate() {
-            cx.report(p, format!("keepalived would refuse this: {e}"));
-            ok = false;
-            break;
-        }
+        let Err(e) = c.validate() else { continue };
+        let shown = format_duration(advert_int);
+        let (key, message) = match e {
+            VrrpConfigError::AdvertIntV2(_) => (
+                "advert_int",
+                format!(
+                    "advert_int is whole seconds from 1s to 255s with version = 2, found {shown} (version = 3 takes centiseconds)"
+                ),
+            ),
+            VrrpConfigError::AdvertIntV3(_) => (
+                "advert_int",
+                format!("advert_int is whole centiseconds from 10ms to 40.95s with version = 3, found {shown}"),
+            ),
+            VrrpConfigError::PreemptDelayTooLong(_) => (
+                "preempt_delay",
+                "preempt_delay is at most 1000s (keepalived's limit)".to_string(),
+            ),
+            other => ("", format!("keepalived would refuse this: {other}")),
+        };
+        let at = if key.is_empty() { p.clone() } else { p.key(key) };
+        cx.report(&at, message);
+        return None;
     }
-    ok.then_some(configs)
+    Some(configs)
 }
 
 /// Hosts `lb[0]`, `lb[1]`, `web[0]`…`web[n-1]`, `db`; the VIP is the entry.
