@@ -24,7 +24,8 @@ fn main() {
     if sizes.is_empty() {
         sizes = vec![4, 1000];
     }
-    let duration = std::env::var("SILVER_SCALE_DURATION").unwrap_or_else(|_| if long { "6000s" } else { "600s" }.into());
+    let duration =
+        std::env::var("SILVER_SCALE_DURATION").unwrap_or_else(|_| if long { "6000s" } else { "600s" }.into());
     for n in sizes {
         let text = format!(
             r#"

@@ -84,9 +84,8 @@ enum Ev {
     ServerTimeout(Key),
     /// nginx's answer reaches HAProxy.
     LbReply(Key, Outcome),
-    /// A health check of server `.1` by balancer `.0` starts, or ends.
-    CheckStart(u8, u32),
-    CheckEnd(u8, u32),
+    /// Health checks are due (`shop/front.rs` keeps them).
+    Checks,
     /// Fault `.0` of the topology strikes (`false`) or ends (`true`).
     Fault(u32, bool),
     /// A client whose balancer died learns it from the one that took over.
@@ -585,7 +584,14 @@ impl Shop {
                 let names = f.lbs.map(|h| topology.hosts[h].name.as_str());
                 let (vip, lb_faults) = VipTimeline::build(f.vrrp, names, &topology.faults, scenario.duration);
                 let rtt = topology.rtt.as_ref().map(Sampler::new);
-                let fe = front::FrontEnd::new(f.haproxy, webs.len(), vip, streams_for_front.balancer(), rtt);
+                let fe = front::FrontEnd::new(
+                    f.haproxy,
+                    webs.len(),
+                    vip,
+                    streams_for_front.balancer(),
+                    rtt,
+                    sched.add_slot(),
+                );
                 (Some(Box::new(fe)), lb_faults)
             }
         };

@@ -11,10 +11,11 @@
 use lab_core::record::Outcome;
 use lab_core::scenario::Haproxy;
 use rand_pcg::Pcg64Mcg;
-use std::collections::VecDeque;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
 
 use super::{Ev, Front, Key, Shop};
-use crate::engine::{Time, after};
+use crate::engine::{Slot, Time, after};
 use crate::haproxy::{Backend, Connect, Dispatch, Effects, Liveness, Retry, Transition};
 use crate::nodes::vip::VipTimeline;
 use crate::sample::Sampler;
@@ -54,6 +55,11 @@ pub(super) struct FrontEnd {
     pub(super) vip: VipTimeline,
     /// Draws for `balance random`.
     pub(super) rng: Pcg64Mcg,
+    /// Every pending health check (start or end) of both balancers, behind
+    /// one scheduler slot: with a thousand servers the checks would
+    /// otherwise make the event heap, and every request's events, deeper.
+    checks: BinaryHeap<Reverse<(Time, u8, u32, bool)>>,
+    check_slot: Slot,
     pub(super) fx: Effects<Key>,
     /// A round trip between a balancer and a web node.
     pub(super) rtt: Option<Sampler>,
@@ -66,6 +72,7 @@ impl FrontEnd {
         vip: VipTimeline,
         rng: Pcg64Mcg,
         rtt: Option<Sampler>,
+        check_slot: Slot,
     ) -> FrontEnd {
         let lb = || Balancer {
             backend: Backend::new(cfg.clone(), servers),
@@ -78,8 +85,22 @@ impl FrontEnd {
             lbs: [lb(), lb()],
             vip,
             rng,
+            checks: BinaryHeap::new(),
+            check_slot,
             fx: Effects::default(),
             rtt,
+        }
+    }
+}
+
+impl FrontEnd {
+    /// Queues every server's next check by balancer `lb`.
+    fn first_checks(&mut self, lb: u8) {
+        let b = &self.lbs[lb as usize].backend;
+        for s in 0..b.servers() as u32 {
+            if let Some(t) = b.next_check(s) {
+                self.checks.push(Reverse((t, lb, s, false)));
+            }
         }
     }
 }
@@ -356,20 +377,61 @@ impl Shop {
 
     // ---- health checks ----
 
-    /// Schedules every server's first check on both balancers.
-    pub(super) fn start_checks(&mut self) {
-        let Some(front) = self.front.as_deref() else { return };
-        for lb in 0..2u8 {
-            let b = &front.lbs[lb as usize].backend;
-            for s in 0..b.servers() as u32 {
-                if let Some(t) = b.next_check(s) {
-                    self.sched.at(t, Ev::CheckStart(lb, s));
+    /// A check of server `s` by balancer `lb` starts (or, `end`, ends) at `t`.
+    fn schedule_check(&mut self, t: Time, lb: u8, s: u32, end: bool) {
+        let front = self.front.as_deref_mut().expect("a balancer");
+        front.checks.push(Reverse((t, lb, s, end)));
+        let next = front.checks.peek().expect("just pushed").0.0;
+        if self.sched.slot_time(&front.check_slot) != Some(next) {
+            self.sched.set_slot(&front.check_slot, next, Ev::Checks);
+        }
+    }
+
+    /// Runs the checks due now, in (time, balancer, server) order.
+    pub(super) fn checks_due(&mut self) {
+        let now = self.now;
+        loop {
+            let front = self.front.as_deref_mut().expect("a balancer");
+            match front.checks.peek() {
+                Some(&Reverse((t, lb, s, end))) if t <= now => {
+                    front.checks.pop();
+                    if end {
+                        self.check_end(lb, s);
+                    } else {
+                        self.check_start(lb, s);
+                    }
+                }
+                Some(&Reverse((t, ..))) => {
+                    self.sched.set_slot(&front.check_slot, t, Ev::Checks);
+                    return;
+                }
+                None => {
+                    self.sched.clear_slot(&front.check_slot);
+                    return;
                 }
             }
         }
     }
 
-    pub(super) fn check_start(&mut self, lb: u8, s: u32) {
+    /// Schedules every server's first check on both balancers.
+    pub(super) fn start_checks(&mut self) {
+        let Some(front) = self.front.as_deref_mut() else { return };
+        for lb in 0..2u8 {
+            front.first_checks(lb);
+        }
+        self.rearm_checks();
+    }
+
+    /// Sets the checks' slot to the earliest pending check.
+    fn rearm_checks(&mut self) {
+        let front = self.front.as_deref_mut().expect("a balancer");
+        match front.checks.peek() {
+            Some(&Reverse((t, ..))) => self.sched.set_slot(&front.check_slot, t, Ev::Checks),
+            None => self.sched.clear_slot(&front.check_slot),
+        }
+    }
+
+    fn check_start(&mut self, lb: u8, s: u32) {
         let now = self.now;
         let front = self.front.as_deref_mut().expect("a balancer");
         let b = &mut front.lbs[lb as usize];
@@ -377,10 +439,10 @@ impl Shop {
             return; // a check of a balancer that died, or rescheduled
         }
         let end = b.backend.start_check(s, now);
-        self.sched.at(end, Ev::CheckEnd(lb, s));
+        self.schedule_check(end, lb, s, true);
     }
 
-    pub(super) fn check_end(&mut self, lb: u8, s: u32) {
+    fn check_end(&mut self, lb: u8, s: u32) {
         let now = self.now;
         let front = self.front.as_deref_mut().expect("a balancer");
         let b = &mut front.lbs[lb as usize];
@@ -391,7 +453,7 @@ impl Shop {
         fx.clear();
         let change = b.backend.end_check(s, now, &mut fx);
         if let Some(t) = b.backend.next_check(s) {
-            self.sched.at(t, Ev::CheckStart(lb, s));
+            self.schedule_check(t, lb, s, false);
         }
         if let Some(change) = change {
             let counter = match change {
@@ -472,11 +534,8 @@ impl Shop {
         }
         // Start-up checks are spread over the first interval from now.
         b.backend.delay_checks(now);
-        for s in 0..servers as u32 {
-            if let Some(t) = b.backend.next_check(s) {
-                self.sched.at(t, Ev::CheckStart(lb, s));
-            }
-        }
+        front.first_checks(lb);
+        self.rearm_checks();
     }
 
     pub(super) fn reset(&mut self, key: Key) {

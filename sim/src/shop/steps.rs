@@ -88,12 +88,8 @@ impl Shop {
                 self.lb_reply(key, outcome);
                 None
             }
-            Ev::CheckStart(lb, s) => {
-                self.check_start(lb, s);
-                None
-            }
-            Ev::CheckEnd(lb, s) => {
-                self.check_end(lb, s);
+            Ev::Checks => {
+                self.checks_due();
                 None
             }
             Ev::Fault(i, ends) => {
