@@ -1,4 +1,4 @@
-use lab_core::scenario::HealthCheck;
+use lab_core::scenario::{HashType, HealthCheck};
 use rand::SeedableRng;
 use rand_pcg::Pcg64;
 
@@ -601,11 +601,14 @@ fn a_redispatch_avoids_the_failed_server() {
 
 #[test]
 fn a_thousand_servers_pick_in_logarithmic_time() {
-    // 200,000 dispatch/release pairs over 1,000 leastconn servers, each
-    // holding ~5 connections: a linear scan per pick would be 10^8 steps.
-    for balance in [Balance::LeastConn, Balance::RoundRobin, Balance::First] {
+    // 200,000 dispatches over 1,000 servers, 5,000 (or, saturated, 3,000)
+    // requests held: a linear scan per pick would be 10^8 steps.
+    let cases = [Balance::LeastConn, Balance::RoundRobin, Balance::First]
+        .into_iter()
+        .flat_map(|b| [(b, 8, 5_000), (b, 2, 3_000)]);
+    for (balance, maxconn, hold) in cases {
         let mut c = cfg(balance);
-        c.server_maxconn = 8;
+        c.server_maxconn = maxconn;
         let mut b: Backend<u32> = Backend::new(c, 1000);
         let mut r = rng();
         let mut held = VecDeque::new();
@@ -614,7 +617,7 @@ fn a_thousand_servers_pick_in_logarithmic_time() {
             if let Dispatch::Server(s) = b.dispatch(i, u64::from(i), None, &mut r) {
                 held.push_back(s);
             }
-            if held.len() > 5_000 {
+            if held.len() > hold {
                 let s = held.pop_front().unwrap();
                 if let Some(h) = b.release(s) {
                     held.push_back(h.server);
@@ -622,6 +625,9 @@ fn a_thousand_servers_pick_in_logarithmic_time() {
             }
         }
         let took = started.elapsed();
-        assert!(took.as_secs() < 10, "{balance:?}: {took:?}");
+        assert!(took.as_secs() < 10, "{balance:?}, maxconn {maxconn}: {took:?}");
+        if maxconn == 2 {
+            assert!(b.backend_queue() > 0, "{balance:?}: saturated");
+        }
     }
 }
