@@ -13,12 +13,13 @@
 //!
 //! - Only servers marked UP (and of non-zero weight) are picked; with none
 //!   UP the request gets 503 at once (`assign_server`: no `tot_weight`).
-//! - roundrobin, static-rr, random, leastconn and first never pick a *full*
-//!   server (at `maxconn`, or with requests queued for it); when every
-//!   server is full the request waits in the backend's queue. leastconn and
-//!   first accept a server until `conns + queued < maxconn + maxqueue`, so
-//!   with `maxqueue` > 0 requests also queue on the server itself
-//!   (configuration.txt, `maxqueue`). source is a hash: it picks its server
+//! - roundrobin, static-rr, random and first never pick a *full* server (at
+//!   `maxconn`, or with requests queued for it); when every server is full
+//!   the request waits in the backend's queue. leastconn accepts a server
+//!   until `conns + queued < maxconn + maxqueue` (lb_fwlc.c), so with
+//!   `maxqueue` > 0 its requests also queue on the server itself
+//!   (configuration.txt, `maxqueue`: "some load balancing algorithms such as
+//!   leastconn take this into account"). source is a hash: it picks its server
 //!   whatever its load, queues on it when it is full, and answers 503 when
 //!   that server's `maxqueue` is reached (`srv_redispatch_connect`).
 //! - With requests in the backend's queue, roundrobin, static-rr and first
@@ -209,12 +210,12 @@ struct Server {
 }
 
 impl Server {
-    /// Room for the non-hash algorithms that never queue on a server.
+    /// No room for the algorithms that never queue on a server.
     fn full(&self) -> bool {
         self.spec.maxconn > 0 && (self.queue.live > 0 || self.conns >= self.spec.maxconn)
     }
 
-    /// Room for leastconn and first, which may queue up to `maxqueue`.
+    /// Room for leastconn, which may queue up to `maxqueue`.
     fn accepts(&self) -> bool {
         self.spec.maxconn == 0 || self.conns + self.queue.live < self.spec.maxconn + self.spec.maxqueue
     }

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use lab_core::scenario::{Balance, Haproxy, HashType};
 use rand::Rng;
 
-use super::{Backend, Server, ServerId};
+use super::{Backend, ServerId};
 
 /// BE_WEIGHT_SCALE × SRV_UWGHT_MAX: leastconn's scale (SRV_EWGHT_MAX).
 const EWGHT_MAX: u64 = 16 * 256;
@@ -31,7 +31,7 @@ pub(super) enum Lb {
         /// saturation, a pick does not walk every server to find out.
         open: u32,
     },
-    /// first: the servers that accept a request, by id.
+    /// first: the servers with room (not full), by id.
     First { open: BTreeSet<ServerId> },
     /// random and source consistent: points on a hash ring.
     Ring { points: BTreeSet<(u32, ServerId)> },
@@ -93,7 +93,7 @@ impl<K: Copy> Backend<K> {
                 order.insert((key, *stamp, s));
             }
             Lb::First { open } => {
-                if srv.accepts() {
+                if !srv.full() {
                     open.insert(s);
                 }
             }
@@ -201,8 +201,11 @@ impl<K: Copy> Backend<K> {
                 Some(s)
             }
             Lb::LeastConn { open: 0, .. } => None,
-            Lb::LeastConn { order, .. } => first_accepting(order.iter().map(|e| e.2), servers, avoid),
-            Lb::First { open } => first_accepting(open.iter().copied(), servers, avoid),
+            Lb::LeastConn { order, .. } => {
+                first_usable(order.iter().map(|e| e.2), avoid, |s| servers[s as usize].accepts())
+            }
+            // Every server in `open` has room.
+            Lb::First { open } => first_usable(open.iter().copied(), avoid, |_| true),
             Lb::Ring { points } => match self.cfg.balance {
                 Balance::Random { draws } => {
                     // get_server_rnd: keep the least loaded relative to weight,
@@ -239,16 +242,16 @@ impl<K: Copy> Backend<K> {
     }
 }
 
-/// The first server in `order` that accepts a request, the avoided one only
-/// if no other does (fwlc/fas_get_next_server).
-fn first_accepting(
+/// The first server in `order` that is `usable`, the avoided one only if
+/// no other is (fwlc/fas_get_next_server).
+fn first_usable(
     order: impl Iterator<Item = ServerId>,
-    servers: &[Server],
     avoid: Option<ServerId>,
+    usable: impl Fn(ServerId) -> bool,
 ) -> Option<ServerId> {
     let mut fallback = None;
     for s in order {
-        if !servers[s as usize].accepts() {
+        if !usable(s) {
             continue;
         }
         if Some(s) == avoid {

@@ -142,6 +142,14 @@ fn first_fills_server_0_before_server_1() {
     server(b.dispatch(6, 0, None, &mut r));
     queued(b.dispatch(7, 0, None, &mut r));
     assert_eq!(b.backend_queue(), 1);
+
+    // Unlike leastconn, first ignores maxqueue: it never queues on a server
+    // (fas_get_next_server skips any server at maxconn).
+    let mut q: Backend<u32> = Backend::with_servers(cfg(Balance::First), &[spec(1, 1, 5); 2]);
+    server(q.dispatch(0, 0, None, &mut r));
+    server(q.dispatch(1, 0, None, &mut r));
+    queued(q.dispatch(2, 0, None, &mut r));
+    assert_eq!((q.server_queue(0), q.server_queue(1), q.backend_queue()), (0, 0, 1));
 }
 
 fn owners(b: &mut Backend<u32>, clients: u64) -> Vec<ServerId> {
