@@ -37,9 +37,13 @@
 //! Costs: a pick is O(log n) for roundrobin/static-rr (a pass-ordered set),
 //! leastconn (a load-ordered set) and first (the set of servers with room),
 //! O(draws × log n) for random (a hash ring), O(1) for source map-based and
-//! O(log n) consistent; skipping full servers adds O(log n) each. Queues are
-//! `VecDeque`s of tickets into a slab, abandoned tickets dropped lazily:
-//! no allocation per request once the queues have grown.
+//! O(log n) consistent. roundrobin and leastconn step over the full servers
+//! ahead of the one they pick, as HAProxy's trees do; once every server is
+//! full they do not look (a backend queue, or leastconn's count of servers
+//! with room). The map-based table is rebuilt in O(total weight × n) when a
+//! server changes state. Queues are `VecDeque`s of tickets into a slab,
+//! abandoned tickets dropped lazily: no allocation per request once the
+//! queues have grown.
 
 mod check;
 mod lb;
