@@ -95,8 +95,11 @@ pub struct Haproxy {
     pub maxconn: u32,
     /// Each server's `maxconn`; above it requests queue in HAProxy. 0 = no limit.
     pub server_maxconn: u32,
-    /// Each server's `maxqueue`: requests queued for it beyond this go to
-    /// another server or wait in the backend's queue. 0 = no limit.
+    /// Each server's `maxqueue`: beyond this many requests queued for it,
+    /// leastconn sends the next ones to another server or the backend's
+    /// queue, and `balance source` answers 503 (with cookie persistence,
+    /// which is not modelled, `option redispatch` would move them). 0 = no
+    /// limit.
     pub maxqueue: u32,
     /// `timeout connect`: a connection to a server that does not answer
     /// fails after this (then `retries`).

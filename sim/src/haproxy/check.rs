@@ -47,6 +47,7 @@ impl Check {
     /// interval (`fastinter`: a fresh server is not at full health).
     /// `spread-checks` is 0 by default, so there is no randomness.
     pub(super) fn start_up(hc: &HealthCheck, n: usize) -> Vec<Check> {
+        assert!(hc.rise > 0 && hc.fall > 0, "HAProxy refuses rise or fall 0");
         let fresh = Check {
             health: hc.rise,
             due: 0,

@@ -1,4 +1,4 @@
-use lab_core::scenario::HealthCheck;
+use lab_core::scenario::{HashType, HealthCheck};
 use rand::SeedableRng;
 use rand_pcg::Pcg64;
 
@@ -142,6 +142,14 @@ fn first_fills_server_0_before_server_1() {
     server(b.dispatch(6, 0, None, &mut r));
     queued(b.dispatch(7, 0, None, &mut r));
     assert_eq!(b.backend_queue(), 1);
+
+    // Unlike leastconn, first ignores maxqueue: it never queues on a server
+    // (fas_get_next_server skips any server at maxconn).
+    let mut q: Backend<u32> = Backend::with_servers(cfg(Balance::First), &[spec(1, 1, 5); 2]);
+    server(q.dispatch(0, 0, None, &mut r));
+    server(q.dispatch(1, 0, None, &mut r));
+    queued(q.dispatch(2, 0, None, &mut r));
+    assert_eq!((q.server_queue(0), q.server_queue(1), q.backend_queue()), (0, 0, 1));
 }
 
 fn owners(b: &mut Backend<u32>, clients: u64) -> Vec<ServerId> {
@@ -601,11 +609,14 @@ fn a_redispatch_avoids_the_failed_server() {
 
 #[test]
 fn a_thousand_servers_pick_in_logarithmic_time() {
-    // 200,000 dispatch/release pairs over 1,000 leastconn servers, each
-    // holding ~5 connections: a linear scan per pick would be 10^8 steps.
-    for balance in [Balance::LeastConn, Balance::RoundRobin, Balance::First] {
+    // 200,000 dispatches over 1,000 servers, 5,000 (or, saturated, 3,000)
+    // requests held: a linear scan per pick would be 10^8 steps.
+    let cases = [Balance::LeastConn, Balance::RoundRobin, Balance::First]
+        .into_iter()
+        .flat_map(|b| [(b, 8, 5_000), (b, 2, 3_000)]);
+    for (balance, maxconn, hold) in cases {
         let mut c = cfg(balance);
-        c.server_maxconn = 8;
+        c.server_maxconn = maxconn;
         let mut b: Backend<u32> = Backend::new(c, 1000);
         let mut r = rng();
         let mut held = VecDeque::new();
@@ -614,7 +625,7 @@ fn a_thousand_servers_pick_in_logarithmic_time() {
             if let Dispatch::Server(s) = b.dispatch(i, u64::from(i), None, &mut r) {
                 held.push_back(s);
             }
-            if held.len() > 5_000 {
+            if held.len() > hold {
                 let s = held.pop_front().unwrap();
                 if let Some(h) = b.release(s) {
                     held.push_back(h.server);
@@ -622,6 +633,9 @@ fn a_thousand_servers_pick_in_logarithmic_time() {
             }
         }
         let took = started.elapsed();
-        assert!(took.as_secs() < 10, "{balance:?}: {took:?}");
+        assert!(took.as_secs() < 10, "{balance:?}, maxconn {maxconn}: {took:?}");
+        if maxconn == 2 {
+            assert!(b.backend_queue() > 0, "{balance:?}: saturated");
+        }
     }
 }
