@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 use units::format_duration;
 
-pub use app::{App, Endpoint, Lock, Op, OpRef, Query, Service, Step, Work};
+pub use app::{App, Endpoint, Lock, Op, OpRef, Query, Service, Step, Transaction, Work};
 pub use dist::{Dist, DistKind};
 pub use era::{Architecture, Era, FpmPool, Host, MODELS, MySql, Network, Nginx, ProcessManager, Silver, Stack};
 pub use error::{Problem, ScenarioError};

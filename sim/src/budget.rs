@@ -152,6 +152,15 @@ fn endpoint_events(program: &[Work], networked: bool) -> f64 {
                     + if q.lock.is_some() { 2.0 } else { 0.0 }
                     + if networked { 1.0 } else { 0.0 };
             }
+            Work::Begin => {
+                queries = true;
+                n += if networked { 1.0 } else { 0.0 };
+            }
+            // At most one flush per commit (a flush may serve many).
+            Work::Commit(_) => {
+                queries = true;
+                n += 1.0 + if networked { 1.0 } else { 0.0 };
+            }
         }
     }
     if queries && networked {

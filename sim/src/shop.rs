@@ -65,6 +65,8 @@ enum Ev {
     ClientTimeout(Key),
     UpstreamTimeout(Key),
     LockTimeout(Key),
+    /// The redo-log flush in progress has ended.
+    FlushDone,
     Terminate(Key),
     /// A child of web node `.0`'s pool (of generation `.1`) is ready.
     ChildReady(u32, u32, ChildId),
@@ -120,9 +122,13 @@ enum Phase {
     Backlog,
     AppCpu,
     Connecting,
+    /// MySQL refused the connection (ERROR 1040); the error is on its way.
+    Refused,
     LockWait,
     DbCpu,
     DbWait,
+    /// A COMMIT waiting for its redo-log flush.
+    Commit,
     Returning,
 }
 
@@ -151,7 +157,14 @@ pub(crate) struct Request {
     endpoint: u32,
     step: u32,
     phase: Phase,
-    row: Option<RowId>,
+    /// The row the current statement waits for ([`crate::mysql::NO_ROW`]:
+    /// none; a sentinel keeps the request within two cache lines).
+    row: RowId,
+    /// The rows the request's transaction holds, chained through the lock
+    /// table from this one ([`crate::mysql::NO_ROW`]: none).
+    held: RowId,
+    /// Between BEGIN and COMMIT: rows stay locked after each statement.
+    in_txn: bool,
     client_waiting: bool,
     nginx_waiting: bool,
     has_conn: bool,
@@ -186,6 +199,9 @@ enum CompiledStep {
         db_wait: Option<Sampler>,
         lock: Option<(usize, u32)>,
     },
+    Begin,
+    /// The length of a redo-log flush, drawn by every commit.
+    Commit(Sampler),
 }
 
 enum Driver {
@@ -253,6 +269,7 @@ const STACK_GAUGES: usize = 6;
 struct Counters {
     slow_queries: CounterId,
     lock_waits: CounterId,
+    log_flushes: CounterId,
     spawned: CounterId,
     terminated: CounterId,
     abandoned: CounterId,
@@ -326,9 +343,14 @@ pub(crate) struct Shop {
     front: Option<Box<front::FrontEnd>>,
     /// The topology's faults and the host each strikes.
     faults: Vec<faults::Strike>,
+    /// The redo log's pending `FlushDone`.
+    flush: Slot,
     rec: Recorder,
     counters: Counters,
     done: Vec<crate::cpu::JobTag>,
+    /// Scratch lists: waiters granted a row, commits a flush served.
+    granted: Vec<Key>,
+    served: Vec<Key>,
     /// Where the run stops with an error rather than exhaust memory or time.
     limits: Limits,
 }
@@ -361,6 +383,8 @@ fn compile(app: &App) -> Vec<Vec<CompiledStep>> {
                         db_wait: q.db_wait.as_ref().map(Sampler::new),
                         lock: q.lock.map(|l| (l, app.locks[l].rows)),
                     },
+                    Work::Begin => CompiledStep::Begin,
+                    Work::Commit(d) => CompiledStep::Commit(Sampler::new(d)),
                 })
                 .collect()
         })
@@ -524,6 +548,10 @@ impl Shop {
         let counters = Counters {
             slow_queries: counter("mysql.slow_queries", "slow queries (over long_query_time)"),
             lock_waits: counter("mysql.lock_waits", "queries that waited for a row lock"),
+            log_flushes: counter(
+                "mysql.log_flushes",
+                "redo-log flushes (one serves every commit waiting)",
+            ),
             spawned: counter("fpm.spawned", "FPM children forked"),
             terminated: counter("fpm.terminated", "requests killed at request_terminate_timeout"),
             abandoned: counter("fpm.abandoned", "requests finished after their client had gone"),
@@ -596,6 +624,7 @@ impl Shop {
             }
         };
         let faults = faults::strikes(&topology, &path.webs, path.front.as_ref().map(|f| f.lbs), &lb_faults);
+        let flush = sched.add_slot();
         let mut shop = Shop {
             now: 0,
             end: scenario.duration,
@@ -625,9 +654,12 @@ impl Shop {
             db: Server::new(mysql.clone(), &scenario.app.locks),
             front,
             faults,
+            flush,
             rec: Recorder(FactSender::spawn(rec)),
             counters,
             done: Vec::new(),
+            granted: Vec::new(),
+            served: Vec::new(),
             limits: Limits {
                 events: estimate.event_limit(),
                 estimated_events: estimate.events,

@@ -185,8 +185,9 @@ fn a_hot_row_makes_queries_wait_and_time_out_with_1205() {
     assert!(o[Outcome::LockWaitTimeout] > 30, "{o:?}");
     assert!(o[Outcome::Ok] > 30, "{o:?}");
     assert!(counter(&r, "mysql.lock_waits") >= o[Outcome::LockWaitTimeout]);
-    // A query that got the lock held it 2 s, after at most 1 s of waiting.
-    assert!(ms(r.totals.latency.max()) <= 3000.0 * 1.01);
+    // A query that got the lock held it 2 s, after less than 2 s of waiting
+    // (the wait fails at the lock checker's first tick past 1 s).
+    assert!(ms(r.totals.latency.max()) <= 4000.0 * 1.01);
 }
 
 #[test]

@@ -7,6 +7,10 @@
 //! monolith eras (stone, bronze) it is a function call inside the same PHP
 //! process, so [`App::monolith_program`] inlines it, and PHP, which has one
 //! thread, runs parallel branches one after the other.
+//!
+//! A `transaction` groups steps between BEGIN and COMMIT on the request's
+//! one MySQL connection: the row locks its queries take are held until the
+//! COMMIT, which waits for a flush of InnoDB's redo log (group commit).
 
 use super::dist::Dist;
 
@@ -57,10 +61,24 @@ pub enum Step {
     Call(OpRef),
     /// Branches that start together; the step ends when the last does.
     Parallel(Vec<Vec<Step>>),
+    /// BEGIN, the steps, COMMIT. Validation keeps `parallel` and other
+    /// transactions out of it, calls included: statements on one connection
+    /// go one at a time, and InnoDB has no nested transactions.
+    Transaction(Transaction),
+}
+
+/// Steps run between BEGIN and COMMIT on the request's connection.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Transaction {
+    pub steps: Vec<Step>,
+    /// How long one redo-log flush (fsync) takes; drawn for every COMMIT,
+    /// and a flush lasts what its first commit drew.
+    pub commit_flush: Dist,
 }
 
 /// A query: optional row lock, then CPU on the database host, then waiting
-/// (I/O, sleeps). The lock is held until the query ends (autocommit).
+/// (I/O, sleeps). The lock is held until the query ends (autocommit), or
+/// inside a transaction until its COMMIT.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Query {
     pub name: String,
@@ -82,6 +100,11 @@ pub struct Lock {
 pub enum Work<'a> {
     Cpu(&'a Dist),
     Query(&'a Query),
+    /// START TRANSACTION: a statement with no work of its own.
+    Begin,
+    /// COMMIT: releases the transaction's row locks and waits for a redo-log
+    /// flush that lasts `commit_flush`.
+    Commit(&'a Dist),
 }
 
 impl App {
@@ -114,6 +137,11 @@ impl App {
                         self.inline(b, out);
                     }
                 }
+                Step::Transaction(t) => {
+                    out.push(Work::Begin);
+                    self.inline(&t.steps, out);
+                    out.push(Work::Commit(&t.commit_flush));
+                }
             }
         }
     }
@@ -128,6 +156,8 @@ impl App {
                     Step::Cpu(_) | Step::Query(_) => 1,
                     Step::Call(r) => len(app, &app.op(*r).steps),
                     Step::Parallel(b) => b.iter().map(|b| len(app, b)).sum(),
+                    // BEGIN and COMMIT are steps of their own.
+                    Step::Transaction(t) => len(app, &t.steps) + 2,
                 })
                 .sum()
         }

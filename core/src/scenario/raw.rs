@@ -145,6 +145,8 @@ pub struct RawStep {
     pub lock: Opt<String>,
     pub call: Opt<String>,
     pub parallel: Opt<Vec<Field<Vec<Field<RawStep>>>>>,
+    pub transaction: Opt<Vec<Field<RawStep>>>,
+    pub commit_flush: Opt<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -153,8 +153,11 @@ impl Shop {
                 r.front = Front::Lost;
             }
             match r.phase {
-                // The query it sent runs on in MySQL until it ends.
-                Phase::LockWait | Phase::DbCpu | Phase::DbWait => r.terminated = true,
+                // The query (or COMMIT) it sent runs on in MySQL until it
+                // ends. An open transaction's rows stay locked: MySQL sees
+                // no FIN from a crashed host and waits for the next
+                // command (wait_timeout, 8 h).
+                Phase::LockWait | Phase::DbCpu | Phase::DbWait | Phase::Commit => r.terminated = true,
                 _ => self.leave_web(key),
             }
         }

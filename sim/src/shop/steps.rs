@@ -17,6 +17,7 @@ use crate::fpm::{ChildId, MAINTENANCE_PERIOD, Maintenance, Pool};
 
 /// A child that finished and stays, and the web node whose pool it is in.
 pub(super) type Freed = (u32, ChildId);
+use crate::mysql::{Acquire, NO_ROW, Server};
 
 impl Shop {
     pub(super) fn dispatch(&mut self, ev: Ev) {
@@ -35,7 +36,7 @@ impl Shop {
                 None
             }
             Ev::Resume(key) if self.live(key) => self.resume(key),
-            Ev::LockGranted(key) if self.live(key) => self.after_lock(key),
+            Ev::LockGranted(key) if self.live(key) => self.lock_granted(key),
             Ev::ClientTimeout(key) if self.live(key) => {
                 self.client_gives_up(key);
                 None
@@ -45,6 +46,10 @@ impl Shop {
                 None
             }
             Ev::LockTimeout(key) if self.live(key) => self.lock_timeout(key),
+            Ev::FlushDone => {
+                self.flush_done();
+                None
+            }
             Ev::Terminate(key) if self.live(key) => {
                 self.terminate(key);
                 None
@@ -173,7 +178,9 @@ impl Shop {
             endpoint,
             step: 0,
             phase: Phase::Backlog,
-            row: None,
+            row: NO_ROW,
+            held: NO_ROW,
+            in_txn: false,
             client_waiting: true,
             nginx_waiting: true,
             has_conn: false,
@@ -278,10 +285,8 @@ impl Shop {
     #[cold]
     #[inline(never)]
     fn compact(&mut self, lane: Lane) {
-        let reqs = &self.reqs;
-        let lock_timeout = self.db.cfg.innodb_lock_wait_timeout;
-        self.sched
-            .compact_lane(lane, |t, ev| timer_matters(reqs, lock_timeout, t, ev));
+        let (reqs, db) = (&self.reqs, &self.db);
+        self.sched.compact_lane(lane, |t, ev| timer_matters(reqs, db, t, ev));
     }
 
     /// A child takes a connection that has waited since `since`.
@@ -342,20 +347,29 @@ impl Shop {
                     self.cpu_start(host, demand, key);
                     return None;
                 }
-                CompiledStep::Query { .. } => {
+                // Every statement, BEGIN and COMMIT included, goes over the
+                // request's connection, opened by the first.
+                CompiledStep::Query { .. } | CompiledStep::Begin | CompiledStep::Commit(_) => {
                     if r.has_conn {
                         return self.begin_query(key);
                     }
-                    if !self.db.connect() {
-                        return self.finish(key, Outcome::TooManyConnections);
-                    }
-                    r.has_conn = true;
+                    let connected = self.db.connect();
                     // TCP handshake, then MySQL's greeting and authentication.
+                    // A refused client pays the same: MySQL accepts the TCP
+                    // connection and sends ERROR 1040 in place of the
+                    // greeting, which cannot leave before the handshake's
+                    // last ACK arrives, so it reaches PHP as late as the
+                    // greeting would.
                     let Some(rtt) = &self.rtt else {
+                        if !connected {
+                            return self.finish(key, Outcome::TooManyConnections);
+                        }
+                        r.has_conn = true;
                         return self.begin_query(key);
                     };
                     let delay = rtt.sample(&mut r.net).saturating_add(rtt.sample(&mut r.net));
-                    r.phase = Phase::Connecting;
+                    r.has_conn = connected;
+                    r.phase = if connected { Phase::Connecting } else { Phase::Refused };
                     self.sched.at(after(self.now, delay), Ev::Resume(key));
                     return None;
                 }
@@ -367,25 +381,96 @@ impl Shop {
         let now = self.now;
         let (r, step) = current(&mut self.reqs, &self.endpoints, key);
         r.query_start = now;
-        let CompiledStep::Query {
-            lock: Some((lock, rows)),
-            ..
-        } = *step
-        else {
-            return self.after_lock(key);
+        let (lock, rows) = match step {
+            CompiledStep::Query {
+                lock: Some((lock, rows)),
+                ..
+            } => (*lock, *rows),
+            CompiledStep::Begin => {
+                r.in_txn = true;
+                return self.after_lock(key);
+            }
+            CompiledStep::Commit(flush) => {
+                let flush = flush.sample(&mut r.rng);
+                return self.commit(key, flush);
+            }
+            _ => return self.after_lock(key),
         };
         let n = if rows > 1 { r.rng.random_range(0..rows) } else { 0 };
         let row = self.db.row(lock, n);
-        r.row = Some(row);
-        if self.db.lock(row, key) {
-            return self.after_lock(key);
+        match self.db.lock(row, key, &mut r.held) {
+            Acquire::Granted | Acquire::AlreadyHeld => return self.after_lock(key),
+            Acquire::Wait => {}
         }
+        r.row = row;
         r.phase = Phase::LockWait;
         r.lock_wait_start = now;
-        let timeout = self.db.cfg.innodb_lock_wait_timeout;
-        self.timer(self.lanes.lock, after(now, timeout), Ev::LockTimeout(key));
+        let deadline = self.db.lock_wait_deadline(now);
+        self.timer(self.lanes.lock, deadline, Ev::LockTimeout(key));
         self.rec.count(now, self.counters.lock_waits, 1);
         None
+    }
+
+    /// A waiter now holds the row: it joins its transaction's rows.
+    fn lock_granted(&mut self, key: Key) -> Option<Freed> {
+        let r = &mut self.reqs[key.slot as usize];
+        let row = std::mem::replace(&mut r.row, NO_ROW);
+        debug_assert_ne!(row, NO_ROW, "a granted request waited for a row");
+        self.db.granted(row, &mut r.held);
+        self.after_lock(key)
+    }
+
+    /// COMMIT: InnoDB commits in memory first, releasing every row lock
+    /// (`trx_commit_in_memory`), then waits for the redo log to be flushed
+    /// (`trx_flush_log_if_needed`), sharing a flush with the commits that
+    /// wait with it. Without the binary log, as MariaDB and MySQL before 8.0
+    /// ship, nothing holds the rows during the fsync.
+    fn commit(&mut self, key: Key, flush: u64) -> Option<Freed> {
+        self.reqs[key.slot as usize].in_txn = false;
+        self.release_rows(key);
+        self.reqs[key.slot as usize].phase = Phase::Commit;
+        if let Some(len) = self.db.commit(key, flush) {
+            self.flush_starts(len);
+        }
+        None
+    }
+
+    fn flush_starts(&mut self, len: u64) {
+        self.sched.set_slot(&self.flush, after(self.now, len), Ev::FlushDone);
+        self.rec.count(self.now, self.counters.log_flushes, 1);
+    }
+
+    /// The flush has ended: every commit it served is done. If commits
+    /// arrived meanwhile, the next flush starts first, for all of them.
+    fn flush_done(&mut self) {
+        self.served.clear();
+        match self.db.flush_done(&mut self.served) {
+            Some(len) => self.flush_starts(len),
+            None => self.sched.clear_slot(&self.flush),
+        }
+        // `served` is this function's list; nothing it calls touches it.
+        for i in 0..self.served.len() {
+            let key = self.served[i];
+            debug_assert!(self.live(key), "a commit in progress keeps its request");
+            if let Some((web, child)) = self.end_query(key) {
+                self.child_free(web, child);
+            }
+        }
+    }
+
+    /// Releases every row the request's transaction holds (a commit, or
+    /// the rollback when the request ends without one), granting each row
+    /// to its first waiter.
+    fn release_rows(&mut self, key: Key) {
+        let r = &mut self.reqs[key.slot as usize];
+        if r.held == NO_ROW {
+            return;
+        }
+        self.granted.clear();
+        self.db.release_all(&mut r.held, &mut self.granted);
+        for &next in &self.granted {
+            self.sched.at(self.now, Ev::LockGranted(next));
+        }
     }
 
     fn after_lock(&mut self, key: Key) -> Option<Freed> {
@@ -417,12 +502,12 @@ impl Shop {
 
     fn end_query(&mut self, key: Key) -> Option<Freed> {
         let now = self.now;
-        let r = &mut self.reqs[key.slot as usize];
-        if let Some(row) = r.row.take() {
-            if let Some(next) = self.db.unlock(row) {
-                self.sched.at(now, Ev::LockGranted(next));
-            }
+        // A statement outside a transaction commits on its own (autocommit):
+        // its row is free as it ends.
+        if !self.reqs[key.slot as usize].in_txn {
+            self.release_rows(key);
         }
+        let r = &mut self.reqs[key.slot as usize];
         if now - r.query_start > self.db.cfg.long_query_time {
             self.rec.count(now, self.counters.slow_queries, 1);
         }
@@ -450,6 +535,7 @@ impl Shop {
         let r = &mut self.reqs[key.slot as usize];
         match r.phase {
             Phase::Connecting => self.begin_query(key),
+            Phase::Refused => self.finish(key, Outcome::TooManyConnections),
             Phase::DbWait => self.end_query(key),
             Phase::Returning => {
                 r.step += 1;
@@ -591,6 +677,10 @@ impl Shop {
             self.rec.count(now, self.counters.abandoned, 1);
         }
         let (web, child, has_conn) = (r.web, r.child, r.has_conn);
+        // PHP's exception ends the request without a COMMIT: closing the
+        // connection rolls the transaction back and frees its rows.
+        self.release_rows(key);
+        let r = &mut self.reqs[key.slot as usize];
         if r.front == Front::Direct {
             answer(r, outcome, now, &mut self.rec, &mut self.sched);
             self.reqs.remove(key.slot as usize);
@@ -613,6 +703,7 @@ impl Shop {
 
     /// Frees what the request holds on the database side and forgets it.
     fn drop_request(&mut self, key: Key) {
+        self.release_rows(key);
         let has_conn = self.reqs[key.slot as usize].has_conn;
         self.leave_web(key);
         if has_conn {
@@ -622,19 +713,19 @@ impl Shop {
 
     fn lock_timeout(&mut self, key: Key) -> Option<Freed> {
         let now = self.now;
-        let timeout = self.db.cfg.innodb_lock_wait_timeout;
         let r = &mut self.reqs[key.slot as usize];
-        if r.phase != Phase::LockWait || after(r.lock_wait_start, timeout) != now {
+        if r.phase != Phase::LockWait || self.db.lock_wait_deadline(r.lock_wait_start) != now {
             return None; // an earlier wait of this request, long over
         }
-        let row = r.row.expect("a waiting query has a row");
+        let row = r.row;
+        debug_assert_ne!(row, NO_ROW, "a waiting query has a row");
         if !self.db.abandon(row, key) {
             // Granted at this same instant (its LockGranted event is
             // pending): the query goes ahead, as in InnoDB where a granted
             // lock ends the wait.
             return None;
         }
-        r.row = None;
+        r.row = NO_ROW;
         // The statement took innodb_lock_wait_timeout before failing: it
         // counts as slow like any other.
         if now - r.query_start > self.db.cfg.long_query_time {
@@ -644,7 +735,9 @@ impl Shop {
             self.drop_request(key);
             return None;
         }
-        // ERROR 1205 reaches PHP as an exception: a 500.
+        // ERROR 1205 rolls back the statement only
+        // (innodb_rollback_on_timeout = OFF), but reaches PHP as an
+        // exception: a 500, and `finish` rolls the rest back.
         self.finish(key, Outcome::LockWaitTimeout)
     }
 
@@ -681,8 +774,13 @@ impl Shop {
                 self.cpu_changed(host);
             }
             // The query runs on in MySQL until it ends or times out.
-            Phase::LockWait | Phase::DbCpu | Phase::DbWait => self.reqs[key.slot as usize].terminated = true,
-            Phase::Connecting | Phase::Returning | Phase::Backlog => self.drop_request(key),
+            // The query, or the COMMIT, runs on in MySQL until it ends or
+            // times out.
+            Phase::LockWait | Phase::DbCpu | Phase::DbWait | Phase::Commit => {
+                self.reqs[key.slot as usize].terminated = true
+            }
+            // Closing the connection rolls back an open transaction.
+            Phase::Connecting | Phase::Refused | Phase::Returning | Phase::Backlog => self.drop_request(key),
         }
     }
 
@@ -770,7 +868,7 @@ fn next_request_of(r: &Request, now: Time, sched: &mut Scheduler<Ev>) {
 /// Whether a timer on a lane can still do something; one that cannot may be
 /// dropped without changing the run. Each case is the early return of the
 /// event's handler.
-fn timer_matters(reqs: &Slab<Request>, lock_timeout: u64, t: Time, ev: &Ev) -> bool {
+fn timer_matters(reqs: &Slab<Request>, db: &Server<Key>, t: Time, ev: &Ev) -> bool {
     let live = |k: Key| reqs.get(k.slot as usize).filter(|r| r.id == k.id);
     match *ev {
         Ev::ClientTimeout(k) => live(k).is_some_and(|r| r.client_waiting),
@@ -779,7 +877,7 @@ fn timer_matters(reqs: &Slab<Request>, lock_timeout: u64, t: Time, ev: &Ev) -> b
         Ev::QueueTimeout(k) => live(k).is_some_and(|r| r.front == Front::Queued),
         Ev::ServerTimeout(k) => live(k).is_some_and(|r| matches!(r.front, Front::AtServer | Front::Returning)),
         Ev::LockTimeout(k) => {
-            live(k).is_some_and(|r| r.phase == Phase::LockWait && after(r.lock_wait_start, lock_timeout) == t)
+            live(k).is_some_and(|r| r.phase == Phase::LockWait && db.lock_wait_deadline(r.lock_wait_start) == t)
         }
         _ => true,
     }

@@ -3,7 +3,8 @@
 
 use std::collections::HashMap;
 
-use super::super::app::{App, Endpoint, Lock, Op, OpRef, Query, Service, Step};
+use super::super::app::{App, Endpoint, Lock, Op, OpRef, Query, Service, Step, Transaction};
+use super::super::dist::Dist;
 use super::super::limits::{self, echo};
 use super::super::locate::KeyPath;
 use super::super::raw::{Field, Opt, RawApp, RawEndpoint, RawStep};
@@ -20,7 +21,14 @@ struct CallSite {
     caller: Option<OpRef>,
     callee: OpRef,
     path: KeyPath,
+    /// Written inside a transaction: the callee's steps join it.
+    in_txn: bool,
 }
+
+/// How long one redo-log flush takes when a transaction does not say: an
+/// fsync on the SSD of a rented server (an assumption to calibrate, as
+/// `spawn_time` is; local NVMe with power-loss protection is ten times faster).
+pub const DEFAULT_COMMIT_FLUSH_NS: u64 = 1_000_000;
 
 pub(super) fn app(cx: &mut Ctx<'_, '_>, raw: &RawApp) -> Option<App> {
     let p = KeyPath::root().key("app");
@@ -185,8 +193,8 @@ pub(super) fn app(cx: &mut Ctx<'_, '_>, raw: &RawApp) -> Option<App> {
         services,
     };
     let order = acyclic(cx, &app, &calls)?;
+    let mut fits = calls_in_transactions(cx, &app, &order, &calls);
     let sizes = op_sizes(&app, &order);
-    let mut fits = true;
     for (i, ep) in endpoint_paths.iter().enumerate() {
         let (n, depth) = size(&app.endpoints[i].steps, &sizes);
         if depth > limits::MAX_CALL_DEPTH {
@@ -245,7 +253,7 @@ fn program(
             );
             None
         }
-        Some(s) => steps(cx, &p, s, names, me, calls),
+        Some(s) => steps(cx, &p, s, names, me, calls, false),
     }
 }
 
@@ -256,6 +264,7 @@ fn steps(
     names: &Names,
     me: Option<OpRef>,
     calls: &mut Vec<CallSite>,
+    in_txn: bool,
 ) -> Option<Vec<Step>> {
     if raw.is_empty() {
         cx.report(p, "at least one step is needed, e.g. { cpu = \"5ms\" }");
@@ -278,7 +287,7 @@ fn steps(
         let sp = p.index(i);
         match cx
             .field(&sp, s, "a step such as { cpu = \"5ms\" }")
-            .and_then(|s| step(cx, &sp, s, names, me, calls))
+            .and_then(|s| step(cx, &sp, s, names, me, calls, in_txn))
         {
             Some(s) => out.push(s),
             None => ok = false,
@@ -287,7 +296,7 @@ fn steps(
     ok.then_some(out)
 }
 
-const KINDS: [&str; 4] = ["cpu", "query", "call", "parallel"];
+const KINDS: [&str; 5] = ["cpu", "query", "call", "parallel", "transaction"];
 
 fn step(
     cx: &mut Ctx<'_, '_>,
@@ -296,18 +305,20 @@ fn step(
     names: &Names,
     me: Option<OpRef>,
     calls: &mut Vec<CallSite>,
+    in_txn: bool,
 ) -> Option<Step> {
     let given = [
         s.cpu.is_some(),
         s.query.is_some(),
         s.call.is_some(),
         s.parallel.is_some(),
+        s.transaction.is_some(),
     ];
     let kinds: Vec<&str> = KINDS.iter().zip(given).filter(|(_, g)| *g).map(|(k, _)| *k).collect();
     let kind = match kinds.as_slice() {
         [one] => *one,
         [] => {
-            cx.report(p, "a step needs \"cpu\" (PHP work, e.g. cpu = \"5ms\"), \"query\" (a named SQL statement with db_cpu and/or db_wait), \"call\" (an operation, call = \"catalog.list\") or \"parallel\" (branches, parallel = [[...], [...]])");
+            cx.report(p, "a step needs \"cpu\" (PHP work, e.g. cpu = \"5ms\"), \"query\" (a named SQL statement with db_cpu and/or db_wait), \"call\" (an operation, call = \"catalog.list\"), \"parallel\" (branches, parallel = [[...], [...]]) or \"transaction\" (steps between BEGIN and COMMIT, transaction = [...])");
             return None;
         }
         many => {
@@ -334,6 +345,22 @@ fn step(
             return None;
         }
     }
+    if kind != "transaction" && s.commit_flush.is_some() {
+        cx.report_key(
+            &p.key("commit_flush"),
+            "\"commit_flush\" belongs to a transaction step: write { transaction = [...], commit_flush = ... }",
+        );
+        return None;
+    }
+    if in_txn && (kind == "parallel" || kind == "transaction") {
+        let why = if kind == "parallel" {
+            "parallel cannot run inside a transaction: a transaction is one connection, whose statements run one at a time; write the branches' steps one after the other"
+        } else {
+            "a transaction cannot hold another: InnoDB has no nested transactions (START TRANSACTION inside one commits it); write these steps in the enclosing transaction"
+        };
+        cx.report_key(&p.key(kind), why);
+        return None;
+    }
     match kind {
         "cpu" => cx.dist(&p.key("cpu"), &s.cpu)?.map(Step::Cpu),
         "query" => query(cx, p, s, names),
@@ -345,6 +372,7 @@ fn step(
                         caller: me,
                         callee,
                         path: p.key("call"),
+                        in_txn,
                     });
                     Some(Step::Call(callee))
                 }
@@ -363,6 +391,7 @@ fn step(
                 }
             }
         }
+        "transaction" => transaction(cx, p, s, names, me, calls),
         _ => {
             let bp = p.key("parallel");
             let branches = cx.get_as(
@@ -386,7 +415,7 @@ fn step(
                 let brp = bp.index(i);
                 match cx
                     .field(&brp, b, "an array of steps")
-                    .and_then(|b| steps(cx, &brp, b, names, me, calls))
+                    .and_then(|b| steps(cx, &brp, b, names, me, calls, in_txn))
                 {
                     Some(b) => out.push(b),
                     None => ok = false,
@@ -395,6 +424,29 @@ fn step(
             ok.then_some(Step::Parallel(out))
         }
     }
+}
+
+/// `{ transaction = [steps…], commit_flush = DIST }`.
+fn transaction(
+    cx: &mut Ctx<'_, '_>,
+    p: &KeyPath,
+    s: &RawStep,
+    names: &Names,
+    me: Option<OpRef>,
+    calls: &mut Vec<CallSite>,
+) -> Option<Step> {
+    let tp = p.key("transaction");
+    let flush = cx.dist(&p.key("commit_flush"), &s.commit_flush);
+    let raw = cx.get_as(
+        &tp,
+        &s.transaction,
+        "an array of steps such as [{ query = \"reserve\", db_cpu = \"1ms\", lock = \"stock\" }]",
+    );
+    let inner = steps(cx, &tp, raw??, names, me, calls, true)?;
+    Some(Step::Transaction(Transaction {
+        steps: inner,
+        commit_flush: flush?.unwrap_or(Dist::constant(DEFAULT_COMMIT_FLUSH_NS)),
+    }))
 }
 
 fn query(cx: &mut Ctx<'_, '_>, p: &KeyPath, s: &RawStep, names: &Names) -> Option<Step> {
@@ -507,6 +559,69 @@ fn acyclic(cx: &mut Ctx<'_, '_>, app: &App, calls: &[CallSite]) -> Option<Vec<Op
     Some(order)
 }
 
+/// What a step list runs, calls followed: (a transaction, a `parallel`).
+#[derive(Clone, Copy, Default)]
+struct Runs {
+    transaction: bool,
+    parallel: bool,
+}
+
+impl Runs {
+    fn or(self, o: Runs) -> Runs {
+        Runs {
+            transaction: self.transaction || o.transaction,
+            parallel: self.parallel || o.parallel,
+        }
+    }
+}
+
+/// Refuses calls written inside a transaction to an operation that runs a
+/// transaction or a `parallel` (itself or through its own calls), as
+/// [`step`] refuses them written in place. Operations are visited callees
+/// first, so nothing recurses along a call chain.
+fn calls_in_transactions(cx: &mut Ctx<'_, '_>, app: &App, order: &[OpRef], calls: &[CallSite]) -> bool {
+    fn runs(steps: &[Step], ops: &HashMap<OpRef, Runs>) -> Runs {
+        steps.iter().fold(Runs::default(), |acc, s| {
+            let r = match s {
+                Step::Cpu(_) | Step::Query(_) => Runs::default(),
+                Step::Call(c) => ops.get(c).copied().unwrap_or_default(),
+                Step::Parallel(b) => Runs {
+                    parallel: true,
+                    ..b.iter().fold(Runs::default(), |a, b| a.or(runs(b, ops)))
+                },
+                Step::Transaction(t) => Runs {
+                    transaction: true,
+                    ..runs(&t.steps, ops)
+                },
+            };
+            acc.or(r)
+        })
+    }
+    let mut ops = HashMap::new();
+    for &r in order {
+        let x = runs(&app.op(r).steps, &ops);
+        ops.insert(r, x);
+    }
+    let mut ok = true;
+    for c in calls.iter().filter(|c| c.in_txn) {
+        let r = ops.get(&c.callee).copied().unwrap_or_default();
+        let name = format!("{}.{}", app.services[c.callee.service].name, app.op(c.callee).name);
+        let why = if r.transaction {
+            "runs a transaction of its own, and InnoDB has no nested transactions (START TRANSACTION inside one commits it)"
+        } else if r.parallel {
+            "runs a parallel step, and a transaction is one connection, whose statements run one at a time"
+        } else {
+            continue;
+        };
+        cx.report(
+            &c.path,
+            format!("this call inside a transaction {why}: \"{name}\" (or an operation it calls) cannot run here"),
+        );
+        ok = false;
+    }
+    ok
+}
+
 /// Each operation's (steps once its calls are counted out, call depth),
 /// computed callees first so that nothing recurses along a call chain (a
 /// chain of a million operations would overflow the stack) and a call tree
@@ -527,6 +642,11 @@ fn size(steps: &[Step], sizes: &HashMap<OpRef, (u64, usize)>) -> (u64, usize) {
     steps.iter().fold((0u64, 0usize), |(n, d), s| {
         let (k, depth) = match s {
             Step::Cpu(_) | Step::Query(_) => (1, 0),
+            // BEGIN and COMMIT are steps of their own.
+            Step::Transaction(t) => {
+                let (k, depth) = size(&t.steps, sizes);
+                (k.saturating_add(2), depth)
+            }
             Step::Call(r) => {
                 let (k, depth) = sizes.get(r).copied().unwrap_or((0, 0));
                 (k, depth.saturating_add(1))
