@@ -269,6 +269,7 @@ const STACK_GAUGES: usize = 6;
 struct Counters {
     slow_queries: CounterId,
     lock_waits: CounterId,
+    commits: CounterId,
     log_flushes: CounterId,
     spawned: CounterId,
     terminated: CounterId,
@@ -548,6 +549,7 @@ impl Shop {
         let counters = Counters {
             slow_queries: counter("mysql.slow_queries", "slow queries (over long_query_time)"),
             lock_waits: counter("mysql.lock_waits", "queries that waited for a row lock"),
+            commits: counter("mysql.commits", "transactions committed"),
             log_flushes: counter(
                 "mysql.log_flushes",
                 "redo-log flushes (one serves every commit waiting)",

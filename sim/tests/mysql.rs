@@ -94,6 +94,7 @@ steps = [{ transaction = [{ query = "reserve", lock = "stock", db_cpu = "1ms" }]
 "#;
     let r = once(4, app, "[eras.stone]\nfpm = { pm = \"static\", max_children = 4 }");
     assert_eq!(r.totals.outcomes[Outcome::Ok], 4);
+    assert_eq!(counter(&r, "mysql.commits"), 4);
     assert_eq!(counter(&r, "mysql.log_flushes"), 2);
     assert_eq!(counter(&r, "mysql.lock_waits"), 3);
     about(ms(r.totals.latency.min()), 11.0);

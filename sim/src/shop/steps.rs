@@ -429,6 +429,7 @@ impl Shop {
         self.reqs[key.slot as usize].in_txn = false;
         self.release_rows(key);
         self.reqs[key.slot as usize].phase = Phase::Commit;
+        self.rec.count(self.now, self.counters.commits, 1);
         if let Some(len) = self.db.commit(key, flush) {
             self.flush_starts(len);
         }
