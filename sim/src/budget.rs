@@ -12,6 +12,7 @@
 //!   request + 2) + ticks × 33, where a request's events are 1 per CPU
 //!   step, and per query 1 for `db_cpu`, 1 for `db_wait`, 2 for a lock
 //!   (grant, timeout) and on bronze 1 for the way back, plus 1 to connect;
+//!   per BEGIN on bronze 1, per COMMIT 1 for its flush and on bronze 1;
 //!   the 2 cover a replaced child's start and a killed job's stale
 //!   completion; a process manager's tick (once a second) may fork 32
 //!   children. Every term is what the model can schedule, so actual runs
