@@ -36,8 +36,8 @@
 //!   and a lock wait (16), all twice again for vectors that grow by
 //!   doubling: 1,040 bytes, where a system filled with 20,000 requests
 //!   measures 360 to 500. A window holds its figures (368 bytes), gauges,
-//!   counters and two encoded histograms: 760 to 810 bytes on average on
-//!   flash-sale, 1.5 KiB at most; 3 KiB leaves room for the record's own
+//!   counters and two encoded histograms: 815 to 880 bytes on average on
+//!   flash-sale, 1.55 KiB at most; 3 KiB leaves room for the record's own
 //!   doubling and wider distributions. The fixed part is the recorder's
 //!   batches in flight (at most 19 of 8,192 facts with their gauge
 //!   levels, 14.6 MB), its four live histograms and the queues' headers;
