@@ -17,7 +17,7 @@
 //! on the same plain data.
 //!
 //! This file holds the state, the construction and the event loop; the
-//! request's steps are in `shop/steps.rs`.
+//! request's steps are in `shop/steps.rs`, its transactions in `shop/steps/txn.rs`.
 
 mod faults;
 mod front;
