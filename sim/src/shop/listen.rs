@@ -1,16 +1,72 @@
-//! nginx's connection to a web node's FPM pool: accepted, queued in the
-//! listen backlog, or, on a TCP pool whose backlog is full, a dropped SYN
-//! that nginx's kernel sends again on its retransmission schedule
-//! ([`crate::fpm::SynSchedule`]) until it gets in, the kernel gives up
-//! (502) or nginx does at `fastcgi_connect_timeout` (504).
+//! A request reaches a web node's nginx, which takes two of its
+//! connections ([`crate::nginx::Conns`]) and connects to the node's FPM
+//! pool: the connection is accepted, queued in the listen backlog, refused
+//! (a Unix socket's full backlog), or, on a TCP pool whose backlog is
+//! full, its SYN is dropped and nginx's kernel sends it again on its
+//! retransmission schedule ([`crate::fpm::SynSchedule`]) until it gets
+//! in, the kernel gives up (502) or nginx does at
+//! `fastcgi_connect_timeout` (504).
 
 use lab_core::record::Outcome;
 
 use super::{Ev, Key, Phase, Shop};
 use crate::engine::after;
 use crate::fpm::{Connect, SynStep};
+use crate::nginx::Admit;
 
 impl Shop {
+    /// The request reaches nginx on web node `web`, which takes two of its
+    /// connections and hands it to FPM at once (an idle child, the listen
+    /// backlog, a refusal (502) or, on TCP, a dropped SYN).
+    pub(super) fn to_web(&mut self, key: Key, web: u32) {
+        let now = self.now;
+        let direct = self.front.is_none();
+        let r = &mut self.reqs[key.slot as usize];
+        r.web = web;
+        let connect = match self.webs[web as usize].nginx.admit() {
+            Admit::Yes => {
+                r.in_nginx = true;
+                self.pool(web).connect(key, now)
+            }
+            refused => {
+                // Refused at once: no timer is set, for none could ever
+                // matter (at a hundred million refusals a second, they
+                // filled memory).
+                let outcome = match refused {
+                    Admit::Closed => Outcome::NginxClosed,
+                    _ => Outcome::NginxNoConnection,
+                };
+                self.reply(key, outcome);
+                self.settle(key);
+                return;
+            }
+        };
+        if connect == Connect::Refused {
+            self.reply(key, Outcome::BacklogFull);
+            self.settle(key);
+            return;
+        }
+        self.reqs[key.slot as usize].at_web = true;
+        // nginx's and the client's timeouts, before anything the request
+        // starts (the order of events at one instant is the order they
+        // were scheduled in). nginx's read timeout runs once its
+        // connection to FPM is made.
+        if connect == Connect::Dropped {
+            // When nginx sent its first SYN: `started` means nothing until a
+            // child takes the request.
+            self.reqs[key.slot as usize].started = now;
+        } else {
+            self.read_timer(key);
+        }
+        // The client's timer, unless a lost SYN already set it.
+        if direct && self.reqs[key.slot as usize].attempts == 0 {
+            if let Some(t) = self.client_timeout {
+                self.timer(self.lanes.client, after(now, t), Ev::ClientTimeout(key));
+            }
+        }
+        self.connected(key, web, connect);
+    }
+
     /// nginx starts waiting for FPM's answer: its connection is made.
     pub(super) fn read_timer(&mut self, key: Key) {
         if let Some(t) = self.upstream_timeout {

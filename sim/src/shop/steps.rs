@@ -13,8 +13,8 @@ use slab::Slab;
 use super::{CompiledStep, Driver, Ev, Front, Key, NO_USER, Phase, Recorder, Request, STACK_GAUGES, Shop};
 use crate::cpu::JobTag;
 use crate::engine::{Lane, Scheduler, Time, after};
-use crate::fpm::{ChildId, Connect, MAINTENANCE_PERIOD, Maintenance, Pool};
-use crate::nginx::{Admit, Conns};
+use crate::fpm::{ChildId, MAINTENANCE_PERIOD, Maintenance, Pool};
+use crate::nginx::Conns;
 
 /// A child that finished and stays, and the web node whose pool it is in.
 pub(super) type Freed = (u32, ChildId);
@@ -202,58 +202,6 @@ impl Shop {
             }
         }
         self.connect_entry(key);
-    }
-
-    /// The request reaches nginx on web node `web`, which takes two of its
-    /// connections and hands it to FPM at once (an idle child, the listen
-    /// backlog, a refusal (502) or, on TCP, a dropped SYN).
-    pub(super) fn to_web(&mut self, key: Key, web: u32) {
-        let now = self.now;
-        let direct = self.front.is_none();
-        let r = &mut self.reqs[key.slot as usize];
-        r.web = web;
-        let connect = match self.webs[web as usize].nginx.admit() {
-            Admit::Yes => {
-                r.in_nginx = true;
-                self.pool(web).connect(key, now)
-            }
-            refused => {
-                // Refused at once: no timer is set, for none could ever
-                // matter (at a hundred million refusals a second, they
-                // filled memory).
-                let outcome = match refused {
-                    Admit::Closed => Outcome::NginxClosed,
-                    _ => Outcome::NginxNoConnection,
-                };
-                self.reply(key, outcome);
-                self.settle(key);
-                return;
-            }
-        };
-        if connect == Connect::Refused {
-            self.reply(key, Outcome::BacklogFull);
-            self.settle(key);
-            return;
-        }
-        self.reqs[key.slot as usize].at_web = true;
-        // nginx's and the client's timeouts, before anything the request
-        // starts (the order of events at one instant is the order they
-        // were scheduled in). nginx's read timeout runs once its
-        // connection to FPM is made.
-        if connect == Connect::Dropped {
-            // When nginx sent its first SYN: `started` means nothing until a
-            // child takes the request.
-            self.reqs[key.slot as usize].started = now;
-        } else {
-            self.read_timer(key);
-        }
-        // The client's timer, unless a lost SYN already set it.
-        if direct && self.reqs[key.slot as usize].attempts == 0 {
-            if let Some(t) = self.client_timeout {
-                self.timer(self.lanes.client, after(now, t), Ev::ClientTimeout(key));
-            }
-        }
-        self.connected(key, web, connect);
     }
 
     /// The request leaves its web node (finished, killed, or its node died).
