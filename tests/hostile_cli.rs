@@ -114,7 +114,7 @@ fn a_run_that_would_not_fit_in_memory_is_refused_with_its_estimate() {
     );
     for i in 0..8 {
         text += &format!(
-            "[eras.s{i}]\nmodel = \"stone\"\nfpm = {{ pm = \"ondemand\", max_children = 100000, listen_backlog = 1000000 }}\nmysql = {{ max_connections = 100000 }}\n"
+            "[eras.s{i}]\nmodel = \"stone\"\nhost = {{ somaxconn = 1000000 }}\nfpm = {{ pm = \"ondemand\", max_children = 100000, listen_backlog = 1000000 }}\nmysql = {{ max_connections = 100000 }}\n"
         );
     }
     std::fs::write(tmp.path().join("huge.toml"), &text).unwrap();

@@ -24,7 +24,9 @@ use units::format_duration;
 
 pub use app::{App, Endpoint, Lock, Op, OpRef, Query, Service, Step, Transaction, Work};
 pub use dist::{Dist, DistKind};
-pub use era::{Architecture, Era, FpmPool, Host, MODELS, MySql, Network, Nginx, ProcessManager, Silver, Stack};
+pub use era::{
+    Architecture, Era, FpmPool, Host, Kernel, Listen, MODELS, MySql, Network, Nginx, ProcessManager, Silver, Stack,
+};
 pub use error::{Problem, ScenarioError};
 pub use fault::{Fault, FaultKind, LB_MASTER};
 pub use haproxy::{Balance, Haproxy, HashType, HealthCheck};

@@ -31,7 +31,7 @@
 
 use lab_control::vrrp::VrrpConfig;
 
-use crate::scenario::{Dist, Fault, FpmPool, Haproxy, Host, MySql, Nginx, Stack};
+use crate::scenario::{Dist, Fault, FpmPool, Haproxy, Host, Kernel, MySql, Nginx, Stack};
 
 /// A host's index in [`Topology::hosts`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -49,6 +49,7 @@ pub struct HostSpec {
     pub cores: u32,
     /// CPU demands are written for speed 1.0.
     pub speed: f64,
+    pub kernel: Kernel,
 }
 
 /// A piece of software on a host.
@@ -120,6 +121,7 @@ impl TopologyBuilder {
             name: name.to_string(),
             cores: h.cores,
             speed: h.speed,
+            kernel: h.kernel.clone(),
         });
         HostId(self.hosts.len() as u32 - 1)
     }

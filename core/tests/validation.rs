@@ -571,7 +571,7 @@ fn listen_backlog_is_minus_one_or_positive() {
         &text,
         "eras.stone.fpm.listen_backlog",
         "0 }",
-        "must be -1 (net.core.somaxconn",
+        "must be -1 (the host's net.core.somaxconn",
     );
 }
 

@@ -19,10 +19,13 @@
 //!   stay below: flash-sale 0.37 (stone) and 0.50 (bronze) of it, M/M/4
 //!   0.49, a system flooded with refusals 0.17.
 //! - **in system**: requests in memory at once are bounded by construction:
-//!   a busy child holds one, the listen backlog `listen_backlog`, and a
+//!   a busy child holds one, the listen backlog `backlog + 1` (`backlog`
+//!   being `listen_backlog` capped at the host's `somaxconn`), and a
 //!   request killed by `request_terminate_timeout` lives on only while its
 //!   query holds one of `max_connections`; so at most `max_children +
-//!   listen_backlog + max_connections + 1` (the one arriving). Memory is
+//!   backlog + 1` per web node `+ max_connections + 1` (the one arriving).
+//!   A TCP pool's connections retrying their SYN each hold two of nginx's
+//!   connections, so nginx's capacity in requests is added for them. Memory is
 //!   estimated with that bound, lowered to the closed model's users when
 //!   nobody gives up early (no client timeout, `fastcgi_read_timeout` or
 //!   `request_terminate_timeout`: a user then has one request at a time),
@@ -35,9 +38,9 @@
 //!   entries), a backlog place (24), a CPU job (24), a pending event (40)
 //!   and a lock wait (16), all twice again for vectors that grow by
 //!   doubling: 1,040 bytes, where a system filled with 20,000 requests
-//!   measures 360 to 500. A window holds its figures (368 bytes), gauges,
+//!   measures 360 to 500. A window holds its figures (384 bytes), gauges,
 //!   counters and two encoded histograms: 815 to 880 bytes on average on
-//!   flash-sale, 1.55 KiB at most; 3 KiB leaves room for the record's own
+//!   flash-sale, 1.6 KiB at most; 3 KiB leaves room for the record's own
 //!   doubling and wider distributions. The fixed part is the recorder's
 //!   batches in flight (at most 19 of 8,192 facts with their gauge
 //!   levels, 14.6 MB), its four live histograms and the queues' headers;
@@ -60,7 +63,7 @@
 //! wrong, or the model has a bug, the user gets a message instead of a run
 //! that exhausts memory or never ends.
 
-use lab_core::scenario::{App, Era, Scenario, Work, Workload};
+use lab_core::scenario::{App, Era, Listen, Scenario, Work, Workload};
 
 use crate::engine::Time;
 
@@ -217,9 +220,23 @@ pub fn estimate(scenario: &Scenario, era: &Era) -> Estimate {
         + ticks * (33.0 * nodes + checks)
         + 2.0 * topology.faults.len() as f64;
 
-    let mut in_system_limit = (u64::from(fpm.max_children) + u64::from(fpm.listen_backlog) + 1)
-        * path.webs.len() as u64
-        + u64::from(mysql.max_connections);
+    // Each web node: its children, its backlog (`backlog + 1`, capped at
+    // its host's somaxconn) and, on a TCP pool, the connections retrying
+    // their SYN, each holding two of nginx's connections.
+    let mut in_system_limit = path
+        .webs
+        .iter()
+        .map(|&h| {
+            let host = &topology.hosts[h];
+            let retrying = match fpm.listen {
+                Listen::Unix => 0,
+                Listen::Tcp => crate::nginx::Conns::capacity(nginx, host.cores),
+            };
+            u64::from(fpm.max_children) + u64::from(fpm.backlog(host.kernel.somaxconn)) + 1 + retrying
+        })
+        .sum::<u64>()
+        + u64::from(mysql.max_connections)
+        + 1;
     if let Some(f) = &path.front {
         in_system_limit += 2 * (u64::from(f.haproxy.maxconn) + crate::shop::ACCEPT_QUEUE as u64);
     }
@@ -279,7 +296,7 @@ mod tests {
         assert_eq!(crate::cpu::JOB_BYTES, 24);
         assert_eq!(crate::shop::WAITER_BYTES, 16);
         assert_eq!(REQUEST_BYTES, 1040.0);
-        assert_eq!(size_of::<lab_core::record::Window>(), 368);
+        assert_eq!(size_of::<lab_core::record::Window>(), 384);
     }
 
     #[test]
@@ -309,7 +326,7 @@ mod tests {
             "{}",
             stone.events
         );
-        assert_eq!(stone.in_system_limit, 7 + 11 + 13 + 1);
+        assert_eq!(stone.in_system_limit, 7 + (11 + 1) + 13 + 1);
         assert_eq!(stone.windows, 100);
         // Bronze adds nginx's timeout, the way back and the connection.
         let bronze = estimate(&s, &s.eras[1]);
@@ -351,7 +368,7 @@ mod tests {
         // 100,000 users never have more than the pool's bound in the system,
         // but each has a pending wake-up.
         let b = estimate(&many, &many.eras[0]);
-        assert_eq!(b.in_system_limit, 100 + 1000 + 151 + 1);
+        assert_eq!(b.in_system_limit, 100 + (1000 + 1) + 151 + 1);
         assert!(b.peak_bytes < bytes(&leaving) + 100_000.0 * USER_BYTES + 1.0);
     }
 
@@ -414,10 +431,11 @@ mod tests {
             steps = [{ cpu = "1h" }]
             [eras.stone]
             fpm = { pm = "static", max_children = 1000, listen_backlog = 1000 }
+            nginx = { worker_connections = 100000 }
         "#,
         );
         let mut e = estimate(&s, &s.eras[0]);
-        assert_eq!(e.in_system_limit, 2152);
+        assert_eq!(e.in_system_limit, 2153);
         assert!(crate::shop::Shop::new(&s, &s.eras[0], &e).run(&mut |_| {}).is_ok());
         e.in_system_limit = 10;
         let err = crate::shop::Shop::new(&s, &s.eras[0], &e)
@@ -431,7 +449,7 @@ mod tests {
                     SimError::TooManyRequests { at, .. } => at,
                     _ => panic!("{err}"),
                 },
-                in_system: 2000,
+                in_system: 2001,
                 limit: 10
             }
         );

@@ -3,8 +3,15 @@
 //!
 //! - Idle children wait in `accept()`; the kernel wakes them in the order
 //!   they started waiting, so the idle list is a FIFO.
-//! - When every child is busy, connections wait in the listen backlog; a full
-//!   backlog refuses the connection (nginx answers 502).
+//! - When every child is busy, connections wait in the listen backlog, which
+//!   holds `backlog + 1` of them (Linux's test is `sk_ack_backlog >
+//!   sk_max_ack_backlog`), `backlog` being `listen.backlog` capped at the
+//!   host's `net.core.somaxconn`. Beyond, a Unix socket refuses the
+//!   connection (nginx answers 502); a TCP listener drops the SYN and the
+//!   client's kernel sends it again on its retransmission schedule
+//!   ([`SynSchedule`]).
+//! - `request_terminate_timeout` is checked on FPM's heartbeat
+//!   ([`Pool::terminate_at`]).
 //! - `dynamic`: a maintenance tick every second kills one idle child when
 //!   more than `max_spare_servers` are idle, or forks a batch when fewer than
 //!   `min_spare_servers` are, the batch doubling each tick up to 32.
@@ -24,7 +31,10 @@
 
 use std::collections::{BTreeSet, VecDeque};
 
-use lab_core::scenario::{FpmPool, ProcessManager};
+use lab_core::scenario::{FpmPool, Kernel, Listen, ProcessManager};
+
+mod syn;
+pub use syn::{SynSchedule, SynStep};
 
 use crate::engine::Time;
 
@@ -32,6 +42,17 @@ use crate::engine::Time;
 pub const MAX_SPAWN_RATE: u32 = 32;
 /// FPM_IDLE_SERVER_MAINTENANCE_HEARTBEAT.
 pub const MAINTENANCE_PERIOD: Time = 1_000_000_000;
+/// FPM_PCTL_MIN_HEARTBEAT: the request-timeout heartbeat is never shorter.
+pub const MIN_HEARTBEAT: Time = 130_000_000;
+const MILLISECOND: Time = 1_000_000;
+
+/// FPM's request-timeout heartbeat (`fpm_conf.c`, `fpm_pctl_heartbeat`):
+/// a third of `request_terminate_timeout`, counted in whole milliseconds
+/// (`T * 1000 / 3`), and at least FPM_PCTL_MIN_HEARTBEAT.
+pub fn heartbeat(terminate_timeout: Time) -> Time {
+    let ms = terminate_timeout / MILLISECOND;
+    (ms / 3 * MILLISECOND).max(MIN_HEARTBEAT)
+}
 
 pub type ChildId = u32;
 
@@ -81,6 +102,21 @@ pub struct Waiting<K> {
     pub since: Time,
 }
 
+/// What became of a connection nginx opened to the pool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Connect {
+    /// An idle child accepted it.
+    Accepted(ChildId),
+    /// It waits in the listen backlog.
+    Queued,
+    /// The backlog is full and the socket is a Unix one: `connect()` fails
+    /// at once with EAGAIN.
+    Refused,
+    /// The backlog is full and the listener is TCP: the kernel dropped the
+    /// SYN; the client's kernel will send it again ([`SynSchedule`]).
+    Dropped,
+}
+
 /// Idle children in the order they started waiting in `accept()`.
 struct IdleList {
     head: ChildId,
@@ -90,6 +126,11 @@ struct IdleList {
 
 pub struct Pool<K> {
     pub cfg: FpmPool,
+    /// `listen.backlog` as the kernel enforces it (capped at `somaxconn`).
+    max_backlog: u32,
+    /// The request-timeout heartbeat, when `request_terminate_timeout` is on.
+    heartbeat: Option<Time>,
+    pub syn: SynSchedule,
     children: Vec<Child>,
     free_ids: Vec<ChildId>,
     idle: IdleList,
@@ -107,9 +148,10 @@ pub struct Pool<K> {
 }
 
 impl<K: Copy> Pool<K> {
-    /// A pool at start-up: `static` forks every child, `dynamic` forks
-    /// `start_servers`, `ondemand` none; they are ready at time zero.
-    pub fn new(cfg: FpmPool) -> Pool<K> {
+    /// A pool at start-up on a host with `kernel`: `static` forks every
+    /// child, `dynamic` forks `start_servers`, `ondemand` none; they are
+    /// ready at time zero, when FPM's heartbeats start.
+    pub fn new(cfg: FpmPool, kernel: &Kernel) -> Pool<K> {
         let initial = match cfg.pm {
             ProcessManager::Static => cfg.max_children,
             ProcessManager::Dynamic { start_servers, .. } => start_servers,
@@ -117,6 +159,9 @@ impl<K: Copy> Pool<K> {
         };
         let track = !matches!(cfg.pm, ProcessManager::Static);
         let mut pool = Pool {
+            max_backlog: cfg.backlog(kernel.somaxconn),
+            heartbeat: cfg.request_terminate_timeout.map(heartbeat),
+            syn: SynSchedule::new(kernel),
             cfg,
             children: Vec::new(),
             free_ids: Vec::new(),
@@ -260,13 +305,51 @@ impl<K: Copy> Pool<K> {
         Some(id)
     }
 
+    /// A connection arrives: an idle child takes it, or it waits in the
+    /// backlog, or the full backlog refuses it or drops its SYN.
+    #[inline]
+    pub fn connect(&mut self, key: K, now: Time) -> Connect {
+        if let Some(id) = self.take_idle() {
+            return Connect::Accepted(id);
+        }
+        if self.enqueue(key, now) {
+            return Connect::Queued;
+        }
+        match self.cfg.listen {
+            Listen::Unix => Connect::Refused,
+            Listen::Tcp => Connect::Dropped,
+        }
+    }
+
     /// Queues a connection in the listen backlog; `false` when it is full.
+    /// Linux counts a listener full when more than `backlog` wait
+    /// (`sk_acceptq_is_full`, `unix_recvq_full`), so `backlog + 1` fit.
     pub fn enqueue(&mut self, key: K, now: Time) -> bool {
-        if self.backlog.len() as u64 >= u64::from(self.cfg.listen_backlog) {
+        if self.backlog.len() as u64 > u64::from(self.max_backlog) {
             return false;
         }
         self.backlog.push_back(Waiting { key, since: now });
         true
+    }
+
+    /// Connections the backlog holds at most: `backlog + 1`.
+    #[cfg(test)]
+    pub fn backlog_capacity(&self) -> u64 {
+        u64::from(self.max_backlog) + 1
+    }
+
+    /// When FPM kills a request a child took at `started`, if
+    /// `request_terminate_timeout` is on: at the first heartbeat tick at
+    /// which it has run the timeout or longer (`fpm_request_check_timed_out`
+    /// compares whole elapsed seconds, `>=`). The heartbeat ticks every
+    /// `heartbeat` from start-up, so the kill lands between `T` and
+    /// `T + heartbeat` after the request started. Monotonic in `started`,
+    /// so the timers can share a FIFO lane.
+    pub fn terminate_at(&self, started: Time) -> Option<Time> {
+        let t = self.cfg.request_terminate_timeout?;
+        let h = self.heartbeat?;
+        let due = started.saturating_add(t);
+        Some(due.div_ceil(h).saturating_mul(h))
     }
 
     pub fn dequeue(&mut self) -> Option<Waiting<K>> {
@@ -421,7 +504,8 @@ mod tests {
         FpmPool {
             pm,
             max_children,
-            listen_backlog: 2,
+            listen: Listen::Unix,
+            listen_backlog: Some(2),
             max_requests: 0,
             request_terminate_timeout: None,
             spawn_time: 1_000_000,
@@ -429,7 +513,7 @@ mod tests {
     }
 
     fn dynamic(start: u32, min: u32, max: u32, max_children: u32) -> Pool<u32> {
-        Pool::new(cfg(
+        Pool::new_default(cfg(
             ProcessManager::Dynamic {
                 start_servers: start,
                 min_spare_servers: min,
@@ -441,10 +525,10 @@ mod tests {
 
     #[test]
     fn start_up_follows_pm() {
-        assert_eq!(Pool::<u32>::new(cfg(ProcessManager::Static, 7)).idle(), 7);
+        assert_eq!(Pool::<u32>::new_default(cfg(ProcessManager::Static, 7)).idle(), 7);
         assert_eq!(dynamic(3, 2, 4, 10).idle(), 3);
         assert_eq!(
-            Pool::<u32>::new(cfg(
+            Pool::<u32>::new_default(cfg(
                 ProcessManager::OnDemand {
                     process_idle_timeout: 10 * S
                 },
@@ -455,15 +539,64 @@ mod tests {
         );
     }
 
+    impl<K: Copy> Pool<K> {
+        fn new_default(cfg: FpmPool) -> Pool<K> {
+            Pool::new(cfg, &Kernel::default())
+        }
+    }
+
     #[test]
-    fn backlog_refuses_when_full() {
-        let mut p = Pool::new(cfg(ProcessManager::Static, 1));
-        assert!(p.take_idle().is_some());
-        assert!(p.take_idle().is_none());
-        assert!(p.enqueue(1, 0));
-        assert!(p.enqueue(2, 0));
-        assert!(!p.enqueue(3, 0));
+    fn a_backlog_of_two_holds_three_then_refuses() {
+        // Linux admits backlog + 1: its full test is `>`, not `>=`.
+        let mut p = Pool::new_default(cfg(ProcessManager::Static, 1));
+        assert!(matches!(p.connect(0, 0), Connect::Accepted(_)));
+        assert_eq!(p.connect(1, 0), Connect::Queued);
+        assert_eq!(p.connect(2, 0), Connect::Queued);
+        assert_eq!(p.connect(3, 0), Connect::Queued);
+        assert_eq!(p.connect(4, 0), Connect::Refused);
+        assert_eq!(p.backlog_capacity(), 3);
         assert_eq!(p.dequeue().unwrap().key, 1);
+    }
+
+    #[test]
+    fn somaxconn_caps_the_backlog_and_tcp_drops_instead_of_refusing() {
+        let mut c = cfg(ProcessManager::Static, 1);
+        c.listen = Listen::Tcp;
+        c.listen_backlog = Some(511);
+        let kernel = Kernel {
+            somaxconn: 1,
+            ..Kernel::default()
+        };
+        let mut p: Pool<u32> = Pool::new(c.clone(), &kernel);
+        assert_eq!(p.backlog_capacity(), 2);
+        p.take_idle();
+        assert_eq!(p.connect(1, 0), Connect::Queued);
+        assert_eq!(p.connect(2, 0), Connect::Queued);
+        assert_eq!(p.connect(3, 0), Connect::Dropped);
+        // -1 takes somaxconn whole.
+        c.listen_backlog = None;
+        assert_eq!(Pool::<u32>::new(c, &Kernel::default()).backlog_capacity(), 4097);
+    }
+
+    #[test]
+    fn kills_land_on_heartbeat_ticks_between_t_and_t_plus_a_third() {
+        assert_eq!(heartbeat(S), 333 * MILLISECOND);
+        assert_eq!(heartbeat(10 * S), 3333 * MILLISECOND);
+        assert_eq!(heartbeat(0), MIN_HEARTBEAT);
+        let mut c = cfg(ProcessManager::Static, 1);
+        c.request_terminate_timeout = Some(S);
+        let p: Pool<u32> = Pool::new_default(c);
+        let h = 333 * MILLISECOND;
+        // Started at 0: due at 1 s, ticks at 999 ms and 1332 ms.
+        assert_eq!(p.terminate_at(0), Some(4 * h));
+        // Due exactly on a tick (started 332 ms): killed on it.
+        assert_eq!(p.terminate_at(332 * MILLISECOND), Some(4 * h));
+        assert_eq!(p.terminate_at(332 * MILLISECOND + 1), Some(5 * h));
+        for started in (0..5 * S).step_by(7_777_777) {
+            let k = p.terminate_at(started).unwrap();
+            assert_eq!(k % h, 0, "on a tick");
+            assert!(k >= started + S && k < started + S + h, "{started}: {k}");
+        }
     }
 
     #[test]
@@ -515,7 +648,7 @@ mod tests {
 
     #[test]
     fn ondemand_forks_on_connect_and_reaps_idle_children() {
-        let mut p: Pool<u32> = Pool::new(cfg(
+        let mut p: Pool<u32> = Pool::new_default(cfg(
             ProcessManager::OnDemand {
                 process_idle_timeout: 10 * S,
             },
@@ -534,7 +667,7 @@ mod tests {
     fn max_requests_retires_children() {
         let mut c = cfg(ProcessManager::Static, 1);
         c.max_requests = 2;
-        let mut p: Pool<u32> = Pool::new(c);
+        let mut p: Pool<u32> = Pool::new_default(c);
         let id = p.take_idle().unwrap();
         assert!(p.release(id));
         p.reuse(id);
@@ -616,7 +749,7 @@ mod tests {
         // 100,000 idle children that never idle long enough to be reaped:
         // the tick once scanned them all, every second of a run of up to a
         // year (3e12 steps).
-        let mut p: Pool<u32> = Pool::new(cfg(
+        let mut p: Pool<u32> = Pool::new_default(cfg(
             ProcessManager::OnDemand {
                 process_idle_timeout: u64::MAX,
             },
@@ -641,7 +774,7 @@ mod tests {
 
     #[test]
     fn a_static_pool_of_100_000_children_is_small() {
-        let p: Pool<u32> = Pool::new(cfg(ProcessManager::Static, 100_000));
+        let p: Pool<u32> = Pool::new_default(cfg(ProcessManager::Static, 100_000));
         assert_eq!(p.idle(), 100_000);
         let bytes = p.children.capacity() * std::mem::size_of::<Child>();
         assert!(bytes < 8 << 20, "{bytes} bytes");

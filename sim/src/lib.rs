@@ -49,6 +49,7 @@ mod fpm;
 #[allow(dead_code)]
 mod haproxy;
 mod mysql;
+mod nginx;
 #[allow(dead_code)] // wired into the shop with the silver front
 mod nodes;
 mod sample;

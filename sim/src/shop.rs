@@ -21,6 +21,7 @@
 
 mod faults;
 mod front;
+mod listen;
 
 pub(crate) use front::ACCEPT_QUEUE;
 mod steps;
@@ -29,7 +30,7 @@ use lab_control::vrrp::VrrpConfig;
 use lab_core::record::{
     CounterId, CounterSpec, Fact, FactSender, GaugeId, GaugeKind, GaugeSpec, Outcome, RecordBuilder, RecordMeta, Source,
 };
-use lab_core::scenario::{App, Era, FpmPool, Haproxy, MySql, Nginx, RateProfile, Scenario, Work, Workload};
+use lab_core::scenario::{App, Era, FpmPool, Haproxy, Kernel, MySql, Nginx, RateProfile, Scenario, Work, Workload};
 use lab_core::topology::{NodeKind, Topology};
 use rand_distr::{Distribution, Exp1};
 use rand_pcg::Pcg64Mcg;
@@ -41,6 +42,7 @@ use crate::cpu::Cpu;
 use crate::engine::{Lane, Scheduler, Slot, Time};
 use crate::fpm::{ChildId, MAINTENANCE_PERIOD, Pool};
 use crate::mysql::{RowId, Server};
+use crate::nginx::Conns;
 use crate::nodes::vip::VipTimeline;
 use crate::sample::{Sampler, Streams};
 use crate::{Progress, Run};
@@ -75,6 +77,9 @@ enum Ev {
     SynRetry(Key),
     /// The client's kernel gives up connecting.
     ConnectGiveUp(Key),
+    /// nginx's kernel sends a SYN to a TCP FPM pool again (or its attempt
+    /// ends): see `shop/listen.rs`.
+    FpmSyn(Key),
     /// HAProxy's connection to the server is established: the request
     /// reaches nginx.
     Forward(Key),
@@ -119,6 +124,8 @@ enum Front {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
+    /// nginx's SYNs to a TCP pool met a full backlog; its kernel retransmits.
+    Syn,
     Backlog,
     AppCpu,
     Connecting,
@@ -167,6 +174,10 @@ pub(crate) struct Request {
     in_txn: bool,
     client_waiting: bool,
     nginx_waiting: bool,
+    /// It holds two of its web node's nginx connections (the client's and FPM's).
+    in_nginx: bool,
+    /// SYNs nginx's kernel sent again to a TCP pool whose backlog was full.
+    syns: u8,
     has_conn: bool,
     /// FPM killed the child; only the query it left behind still runs.
     terminated: bool,
@@ -233,6 +244,10 @@ struct Host {
 /// stone): the web tier has one of these per node.
 pub(crate) struct WebNode {
     pool: Pool<Key>,
+    /// nginx's connections on the node.
+    nginx: Conns,
+    /// Its host's kernel settings, for a pool started after a crash.
+    kernel: Kernel,
     /// Index in `Shop::hosts`.
     host: usize,
     /// The pool's levels last added into the stack's gauges (busy,
@@ -276,6 +291,7 @@ struct Counters {
     abandoned: CounterId,
     marked_down: CounterId,
     marked_up: CounterId,
+    syn_dropped: CounterId,
 }
 
 /// Where the shop's facts go: a [`RecordBuilder`] on its own thread, so
@@ -326,6 +342,7 @@ pub(crate) struct Shop {
     profile: Option<RateProfile>,
     client_timeout: Option<Time>,
     upstream_timeout: Option<Time>,
+    connect_timeout: Time,
     hosts: Vec<Host>,
     /// Each host's speed without faults.
     base_speed: Vec<f64>,
@@ -502,7 +519,7 @@ impl Shop {
                 "fpm.backlog",
                 "listen backlog",
                 GaugeKind::Queue,
-                Some(f64::from(fpm.listen_backlog) * nodes),
+                Some((f64::from(fpm.backlog(topology.hosts[path.webs[0]].kernel.somaxconn)) + 1.0) * nodes),
             ),
             (
                 "mysql.connections",
@@ -559,6 +576,7 @@ impl Shop {
             abandoned: counter("fpm.abandoned", "requests finished after their client had gone"),
             marked_down: counter("haproxy.marked_down", "servers marked DOWN by health checks"),
             marked_up: counter("haproxy.marked_up", "servers marked UP by health checks"),
+            syn_dropped: counter("fpm.syn_dropped", "SYNs a full TCP backlog dropped"),
         };
         let streams = Streams::new(scenario.seed);
         let driver = match &scenario.traffic.workload {
@@ -596,7 +614,9 @@ impl Shop {
             .webs
             .iter()
             .map(|&host| WebNode {
-                pool: Pool::new(fpm.clone()),
+                pool: Pool::new(fpm.clone(), &topology.hosts[host].kernel),
+                nginx: Conns::new(nginx, topology.hosts[host].cores),
+                kernel: topology.hosts[host].kernel.clone(),
                 host,
                 reported: [0; 3],
                 touched: true,
@@ -645,6 +665,7 @@ impl Shop {
             },
             client_timeout: scenario.traffic.timeout,
             upstream_timeout: nginx.fastcgi_read_timeout,
+            connect_timeout: nginx.fastcgi_connect_timeout,
             hosts,
             base_speed,
             webs,

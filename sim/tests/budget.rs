@@ -154,8 +154,9 @@ fn windows_stay_within_their_estimate() {
     println!("{per_window:.0} bytes per window");
     assert!(many.2 <= many.3, "{} vs {}", many.2, many.3);
     // Busy windows: each holds two encoded histograms. The estimate allows
-    // 3 KiB a window, about twice the largest here (1.55 KiB on bronze since
-    // MySQL's commit and flush counters) for the record's doubling.
+    // 3 KiB a window, about twice the largest here (1.6 KiB on bronze since
+    // MySQL's commit and flush counters, the balancer's and the SYN
+    // counters) for the record's doubling.
     let s = load("flash-sale.toml");
     for era in &s.eras {
         let r = lab_sim::run(&s, era, &mut |_| {}).unwrap().record;
@@ -169,7 +170,7 @@ fn windows_stay_within_their_estimate() {
         let max = r.windows.iter().map(bytes).max().unwrap();
         let mean = r.windows.iter().map(bytes).sum::<usize>() as f64 / r.windows.len() as f64;
         println!("{}: {mean:.0} bytes a window, at most {max}", era.label);
-        assert!(max <= 1600, "{max}");
+        assert!(max <= 1800, "{max}");
     }
 }
 
@@ -237,7 +238,7 @@ fn timers_of_finished_requests_are_swept() {
 #[test]
 fn killed_jobs_do_not_linger_on_the_cpu() {
     let _serial = serial();
-    // Every request killed after 1 ms of a 100-hour job: its place in the
+    // Every request killed after 1 s of a 100-hour job: its place in the
     // CPU's marks once stayed until the job would have ended.
     let (r, peak, _) = run_measured(
         r#"
@@ -249,13 +250,14 @@ fn killed_jobs_do_not_linger_on_the_cpu() {
         steps = [{ cpu = "100h" }]
         [eras.stone]
         host = { cores = 4 }
-        fpm = { pm = "static", max_children = 200, listen_backlog = 100, request_terminate_timeout = "1ms", spawn_time = "1us" }
-        nginx = { fastcgi_read_timeout = "off" }
+        fpm = { pm = "static", max_children = 10000, listen_backlog = 100, request_terminate_timeout = "1s", spawn_time = "1us" }
+        nginx = { fastcgi_read_timeout = "off", worker_connections = 100000 }
     "#,
     );
-    // 200 children each killed after 1 ms and forked again at once: about
-    // 100,000 a second, each leaving a job that would end in 100 hours.
-    assert!(r.totals.outcomes[lab_core::Outcome::Terminated] > 1_800_000);
+    // 10,000 children each killed 1 to 1.33 s into a request (on FPM's
+    // heartbeat) and forked again at once: over 7,000 a second, each
+    // leaving a job that would end in 100 hours.
+    assert!(r.totals.outcomes[lab_core::Outcome::Terminated] > 120_000);
     assert!(peak < 24.0 * MB, "{peak}");
 }
 

@@ -30,10 +30,19 @@ pub enum Outcome {
     /// The connection broke under the request: it went through a balancer
     /// that died, and the one that took over the address knew nothing of it.
     ConnectionReset,
+    /// 504: a TCP connection to FPM was not established (its SYNs kept
+    /// meeting a full backlog) within nginx's `fastcgi_connect_timeout`.
+    ConnectTimeout,
+    /// 500: nginx accepted the client but had no connection left for FPM
+    /// (`worker_connections`).
+    NginxNoConnection,
+    /// No response: nginx had no connection left for the client and closed
+    /// it as soon as it was accepted (`worker_connections`).
+    NginxClosed,
 }
 
 impl Outcome {
-    pub const COUNT: usize = 11;
+    pub const COUNT: usize = 14;
     pub const ALL: [Outcome; Outcome::COUNT] = [
         Outcome::Ok,
         Outcome::BacklogFull,
@@ -46,6 +55,9 @@ impl Outcome {
         Outcome::LbTimeout,
         Outcome::ConnectFailed,
         Outcome::ConnectionReset,
+        Outcome::ConnectTimeout,
+        Outcome::NginxNoConnection,
+        Outcome::NginxClosed,
     ];
 
     /// A stable key for CSV columns and summary.json.
@@ -62,6 +74,9 @@ impl Outcome {
             Outcome::LbTimeout => "haproxy_504",
             Outcome::ConnectFailed => "connect_failed",
             Outcome::ConnectionReset => "connection_reset",
+            Outcome::ConnectTimeout => "connect_timeout_504",
+            Outcome::NginxNoConnection => "nginx_connections_500",
+            Outcome::NginxClosed => "nginx_closed",
         }
     }
 
@@ -79,6 +94,9 @@ impl Outcome {
             Outcome::LbTimeout => "504 HAProxy",
             Outcome::ConnectFailed => "no answer to connect",
             Outcome::ConnectionReset => "connection reset",
+            Outcome::ConnectTimeout => "504 connect timeout",
+            Outcome::NginxNoConnection => "500 nginx connections",
+            Outcome::NginxClosed => "nginx closed",
         }
     }
 
@@ -87,11 +105,11 @@ impl Outcome {
         match self {
             Outcome::Ok => Some(200),
             Outcome::BacklogFull | Outcome::Terminated => Some(502),
-            Outcome::UpstreamTimeout => Some(504),
-            Outcome::TooManyConnections | Outcome::LockWaitTimeout => Some(500),
+            Outcome::UpstreamTimeout | Outcome::ConnectTimeout => Some(504),
+            Outcome::TooManyConnections | Outcome::LockWaitTimeout | Outcome::NginxNoConnection => Some(500),
             Outcome::LbUnavailable => Some(503),
             Outcome::LbTimeout => Some(504),
-            Outcome::ClientTimeout | Outcome::ConnectFailed | Outcome::ConnectionReset => None,
+            Outcome::ClientTimeout | Outcome::ConnectFailed | Outcome::ConnectionReset | Outcome::NginxClosed => None,
         }
     }
 
@@ -178,6 +196,9 @@ mod tests {
                 Some(503),
                 Some(504),
                 None,
+                None,
+                Some(504),
+                Some(500),
                 None
             ]
         );

@@ -88,10 +88,42 @@ pub struct Host {
     pub cores: u32,
     /// CPU demands are written for speed 1.0; a host at speed 2.0 halves them.
     pub speed: f64,
+    pub kernel: Kernel,
 }
 
 impl Host {
     pub const DEFAULT_CORES: u32 = 4;
+}
+
+/// The host's kernel settings that shape how connections wait (`sysctl`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Kernel {
+    /// `net.core.somaxconn`: `listen()` caps every backlog at it.
+    pub somaxconn: u32,
+    /// `net.ipv4.tcp_syn_retries`: SYN retransmissions before `connect()` fails.
+    pub tcp_syn_retries: u32,
+    /// `net.ipv4.tcp_syn_linear_timeouts` (Linux 6.5+): retransmissions
+    /// after a flat 1 s before the backoff starts doubling.
+    pub tcp_syn_linear_timeouts: u32,
+}
+
+impl Kernel {
+    /// `net.core.somaxconn` is 4096 since Linux 5.4.
+    pub const DEFAULT_SOMAXCONN: u32 = 4096;
+    pub const DEFAULT_SYN_RETRIES: u32 = 6;
+    /// Debian 12's kernel (6.1) predates `tcp_syn_linear_timeouts`: the
+    /// backoff doubles from the first retransmission, as with 0.
+    pub const DEFAULT_SYN_LINEAR_TIMEOUTS: u32 = 0;
+}
+
+impl Default for Kernel {
+    fn default() -> Kernel {
+        Kernel {
+            somaxconn: Kernel::DEFAULT_SOMAXCONN,
+            tcp_syn_retries: Kernel::DEFAULT_SYN_RETRIES,
+            tcp_syn_linear_timeouts: Kernel::DEFAULT_SYN_LINEAR_TIMEOUTS,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -109,10 +141,34 @@ pub struct Nginx {
     /// `fastcgi_read_timeout`: nginx answers 504 when FPM has not responded
     /// this long after the request was handed over. `None` = never.
     pub fastcgi_read_timeout: Option<u64>,
+    /// `fastcgi_connect_timeout`: nginx answers 504 when a TCP connection
+    /// to FPM is not established this long after it started.
+    pub fastcgi_connect_timeout: u64,
+    /// `worker_processes`; `None` is `auto`, one per core of nginx's host.
+    pub worker_processes: Option<u32>,
+    /// `worker_connections`: connections each worker can hold, clients'
+    /// and upstream ones alike.
+    pub worker_connections: u32,
 }
 
 impl Nginx {
     pub const DEFAULT_FASTCGI_READ_TIMEOUT_NS: u64 = 60_000_000_000;
+    pub const DEFAULT_FASTCGI_CONNECT_TIMEOUT_NS: u64 = 60_000_000_000;
+    /// nginx's documentation: the connect timeout "cannot usually exceed
+    /// 75 seconds".
+    pub const MAX_FASTCGI_CONNECT_TIMEOUT_NS: u64 = 75_000_000_000;
+    /// Debian's `nginx.conf`.
+    pub const DEFAULT_WORKER_CONNECTIONS: u32 = 768;
+    /// Connections every worker holds for itself: one per listening socket
+    /// (Debian's default site listens on port 80 over IPv4 and IPv6,
+    /// `ngx_event_process_init`) and one for the channel to the master
+    /// (`ngx_add_channel_event`).
+    pub const RESERVED_PER_WORKER: u32 = 3;
+
+    /// The workers nginx runs on a host of `cores` cores.
+    pub fn workers(&self, cores: u32) -> u32 {
+        self.worker_processes.unwrap_or(cores)
+    }
 }
 
 /// A PHP-FPM pool (`[www]` in `www.conf`).
@@ -120,11 +176,16 @@ impl Nginx {
 pub struct FpmPool {
     pub pm: ProcessManager,
     pub max_children: u32,
-    /// Connections the kernel holds while every child is busy; beyond, 502.
-    pub listen_backlog: u32,
+    /// What the pool listens on: a Unix socket refuses a connection when
+    /// the backlog is full, TCP drops the SYN and the client retries.
+    pub listen: Listen,
+    /// `listen.backlog` as written; `None` is `-1`, which `listen()` caps at
+    /// `net.core.somaxconn` like any other value ([`FpmPool::backlog`]).
+    pub listen_backlog: Option<u32>,
     /// Requests a child serves before it is replaced; 0 = never.
     pub max_requests: u32,
-    /// A request running this long is killed (nginx answers 502). `None` = off.
+    /// A request running this long is killed (nginx answers 502), at the
+    /// next tick of FPM's heartbeat. Whole seconds, as FPM reads it. `None` = off.
     pub request_terminate_timeout: Option<u64>,
     /// Time to fork and initialise a child before it accepts.
     pub spawn_time: u64,
@@ -136,9 +197,31 @@ impl FpmPool {
     pub const DEFAULT_MIN_SPARE: u32 = 1;
     pub const DEFAULT_MAX_SPARE: u32 = 3;
     pub const DEFAULT_IDLE_TIMEOUT_NS: u64 = 10_000_000_000;
-    /// `listen.backlog = -1` takes `net.core.somaxconn`, 4096 on current kernels.
-    pub const SOMAXCONN: u32 = 4096;
     pub const DEFAULT_SPAWN_TIME_NS: u64 = 3_000_000;
+
+    /// The backlog the kernel enforces: `listen()` caps the asked value at
+    /// `net.core.somaxconn` (and `-1`, read as unsigned, is above any cap).
+    pub fn backlog(&self, somaxconn: u32) -> u32 {
+        self.listen_backlog.map_or(somaxconn, |b| b.min(somaxconn))
+    }
+}
+
+/// `listen` in `www.conf`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Listen {
+    /// A Unix socket, Debian's default (`/run/php/php8.2-fpm.sock`).
+    Unix,
+    /// A TCP port (`127.0.0.1:9000`).
+    Tcp,
+}
+
+impl Listen {
+    pub fn name(self) -> &'static str {
+        match self {
+            Listen::Unix => "unix",
+            Listen::Tcp => "tcp",
+        }
+    }
 }
 
 /// `pm`: how FPM decides how many children to keep.

@@ -56,6 +56,19 @@ pub const MAX_FPM_CHILDREN: u32 = 100_000;
 /// simulator; a million is far past any `net.core.somaxconn` in use and
 /// still lets a theory scenario use the backlog as an unbounded queue.
 pub const MAX_LISTEN_BACKLOG: u32 = 1_000_000;
+/// `net.core.somaxconn`: bounded like `listen_backlog`, which it caps.
+pub const MAX_SOMAXCONN: u32 = MAX_LISTEN_BACKLOG;
+/// `net.ipv4.tcp_syn_retries`: the kernel refuses more than 127.
+pub const MAX_SYN_RETRIES: u32 = 127;
+/// `net.ipv4.tcp_syn_linear_timeouts`: the kernel refuses more than 127.
+pub const MAX_SYN_LINEAR_TIMEOUTS: u32 = 127;
+/// `worker_processes`: one per core is the rule; the largest hosts have
+/// `MAX_CORES` cores.
+pub const MAX_NGINX_WORKERS: u32 = MAX_CORES;
+/// `worker_connections`: each is a file descriptor, and Linux's default
+/// `fs.nr_open` caps a process at 1,048,576 of them.
+pub const MAX_WORKER_CONNECTIONS: u32 = 1 << 20;
+
 /// `max_connections`: MySQL's and MariaDB's own upper bound.
 pub const MAX_DB_CONNECTIONS: u32 = 100_000;
 /// Users of a closed model; each is a pending event and, while it waits, a

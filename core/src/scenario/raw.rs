@@ -160,6 +160,9 @@ pub struct RawLock {
 pub struct RawHost {
     pub cores: Opt<i64>,
     pub speed: Opt<f64>,
+    pub somaxconn: Opt<i64>,
+    pub tcp_syn_retries: Opt<i64>,
+    pub tcp_syn_linear_timeouts: Opt<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -173,6 +176,7 @@ pub struct RawNetwork {
 pub struct RawFpm {
     pub pm: Opt<String>,
     pub max_children: Opt<i64>,
+    pub listen: Opt<String>,
     pub start_servers: Opt<i64>,
     pub min_spare_servers: Opt<i64>,
     pub max_spare_servers: Opt<i64>,
@@ -195,10 +199,46 @@ pub struct RawMySql {
 #[serde(deny_unknown_fields)]
 pub struct RawNginx {
     pub fastcgi_read_timeout: Opt<String>,
+    pub fastcgi_connect_timeout: Opt<String>,
+    pub worker_processes: Opt<RawWorkers>,
+    pub worker_connections: Opt<i64>,
+}
+
+/// `worker_processes`: a number, or `"auto"`.
+#[derive(Debug, Clone)]
+pub enum RawWorkers {
+    Number(i64),
+    Text(String),
+}
+
+impl<'de> Deserialize<'de> for RawWorkers {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = RawWorkers;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(RawWorkers::WHAT)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawWorkers, E> {
+                Ok(RawWorkers::Number(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawWorkers, E> {
+                Ok(RawWorkers::Number(i64::try_from(v).unwrap_or(i64::MAX)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawWorkers, E> {
+                Ok(RawWorkers::Text(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 impl Shape for toml::Table {
     const WHAT: &'static str = TABLE;
+}
+
+impl Shape for RawWorkers {
+    const WHAT: &'static str = "a number of worker processes, or \"auto\" (one per core)";
 }
 
 impl Shape for RawRate {

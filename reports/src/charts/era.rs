@@ -124,6 +124,9 @@ pub(crate) fn outcome_color(o: Outcome) -> RGBColor {
         Outcome::LbTimeout => RGBColor(31, 119, 180),
         Outcome::ConnectFailed => RGBColor(127, 127, 127),
         Outcome::ConnectionReset => RGBColor(60, 60, 60),
+        Outcome::ConnectTimeout => RGBColor(158, 218, 229),
+        Outcome::NginxNoConnection => RGBColor(255, 187, 120),
+        Outcome::NginxClosed => RGBColor(174, 199, 232),
     }
 }
 

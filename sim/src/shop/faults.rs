@@ -130,11 +130,15 @@ impl Shop {
         // Its children die with it; children being forked are forgotten
         // (their `ChildReady` carries the old generation).
         node.generation += 1;
-        *self.pool(w) = Pool::new(FpmPool {
-            pm: ProcessManager::Static,
-            max_children: 0,
-            ..self.fpm.clone()
-        });
+        let kernel = self.webs[w as usize].kernel.clone();
+        *self.pool(w) = Pool::new(
+            FpmPool {
+                pm: ProcessManager::Static,
+                max_children: 0,
+                ..self.fpm.clone()
+            },
+            &kernel,
+        );
         let on_node: Vec<Key> = self
             .reqs
             .iter()
@@ -148,6 +152,7 @@ impl Shop {
             let r = &mut self.reqs[key.slot as usize];
             r.cpu_job = 0;
             r.nginx_waiting = false;
+            super::steps::leave_nginx(r, &mut self.webs[w as usize].nginx);
             if r.front == Front::Direct {
                 // Nobody will answer its client: it waits for its timeout.
                 r.front = Front::Lost;
@@ -176,7 +181,8 @@ impl Shop {
         node.reachable = true;
         if booted {
             node.generation += 1;
-            *self.pool(w) = Pool::new(self.fpm.clone());
+            let kernel = self.webs[w as usize].kernel.clone();
+            *self.pool(w) = Pool::new(self.fpm.clone(), &kernel);
         }
         self.set_liveness(w, Liveness::Alive);
     }

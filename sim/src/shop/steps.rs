@@ -14,6 +14,7 @@ use super::{CompiledStep, Driver, Ev, Front, Key, NO_USER, Phase, Recorder, Requ
 use crate::cpu::JobTag;
 use crate::engine::{Lane, Scheduler, Time, after};
 use crate::fpm::{ChildId, MAINTENANCE_PERIOD, Maintenance, Pool};
+use crate::nginx::Conns;
 
 /// A child that finished and stays, and the web node whose pool it is in.
 pub(super) type Freed = (u32, ChildId);
@@ -65,6 +66,10 @@ impl Shop {
             }
             Ev::SynRetry(key) if self.live(key) => {
                 self.syn_retry(key);
+                None
+            }
+            Ev::FpmSyn(key) if self.live(key) => {
+                self.fpm_syn(key);
                 None
             }
             Ev::ConnectGiveUp(key) if self.live(key) => {
@@ -185,6 +190,8 @@ impl Shop {
             in_txn: false,
             client_waiting: true,
             nginx_waiting: true,
+            in_nginx: false,
+            syns: 0,
             has_conn: false,
             terminated: false,
             front: Front::Direct,
@@ -204,45 +211,6 @@ impl Shop {
             }
         }
         self.connect_entry(key);
-    }
-
-    /// The request reaches nginx on web node `web`, which hands it to FPM
-    /// at once (an idle child, the listen backlog, or 502).
-    pub(super) fn to_web(&mut self, key: Key, web: u32) {
-        let now = self.now;
-        let direct = self.front.is_none();
-        let r = &mut self.reqs[key.slot as usize];
-        r.web = web;
-        let child = self.pool(web).take_idle();
-        if child.is_none() && !self.pool(web).enqueue(key, now) {
-            // Refused at once: no timer is set, for none could ever matter
-            // (at a hundred million refusals a second, they filled memory).
-            self.reply(key, Outcome::BacklogFull);
-            self.settle(key);
-            return;
-        }
-        self.reqs[key.slot as usize].at_web = true;
-        // nginx's and the client's timeouts, before anything the request
-        // starts (the order of events at one instant is the order they
-        // were scheduled in).
-        if let Some(t) = self.upstream_timeout {
-            self.timer(self.lanes.upstream, after(now, t), Ev::UpstreamTimeout(key));
-        }
-        // The client's timer, unless a lost SYN already set it.
-        if direct && self.reqs[key.slot as usize].attempts == 0 {
-            if let Some(t) = self.client_timeout {
-                self.timer(self.lanes.client, after(now, t), Ev::ClientTimeout(key));
-            }
-        }
-        match child {
-            Some(child) => {
-                if let Some((web, child)) = self.start_on(child, key, now) {
-                    self.child_free(web, child);
-                }
-            }
-            None if self.pool(web).wants_fork_on_connect() => self.spawn_child(web),
-            None => {}
-        }
     }
 
     /// The request leaves its web node (finished, killed, or its node died).
@@ -293,14 +261,14 @@ impl Shop {
 
     /// A child takes a connection that has waited since `since`.
     #[inline(always)]
-    fn start_on(&mut self, child: ChildId, key: Key, since: Time) -> Option<Freed> {
+    pub(super) fn start_on(&mut self, child: ChildId, key: Key, since: Time) -> Option<Freed> {
         let now = self.now;
         let r = &mut self.reqs[key.slot as usize];
         r.child = child;
         r.started = now;
         self.rec.queue_wait(now, now - since);
-        if let Some(t) = self.fpm.request_terminate_timeout {
-            self.timer(self.lanes.terminate, after(now, t), Ev::Terminate(key));
+        if let Some(t) = self.webs[r.web as usize].pool.terminate_at(now) {
+            self.timer(self.lanes.terminate, t, Ev::Terminate(key));
         }
         self.run_steps(key)
     }
@@ -570,10 +538,11 @@ impl Shop {
 
     /// nginx gets FPM's answer (or gives up on it) and passes it on.
     #[inline(always)]
-    fn reply(&mut self, key: Key, outcome: Outcome) {
+    pub(super) fn reply(&mut self, key: Key, outcome: Outcome) {
         let r = &mut self.reqs[key.slot as usize];
         if r.front == Front::Direct {
-            answer(r, outcome, self.now, &mut self.rec, &mut self.sched);
+            let nginx = &mut self.webs[r.web as usize].nginx;
+            answer(r, outcome, self.now, &mut self.rec, &mut self.sched, nginx);
         } else {
             self.reply_upstream(key, outcome);
         }
@@ -588,6 +557,7 @@ impl Shop {
             return;
         }
         r.nginx_waiting = false;
+        leave_nginx(r, &mut self.webs[r.web as usize].nginx);
         if self.front.is_some() {
             self.answer_to_lb(key, outcome);
         }
@@ -601,6 +571,15 @@ impl Shop {
             next_request_of(r, self.now, &mut self.sched);
             if r.front != Front::Direct {
                 self.settle(key);
+                return;
+            }
+            // nginx sees its client close (499) and closes its connection
+            // to FPM too: a connection still retrying its SYN is forgotten;
+            // one FPM holds runs on, PHP has no way to know.
+            r.nginx_waiting = false;
+            leave_nginx(r, &mut self.webs[r.web as usize].nginx);
+            if r.phase == Phase::Syn {
+                self.leave_web(key);
             }
         }
     }
@@ -622,7 +601,14 @@ impl Shop {
         self.release_rows(key);
         let r = &mut self.reqs[key.slot as usize];
         if r.front == Front::Direct {
-            answer(r, outcome, now, &mut self.rec, &mut self.sched);
+            answer(
+                r,
+                outcome,
+                now,
+                &mut self.rec,
+                &mut self.sched,
+                &mut self.webs[web as usize].nginx,
+            );
             self.reqs.remove(key.slot as usize);
         } else {
             self.reply_upstream(key, outcome);
@@ -654,12 +640,11 @@ impl Shop {
     /// request_terminate_timeout: FPM kills the child; nginx answers 502.
     fn terminate(&mut self, key: Key) {
         let now = self.now;
-        let limit = self
-            .fpm
-            .request_terminate_timeout
-            .expect("terminate events need a timeout");
         let r = &self.reqs[key.slot as usize];
-        if r.phase == Phase::Backlog || r.terminated || after(r.started, limit) != now {
+        if matches!(r.phase, Phase::Backlog | Phase::Syn)
+            || r.terminated
+            || self.webs[r.web as usize].pool.terminate_at(r.started) != Some(now)
+        {
             return;
         }
         let (phase, web, child) = (r.phase, r.web, r.child);
@@ -683,18 +668,19 @@ impl Shop {
                 }
                 self.cpu_changed(host);
             }
-            // The query runs on in MySQL until it ends or times out.
             // The query, or the COMMIT, runs on in MySQL until it ends or
             // times out.
             Phase::LockWait | Phase::DbCpu | Phase::DbWait | Phase::Commit => {
                 self.reqs[key.slot as usize].terminated = true
             }
             // Closing the connection rolls back an open transaction.
-            Phase::Connecting | Phase::Refused | Phase::Returning | Phase::Backlog => self.drop_request(key),
+            Phase::Connecting | Phase::Refused | Phase::Returning | Phase::Backlog | Phase::Syn => {
+                self.drop_request(key)
+            }
         }
     }
 
-    fn spawn_child(&mut self, web: u32) {
+    pub(super) fn spawn_child(&mut self, web: u32) {
         let now = self.now;
         let id = self.pool(web).fork(now);
         let ready = after(now, self.fpm.spawn_time);
@@ -755,15 +741,32 @@ impl Shop {
 /// still waiting. Takes only the fields it needs, so that the caller may
 /// hold the request borrowed from the slab.
 #[inline(always)]
-fn answer(r: &mut Request, outcome: Outcome, now: Time, rec: &mut Recorder, sched: &mut Scheduler<Ev>) {
+fn answer(
+    r: &mut Request,
+    outcome: Outcome,
+    now: Time,
+    rec: &mut Recorder,
+    sched: &mut Scheduler<Ev>,
+    nginx: &mut Conns,
+) {
     if !r.nginx_waiting {
         return;
     }
     r.nginx_waiting = false;
+    leave_nginx(r, nginx);
     if r.client_waiting {
         r.client_waiting = false;
         rec.outcome(now, outcome, now - r.arrived);
         next_request_of(r, now, sched);
+    }
+}
+
+/// nginx is done with the request: its two connections are free again.
+#[inline(always)]
+pub(super) fn leave_nginx(r: &mut Request, nginx: &mut Conns) {
+    if r.in_nginx {
+        r.in_nginx = false;
+        nginx.release();
     }
 }
 

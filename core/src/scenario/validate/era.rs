@@ -3,10 +3,12 @@
 use super::super::era::bronze::{self, RawBronze};
 use super::super::era::silver::{self, RawSilver};
 use super::super::era::stone::{self, RawStone};
-use super::super::era::{Architecture, Era, FpmPool, Host, MODELS, MySql, Nginx, ProcessManager, Stack};
+use super::super::era::{
+    Architecture, Era, FpmPool, Host, Kernel, Listen, MODELS, MySql, Nginx, ProcessManager, Stack,
+};
 use super::super::limits::{self, echo};
 use super::super::locate::KeyPath;
-use super::super::raw::{Field, Opt, RawFpm, RawHost, RawMySql, RawNginx, Shape, describe};
+use super::super::raw::{Field, Opt, RawFpm, RawHost, RawMySql, RawNginx, RawWorkers, Shape, describe};
 use super::{Ctx, thousands};
 
 pub(super) fn eras(
@@ -187,9 +189,38 @@ pub(in crate::scenario) fn host(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &Opt<Raw
             None
         }
     };
+    let somaxconn = cx.count(
+        &p.key("somaxconn"),
+        &raw.somaxconn,
+        Kernel::DEFAULT_SOMAXCONN,
+        1,
+        limits::MAX_SOMAXCONN,
+        "somaxconn (net.core.somaxconn)",
+    );
+    let syn_retries = cx.count(
+        &p.key("tcp_syn_retries"),
+        &raw.tcp_syn_retries,
+        Kernel::DEFAULT_SYN_RETRIES,
+        1,
+        limits::MAX_SYN_RETRIES,
+        "tcp_syn_retries (net.ipv4.tcp_syn_retries)",
+    );
+    let linear = cx.count(
+        &p.key("tcp_syn_linear_timeouts"),
+        &raw.tcp_syn_linear_timeouts,
+        Kernel::DEFAULT_SYN_LINEAR_TIMEOUTS,
+        0,
+        limits::MAX_SYN_LINEAR_TIMEOUTS,
+        "tcp_syn_linear_timeouts (net.ipv4.tcp_syn_linear_timeouts)",
+    );
     Some(Host {
         cores: cores?,
         speed: speed?,
+        kernel: Kernel {
+            somaxconn: somaxconn?,
+            tcp_syn_retries: syn_retries?,
+            tcp_syn_linear_timeouts: linear?,
+        },
     })
 }
 
@@ -203,13 +234,9 @@ pub(in crate::scenario) fn stack(
 ) -> Option<Stack> {
     let np = p.key("nginx");
     let default_nginx = RawNginx::default();
-    let nginx = cx.table(&np, nginx, &default_nginx).and_then(|n| {
-        cx.timeout(
-            &np.key("fastcgi_read_timeout"),
-            &n.fastcgi_read_timeout,
-            Some(Nginx::DEFAULT_FASTCGI_READ_TIMEOUT_NS),
-        )
-    });
+    let nginx = cx
+        .table(&np, nginx, &default_nginx)
+        .and_then(|n| self::nginx(cx, &np, n));
     let default_fpm = RawFpm::default();
     let fpm = cx
         .table(&p.key("fpm"), fpm_raw, &default_fpm)
@@ -219,11 +246,78 @@ pub(in crate::scenario) fn stack(
         .table(&p.key("mysql"), mysql_raw, &default_mysql)
         .and_then(|m| mysql(cx, &p.key("mysql"), m));
     Some(Stack {
-        nginx: Nginx {
-            fastcgi_read_timeout: nginx?,
-        },
+        nginx: nginx?,
         fpm: fpm?,
         mysql: mysql?,
+    })
+}
+
+fn nginx(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &RawNginx) -> Option<Nginx> {
+    let read = cx.timeout(
+        &p.key("fastcgi_read_timeout"),
+        &raw.fastcgi_read_timeout,
+        Some(Nginx::DEFAULT_FASTCGI_READ_TIMEOUT_NS),
+    );
+    let cp = p.key("fastcgi_connect_timeout");
+    let connect = match cx.duration(&cp, &raw.fastcgi_connect_timeout) {
+        None => None,
+        Some(None) => Some(Nginx::DEFAULT_FASTCGI_CONNECT_TIMEOUT_NS),
+        Some(Some(ns)) if (1..=Nginx::MAX_FASTCGI_CONNECT_TIMEOUT_NS).contains(&ns) => Some(ns),
+        Some(Some(_)) => {
+            cx.report(
+                &cp,
+                "fastcgi_connect_timeout lies between 1ms and 75s (nginx: it \"cannot usually exceed 75 seconds\")",
+            );
+            None
+        }
+    };
+    let wp = p.key("worker_processes");
+    let workers = match cx.get(&wp, &raw.worker_processes) {
+        None => None,
+        Some(None) => Some(None),
+        Some(Some(RawWorkers::Text(t))) if t.trim() == "auto" => Some(None),
+        Some(Some(RawWorkers::Number(n))) => cx
+            .bounded(&wp, *n, 1, limits::MAX_NGINX_WORKERS, "worker_processes")
+            .map(Some),
+        Some(Some(RawWorkers::Text(t))) => {
+            cx.report(
+                &wp,
+                format!(
+                    "worker_processes is a number or \"auto\" (one per core), found \"{}\"",
+                    echo(t)
+                ),
+            );
+            None
+        }
+    };
+    let min = Nginx::RESERVED_PER_WORKER + 2;
+    let connections = cx.count(
+        &p.key("worker_connections"),
+        &raw.worker_connections,
+        Nginx::DEFAULT_WORKER_CONNECTIONS,
+        0,
+        limits::MAX_WORKER_CONNECTIONS,
+        "worker_connections",
+    );
+    let connections = match connections {
+        Some(n) if n < min => {
+            cx.report(
+                &p.key("worker_connections"),
+                format!(
+                    "worker_connections must be at least {min}: each worker keeps {} for its listening sockets and \
+                     its channel to the master, and a proxied request takes 2 (the client's and FPM's), found {n}",
+                    Nginx::RESERVED_PER_WORKER
+                ),
+            );
+            None
+        }
+        n => n,
+    };
+    Some(Nginx {
+        fastcgi_read_timeout: read?,
+        fastcgi_connect_timeout: connect?,
+        worker_processes: workers?,
+        worker_connections: connections?,
     })
 }
 
@@ -237,16 +331,35 @@ fn fpm(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &RawFpm) -> Option<FpmPool> {
         "max_children (pm.max_children)",
     );
     let pm_name = cx.get_as(&p.key("pm"), &raw.pm, "\"static\", \"dynamic\" or \"ondemand\"");
+    let listen = match cx.get_as(&p.key("listen"), &raw.listen, "\"unix\" or \"tcp\"") {
+        None => None,
+        Some(None) => Some(Listen::Unix),
+        Some(Some(s)) => match s.trim() {
+            "unix" => Some(Listen::Unix),
+            "tcp" => Some(Listen::Tcp),
+            other => {
+                cx.report(
+                    &p.key("listen"),
+                    format!(
+                        "listen is \"unix\" (a socket such as /run/php/php8.2-fpm.sock, Debian's default) or \"tcp\" \
+                         (a port such as 127.0.0.1:9000), found \"{}\"",
+                        echo(other)
+                    ),
+                );
+                None
+            }
+        },
+    };
     let listen_backlog = match cx.get(&p.key("listen_backlog"), &raw.listen_backlog) {
         None => None,
-        Some(None) | Some(Some(-1)) => Some(FpmPool::SOMAXCONN),
-        Some(Some(&n)) if n >= 1 && n <= i64::from(limits::MAX_LISTEN_BACKLOG) => Some(n as u32),
+        Some(None) | Some(Some(-1)) => Some(None),
+        Some(Some(&n)) if n >= 1 && n <= i64::from(limits::MAX_LISTEN_BACKLOG) => Some(Some(n as u32)),
         Some(Some(&n)) => {
             cx.report(
                 &p.key("listen_backlog"),
                 format!(
-                    "listen_backlog must be -1 (net.core.somaxconn, {}) or a number from 1 to {}, found {n}",
-                    FpmPool::SOMAXCONN,
+                    "listen_backlog must be -1 (the host's net.core.somaxconn, {} by default) or a number from 1 to {}, found {n}",
+                    Kernel::DEFAULT_SOMAXCONN,
                     thousands(limits::MAX_LISTEN_BACKLOG)
                 ),
             );
@@ -261,11 +374,17 @@ fn fpm(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &RawFpm) -> Option<FpmPool> {
         u32::MAX,
         "max_requests",
     );
-    let request_terminate_timeout = cx.timeout(
-        &p.key("request_terminate_timeout"),
-        &raw.request_terminate_timeout,
-        None,
-    );
+    let tp = p.key("request_terminate_timeout");
+    let request_terminate_timeout = match cx.timeout(&tp, &raw.request_terminate_timeout, None) {
+        Some(Some(ns)) if ns % 1_000_000_000 != 0 => {
+            cx.report(
+                &tp,
+                "php-fpm reads request_terminate_timeout in whole seconds: write \"1s\", \"30s\" or \"2m\", or \"off\"",
+            );
+            None
+        }
+        t => t,
+    };
     let spawn_time = cx
         .duration(&p.key("spawn_time"), &raw.spawn_time)
         .map(|t| t.unwrap_or(FpmPool::DEFAULT_SPAWN_TIME_NS));
@@ -331,6 +450,7 @@ fn fpm(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &RawFpm) -> Option<FpmPool> {
     Some(FpmPool {
         pm: pm?,
         max_children: max_children?,
+        listen: listen?,
         listen_backlog: listen_backlog?,
         max_requests: max_requests?,
         request_terminate_timeout: request_terminate_timeout?,

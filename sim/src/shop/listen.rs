@@ -1,0 +1,139 @@
+//! A request reaches a web node's nginx, which takes two of its
+//! connections ([`crate::nginx::Conns`]) and connects to the node's FPM
+//! pool: the connection is accepted, queued in the listen backlog, refused
+//! (a Unix socket's full backlog), or, on a TCP pool whose backlog is
+//! full, its SYN is dropped and nginx's kernel sends it again on its
+//! retransmission schedule ([`crate::fpm::SynSchedule`]) until it gets
+//! in, the kernel gives up (502) or nginx does at
+//! `fastcgi_connect_timeout` (504).
+
+use lab_core::record::Outcome;
+
+use super::{Ev, Key, Phase, Shop};
+use crate::engine::after;
+use crate::fpm::{Connect, SynStep};
+use crate::nginx::Admit;
+
+impl Shop {
+    /// The request reaches nginx on web node `web`, which takes two of its
+    /// connections and hands it to FPM at once (an idle child, the listen
+    /// backlog, a refusal (502) or, on TCP, a dropped SYN).
+    pub(super) fn to_web(&mut self, key: Key, web: u32) {
+        let now = self.now;
+        let direct = self.front.is_none();
+        let r = &mut self.reqs[key.slot as usize];
+        r.web = web;
+        let connect = match self.webs[web as usize].nginx.admit() {
+            Admit::Yes => {
+                r.in_nginx = true;
+                self.pool(web).connect(key, now)
+            }
+            refused => {
+                // Refused at once: no timer is set, for none could ever
+                // matter (at a hundred million refusals a second, they
+                // filled memory).
+                let outcome = match refused {
+                    Admit::Closed => Outcome::NginxClosed,
+                    _ => Outcome::NginxNoConnection,
+                };
+                self.reply(key, outcome);
+                self.settle(key);
+                return;
+            }
+        };
+        if connect == Connect::Refused {
+            self.reply(key, Outcome::BacklogFull);
+            self.settle(key);
+            return;
+        }
+        self.reqs[key.slot as usize].at_web = true;
+        // nginx's and the client's timeouts, before anything the request
+        // starts (the order of events at one instant is the order they
+        // were scheduled in). nginx's read timeout runs once its
+        // connection to FPM is made.
+        if connect == Connect::Dropped {
+            // When nginx sent its first SYN: `started` means nothing until a
+            // child takes the request.
+            self.reqs[key.slot as usize].started = now;
+        } else {
+            self.read_timer(key);
+        }
+        // The client's timer, unless a lost SYN already set it.
+        if direct && self.reqs[key.slot as usize].attempts == 0 {
+            if let Some(t) = self.client_timeout {
+                self.timer(self.lanes.client, after(now, t), Ev::ClientTimeout(key));
+            }
+        }
+        self.connected(key, web, connect);
+    }
+
+    /// nginx starts waiting for FPM's answer: its connection is made.
+    pub(super) fn read_timer(&mut self, key: Key) {
+        if let Some(t) = self.upstream_timeout {
+            self.timer(self.lanes.upstream, after(self.now, t), Ev::UpstreamTimeout(key));
+        }
+    }
+
+    /// What follows a connection to web node `web`'s pool that was not
+    /// refused.
+    pub(super) fn connected(&mut self, key: Key, web: u32, connect: Connect) {
+        match connect {
+            Connect::Accepted(child) => {
+                if let Some((web, child)) = self.start_on(child, key, self.now) {
+                    self.child_free(web, child);
+                }
+            }
+            Connect::Queued if self.pool(web).wants_fork_on_connect() => self.spawn_child(web),
+            Connect::Queued => {}
+            Connect::Dropped => self.syn_dropped(key),
+            Connect::Refused => unreachable!("refusals end the request"),
+        }
+    }
+
+    /// The TCP backlog was full: the SYN is lost and nginx's kernel sends
+    /// it again later, unless nginx or the kernel gives up first.
+    fn syn_dropped(&mut self, key: Key) {
+        self.rec.count(self.now, self.counters.syn_dropped, 1);
+        let r = &mut self.reqs[key.slot as usize];
+        r.phase = Phase::Syn;
+        let syn = &self.webs[r.web as usize].pool.syn;
+        let (offset, _) = syn.next(usize::from(r.syns), self.connect_timeout);
+        // Offsets count from the first SYN (`started`, set by `to_web`).
+        self.sched.at(after(r.started, offset), Ev::FpmSyn(key));
+    }
+
+    /// A dropped SYN's next step: sent again, it gets in if a child is idle
+    /// or the backlog has room at this instant.
+    pub(super) fn fpm_syn(&mut self, key: Key) {
+        let r = &mut self.reqs[key.slot as usize];
+        if r.phase != Phase::Syn || !r.at_web {
+            return;
+        }
+        let (web, now) = (r.web, self.now);
+        match self.webs[web as usize]
+            .pool
+            .syn
+            .next(usize::from(r.syns), self.connect_timeout)
+            .1
+        {
+            SynStep::Retransmit => {
+                r.syns += 1;
+                let connect = self.pool(web).connect(key, now);
+                if connect != Connect::Dropped {
+                    self.reqs[key.slot as usize].phase = Phase::Backlog;
+                    self.read_timer(key);
+                }
+                self.connected(key, web, connect);
+            }
+            SynStep::KernelGivesUp => {
+                // connect() fails with ETIMEDOUT: nginx answers 502.
+                self.reply(key, Outcome::BacklogFull);
+                self.leave_web(key);
+            }
+            SynStep::NginxTimesOut => {
+                self.reply(key, Outcome::ConnectTimeout);
+                self.leave_web(key);
+            }
+        }
+    }
+}
