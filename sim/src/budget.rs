@@ -238,7 +238,12 @@ pub fn estimate(scenario: &Scenario, era: &Era) -> Estimate {
         + u64::from(mysql.max_connections)
         + 1;
     if let Some(f) = &path.front {
-        in_system_limit += 2 * (u64::from(f.haproxy.maxconn) + crate::shop::ACCEPT_QUEUE as u64);
+        let accept: u64 = f
+            .lbs
+            .iter()
+            .map(|&h| u64::from(topology.hosts[h].kernel.somaxconn) + 1)
+            .sum();
+        in_system_limit += 2 * u64::from(f.haproxy.maxconn) + accept;
     }
     if path.front.is_some() || !topology.faults.is_empty() {
         // Clients waiting on a dead entry (or one whose balancer died).

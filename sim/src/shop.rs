@@ -23,7 +23,6 @@ mod faults;
 mod front;
 mod listen;
 
-pub(crate) use front::ACCEPT_QUEUE;
 mod steps;
 
 use lab_control::vrrp::VrrpConfig;
@@ -357,6 +356,9 @@ pub(crate) struct Shop {
     /// One network round trip between web and database; `None` on one host.
     rtt: Option<Sampler>,
     db: Server<Key>,
+    /// When the clients' kernels send an unanswered SYN again (Debian's
+    /// defaults: the clients are not one of the scenario's hosts).
+    client_syn: crate::fpm::SynSchedule,
     /// keepalived's VIP and the HAProxy pair, in the eras that have them.
     front: Option<Box<front::FrontEnd>>,
     /// The topology's faults and the host each strikes.
@@ -641,6 +643,7 @@ impl Shop {
                     streams_for_front.balancer(),
                     rtt,
                     sched.add_slot(),
+                    f.lbs.map(|h| topology.hosts[h].kernel.somaxconn),
                 );
                 (Some(Box::new(fe)), lb_faults)
             }
@@ -675,6 +678,7 @@ impl Shop {
             db_host,
             rtt,
             db: Server::new(mysql.clone(), &scenario.app.locks),
+            client_syn: crate::fpm::SynSchedule::new(&lab_core::scenario::Kernel::default()),
             front,
             faults,
             flush,

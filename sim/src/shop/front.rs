@@ -20,23 +20,6 @@ use crate::haproxy::{Backend, Connect, Dispatch, Effects, Liveness, Retry, Trans
 use crate::nodes::vip::VipTimeline;
 use crate::sample::Sampler;
 
-/// The kernel retransmits an unanswered SYN after 1, 3, 7, 15, 31 and 63 s
-/// (an initial RTO of 1 s, doubled each time, `tcp_syn_retries` = 6), then
-/// the connect fails at 127 s.
-pub(super) const SYN_RETRANSMITS: [Time; 6] = [
-    1_000_000_000,
-    3_000_000_000,
-    7_000_000_000,
-    15_000_000_000,
-    31_000_000_000,
-    63_000_000_000,
-];
-pub(super) const SYN_GIVE_UP: Time = 127_000_000_000;
-
-/// Connections a listener holds before `accept` beyond its backlog: Linux
-/// admits `somaxconn + 1` (its full test is `>`).
-pub(crate) const ACCEPT_QUEUE: usize = 4096 + 1;
-
 /// One HAProxy host.
 pub(super) struct Balancer {
     pub(super) backend: Backend<Key>,
@@ -46,6 +29,10 @@ pub(super) struct Balancer {
     pub(super) conns: u32,
     /// Connections the kernel holds while HAProxy is at `maxconn`.
     pub(super) accept: VecDeque<Key>,
+    /// The most it holds: HAProxy listens with the largest backlog, which
+    /// the kernel caps at `somaxconn`, and Linux admits one more (its full
+    /// test is `>`).
+    pub(super) accept_limit: usize,
 }
 
 /// keepalived's VIP and the two HAProxy hosts behind it.
@@ -73,16 +60,18 @@ impl FrontEnd {
         rng: Pcg64Mcg,
         rtt: Option<Sampler>,
         check_slot: Slot,
+        somaxconn: [u32; 2],
     ) -> FrontEnd {
-        let lb = || Balancer {
+        let lb = |i: usize| Balancer {
             backend: Backend::new(cfg.clone(), servers),
             up: true,
             conns: 0,
             accept: VecDeque::new(),
+            accept_limit: somaxconn[i] as usize + 1,
         };
         FrontEnd {
             cfg: cfg.clone(),
-            lbs: [lb(), lb()],
+            lbs: [lb(0), lb(1)],
             vip,
             rng,
             checks: BinaryHeap::new(),
@@ -131,7 +120,7 @@ impl Shop {
         let r = &mut self.reqs[key.slot as usize];
         r.lb = lb;
         if b.conns >= front.cfg.maxconn {
-            if b.accept.len() >= ACCEPT_QUEUE {
+            if b.accept.len() >= b.accept_limit {
                 self.syn_lost(key);
                 return;
             }
@@ -157,14 +146,15 @@ impl Shop {
         }
         let r = &mut self.reqs[key.slot as usize];
         r.front = Front::Syn;
-        let first = now - if sent == 0 { 0 } else { SYN_RETRANSMITS[sent - 1] };
-        match SYN_RETRANSMITS.get(sent) {
+        let syn = &self.client_syn;
+        let first = now - if sent == 0 { 0 } else { syn.retransmits[sent - 1] };
+        match syn.retransmits.get(sent) {
             Some(&t) => {
                 r.attempts += 1;
                 self.sched.at(after(first, t), Ev::SynRetry(key));
             }
             None => {
-                let at = after(first, SYN_GIVE_UP);
+                let at = after(first, syn.gives_up);
                 self.sched.at(at, Ev::ConnectGiveUp(key));
             }
         }
