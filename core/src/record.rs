@@ -48,6 +48,8 @@ pub struct RecordMeta {
     pub window: u64,
     pub warmup: u64,
     pub duration: u64,
+    /// What the era's hosts cost an hour together; 0 when not priced.
+    pub price_per_hour: f64,
 }
 
 /// What a gauge measures, which decides the chart it is drawn in.
@@ -178,6 +180,7 @@ mod test_support {
             window,
             warmup,
             duration,
+            price_per_hour: 0.0,
         }
     }
 

@@ -49,6 +49,8 @@ pub struct HostSpec {
     pub cores: u32,
     /// CPU demands are written for speed 1.0.
     pub speed: f64,
+    /// What it costs an hour; 0 when the scenario does not say.
+    pub price_per_hour: f64,
     pub kernel: Kernel,
 }
 
@@ -96,6 +98,11 @@ pub struct Topology {
 }
 
 impl Topology {
+    /// What the era's hosts cost an hour together.
+    pub fn price_per_hour(&self) -> f64 {
+        self.hosts.iter().map(|h| h.price_per_hour).sum()
+    }
+
     pub fn host(&self, id: HostId) -> &HostSpec {
         &self.hosts[id.0 as usize]
     }
@@ -121,6 +128,7 @@ impl TopologyBuilder {
             name: name.to_string(),
             cores: h.cores,
             speed: h.speed,
+            price_per_hour: h.price_per_hour,
             kernel: h.kernel.clone(),
         });
         HostId(self.hosts.len() as u32 - 1)

@@ -7,7 +7,7 @@ use lab_core::record::percent;
 
 use crate::charts::Rendered;
 use crate::summary::Summary;
-use crate::table::errors_by_cause;
+use crate::table::{errors_by_cause, money};
 
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -89,6 +89,21 @@ pub fn page(summary: &Summary, comparison: Option<&Rendered>, per_era: &[(String
         );
     }
     h.push_str("</table>\n");
+    if summary.eras.iter().any(|e| e.cost.is_some()) {
+        h.push_str("<h2>Cost</h2>\n<p>From the hosts' <code>price_per_hour</code>: what each era costs an hour, and over the measured span per million successful responses.</p>\n<table><tr><th class=\"l\">era</th><th>per hour</th><th>per million ok</th></tr>\n");
+        for e in &summary.eras {
+            let (h_cost, m_cost) = match &e.cost {
+                Some(c) => (money(c.per_hour), c.per_million_ok.map_or("–".into(), money)),
+                None => ("–".into(), "–".into()),
+            };
+            let _ = writeln!(
+                h,
+                "<tr><td class=\"l\">{}</td><td>{h_cost}</td><td>{m_cost}</td></tr>",
+                escape(&e.label)
+            );
+        }
+        h.push_str("</table>\n");
+    }
     if !summary.slo.is_empty() {
         h.push_str("<h2>SLO</h2>\n<table><tr><th class=\"l\">era</th><th class=\"l\">objective</th><th>target</th><th>actual</th><th>verdict</th></tr>\n");
         for e in &summary.eras {

@@ -59,8 +59,19 @@ pub struct EraSummary {
     pub gauges: Vec<GaugeSummary>,
     pub counters: BTreeMap<String, u64>,
     pub slo: SloSummary,
+    /// What the era's hosts cost; `null` when the scenario gives no prices.
+    pub cost: Option<Cost>,
     /// The era's time series, relative to the report folder.
     pub csv: String,
+}
+
+/// What an era costs, from its hosts' `price_per_hour`.
+#[derive(Debug, Serialize)]
+pub struct Cost {
+    pub per_hour: f64,
+    /// The hosts' cost over the measured span per million successful
+    /// responses; `null` when none succeeded.
+    pub per_million_ok: Option<f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -164,6 +175,18 @@ pub fn build(scenario: &Scenario, records: &[Record]) -> Summary {
     }
 }
 
+fn cost(r: &Record) -> Option<Cost> {
+    let per_hour = r.meta.price_per_hour;
+    (per_hour > 0.0).then(|| {
+        let hours = r.totals.span as f64 / 3.6e12;
+        let ok = r.totals.outcomes[Outcome::Ok];
+        Cost {
+            per_hour,
+            per_million_ok: (ok > 0).then(|| per_hour * hours / ok as f64 * 1e6),
+        }
+    })
+}
+
 fn era(scenario: &Scenario, r: &Record) -> EraSummary {
     let t = &r.totals;
     let verdict = Verdict::judge(&scenario.slo, r);
@@ -201,6 +224,7 @@ fn era(scenario: &Scenario, r: &Record) -> EraSummary {
             .zip(&t.counters)
             .map(|(c, n)| (c.key.clone(), *n))
             .collect(),
+        cost: cost(r),
         slo: SloSummary {
             pass: verdict.pass(),
             checks: verdict

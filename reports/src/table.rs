@@ -77,5 +77,35 @@ pub fn render(summary: &Summary) -> String {
             slo,
         ]);
     }
-    t.to_string()
+    let mut out = t.to_string();
+    if let Some(c) = costs(summary) {
+        out.push('\n');
+        out.push_str(&c);
+    }
+    out
+}
+
+/// `cost: stone 0.10/h (0.12 per million ok), …` when the hosts are priced.
+pub fn costs(summary: &Summary) -> Option<String> {
+    let parts: Vec<String> = summary
+        .eras
+        .iter()
+        .filter_map(|e| {
+            let c = e.cost.as_ref()?;
+            let per_m = c.per_million_ok.map_or("no successes".into(), |m| format!("{} per million ok", money(m)));
+            Some(format!("{} {}/h ({per_m})", e.label, money(c.per_hour)))
+        })
+        .collect();
+    (!parts.is_empty()).then(|| format!("cost: {}", parts.join(", ")))
+}
+
+/// A price with the digits that matter at its size.
+pub fn money(v: f64) -> String {
+    if v >= 100.0 {
+        format!("{v:.0}")
+    } else if v >= 1.0 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.4}")
+    }
 }

@@ -35,6 +35,7 @@ fn record() -> Record {
         window: S,
         warmup: 0,
         duration: 4 * S,
+        price_per_hour: 0.36,
     });
     let cpu = b.add_gauge(GaugeSpec {
         key: "server.cpu".into(),
@@ -72,11 +73,16 @@ fn summary_holds_the_whole_run_figures() {
     assert_eq!(e.counters["mysql.slow_queries"], 2);
     assert!(e.slo.pass, "{:?}", e.slo);
     assert_eq!(s.slo.len(), 2);
+    // 0.36 an hour for 4 s is 0.0004, over 39 successes: 10.26 per million.
+    let cost = e.cost.as_ref().unwrap();
+    assert_eq!(cost.per_hour, 0.36);
+    assert!((cost.per_million_ok.unwrap() - 0.36 * 4.0 / 3600.0 / 39.0 * 1e6).abs() < 1e-9);
     let table = lab_reports::table::render(&s);
     assert!(
         table.contains("stone (stone)") && table.contains("502 backlog full 2.50%") && table.contains("pass"),
         "{table}"
     );
+    assert!(table.contains("cost: stone 0.3600/h (10.26 per million ok)"), "{table}");
 }
 
 #[test]

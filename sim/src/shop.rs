@@ -500,6 +500,7 @@ impl Shop {
             window: scenario.stats.window,
             warmup: scenario.stats.warmup,
             duration: scenario.duration,
+            price_per_hour: topology.price_per_hour(),
         });
         let mut sched = Scheduler::default();
         let nodes = path.webs.len() as f64;

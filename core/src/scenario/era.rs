@@ -88,6 +88,8 @@ pub struct Host {
     pub cores: u32,
     /// CPU demands are written for speed 1.0; a host at speed 2.0 halves them.
     pub speed: f64,
+    /// What the host costs an hour (any currency; 0 = not given).
+    pub price_per_hour: f64,
     pub kernel: Kernel,
 }
 

@@ -42,6 +42,9 @@ pub const MAX_WEB_NODES: u32 = 10_000;
 /// `[[faults]]` entries: each is a few events; a scenario is read by people.
 pub const MAX_FAULTS: usize = 1_000;
 
+/// A host's price an hour: past a million (in any currency) it is a typo.
+pub const MAX_PRICE_PER_HOUR: f64 = 1e6;
+
 /// Cores of one host: the largest servers sold have a few hundred.
 pub const MAX_CORES: u32 = 1_024;
 /// A host's speed factor lies within this range (1.0 = the speed CPU demands

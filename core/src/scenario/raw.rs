@@ -163,6 +163,7 @@ pub struct RawHost {
     pub somaxconn: Opt<i64>,
     pub tcp_syn_retries: Opt<i64>,
     pub tcp_syn_linear_timeouts: Opt<i64>,
+    pub price_per_hour: Opt<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

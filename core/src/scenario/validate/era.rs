@@ -213,9 +213,25 @@ pub(in crate::scenario) fn host(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &Opt<Raw
         limits::MAX_SYN_LINEAR_TIMEOUTS,
         "tcp_syn_linear_timeouts (net.ipv4.tcp_syn_linear_timeouts)",
     );
+    let price = match cx.get(&p.key("price_per_hour"), &raw.price_per_hour) {
+        None => None,
+        Some(None) => Some(0.0),
+        Some(Some(&x)) if (0.0..=limits::MAX_PRICE_PER_HOUR).contains(&x) => Some(x),
+        Some(Some(&x)) => {
+            cx.report(
+                &p.key("price_per_hour"),
+                format!(
+                    "price_per_hour is what the host costs an hour, from 0 to {}, found {x}",
+                    limits::MAX_PRICE_PER_HOUR
+                ),
+            );
+            None
+        }
+    };
     Some(Host {
         cores: cores?,
         speed: speed?,
+        price_per_hour: price?,
         kernel: Kernel {
             somaxconn: somaxconn?,
             tcp_syn_retries: syn_retries?,
