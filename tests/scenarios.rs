@@ -48,7 +48,7 @@ fn every_shipped_scenario_loads_and_runs() {
 fn the_flash_sale_shows_what_breaks_in_each_era() {
     let s = scenario::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/flash-sale.toml")).unwrap();
     let labels: Vec<_> = s.eras.iter().map(|e| e.label.as_str()).collect();
-    assert_eq!(labels, ["stone", "bronze"]);
+    assert_eq!(labels, ["stone", "bronze", "silver"]);
     let records: Vec<_> = s
         .eras
         .iter()
@@ -97,4 +97,9 @@ fn the_flash_sale_shows_what_breaks_in_each_era() {
     }
     // Separate machines cope better than one.
     assert!(records[1].totals.throughput() > records[0].totals.throughput());
+    // Silver spends about bronze's money on two smaller web nodes: about
+    // bronze's throughput, at a higher price per success.
+    let ratio = records[2].totals.throughput() / records[1].totals.throughput();
+    assert!((0.9..1.1).contains(&ratio), "silver/bronze throughput {ratio}");
+    assert!(records[2].meta.price_per_hour > records[1].meta.price_per_hour);
 }
