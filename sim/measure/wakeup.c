@@ -5,8 +5,12 @@
 // (CLOCK_THREAD_CPUTIME_ID), record the burst's wall time. Run it under
 // `taskset -c 0` so the hogs and the sleeper share one core; the children
 // inherit the affinity. Prints one line per burst:
-//   hogs sleep_us burst_us wall_us cpu_us
-// wakeup.py runs it for every case and takes medians.
+//   hogs sleep_us burst_us wall_us cpu_us window_us other_us
+// `other_us` is how much of the window (from just before the sleep to just
+// after the burst) neither the hogs nor the sleeper ran: with hogs, core 0
+// is never idle, so that is time taken by other processes on the shared
+// machine, or by the hypervisor. Without hogs the window is the burst.
+// wakeup.py runs it for every case, keeps the quiet bursts and takes medians.
 //
 // Usage: wakeup HOGS SLEEP_MS REPS BURST_MS...
 #define _GNU_SOURCE
@@ -82,9 +86,11 @@ int main(int argc, char **argv) {
             } while (c - c0 < burst);
             long long w1 = ns(CLOCK_MONOTONIC);
             long long h1 = hogs_oncpu(fds, hogs), s1 = ns(CLOCK_THREAD_CPUTIME_ID), v1 = ns(CLOCK_MONOTONIC);
-            long long other = (v1 - v0) - (h1 - h0) - (s1 - s0);
+            // Without hogs the core may idle during the sleep: count what
+            // the burst itself waited for instead.
+            long long other = hogs ? (v1 - v0) - (h1 - h0) - (s1 - s0) : (w1 - w0) - (c - c0);
             printf("%d %lld %lld %lld %lld %lld %lld\n", hogs, (long long)(sleep_ms * 1000), burst / 1000,
-                   (w1 - w0) / 1000, (c - c0) / 1000, (v1 - v0) / 1000, hogs ? other / 1000 : 0);
+                   (w1 - w0) / 1000, (c - c0) / 1000, hogs ? (v1 - v0) / 1000 : (w1 - w0) / 1000, other / 1000);
         }
     }
     fflush(stdout);
