@@ -166,5 +166,8 @@ fn the_model_reproduces_the_measured_bursts() {
             ps_off += (ps / measured).ln().abs();
         }
     }
-    assert!(model_off < ps_off / 3.0, "model {model_off:.2}, processor sharing {ps_off:.2}");
+    assert!(
+        model_off < ps_off / 3.0,
+        "model {model_off:.2}, processor sharing {ps_off:.2}"
+    );
 }
