@@ -36,10 +36,10 @@
 //!   credit), a pending event (40) and a lock wait (16), all twice again
 //!   for vectors that grow by doubling: 1,056 bytes, where a system filled
 //!   with 20,000 requests measures 360 to 500. A window holds its figures
-//!   (368 bytes), gauges, counters and two encoded histograms: 805 to 880
-//!   bytes on average on flash-sale, 1.75 KiB at most (the wake-up credit
-//!   spreads latencies over more buckets); 3 KiB leaves room for the record's own
-//!   doubling and wider distributions. The fixed part is the recorder's
+//!   (368 bytes), gauges, counters and two encoded histograms: 820 to 895
+//!   bytes on average on flash-sale, 1.85 KiB at most (the wake-up credit
+//!   spreads latencies over more buckets); 3 KiB leaves room for the
+//!   record's own doubling of the average window. The fixed part is the recorder's
 //!   batches in flight (at most 19 of 8,192 facts with their gauge
 //!   levels, 14.6 MB), its four live histograms and the queues' headers;
 //!   small runs measure 1 to 5 MB in all.
