@@ -35,13 +35,14 @@
 //!   [`USER_BYTES`] + steps × the size of a compiled step + [`FIXED_BYTES`].
 //!   A request's bytes count its slab entry (176 bytes), its three timers
 //!   (40 bytes each, twice: lanes are swept once they hold twice their live
-//!   entries), a backlog place (24), a CPU job (24), a pending event (40)
-//!   and a lock wait (16), all twice again for vectors that grow by
-//!   doubling: 1,040 bytes, where a system filled with 20,000 requests
-//!   measures 360 to 500. A window holds its figures (384 bytes), gauges,
-//!   counters and two encoded histograms: 815 to 880 bytes on average on
-//!   flash-sale, 1.6 KiB at most; 3 KiB leaves room for the record's own
-//!   doubling and wider distributions. The fixed part is the recorder's
+//!   entries), a backlog place (24), a CPU job (32, as one in its wake-up
+//!   credit), a pending event (40) and a lock wait (16), all twice again
+//!   for vectors that grow by doubling: 1,056 bytes, where a system filled
+//!   with 20,000 requests measures 360 to 500. A window holds its figures
+//!   (384 bytes), gauges, counters and two encoded histograms: 820 to 895
+//!   bytes on average on flash-sale, 1.9 KiB at most (the wake-up credit
+//!   spreads latencies over more buckets); 3 KiB leaves room for the
+//!   record's own doubling of the average window. The fixed part is the recorder's
 //!   batches in flight (at most 19 of 8,192 facts with their gauge
 //!   levels, 14.6 MB), its four live histograms and the queues' headers;
 //!   small runs measure 1 to 5 MB in all.
@@ -298,9 +299,9 @@ mod tests {
         assert_eq!(crate::shop::SLAB_ENTRY_BYTES, 176);
         assert_eq!(crate::shop::TIMER_BYTES, 40);
         assert_eq!(crate::shop::BACKLOG_BYTES, 24);
-        assert_eq!(crate::cpu::JOB_BYTES, 24);
+        assert_eq!(crate::cpu::JOB_BYTES, 32);
         assert_eq!(crate::shop::WAITER_BYTES, 16);
-        assert_eq!(REQUEST_BYTES, 1040.0);
+        assert_eq!(REQUEST_BYTES, 1056.0);
         assert_eq!(size_of::<lab_core::record::Window>(), 384);
     }
 

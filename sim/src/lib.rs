@@ -8,7 +8,8 @@
 //!
 //! - `engine`: the event queue (a heap, FIFO lanes for constant-delay
 //!   timers, and movable slots), ordered by `(time, sequence)`;
-//! - `cpu`: a host's cores as a processor-sharing server;
+//! - `cpu`: a host's cores as a processor-sharing server, with Linux's
+//!   head start for a task that has just woken;
 //! - `fpm`: a PHP-FPM pool with its listen backlog and process manager;
 //! - `haproxy`: HAProxy's backend (balancing algorithms, server and
 //!   backend queues, health checks, retries and redispatch) as a pure state

@@ -154,9 +154,10 @@ fn windows_stay_within_their_estimate() {
     println!("{per_window:.0} bytes per window");
     assert!(many.2 <= many.3, "{} vs {}", many.2, many.3);
     // Busy windows: each holds two encoded histograms. The estimate allows
-    // 3 KiB a window, about twice the largest here (1.6 KiB on bronze since
-    // MySQL's commit and flush counters, the balancer's and the SYN
-    // counters) for the record's doubling.
+    // 3 KiB a window for the record's doubling: twice the largest here once
+    // (1.55 KiB on bronze with MySQL's commit and flush counters), 1.6 times
+    // since the wake-up credit spread latencies and the balancer's and SYN
+    // counters came (1.9 KiB).
     let s = load("flash-sale.toml");
     for era in &s.eras {
         let r = lab_sim::run(&s, era, &mut |_| {}).unwrap().record;
@@ -170,7 +171,7 @@ fn windows_stay_within_their_estimate() {
         let max = r.windows.iter().map(bytes).max().unwrap();
         let mean = r.windows.iter().map(bytes).sum::<usize>() as f64 / r.windows.len() as f64;
         println!("{}: {mean:.0} bytes a window, at most {max}", era.label);
-        assert!(max <= 1800, "{max}");
+        assert!(max <= 2048, "{max}");
     }
 }
 

@@ -312,9 +312,12 @@ impl Shop {
                         r.step += 1;
                         continue;
                     }
+                    // PHP computes on without sleeping after a `cpu` step;
+                    // from anywhere else it has just been woken.
+                    let woke = r.phase != Phase::AppCpu;
                     r.phase = Phase::AppCpu;
                     let host = self.webs[r.web as usize].host;
-                    self.cpu_start(host, demand, key);
+                    self.cpu_start(host, demand, key, woke);
                     return None;
                 }
                 // Every statement, BEGIN and COMMIT included, goes over the
@@ -387,7 +390,8 @@ impl Shop {
             let demand = s.sample(&mut r.rng);
             if demand > 0 {
                 r.phase = Phase::DbCpu;
-                self.cpu_start(self.db_host, demand, key);
+                // MySQL's thread has slept until the query came.
+                self.cpu_start(self.db_host, demand, key, true);
                 return None;
             }
         }
@@ -454,7 +458,7 @@ impl Shop {
     }
 
     #[inline(always)]
-    fn cpu_start(&mut self, host: usize, demand: u64, key: Key) {
+    fn cpu_start(&mut self, host: usize, demand: u64, key: Key, woke: bool) {
         self.next_job += 1;
         self.reqs[key.slot as usize].cpu_job = self.next_job;
         let h = &mut self.hosts[host];
@@ -462,7 +466,7 @@ impl Shop {
             slot: key.slot,
             job: self.next_job,
         };
-        match h.cpu.start(self.now, demand, tag) {
+        match h.cpu.start(self.now, demand, tag, woke) {
             // A free core took the job: only an earlier finish moves the event.
             Some(t) => {
                 if self.sched.slot_time(&h.slot).is_none_or(|s| t < s) {
@@ -657,8 +661,13 @@ impl Shop {
         match phase {
             Phase::AppCpu => {
                 let host = self.webs[web as usize].host;
-                let purge = self.hosts[host].cpu.cancel(now);
-                self.reqs[key.slot as usize].cpu_job = 0;
+                let r = &mut self.reqs[key.slot as usize];
+                let tag = JobTag {
+                    slot: key.slot,
+                    job: r.cpu_job,
+                };
+                r.cpu_job = 0;
+                let purge = self.hosts[host].cpu.cancel(now, tag);
                 self.drop_request(key);
                 if purge {
                     let reqs = &self.reqs;
