@@ -1,6 +1,13 @@
 //! What a run produced, simulated or measured: per-window latency
-//! histograms, outcome counts by cause, gauges (utilisation, queue lengths,
-//! connections) and counters, plus whole-run totals.
+//! histograms, outcome counts by cause, wait histograms, gauges
+//! (utilisation, queue lengths, connections) and counters, plus whole-run
+//! totals.
+//!
+//! Outcomes, waits, gauges and counters are declared by the components that
+//! produce them, each with a key and a label, so that a record speaks every
+//! era: the reports iterate over what a record declares. [`outcomes`] and
+//! [`waits`] hold the specs eras share; outcome 0 is always
+//! [`outcomes::OK`], so success means the same in every record.
 //!
 //! A [`RecordBuilder`] takes events in time order and closes windows as time
 //! passes; its memory depends on the number of windows, never on the number
@@ -12,12 +19,14 @@ mod facts;
 mod latency;
 mod outcome;
 mod slo;
+mod wait;
 
 pub use builder::{CounterId, GaugeId, RecordBuilder};
 pub use facts::{Fact, FactSender};
 pub use latency::{Digest, HIGHEST_NS, LOWEST_NS, Latencies, SIGNIFICANT_FIGURES};
-pub use outcome::{Outcome, OutcomeCounts};
+pub use outcome::{OutcomeCounts, OutcomeId, OutcomeSpec, standard as outcomes};
 pub use slo::{Check, Verdict, percent};
+pub use wait::{HistogramId, HistogramSpec, standard as waits};
 
 /// Where the figures came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,8 +111,8 @@ pub struct Window {
     pub outcomes: OutcomeCounts,
     /// End-to-end latency of successful responses that ended in this window.
     pub latency: Digest,
-    /// Time requests spent in FPM's listen backlog before a worker took them.
-    pub queue_wait: Digest,
+    /// Waits that ended in this window, in the order of [`Record::waits`].
+    pub waits: Vec<Digest>,
     /// In the order of [`Record::gauges`].
     pub gauges: Vec<GaugeStat>,
     /// In the order of [`Record::counters`].
@@ -117,7 +126,7 @@ impl Window {
 
     /// Successful responses per second.
     pub fn throughput(&self) -> f64 {
-        self.outcomes[Outcome::Ok] as f64 / self.seconds()
+        self.outcomes[OutcomeId::OK] as f64 / self.seconds()
     }
 }
 
@@ -129,7 +138,8 @@ pub struct Totals {
     pub arrivals: u64,
     pub outcomes: OutcomeCounts,
     pub latency: Latencies,
-    pub queue_wait: Latencies,
+    /// In the order of [`Record::waits`].
+    pub waits: Vec<Latencies>,
     pub gauges: Vec<GaugeStat>,
     pub counters: Vec<u64>,
     /// Requests whose client had no answer yet when the run ended.
@@ -139,7 +149,7 @@ pub struct Totals {
 impl Totals {
     /// Successful responses per second over the measured span.
     pub fn throughput(&self) -> f64 {
-        self.outcomes[Outcome::Ok] as f64 / (self.span as f64 / 1e9)
+        self.outcomes[OutcomeId::OK] as f64 / (self.span as f64 / 1e9)
     }
 }
 
@@ -147,6 +157,10 @@ impl Totals {
 #[derive(Clone, Debug)]
 pub struct Record {
     pub meta: RecordMeta,
+    /// Indexed by [`OutcomeId`]; the first is [`outcomes::OK`].
+    pub outcomes: Vec<OutcomeSpec>,
+    /// Indexed by [`HistogramId`].
+    pub waits: Vec<HistogramSpec>,
     pub gauges: Vec<GaugeSpec>,
     pub counters: Vec<CounterSpec>,
     pub windows: Vec<Window>,
@@ -154,6 +168,28 @@ pub struct Record {
 }
 
 impl Record {
+    /// The id of the outcome declared with `key`, if the record has one.
+    pub fn outcome_id(&self, key: &str) -> Option<OutcomeId> {
+        let i = self.outcomes.iter().position(|o| o.key == key)?;
+        Some(OutcomeId(i as u16))
+    }
+
+    /// Every declared outcome, `ok` first.
+    pub fn outcome_ids(&self) -> impl Iterator<Item = OutcomeId> + '_ {
+        (0..self.outcomes.len()).map(|i| OutcomeId(i as u16))
+    }
+
+    /// The spec of a declared outcome.
+    pub fn outcome(&self, id: OutcomeId) -> &OutcomeSpec {
+        &self.outcomes[id.index()]
+    }
+
+    /// The position of the wait declared with `key` in [`Record::waits`]
+    /// and in each window's and the totals' waits.
+    pub fn wait_index(&self, key: &str) -> Option<usize> {
+        self.waits.iter().position(|w| w.key == key)
+    }
+
     pub fn gauge_index(&self, key: &str) -> Option<usize> {
         self.gauges.iter().position(|g| g.key == key)
     }

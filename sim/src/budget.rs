@@ -35,7 +35,8 @@
 //!   entries), a backlog place (24), a CPU job (24), a pending event (40)
 //!   and a lock wait (16), all twice again for vectors that grow by
 //!   doubling: 1,040 bytes, where a system filled with 20,000 requests
-//!   measures 360 to 500. A window holds its figures (368 bytes), gauges,
+//!   measures 360 to 500. A window holds its figures (224 bytes), its
+//!   outcome counts (8 bytes each), a digest per wait (96 bytes), gauges,
 //!   counters and two encoded histograms: 815 to 880 bytes on average on
 //!   flash-sale, 1.55 KiB at most; 3 KiB leaves room for the record's own
 //!   doubling and wider distributions. The fixed part is the recorder's
@@ -279,7 +280,8 @@ mod tests {
         assert_eq!(crate::cpu::JOB_BYTES, 24);
         assert_eq!(crate::shop::WAITER_BYTES, 16);
         assert_eq!(REQUEST_BYTES, 1040.0);
-        assert_eq!(size_of::<lab_core::record::Window>(), 368);
+        assert_eq!(size_of::<lab_core::record::Window>(), 224);
+        assert_eq!(size_of::<lab_core::record::Digest>(), 96);
     }
 
     #[test]
