@@ -86,18 +86,6 @@ pub mod standard {
     /// The connection broke under the request: it went through a balancer
     /// that died, and the one that took over the address knew nothing of it.
     pub const CONNECTION_RESET: OutcomeSpec = OutcomeSpec::new("connection_reset", "connection reset", None);
-
-    /// The stone and bronze eras' outcomes, in the order they declare them
-    /// (which is the order of their CSV columns).
-    pub const MONOLITH: [OutcomeSpec; 7] = [
-        OK,
-        BACKLOG_FULL,
-        UPSTREAM_TIMEOUT,
-        TERMINATED,
-        TOO_MANY_CONNECTIONS,
-        LOCK_WAIT_TIMEOUT,
-        CLIENT_TIMEOUT,
-    ];
 }
 
 /// A count per declared outcome, indexed by [`OutcomeId`]. Sized once, when
@@ -176,10 +164,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_monolith_keeps_its_keys_labels_and_statuses() {
+    fn shared_outcomes_keep_their_keys_labels_and_statuses() {
         // These are CSV columns and summary.json keys: they must not change.
-        let monolith = standard::MONOLITH;
-        let keys: Vec<_> = monolith.iter().map(|o| o.key.as_ref()).collect();
+        let shared = [
+            OK,
+            BACKLOG_FULL,
+            UPSTREAM_TIMEOUT,
+            TERMINATED,
+            TOO_MANY_CONNECTIONS,
+            LOCK_WAIT_TIMEOUT,
+            CLIENT_TIMEOUT,
+            LB_UNAVAILABLE,
+            LB_TIMEOUT,
+            CONNECT_FAILED,
+            CONNECTION_RESET,
+        ];
+        let keys: Vec<_> = shared.iter().map(|o| o.key.as_ref()).collect();
         assert_eq!(
             keys,
             [
@@ -189,10 +189,14 @@ mod tests {
                 "terminated_502",
                 "mysql_1040_500",
                 "mysql_1205_500",
-                "client_timeout"
+                "client_timeout",
+                "haproxy_503",
+                "haproxy_504",
+                "connect_failed",
+                "connection_reset"
             ]
         );
-        let labels: Vec<_> = monolith.iter().map(|o| o.label.as_ref()).collect();
+        let labels: Vec<_> = shared.iter().map(|o| o.label.as_ref()).collect();
         assert_eq!(
             labels,
             [
@@ -202,15 +206,31 @@ mod tests {
                 "502 terminated",
                 "500 MySQL 1040",
                 "500 MySQL 1205",
-                "client timeout"
+                "client timeout",
+                "503 HAProxy",
+                "504 HAProxy",
+                "no answer to connect",
+                "connection reset"
             ]
         );
-        let status: Vec<_> = monolith.iter().map(|o| o.http_status).collect();
+        let status: Vec<_> = shared.iter().map(|o| o.http_status).collect();
         assert_eq!(
             status,
-            [Some(200), Some(502), Some(504), Some(502), Some(500), Some(500), None]
+            [
+                Some(200),
+                Some(502),
+                Some(504),
+                Some(502),
+                Some(500),
+                Some(500),
+                None,
+                Some(503),
+                Some(504),
+                None,
+                None
+            ]
         );
-        assert_eq!(monolith[0], OK);
+        assert_eq!(shared[0], OK);
     }
 
     #[test]
