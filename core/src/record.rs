@@ -9,6 +9,32 @@
 //! [`waits`] hold the specs eras share; outcome 0 is always
 //! [`outcomes::OK`], so success means the same in every record.
 //!
+//! ```
+//! use lab_core::record::{outcomes, waits, OutcomeId, RecordBuilder, RecordMeta, Source};
+//!
+//! let mut b = RecordBuilder::new(RecordMeta {
+//!     scenario: "demo".into(),
+//!     era: "silver".into(),
+//!     model: "silver".into(),
+//!     source: Source::Simulated,
+//!     seed: 1,
+//!     window: 1_000_000_000,
+//!     warmup: 0,
+//!     duration: 2_000_000_000,
+//! });
+//! // A component declares what it can record when it is built...
+//! let unavailable = b.add_outcome(outcomes::LB_UNAVAILABLE);
+//! let backlog = b.add_wait(waits::FPM_BACKLOG);
+//! // ...and records by id.
+//! b.wait(10_000_000, backlog, 4_000_000);
+//! b.outcome(30_000_000, OutcomeId::OK, 30_000_000);
+//! b.outcome(1_200_000_000, unavailable, 1_000_000);
+//! let r = b.finish(2_000_000_000, 0, |_, _| 1.0);
+//! assert_eq!(r.outcome_id("haproxy_503"), Some(unavailable));
+//! assert_eq!(r.windows[1].outcomes[unavailable], 1);
+//! assert_eq!(r.totals.waits[r.wait_index("queue_wait").unwrap()].count(), 1);
+//! ```
+//!
 //! A [`RecordBuilder`] takes events in time order and closes windows as time
 //! passes; its memory depends on the number of windows, never on the number
 //! of requests. A [`FactSender`] runs a builder on a thread of its own, so a

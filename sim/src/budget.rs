@@ -37,9 +37,12 @@
 //!   doubling: 1,040 bytes, where a system filled with 20,000 requests
 //!   measures 360 to 500. A window holds its figures (224 bytes), its
 //!   outcome counts (8 bytes each), a digest per wait (96 bytes), gauges,
-//!   counters and two encoded histograms: 815 to 880 bytes on average on
-//!   flash-sale, 1.55 KiB at most; 3 KiB leaves room for the record's own
-//!   doubling and wider distributions. The fixed part is the recorder's
+//!   counters and two encoded histograms: 855 to 920 bytes on average on
+//!   flash-sale, 1.55 KiB at most (bronze, with MySQL's commit and flush
+//!   counters). Only the 224 bytes double with the
+//!   record's vector of windows (the rest is allocated to size), so 3 KiB
+//!   holds the largest window and leaves over 1 KiB for wider
+//!   distributions. The fixed part is the recorder's
 //!   batches in flight (at most 19 of 8,192 facts with their gauge
 //!   levels, 14.6 MB), its four live histograms and the queues' headers;
 //!   small runs measure 1 to 5 MB in all.

@@ -154,8 +154,10 @@ fn windows_stay_within_their_estimate() {
     println!("{per_window:.0} bytes per window");
     assert!(many.2 <= many.3, "{} vs {}", many.2, many.3);
     // Busy windows: each holds two encoded histograms. The estimate allows
-    // 3 KiB a window, about twice the largest here (1.55 KiB on bronze since
-    // MySQL's commit and flush counters) for the record's doubling.
+    // 3 KiB a window: the inline part twice (the record's vector of windows
+    // doubles as it grows; the heap parts are allocated to size), and at
+    // least 1 KiB to spare for wider distributions. The largest is 1.55 KiB
+    // on bronze since MySQL's commit and flush counters.
     let s = load("flash-sale.toml");
     for era in &s.eras {
         let r = lab_sim::run(&s, era, &mut |_| {}).unwrap().record;
@@ -171,7 +173,8 @@ fn windows_stay_within_their_estimate() {
         let max = r.windows.iter().map(bytes).max().unwrap();
         let mean = r.windows.iter().map(bytes).sum::<usize>() as f64 / r.windows.len() as f64;
         println!("{}: {mean:.0} bytes a window, at most {max}", era.label);
-        assert!(max <= 1600, "{max}");
+        let peak = max + size_of::<lab_core::record::Window>();
+        assert!(peak + 1024 <= 3072, "{max}");
     }
 }
 

@@ -211,7 +211,11 @@ steps = [{ query = "q", db_wait = "100ms" }]
     let fpm = "fpm = { pm = \"static\", max_children = 2 }\nmysql = { max_connections = 1 }";
     let bronze = once(2, app, &format!("[eras.bronze]\nnetwork = {{ rtt = \"1ms\" }}\n{fpm}"));
     let o = &bronze.totals.outcomes;
-    assert_eq!((o[OutcomeId::OK], o[id(&bronze, TOO_MANY_CONNECTIONS)]), (1, 1), "{o:?}");
+    assert_eq!(
+        (o[OutcomeId::OK], o[id(&bronze, TOO_MANY_CONNECTIONS)]),
+        (1, 1),
+        "{o:?}"
+    );
     let (busy, _) = gauge(&bronze, "fpm.busy");
     assert!((busy * 15.0 - 0.105).abs() < 1e-9, "{} worker-seconds", busy * 15.0);
     // On one host the refusal is immediate.

@@ -129,10 +129,10 @@ impl RecordBuilder {
             spec.key,
             spec.label
         );
+        assert!(!spec.key.is_empty(), "a wait key cannot be empty");
         assert!(
-            !spec.key.is_empty() && spec.key != "latency",
-            "a wait cannot be keyed `{}`: its columns would clash with the latency's",
-            spec.key
+            spec.key != "latency",
+            "a wait cannot be keyed `latency`: its columns would clash with the latency's"
         );
         self.assert_no_window_closed("wait", &spec.key);
         let id = HistogramId(u16::try_from(self.wait_specs.len()).expect("fewer than 65536 waits"));
