@@ -61,7 +61,7 @@ fn run_writes_the_report_folder() {
     }
     assert!(!out.join("eras.svg").exists(), "no comparison for a single era");
     let s = summary(&out);
-    assert_eq!(s["schema"], "lab-summary/1");
+    assert_eq!(s["schema"], "lab-summary/2");
     assert_eq!(s["scenario"]["name"], "mm1");
     assert_eq!(s["eras"].as_array().unwrap().len(), 1);
     let era = &s["eras"][0];

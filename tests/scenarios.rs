@@ -35,7 +35,7 @@ fn every_shipped_scenario_loads_and_runs() {
                 era.label
             );
             assert!(
-                r.totals.outcomes[lab_core::Outcome::Ok] > 0,
+                r.totals.outcomes[lab_core::OutcomeId::OK] > 0,
                 "{}: {} served nothing",
                 file.display(),
                 era.label
@@ -65,7 +65,7 @@ fn the_flash_sale_shows_what_breaks_in_each_era() {
             r.meta.era
         );
         assert!(
-            r.totals.outcomes[lab_core::Outcome::BacklogFull] > 0,
+            r.totals.outcomes[r.outcome_id("backlog_full_502").unwrap()] > 0,
             "{}: the backlog never overflows",
             r.meta.era
         );

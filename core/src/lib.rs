@@ -42,5 +42,5 @@ pub mod record;
 pub mod scenario;
 pub mod topology;
 
-pub use record::{Outcome, Record, RecordBuilder};
+pub use record::{OutcomeId, OutcomeSpec, Record, RecordBuilder};
 pub use scenario::{Scenario, ScenarioError};

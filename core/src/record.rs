@@ -1,6 +1,40 @@
 //! What a run produced, simulated or measured: per-window latency
-//! histograms, outcome counts by cause, gauges (utilisation, queue lengths,
-//! connections) and counters, plus whole-run totals.
+//! histograms, outcome counts by cause, wait histograms, gauges
+//! (utilisation, queue lengths, connections) and counters, plus whole-run
+//! totals.
+//!
+//! Outcomes, waits, gauges and counters are declared by the components that
+//! produce them, each with a key and a label, so that a record speaks every
+//! era: the reports iterate over what a record declares. [`outcomes`] and
+//! [`waits`] hold the specs eras share; outcome 0 is always
+//! [`outcomes::OK`], so success means the same in every record.
+//!
+//! ```
+//! use lab_core::record::{outcomes, waits, OutcomeId, RecordBuilder, RecordMeta, Source};
+//!
+//! let mut b = RecordBuilder::new(RecordMeta {
+//!     scenario: "demo".into(),
+//!     era: "silver".into(),
+//!     model: "silver".into(),
+//!     source: Source::Simulated,
+//!     seed: 1,
+//!     window: 1_000_000_000,
+//!     warmup: 0,
+//!     duration: 2_000_000_000,
+//!     price_per_hour: 0.0,
+//! });
+//! // A component declares what it can record when it is built...
+//! let unavailable = b.add_outcome(outcomes::LB_UNAVAILABLE);
+//! let backlog = b.add_wait(waits::FPM_BACKLOG);
+//! // ...and records by id.
+//! b.wait(10_000_000, backlog, 4_000_000);
+//! b.outcome(30_000_000, OutcomeId::OK, 30_000_000);
+//! b.outcome(1_200_000_000, unavailable, 1_000_000);
+//! let r = b.finish(2_000_000_000, 0, |_, _| 1.0);
+//! assert_eq!(r.outcome_id("haproxy_503"), Some(unavailable));
+//! assert_eq!(r.windows[1].outcomes[unavailable], 1);
+//! assert_eq!(r.totals.waits[r.wait_index("queue_wait").unwrap()].count(), 1);
+//! ```
 //!
 //! A [`RecordBuilder`] takes events in time order and closes windows as time
 //! passes; its memory depends on the number of windows, never on the number
@@ -12,12 +46,14 @@ mod facts;
 mod latency;
 mod outcome;
 mod slo;
+mod wait;
 
 pub use builder::{CounterId, GaugeId, RecordBuilder};
 pub use facts::{Fact, FactSender};
 pub use latency::{Digest, HIGHEST_NS, LOWEST_NS, Latencies, SIGNIFICANT_FIGURES};
-pub use outcome::{Outcome, OutcomeCounts};
+pub use outcome::{OutcomeCounts, OutcomeId, OutcomeSpec, standard as outcomes};
 pub use slo::{Check, Verdict, percent};
+pub use wait::{HistogramId, HistogramSpec, standard as waits};
 
 /// Where the figures came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,8 +140,8 @@ pub struct Window {
     pub outcomes: OutcomeCounts,
     /// End-to-end latency of successful responses that ended in this window.
     pub latency: Digest,
-    /// Time requests spent in FPM's listen backlog before a worker took them.
-    pub queue_wait: Digest,
+    /// Waits that ended in this window, in the order of [`Record::waits`].
+    pub waits: Vec<Digest>,
     /// In the order of [`Record::gauges`].
     pub gauges: Vec<GaugeStat>,
     /// In the order of [`Record::counters`].
@@ -119,7 +155,7 @@ impl Window {
 
     /// Successful responses per second.
     pub fn throughput(&self) -> f64 {
-        self.outcomes[Outcome::Ok] as f64 / self.seconds()
+        self.outcomes[OutcomeId::OK] as f64 / self.seconds()
     }
 }
 
@@ -131,7 +167,8 @@ pub struct Totals {
     pub arrivals: u64,
     pub outcomes: OutcomeCounts,
     pub latency: Latencies,
-    pub queue_wait: Latencies,
+    /// In the order of [`Record::waits`].
+    pub waits: Vec<Latencies>,
     pub gauges: Vec<GaugeStat>,
     pub counters: Vec<u64>,
     /// Requests whose client had no answer yet when the run ended.
@@ -141,7 +178,7 @@ pub struct Totals {
 impl Totals {
     /// Successful responses per second over the measured span.
     pub fn throughput(&self) -> f64 {
-        self.outcomes[Outcome::Ok] as f64 / (self.span as f64 / 1e9)
+        self.outcomes[OutcomeId::OK] as f64 / (self.span as f64 / 1e9)
     }
 }
 
@@ -149,6 +186,10 @@ impl Totals {
 #[derive(Clone, Debug)]
 pub struct Record {
     pub meta: RecordMeta,
+    /// Indexed by [`OutcomeId`]; the first is [`outcomes::OK`].
+    pub outcomes: Vec<OutcomeSpec>,
+    /// Indexed by [`HistogramId`].
+    pub waits: Vec<HistogramSpec>,
     pub gauges: Vec<GaugeSpec>,
     pub counters: Vec<CounterSpec>,
     pub windows: Vec<Window>,
@@ -156,6 +197,28 @@ pub struct Record {
 }
 
 impl Record {
+    /// The id of the outcome declared with `key`, if the record has one.
+    pub fn outcome_id(&self, key: &str) -> Option<OutcomeId> {
+        let i = self.outcomes.iter().position(|o| o.key == key)?;
+        Some(OutcomeId(i as u16))
+    }
+
+    /// Every declared outcome, `ok` first.
+    pub fn outcome_ids(&self) -> impl Iterator<Item = OutcomeId> + '_ {
+        (0..self.outcomes.len()).map(|i| OutcomeId(i as u16))
+    }
+
+    /// The spec of a declared outcome.
+    pub fn outcome(&self, id: OutcomeId) -> &OutcomeSpec {
+        &self.outcomes[id.index()]
+    }
+
+    /// The position of the wait declared with `key` in [`Record::waits`]
+    /// and in each window's and the totals' waits.
+    pub fn wait_index(&self, key: &str) -> Option<usize> {
+        self.waits.iter().position(|w| w.key == key)
+    }
+
     pub fn gauge_index(&self, key: &str) -> Option<usize> {
         self.gauges.iter().position(|g| g.key == key)
     }

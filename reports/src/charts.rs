@@ -145,6 +145,75 @@ pub(crate) fn color(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
 }
 
+/// The colours the shared outcomes always had: green for success, warm
+/// for the monolith's errors, cool and greys for the balancers'.
+fn known_outcome_color(key: &str) -> Option<RGBColor> {
+    Some(match key {
+        "ok" => RGBColor(44, 160, 44),
+        "backlog_full_502" => RGBColor(255, 127, 14),
+        "upstream_timeout_504" => RGBColor(148, 103, 189),
+        "terminated_502" => RGBColor(140, 86, 75),
+        "mysql_1040_500" => RGBColor(227, 119, 194),
+        "mysql_1205_500" => RGBColor(188, 189, 34),
+        "client_timeout" => RGBColor(214, 39, 40),
+        "haproxy_503" => RGBColor(23, 190, 207),
+        "haproxy_504" => RGBColor(31, 119, 180),
+        "connect_failed" => RGBColor(127, 127, 127),
+        "connection_reset" => RGBColor(60, 60, 60),
+        "connect_timeout_504" => RGBColor(158, 218, 229),
+        "nginx_connections_500" => RGBColor(255, 187, 120),
+        "nginx_closed" => RGBColor(174, 199, 232),
+        _ => return None,
+    })
+}
+
+/// Colours for the other outcomes, none close to the ones above.
+const OTHER_OUTCOMES: [RGBColor; 8] = [
+    RGBColor(57, 59, 121),
+    RGBColor(0, 128, 128),
+    RGBColor(189, 158, 57),
+    RGBColor(123, 65, 115),
+    RGBColor(132, 60, 57),
+    RGBColor(99, 121, 57),
+    RGBColor(214, 97, 107),
+    RGBColor(107, 110, 207),
+];
+
+/// FNV-1a: a hash that is the same on every machine and in every version,
+/// unlike std's.
+fn stable_hash(key: &str) -> u64 {
+    key.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
+/// The colour of each declared outcome, by position. The shared outcomes
+/// keep their colours; any other takes the palette slot its key
+/// hashes to (so it has the same colour in every era that declares it),
+/// or the next free one if another outcome of the record has it. Past the
+/// palette, hues are spread by the golden angle.
+pub(crate) fn outcome_colors<'a>(keys: impl Iterator<Item = &'a str>) -> Vec<RGBColor> {
+    let keys: Vec<&str> = keys.collect();
+    let mut colors: Vec<Option<RGBColor>> = keys.iter().map(|k| known_outcome_color(k)).collect();
+    let mut extra = 0;
+    for (i, key) in keys.iter().enumerate() {
+        if colors[i].is_some() {
+            continue;
+        }
+        let start = (stable_hash(key) % OTHER_OUTCOMES.len() as u64) as usize;
+        let free = (0..OTHER_OUTCOMES.len())
+            .map(|n| OTHER_OUTCOMES[(start + n) % OTHER_OUTCOMES.len()])
+            .find(|c| !colors.contains(&Some(*c)));
+        colors[i] = Some(free.unwrap_or_else(|| {
+            extra += 1;
+            let hue = (f64::from(extra) * 137.508).rem_euclid(360.0) / 360.0;
+            let rgba = HSLColor(hue, 0.65, 0.45).to_rgba();
+            RGBColor(rgba.0, rgba.1, rgba.2)
+        }));
+    }
+    colors.into_iter().flatten().collect()
+}
+
 pub(crate) fn legend_line(c: RGBColor) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
     move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
 }
@@ -191,5 +260,50 @@ fn trim(v: f64) -> String {
         s.trim_end_matches('0').trim_end_matches('.').to_string()
     } else {
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_keep_their_colours_and_new_ones_get_distinct_stable_ones() {
+        let first = ["ok", "backlog_full_502", "client_timeout"];
+        let c = outcome_colors(first.into_iter());
+        assert_eq!(
+            c,
+            [RGBColor(44, 160, 44), RGBColor(255, 127, 14), RGBColor(214, 39, 40)]
+        );
+        assert_eq!(outcome_colors(["haproxy_503"].into_iter()), [RGBColor(23, 190, 207)]);
+        // Twenty new outcomes beside every known one: all distinct.
+        let known = [
+            "upstream_timeout_504",
+            "terminated_502",
+            "mysql_1040_500",
+            "mysql_1205_500",
+            "haproxy_503",
+            "haproxy_504",
+            "connect_failed",
+            "connection_reset",
+            "connect_timeout_504",
+            "nginx_connections_500",
+            "nginx_closed",
+        ];
+        let keys: Vec<String> = (0..20).map(|i| format!("cause_{i}")).collect();
+        let all: Vec<&str> = first
+            .into_iter()
+            .chain(known)
+            .chain(keys.iter().map(String::as_str))
+            .collect();
+        let c = outcome_colors(all.iter().copied());
+        for (i, a) in c.iter().enumerate() {
+            assert!(c[i + 1..].iter().all(|b| b != a), "{} shares {a:?}", all[i]);
+        }
+        assert_eq!(c, outcome_colors(all.iter().copied()), "deterministic");
+        // A new outcome alone has the colour its key hashes to, in any era.
+        let alone = outcome_colors(["ok", "pod_evicted"].into_iter());
+        let among = outcome_colors(["ok", "mysql_1040_500", "pod_evicted"].into_iter());
+        assert_eq!(alone[1], among[2]);
     }
 }

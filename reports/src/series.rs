@@ -2,18 +2,19 @@
 
 use std::io::Write;
 
+use lab_core::Record;
 use lab_core::scenario::Percentile;
-use lab_core::{Outcome, Record};
 
-/// Column names, in order: time, load, outcomes, latency, queue wait,
-/// gauges (mean and max), counters. Documented in docs/summary-json.md.
+/// Column names, in order: time, load, the declared outcomes, latency, the
+/// declared waits, gauges (mean and max), counters. Documented in
+/// docs/summary-json.md.
 pub fn header(r: &Record) -> Vec<String> {
     let mut h: Vec<String> = ["start_s", "end_s", "offered_rps", "arrivals", "throughput_rps"]
         .iter()
         .map(|s| s.to_string())
         .collect();
-    h.extend(Outcome::ALL.iter().map(|o| o.key().to_string()));
-    for prefix in ["latency", "queue_wait"] {
+    h.extend(r.outcomes.iter().map(|o| o.key.to_string()));
+    for prefix in std::iter::once("latency").chain(r.waits.iter().map(|w| w.key.as_ref())) {
         h.push(format!("{prefix}_count"));
         h.push(format!("{prefix}_mean_ms"));
         h.extend(Percentile::ALL.iter().map(|p| format!("{prefix}_{}_ms", p.key())));
@@ -51,8 +52,8 @@ pub fn write<W: Write>(r: &Record, out: W) -> csv::Result<()> {
         row.push(num(win.offered));
         row.push(win.arrivals.to_string());
         row.push(num(win.throughput()));
-        row.extend(Outcome::ALL.iter().map(|o| win.outcomes[*o].to_string()));
-        for d in [&win.latency, &win.queue_wait] {
+        row.extend(win.outcomes.iter().map(|(_, n)| n.to_string()));
+        for d in std::iter::once(&win.latency).chain(&win.waits) {
             row.push(d.count.to_string());
             row.push(opt_ms(d.mean()));
             row.extend(

@@ -4,13 +4,14 @@
 
 use std::collections::BTreeMap;
 
-use lab_core::record::{Latencies, Verdict};
+use lab_core::record::{Latencies, Verdict, waits};
 use lab_core::scenario::{Percentile, Scenario};
-use lab_core::{Outcome, Record};
+use lab_core::{OutcomeId, Record};
 use serde::Serialize;
 
-/// Bumped whenever a field changes meaning or disappears.
-pub const SCHEMA: &str = "lab-summary/1";
+/// Bumped whenever a field changes meaning or disappears. 2: outcomes and
+/// waits are what each era declares (docs/summary-json.md).
+pub const SCHEMA: &str = "lab-summary/2";
 
 #[derive(Debug, Serialize)]
 pub struct Summary {
@@ -50,10 +51,17 @@ pub struct EraSummary {
     pub throughput_rps: f64,
     /// Successful responses only; `null` when there were none.
     pub latency_ms: Option<LatencySummary>,
-    /// Time in FPM's listen backlog of every request a worker took.
+    /// Time in FPM's listen backlog of every request a worker took; `null`
+    /// when there was none or the era has no FPM backlog. The same as the
+    /// `queue_wait` entry of `waits`, kept under its first name.
     pub queue_wait_ms: Option<LatencySummary>,
-    /// Requests by how they ended, keyed by outcome key.
-    pub outcomes: BTreeMap<&'static str, u64>,
+    /// Every wait the era declares, in declaration order.
+    pub waits: Vec<WaitSummary>,
+    /// Requests by how they ended, keyed by outcome key: one entry per
+    /// outcome the era declares.
+    pub outcomes: BTreeMap<String, u64>,
+    /// The outcomes the era declares, in declaration order (`ok` first).
+    pub outcome_specs: Vec<OutcomeSummary>,
     /// Failed over finished requests; `null` when none finished.
     pub error_rate: Option<f64>,
     pub gauges: Vec<GaugeSummary>,
@@ -93,6 +101,22 @@ pub struct LatencySummary {
     pub p99: f64,
     pub p999: f64,
     pub max: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct WaitSummary {
+    pub key: String,
+    pub label: String,
+    /// `null` when no wait ended after the warm-up.
+    pub ms: Option<LatencySummary>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OutcomeSummary {
+    pub key: String,
+    pub label: String,
+    /// `null` when the client received no response.
+    pub http_status: Option<u16>,
 }
 
 #[derive(Debug, Serialize)]
@@ -179,7 +203,7 @@ fn cost(r: &Record) -> Option<Cost> {
     let per_hour = r.meta.price_per_hour;
     (per_hour > 0.0).then(|| {
         let hours = r.totals.span as f64 / 3.6e12;
-        let ok = r.totals.outcomes[Outcome::Ok];
+        let ok = r.totals.outcomes[OutcomeId::OK];
         Cost {
             per_hour,
             per_million_ok: (ok > 0).then(|| per_hour * hours / ok as f64 * 1e6),
@@ -190,6 +214,16 @@ fn cost(r: &Record) -> Option<Cost> {
 fn era(scenario: &Scenario, r: &Record) -> EraSummary {
     let t = &r.totals;
     let verdict = Verdict::judge(&scenario.slo, r);
+    let waits: Vec<WaitSummary> = r
+        .waits
+        .iter()
+        .zip(&t.waits)
+        .map(|(spec, l)| WaitSummary {
+            key: spec.key.to_string(),
+            label: spec.label.to_string(),
+            ms: latency(l),
+        })
+        .collect();
     EraSummary {
         label: r.meta.era.clone(),
         model: r.meta.model.clone(),
@@ -197,13 +231,27 @@ fn era(scenario: &Scenario, r: &Record) -> EraSummary {
         requests: Requests {
             arrived: t.arrivals,
             finished: t.outcomes.total(),
-            ok: t.outcomes[Outcome::Ok],
+            ok: t.outcomes[OutcomeId::OK],
             unfinished: t.unfinished,
         },
         throughput_rps: t.throughput(),
         latency_ms: latency(&t.latency),
-        queue_wait_ms: latency(&t.queue_wait),
-        outcomes: t.outcomes.iter().map(|(o, n)| (o.key(), n)).collect(),
+        queue_wait_ms: r.wait_index(&waits::FPM_BACKLOG.key).and_then(|i| latency(&t.waits[i])),
+        waits,
+        outcomes: t
+            .outcomes
+            .iter()
+            .map(|(o, n)| (r.outcome(o).key.to_string(), n))
+            .collect(),
+        outcome_specs: r
+            .outcomes
+            .iter()
+            .map(|o| OutcomeSummary {
+                key: o.key.to_string(),
+                label: o.label.to_string(),
+                http_status: o.http_status,
+            })
+            .collect(),
         error_rate: t.outcomes.error_rate(),
         gauges: r
             .gauges

@@ -2,8 +2,7 @@
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, CellAlignment, Color, ContentArrangement, Table};
-use lab_core::Outcome;
-use lab_core::record::percent;
+use lab_core::record::{outcomes, percent};
 
 use crate::summary::{EraSummary, Summary};
 
@@ -22,19 +21,21 @@ fn ms(v: f64) -> String {
 /// The errors of an era by cause, largest first: `502 backlog full 3.1%, …`.
 pub fn errors_by_cause(e: &EraSummary) -> String {
     let finished = e.requests.finished.max(1) as f64;
-    let mut causes: Vec<(Outcome, u64)> = Outcome::ALL
+    let mut causes: Vec<(&str, u64)> = e
+        .outcome_specs
         .iter()
-        .filter(|o| o.is_error())
-        .map(|o| (*o, e.outcomes.get(o.key()).copied().unwrap_or(0)))
+        .filter(|o| o.key != outcomes::OK.key)
+        .map(|o| (o.label.as_str(), e.outcomes.get(&o.key).copied().unwrap_or(0)))
         .filter(|(_, n)| *n > 0)
         .collect();
+    // Stable: equal counts keep the order the era declared them in.
     causes.sort_by_key(|c| std::cmp::Reverse(c.1));
     if causes.is_empty() {
         return "none".into();
     }
     causes
         .iter()
-        .map(|(o, n)| format!("{} {}", o.label(), percent(*n as f64 / finished)))
+        .map(|(label, n)| format!("{label} {}", percent(*n as f64 / finished)))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -92,7 +93,9 @@ pub fn costs(summary: &Summary) -> Option<String> {
         .iter()
         .filter_map(|e| {
             let c = e.cost.as_ref()?;
-            let per_m = c.per_million_ok.map_or("no successes".into(), |m| format!("{} per million ok", money(m)));
+            let per_m = c
+                .per_million_ok
+                .map_or("no successes".into(), |m| format!("{} per million ok", money(m)));
             Some(format!("{} {}/h ({per_m})", e.label, money(c.per_hour)))
         })
         .collect();

@@ -2,8 +2,8 @@
 
 use std::path::Path;
 
-use lab_core::record::{CounterSpec, GaugeKind, GaugeSpec, RecordBuilder, RecordMeta, Source};
-use lab_core::{Outcome, Record, scenario};
+use lab_core::record::{CounterSpec, GaugeKind, GaugeSpec, RecordBuilder, RecordMeta, Source, outcomes, waits};
+use lab_core::{OutcomeId, OutcomeSpec, Record, scenario};
 
 const S: u64 = 1_000_000_000;
 
@@ -26,6 +26,12 @@ fn scenario() -> lab_core::Scenario {
 /// Four one-second windows: 10 requests a second, 20 ms each, one 502 in
 /// the third second; a gauge at 2 of 4 cores.
 fn record() -> Record {
+    record_with(&[])
+}
+
+/// [`record`], with `extra` outcomes declared after the 502; the first of
+/// them ends request 33 (in the fourth second).
+fn record_with(extra: &[OutcomeSpec]) -> Record {
     let mut b = RecordBuilder::new(RecordMeta {
         scenario: "hand".into(),
         era: "stone".into(),
@@ -47,11 +53,19 @@ fn record() -> Record {
         key: "mysql.slow_queries".into(),
         label: "slow".into(),
     });
+    let backlog_full = b.add_outcome(outcomes::BACKLOG_FULL);
+    let extra: Vec<OutcomeId> = extra.iter().map(|o| b.add_outcome(o.clone())).collect();
+    let backlog = b.add_wait(waits::FPM_BACKLOG);
     b.gauge(0, cpu, 2);
     for i in 0..40u64 {
         let t = i * S / 10;
         b.arrival(t);
-        let outcome = if i == 25 { Outcome::BacklogFull } else { Outcome::Ok };
+        b.wait(t + 1_000_000, backlog, 1_000_000);
+        let outcome = match i {
+            25 => backlog_full,
+            33 if !extra.is_empty() => extra[0],
+            _ => OutcomeId::OK,
+        };
         b.outcome(t + 20_000_000, outcome, 20_000_000);
     }
     b.count(3 * S, slow, 2);
@@ -121,4 +135,78 @@ fn the_report_folder_has_every_file() {
             .contains("cannot create the report folder /proc/no/such/folder"),
         "{err}"
     );
+}
+
+#[test]
+fn an_outcome_a_later_era_declares_is_reported_like_the_others() {
+    let r = record_with(&[outcomes::LB_UNAVAILABLE]);
+    let s = lab_reports::summary::build(&scenario(), std::slice::from_ref(&r));
+    let e = &s.eras[0];
+    assert_eq!(e.outcomes["haproxy_503"], 1);
+    assert_eq!(e.outcomes["backlog_full_502"], 1);
+    assert_eq!(e.outcomes.len(), 3, "only what the era declares: {:?}", e.outcomes);
+    assert_eq!(e.error_rate, Some(2.0 / 40.0));
+    let declared: Vec<_> = e
+        .outcome_specs
+        .iter()
+        .map(|o| (o.key.as_str(), o.http_status))
+        .collect();
+    assert_eq!(
+        declared,
+        [
+            ("ok", Some(200)),
+            ("backlog_full_502", Some(502)),
+            ("haproxy_503", Some(503))
+        ]
+    );
+    let table = lab_reports::table::render(&s);
+    assert!(table.contains("503 HAProxy 2.50%"), "{table}");
+
+    let mut out = Vec::new();
+    lab_reports::series::write(&r, &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+    let at = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    assert!(at("ok") < at("backlog_full_502") && at("backlog_full_502") < at("haproxy_503"));
+    assert!(!header.contains(&"client_timeout"), "{header:?}");
+    let row3: Vec<&str> = text.lines().nth(4).unwrap().split(',').collect();
+    assert_eq!(row3[at("haproxy_503")], "1");
+
+    let tmp = tempfile::tempdir().unwrap();
+    lab_reports::write(&scenario(), &[r], tmp.path()).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("summary.json")).unwrap()).unwrap();
+    let era = &json["eras"][0];
+    assert_eq!(json["schema"], "lab-summary/2");
+    assert_eq!(era["outcomes"]["haproxy_503"], 1);
+    assert_eq!(era["outcome_specs"][2]["label"], "503 HAProxy");
+    assert_eq!(era["outcome_specs"][2]["http_status"], 503);
+    let svg = std::fs::read_to_string(tmp.path().join("stone-throughput.svg")).unwrap();
+    assert!(svg.contains("503 HAProxy"), "the chart's legend names it");
+}
+
+#[test]
+fn declared_waits_have_their_columns_and_summary() {
+    let r = record();
+    let header = lab_reports::series::header(&r);
+    for col in [
+        "queue_wait_count",
+        "queue_wait_mean_ms",
+        "queue_wait_p99_ms",
+        "queue_wait_max_ms",
+    ] {
+        assert!(header.iter().any(|h| h == col), "missing {col}: {header:?}");
+    }
+    let s = lab_reports::summary::build(&scenario(), &[r]);
+    let e = &s.eras[0];
+    let w = &e.waits[0];
+    assert_eq!(
+        (w.key.as_str(), w.label.as_str()),
+        ("queue_wait", "FPM listen backlog wait")
+    );
+    let ms = w.ms.as_ref().unwrap();
+    assert_eq!(ms.count, 40);
+    assert!((ms.mean - 1.0).abs() < 1e-9);
+    // The first name of the FPM backlog's wait stays.
+    assert_eq!(e.queue_wait_ms.as_ref().unwrap().count, 40);
 }

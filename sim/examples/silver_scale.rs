@@ -54,7 +54,7 @@ fn main() {
             "{n:>5} nodes: {:>10} events in {secs:.2} s = {:.2} M events/s, {} requests ok",
             run.events,
             run.events as f64 / secs / 1e6,
-            run.record.totals.outcomes[lab_core::Outcome::Ok]
+            run.record.totals.outcomes[lab_core::OutcomeId::OK]
         );
     }
 }

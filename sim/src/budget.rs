@@ -39,10 +39,13 @@
 //!   credit), a pending event (40) and a lock wait (16), all twice again
 //!   for vectors that grow by doubling: 1,056 bytes, where a system filled
 //!   with 20,000 requests measures 360 to 500. A window holds its figures
-//!   (384 bytes), gauges, counters and two encoded histograms: 820 to 895
-//!   bytes on average on flash-sale, 1.9 KiB at most (the wake-up credit
-//!   spreads latencies over more buckets); 3 KiB leaves room for the
-//!   record's own doubling of the average window. The fixed part is the recorder's
+//!   (224 bytes), its outcome counts (8 bytes each), a digest per wait (96
+//!   bytes), gauges, counters and two encoded histograms: about 900 bytes
+//!   on average on flash-sale, 1.9 KiB at most (the wake-up credit spreads
+//!   latencies over more buckets). Only the 224 bytes double with the
+//!   record's vector of windows (the rest is allocated to size), so 3 KiB
+//!   holds the largest window and leaves room for wider distributions.
+//!   The fixed part is the recorder's
 //!   batches in flight (at most 19 of 8,192 facts with their gauge
 //!   levels, 14.6 MB), its four live histograms and the queues' headers;
 //!   small runs measure 1 to 5 MB in all.
@@ -302,7 +305,8 @@ mod tests {
         assert_eq!(crate::cpu::JOB_BYTES, 32);
         assert_eq!(crate::shop::WAITER_BYTES, 16);
         assert_eq!(REQUEST_BYTES, 1056.0);
-        assert_eq!(size_of::<lab_core::record::Window>(), 384);
+        assert_eq!(size_of::<lab_core::record::Window>(), 224);
+        assert_eq!(size_of::<lab_core::record::Digest>(), 96);
     }
 
     #[test]

@@ -24,7 +24,7 @@
 //!
 //! ```
 //! use std::path::Path;
-//! use lab_core::{scenario, Outcome};
+//! use lab_core::{scenario, OutcomeId};
 //!
 //! let s = scenario::parse(r#"
 //!     duration = "30s"
@@ -37,7 +37,7 @@
 //! let estimate = lab_sim::estimate(&s, &s.eras[0]);
 //! assert!(estimate.peak_bytes < 64e6, "a small run: {estimate:?}");
 //! let run = lab_sim::run(&s, &s.eras[0], &mut |_| {}).expect("within its estimate");
-//! let ok = run.record.totals.outcomes[Outcome::Ok];
+//! let ok = run.record.totals.outcomes[OutcomeId::OK];
 //! assert!(ok > 500 && ok < 700, "about 600 requests in 30 s: {ok}");
 //! ```
 

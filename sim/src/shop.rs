@@ -27,7 +27,8 @@ mod steps;
 
 use lab_control::vrrp::VrrpConfig;
 use lab_core::record::{
-    CounterId, CounterSpec, Fact, FactSender, GaugeId, GaugeKind, GaugeSpec, Outcome, RecordBuilder, RecordMeta, Source,
+    CounterId, CounterSpec, Fact, FactSender, GaugeId, GaugeKind, GaugeSpec, HistogramId, OutcomeId, RecordBuilder,
+    RecordMeta, Source, outcomes, waits,
 };
 use lab_core::scenario::{App, Era, FpmPool, Haproxy, Kernel, MySql, Nginx, RateProfile, Scenario, Work, Workload};
 use lab_core::topology::{NodeKind, Topology};
@@ -89,7 +90,7 @@ enum Ev {
     QueueTimeout(Key),
     ServerTimeout(Key),
     /// nginx's answer reaches HAProxy.
-    LbReply(Key, Outcome),
+    LbReply(Key, OutcomeId),
     /// Health checks are due (`shop/front.rs` keeps them).
     Checks,
     /// Fault `.0` of the topology strikes (`false`) or ends (`true`).
@@ -293,6 +294,24 @@ struct Counters {
     syn_dropped: CounterId,
 }
 
+/// How requests end besides `OutcomeId::OK`, declared in the order of the
+/// CSV columns the eras always had.
+struct Outcomes {
+    backlog_full: OutcomeId,
+    upstream_timeout: OutcomeId,
+    terminated: OutcomeId,
+    too_many_connections: OutcomeId,
+    lock_wait_timeout: OutcomeId,
+    client_timeout: OutcomeId,
+    lb_unavailable: OutcomeId,
+    lb_timeout: OutcomeId,
+    connect_failed: OutcomeId,
+    connection_reset: OutcomeId,
+    connect_timeout: OutcomeId,
+    nginx_no_connection: OutcomeId,
+    nginx_closed: OutcomeId,
+}
+
 /// Where the shop's facts go: a [`RecordBuilder`] on its own thread, so
 /// statistics are kept on the second core while this one simulates.
 struct Recorder(FactSender);
@@ -303,11 +322,11 @@ impl Recorder {
         self.0.push(Fact::Arrival { at });
     }
     #[inline]
-    fn queue_wait(&mut self, at: Time, wait: u64) {
-        self.0.push(Fact::QueueWait { at, wait });
+    fn wait(&mut self, at: Time, histogram: HistogramId, wait: u64) {
+        self.0.push(Fact::Wait { at, histogram, wait });
     }
     #[inline]
-    fn outcome(&mut self, at: Time, outcome: Outcome, latency: u64) {
+    fn outcome(&mut self, at: Time, outcome: OutcomeId, latency: u64) {
         self.0.push(Fact::Outcome { at, outcome, latency });
     }
     #[inline]
@@ -367,6 +386,8 @@ pub(crate) struct Shop {
     flush: Slot,
     rec: Recorder,
     counters: Counters,
+    outcomes: Outcomes,
+    backlog_wait: HistogramId,
     done: Vec<crate::cpu::JobTag>,
     /// Scratch lists: waiters granted a row, commits a flush served.
     granted: Vec<Key>,
@@ -581,6 +602,22 @@ impl Shop {
             marked_up: counter("haproxy.marked_up", "servers marked UP by health checks"),
             syn_dropped: counter("fpm.syn_dropped", "SYNs a full TCP backlog dropped"),
         };
+        let outcomes = Outcomes {
+            backlog_full: rec.add_outcome(outcomes::BACKLOG_FULL),
+            upstream_timeout: rec.add_outcome(outcomes::UPSTREAM_TIMEOUT),
+            terminated: rec.add_outcome(outcomes::TERMINATED),
+            too_many_connections: rec.add_outcome(outcomes::TOO_MANY_CONNECTIONS),
+            lock_wait_timeout: rec.add_outcome(outcomes::LOCK_WAIT_TIMEOUT),
+            client_timeout: rec.add_outcome(outcomes::CLIENT_TIMEOUT),
+            lb_unavailable: rec.add_outcome(outcomes::LB_UNAVAILABLE),
+            lb_timeout: rec.add_outcome(outcomes::LB_TIMEOUT),
+            connect_failed: rec.add_outcome(outcomes::CONNECT_FAILED),
+            connection_reset: rec.add_outcome(outcomes::CONNECTION_RESET),
+            connect_timeout: rec.add_outcome(outcomes::CONNECT_TIMEOUT),
+            nginx_no_connection: rec.add_outcome(outcomes::NGINX_NO_CONNECTION),
+            nginx_closed: rec.add_outcome(outcomes::NGINX_CLOSED),
+        };
+        let backlog_wait = rec.add_wait(waits::FPM_BACKLOG);
         let streams = Streams::new(scenario.seed);
         let driver = match &scenario.traffic.workload {
             Workload::Open(profile) => Driver::Open {
@@ -685,6 +722,8 @@ impl Shop {
             flush,
             rec: Recorder(FactSender::spawn(rec)),
             counters,
+            outcomes,
+            backlog_wait,
             done: Vec::new(),
             granted: Vec::new(),
             served: Vec::new(),

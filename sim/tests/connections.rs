@@ -6,7 +6,8 @@
 
 use std::path::Path;
 
-use lab_core::{Outcome, Record, scenario};
+use lab_core::record::outcomes as o;
+use lab_core::{OutcomeSpec, Record, scenario};
 
 fn run(text: &str) -> Record {
     let s = scenario::parse(text, Path::new("t.toml")).unwrap_or_else(|e| panic!("{e}"));
@@ -24,11 +25,17 @@ fn gauge_max(r: &Record, key: &str) -> f64 {
 }
 
 /// When each request with this outcome ended, in milliseconds.
-fn ends(r: &Record, o: Outcome) -> Vec<u64> {
+fn ends(r: &Record, spec: OutcomeSpec) -> Vec<u64> {
+    let id = r.outcome_id(&spec.key).unwrap();
     r.windows
         .iter()
-        .flat_map(|w| std::iter::repeat_n(w.start / 1_000_000, w.outcomes[o] as usize))
+        .flat_map(|w| std::iter::repeat_n(w.start / 1_000_000, w.outcomes[id] as usize))
         .collect()
+}
+
+/// How many requests ended with this outcome.
+fn count(r: &Record, spec: OutcomeSpec) -> u64 {
+    r.totals.outcomes[r.outcome_id(&spec.key).unwrap()]
 }
 
 /// `users` users who all arrive at 30 s (one think time) and never come
@@ -62,10 +69,10 @@ fn the_backlog_holds_listen_backlog_plus_one() {
         "1s",
         "fpm = { pm = \"static\", max_children = 1, listen_backlog = 2 }\nnginx = { fastcgi_read_timeout = \"off\" }",
     ));
-    assert_eq!(r.totals.outcomes[Outcome::BacklogFull], 6);
-    assert_eq!(ends(&r, Outcome::BacklogFull), [30_000; 6]);
+    assert_eq!(count(&r, o::BACKLOG_FULL), 6);
+    assert_eq!(ends(&r, o::BACKLOG_FULL), [30_000; 6]);
     assert_eq!(gauge_max(&r, "fpm.backlog"), 3.0);
-    assert_eq!(ends(&r, Outcome::Ok), [31_000, 32_000, 33_000, 34_000]);
+    assert_eq!(ends(&r, o::OK), [31_000, 32_000, 33_000, 34_000]);
 }
 
 #[test]
@@ -77,14 +84,14 @@ fn somaxconn_caps_the_backlog() {
         "1s",
         "host = { somaxconn = 1 }\nfpm = { pm = \"static\", max_children = 1, listen_backlog = 511 }",
     ));
-    assert_eq!(r.totals.outcomes[Outcome::BacklogFull], 7);
+    assert_eq!(count(&r, o::BACKLOG_FULL), 7);
     assert_eq!(gauge_max(&r, "fpm.backlog"), 2.0);
     let r = run(&burst(
         10,
         "1s",
         "host = { somaxconn = 1 }\nfpm = { pm = \"static\", max_children = 1, listen_backlog = -1 }",
     ));
-    assert_eq!(r.totals.outcomes[Outcome::BacklogFull], 7, "-1 takes somaxconn");
+    assert_eq!(count(&r, o::BACKLOG_FULL), 7, "-1 takes somaxconn");
 }
 
 const TCP: &str = "fpm = { pm = \"static\", max_children = 1, listen_backlog = 1, listen = \"tcp\" }";
@@ -98,11 +105,11 @@ fn a_tcp_backlog_drops_syns_which_get_in_on_a_retransmission() {
     // left it at 32.5 s. So B ends at 35, C at 37.5 and D at 40 s, all
     // served: the connection waited "in the network" for 3 s.
     let r = run(&burst(4, "2.5s", TCP));
-    assert_eq!(ends(&r, Outcome::Ok), [32_500, 35_000, 37_500, 40_000]);
+    assert_eq!(ends(&r, o::OK), [32_500, 35_000, 37_500, 40_000]);
     assert_eq!(counter(&r, "fpm.syn_dropped"), 2);
     // A Unix socket refuses D at once.
     let unix = run(&burst(4, "2.5s", &TCP.replace("tcp", "unix")));
-    assert_eq!(ends(&unix, Outcome::BacklogFull), [30_000]);
+    assert_eq!(ends(&unix, o::BACKLOG_FULL), [30_000]);
     assert_eq!(counter(&unix, "fpm.syn_dropped"), 0);
 }
 
@@ -116,12 +123,12 @@ fn nginx_gives_up_at_fastcgi_connect_timeout_and_the_kernel_after_its_retries() 
         "2.5s",
         &format!("{TCP}\nnginx = {{ fastcgi_connect_timeout = \"2s\" }}"),
     ));
-    assert_eq!(ends(&r, Outcome::ConnectTimeout), [32_000]);
-    assert_eq!(ends(&r, Outcome::Ok).len(), 3);
+    assert_eq!(ends(&r, o::CONNECT_TIMEOUT), [32_000]);
+    assert_eq!(ends(&r, o::OK).len(), 3);
     // With tcp_syn_retries = 1 the kernel retransmits once (at 31 s) and
     // gives up one doubled timeout later, at 33 s: connect() fails, 502.
     let r = run(&burst(4, "2.5s", &format!("{TCP}\nhost = {{ tcp_syn_retries = 1 }}")));
-    assert_eq!(ends(&r, Outcome::BacklogFull), [33_000]);
+    assert_eq!(ends(&r, o::BACKLOG_FULL), [33_000]);
     // Linux 6.5's linear timeouts retransmit at 31, 32, 33 s: D gets in
     // at 33 s all the same.
     let r = run(&burst(
@@ -129,7 +136,7 @@ fn nginx_gives_up_at_fastcgi_connect_timeout_and_the_kernel_after_its_retries() 
         "2.5s",
         &format!("{TCP}\nhost = {{ tcp_syn_linear_timeouts = 4 }}"),
     ));
-    assert_eq!(ends(&r, Outcome::Ok), [32_500, 35_000, 37_500, 40_000]);
+    assert_eq!(ends(&r, o::OK), [32_500, 35_000, 37_500, 40_000]);
     assert_eq!(counter(&r, "fpm.syn_dropped"), 3);
 }
 
@@ -143,7 +150,7 @@ fn request_terminate_timeout_kills_on_the_heartbeat() {
         "5s",
         "fpm = { pm = \"static\", max_children = 1, request_terminate_timeout = \"1s\" }",
     ));
-    assert_eq!(ends(&r, Outcome::Terminated), [31_302]);
+    assert_eq!(ends(&r, o::TERMINATED), [31_302]);
     // T = 2 s (heartbeat 666 ms), two requests started at 30 s: due at
     // 12 s, killed at the tick at 18 × 666 = 11.988 s? No: that is before
     // 12 s; the next, 12.654 s.
@@ -152,7 +159,7 @@ fn request_terminate_timeout_kills_on_the_heartbeat() {
         "5s",
         "fpm = { pm = \"static\", max_children = 2, request_terminate_timeout = \"2s\" }",
     ));
-    assert_eq!(ends(&r, Outcome::Terminated), [32_634, 32_634]);
+    assert_eq!(ends(&r, o::TERMINATED), [32_634, 32_634]);
 }
 
 #[test]
@@ -166,13 +173,13 @@ fn nginx_closes_clients_beyond_its_worker_connections() {
         )
     };
     let r = run(&burst(3, "1s", &era(7)));
-    assert_eq!(ends(&r, Outcome::NginxClosed), [30_000]);
-    assert_eq!(ends(&r, Outcome::Ok), [31_000, 31_000]);
+    assert_eq!(ends(&r, o::NGINX_CLOSED), [30_000]);
+    assert_eq!(ends(&r, o::OK), [31_000, 31_000]);
     let r = run(&burst(3, "1s", &era(8)));
-    assert_eq!(ends(&r, Outcome::NginxNoConnection), [30_000]);
+    assert_eq!(ends(&r, o::NGINX_NO_CONNECTION), [30_000]);
     // The default (768 connections on as many workers as cores) holds them all.
     let r = run(&burst(9, "1s", "fpm = { pm = \"static\", max_children = 10 }"));
-    assert_eq!(r.totals.outcomes[Outcome::Ok], 9);
+    assert_eq!(count(&r, o::OK), 9);
 }
 
 #[test]
@@ -200,8 +207,8 @@ fn a_client_that_gives_up_frees_nginx_and_its_retrying_syn() {
         fpm = { pm = "static", max_children = 1, listen_backlog = 1, listen = "tcp" }
         nginx = { worker_processes = 1, worker_connections = 11 }
     "#);
-    assert_eq!(ends(&r, Outcome::ClientTimeout), [12_000; 4]);
-    assert_eq!(r.totals.outcomes[Outcome::NginxClosed], 0);
+    assert_eq!(ends(&r, o::CLIENT_TIMEOUT), [12_000; 4]);
+    assert_eq!(count(&r, o::NGINX_CLOSED), 0);
     assert_eq!(counter(&r, "fpm.syn_dropped"), 2 + 2);
     assert_eq!(counter(&r, "fpm.abandoned"), 2, "A and B ran for nobody");
 }

@@ -3,8 +3,9 @@
 
 use std::path::Path;
 
+use lab_core::record::outcomes::{BACKLOG_FULL, CLIENT_TIMEOUT};
 use lab_core::scenario::{self, Scenario};
-use lab_core::{Outcome, Record};
+use lab_core::{OutcomeId, Record};
 
 fn parse(text: &str) -> Scenario {
     scenario::parse(text, Path::new("t.toml")).unwrap_or_else(|e| panic!("{e}"))
@@ -44,7 +45,7 @@ fn endpoint_65536_runs_as_itself() {
     s.app.endpoints.push(last);
     s.traffic.mix = vec![(65_536, 1.0)];
     let r = run(&s);
-    assert!(r.totals.outcomes[Outcome::Ok] > 3);
+    assert!(r.totals.outcomes[OutcomeId::OK] > 3);
     assert_eq!(ms(r.totals.latency.min()), 5.0);
     assert_eq!(ms(r.totals.latency.max()), 5.0);
 }
@@ -68,7 +69,7 @@ fn an_endpoint_of_70000_steps_ends() {
     let step = s.app.endpoints[0].steps[0].clone();
     s.app.endpoints[0].steps = vec![step; 70_000];
     let r = run(&s);
-    assert!(r.totals.outcomes[Outcome::Ok] >= 1);
+    assert!(r.totals.outcomes[OutcomeId::OK] >= 1);
     assert_eq!(ms(r.totals.latency.max()), 70.0);
 }
 
@@ -94,8 +95,12 @@ fn delays_past_the_end_of_time_never_come() {
             ));
             let r = run(&s);
             let o = &r.totals.outcomes;
-            assert_eq!(o[Outcome::Ok], 0, "{steps} on {era}");
-            assert_eq!(o.total(), o[Outcome::ClientTimeout], "{steps} on {era}");
+            assert_eq!(o[OutcomeId::OK], 0, "{steps} on {era}");
+            assert_eq!(
+                o.total(),
+                o[r.outcome_id(&CLIENT_TIMEOUT.key).unwrap()],
+                "{steps} on {era}"
+            );
         }
     }
     // An open model whose requests never end: each stays in its worker.
@@ -112,6 +117,6 @@ fn delays_past_the_end_of_time_never_come() {
     "#,
     );
     let r = run(&s);
-    assert!(r.totals.outcomes[Outcome::BacklogFull] > 900);
-    assert_eq!(r.totals.outcomes[Outcome::Ok], 0);
+    assert!(r.totals.outcomes[r.outcome_id(&BACKLOG_FULL.key).unwrap()] > 900);
+    assert_eq!(r.totals.outcomes[OutcomeId::OK], 0);
 }

@@ -3,7 +3,13 @@
 
 use std::path::Path;
 
-use lab_core::{Outcome, Record, scenario};
+use lab_core::record::outcomes::{LOCK_WAIT_TIMEOUT, TERMINATED, TOO_MANY_CONNECTIONS};
+use lab_core::{OutcomeId, OutcomeSpec, Record, scenario};
+
+/// The id of an outcome every shop declares.
+fn id(r: &Record, o: OutcomeSpec) -> OutcomeId {
+    r.outcome_id(&o.key).unwrap()
+}
 
 fn run(text: &str) -> Record {
     let s = scenario::parse(text, Path::new("t.toml")).unwrap_or_else(|e| panic!("{e}"));
@@ -58,7 +64,7 @@ fn a_transaction_holds_its_row_until_commit() {
     // T+26 and its own flush ends at T+29. (Autocommit statements would
     // have let B in at T+1.)
     let stone = once(2, CHECKOUT, "[eras.stone]\nfpm = { pm = \"static\", max_children = 2 }");
-    assert_eq!(stone.totals.outcomes[Outcome::Ok], 2);
+    assert_eq!(stone.totals.outcomes[OutcomeId::OK], 2);
     about(ms(stone.totals.latency.min()), 16.0);
     about(ms(stone.totals.latency.max()), 29.0);
     assert_eq!(stone.totals.latency.mean().unwrap() / 1e6, 22.5);
@@ -93,7 +99,7 @@ fn commits_that_arrive_during_a_flush_share_the_next_one() {
 steps = [{ transaction = [{ query = "reserve", lock = "stock", db_cpu = "1ms" }], commit_flush = "10ms" }]
 "#;
     let r = once(4, app, "[eras.stone]\nfpm = { pm = \"static\", max_children = 4 }");
-    assert_eq!(r.totals.outcomes[Outcome::Ok], 4);
+    assert_eq!(r.totals.outcomes[OutcomeId::OK], 4);
     assert_eq!(counter(&r, "mysql.commits"), 4);
     assert_eq!(counter(&r, "mysql.log_flushes"), 2);
     assert_eq!(counter(&r, "mysql.lock_waits"), 3);
@@ -127,7 +133,7 @@ fn a_killed_request_rolls_back_and_frees_its_rows() {
         mysql = { innodb_lock_wait_timeout = "1s" }
     "#);
     // Requests at 10, 21, 32, 43 and 54 s, each killed a second later.
-    assert_eq!(r.totals.outcomes[Outcome::Terminated], 5, "{:?}", r.totals.outcomes);
+    assert_eq!(r.totals.outcomes[id(&r, TERMINATED)], 5, "{:?}", r.totals.outcomes);
     assert_eq!(r.totals.outcomes.total(), 5);
     assert_eq!(counter(&r, "mysql.lock_waits"), 0);
     assert_eq!(counter(&r, "mysql.log_flushes"), 0, "nothing committed");
@@ -162,9 +168,9 @@ fn a_lock_wait_timeout_rolls_back_and_frees_the_rows_for_others() {
         mysql = { innodb_lock_wait_timeout = "1s" }
     "#);
     let o = &r.totals.outcomes;
-    assert!(o[Outcome::LockWaitTimeout] > 10, "{o:?}");
-    assert!(o[Outcome::Ok] > 300, "{o:?}");
-    assert_eq!(o[Outcome::Ok] + o[Outcome::LockWaitTimeout], o.total());
+    assert!(o[id(&r, LOCK_WAIT_TIMEOUT)] > 10, "{o:?}");
+    assert!(o[OutcomeId::OK] > 300, "{o:?}");
+    assert_eq!(o[OutcomeId::OK] + o[id(&r, LOCK_WAIT_TIMEOUT)], o.total());
 }
 
 #[test]
@@ -187,7 +193,7 @@ fn a_lock_wait_fails_at_the_lock_checkers_next_tick() {
         mysql = { innodb_lock_wait_timeout = "1s" }
     "#);
     let o = &r.totals.outcomes;
-    assert_eq!((o[Outcome::Ok], o[Outcome::LockWaitTimeout]), (1, 1), "{o:?}");
+    assert_eq!((o[OutcomeId::OK], o[id(&r, LOCK_WAIT_TIMEOUT)]), (1, 1), "{o:?}");
     let (busy, _) = gauge(&r, "fpm.busy");
     assert!((busy * 15.0 - 4.8).abs() < 1e-9, "{} worker-seconds", busy * 15.0);
 }
@@ -205,7 +211,11 @@ steps = [{ query = "q", db_wait = "100ms" }]
     let fpm = "fpm = { pm = \"static\", max_children = 2 }\nmysql = { max_connections = 1 }";
     let bronze = once(2, app, &format!("[eras.bronze]\nnetwork = {{ rtt = \"1ms\" }}\n{fpm}"));
     let o = &bronze.totals.outcomes;
-    assert_eq!((o[Outcome::Ok], o[Outcome::TooManyConnections]), (1, 1), "{o:?}");
+    assert_eq!(
+        (o[OutcomeId::OK], o[id(&bronze, TOO_MANY_CONNECTIONS)]),
+        (1, 1),
+        "{o:?}"
+    );
     let (busy, _) = gauge(&bronze, "fpm.busy");
     assert!((busy * 15.0 - 0.105).abs() < 1e-9, "{} worker-seconds", busy * 15.0);
     // On one host the refusal is immediate.
@@ -225,7 +235,7 @@ fn max_connections_151_admits_151_application_connections() {
         "[eras.stone]\nfpm = { pm = \"static\", max_children = 200 }",
     );
     let o = &r.totals.outcomes;
-    assert_eq!((o[Outcome::Ok], o[Outcome::TooManyConnections]), (151, 49), "{o:?}");
+    assert_eq!((o[OutcomeId::OK], o[id(&r, TOO_MANY_CONNECTIONS)]), (151, 49), "{o:?}");
     assert_eq!(gauge(&r, "mysql.connections").1, 151.0);
 }
 
@@ -259,6 +269,9 @@ fn transactions_draw_the_same_in_every_era() {
         cpu(&bronze, "web.cpu") + cpu(&bronze, "db.cpu"),
     );
     assert!((s - b).abs() < 1e-9, "{s} vs {b}");
-    assert_eq!(stone.totals.outcomes[Outcome::Ok], bronze.totals.outcomes[Outcome::Ok]);
+    assert_eq!(
+        stone.totals.outcomes[OutcomeId::OK],
+        bronze.totals.outcomes[OutcomeId::OK]
+    );
     assert!(counter(&stone, "mysql.log_flushes") > 1_000);
 }

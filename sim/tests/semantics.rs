@@ -3,13 +3,21 @@
 
 use std::path::Path;
 
-use lab_core::{Outcome, Record, scenario};
+use lab_core::record::outcomes::{
+    BACKLOG_FULL, CLIENT_TIMEOUT, LOCK_WAIT_TIMEOUT, TERMINATED, TOO_MANY_CONNECTIONS, UPSTREAM_TIMEOUT,
+};
+use lab_core::{OutcomeId, OutcomeSpec, Record, scenario};
 
 fn run(text: &str) -> Record {
     let s = scenario::parse(text, Path::new("t.toml")).unwrap_or_else(|e| panic!("{e}"));
     lab_sim::run(&s, &s.eras[0], &mut |_| {})
         .unwrap_or_else(|e| panic!("{e}"))
         .record
+}
+
+/// The id of an outcome every shop declares.
+fn id(r: &Record, o: OutcomeSpec) -> OutcomeId {
+    r.outcome_id(&o.key).unwrap()
 }
 
 fn counter(r: &Record, key: &str) -> u64 {
@@ -83,7 +91,7 @@ fn a_full_listen_backlog_answers_502() {
     "#);
     let o = &r.totals.outcomes;
     // One child serves 100/s of the 200/s offered: about half is refused.
-    let refused = o[Outcome::BacklogFull] as f64 / o.total() as f64;
+    let refused = o[id(&r, BACKLOG_FULL)] as f64 / o.total() as f64;
     assert!((0.45..0.55).contains(&refused), "refused {refused}");
     // Linux holds backlog + 1 connections.
     assert_eq!(gauge_max(&r, "fpm.backlog"), 4.0);
@@ -104,11 +112,11 @@ fn nginx_answers_504_when_fpm_is_too_slow_and_the_work_still_runs() {
         nginx = { fastcgi_read_timeout = "1s" }
     "#);
     let o = &r.totals.outcomes;
-    assert_eq!(o[Outcome::Ok], 0);
-    assert!(o[Outcome::UpstreamTimeout] > 5);
+    assert_eq!(o[OutcomeId::OK], 0);
+    assert!(o[id(&r, UPSTREAM_TIMEOUT)] > 5);
     assert_eq!(r.totals.unfinished, 0);
     // Every request still burnt its 2 s in a PHP worker, for nobody.
-    assert_eq!(counter(&r, "fpm.abandoned"), o[Outcome::UpstreamTimeout]);
+    assert_eq!(counter(&r, "fpm.abandoned"), o[id(&r, UPSTREAM_TIMEOUT)]);
 }
 
 #[test]
@@ -123,7 +131,7 @@ fn clients_give_up_at_their_timeout() {
         [eras.stone]
     "#);
     let o = &r.totals.outcomes;
-    assert_eq!(o[Outcome::ClientTimeout], o.total());
+    assert_eq!(o[id(&r, CLIENT_TIMEOUT)], o.total());
     assert!(o.total() > 5);
 }
 
@@ -139,11 +147,11 @@ fn request_terminate_timeout_kills_the_child_and_fpm_replaces_it() {
         fpm = { pm = "static", max_children = 4, request_terminate_timeout = "1s" }
     "#);
     let o = &r.totals.outcomes;
-    assert!(o[Outcome::Terminated] > 15, "{o:?}");
-    assert!(o[Outcome::Ok] > 15, "{o:?}");
-    assert_eq!(counter(&r, "fpm.terminated"), o[Outcome::Terminated]);
+    assert!(o[id(&r, TERMINATED)] > 15, "{o:?}");
+    assert!(o[OutcomeId::OK] > 15, "{o:?}");
+    assert_eq!(counter(&r, "fpm.terminated"), o[id(&r, TERMINATED)]);
     // Each killed child is forked again: static keeps max_children.
-    assert_eq!(counter(&r, "fpm.spawned"), o[Outcome::Terminated]);
+    assert_eq!(counter(&r, "fpm.spawned"), o[id(&r, TERMINATED)]);
     let latency = ms(r.totals.latency.max());
     assert!(latency < 20.0, "only the short requests succeed: {latency}");
 }
@@ -162,8 +170,8 @@ fn mysql_refuses_connections_beyond_max_connections() {
         mysql = { max_connections = 2 }
     "#);
     let o = &r.totals.outcomes;
-    assert!(o[Outcome::TooManyConnections] > 100, "{o:?}");
-    assert!(o[Outcome::Ok] > 100, "{o:?}");
+    assert!(o[id(&r, TOO_MANY_CONNECTIONS)] > 100, "{o:?}");
+    assert!(o[OutcomeId::OK] > 100, "{o:?}");
     assert_eq!(gauge_max(&r, "mysql.connections"), 2.0);
 }
 
@@ -183,9 +191,9 @@ fn a_hot_row_makes_queries_wait_and_time_out_with_1205() {
         mysql = { innodb_lock_wait_timeout = "1s" }
     "#);
     let o = &r.totals.outcomes;
-    assert!(o[Outcome::LockWaitTimeout] > 30, "{o:?}");
-    assert!(o[Outcome::Ok] > 30, "{o:?}");
-    assert!(counter(&r, "mysql.lock_waits") >= o[Outcome::LockWaitTimeout]);
+    assert!(o[id(&r, LOCK_WAIT_TIMEOUT)] > 30, "{o:?}");
+    assert!(o[OutcomeId::OK] > 30, "{o:?}");
+    assert!(counter(&r, "mysql.lock_waits") >= o[id(&r, LOCK_WAIT_TIMEOUT)]);
     // A query that got the lock held it 2 s, after less than 2 s of waiting
     // (the wait fails at the lock checker's first tick past 1 s).
     assert!(ms(r.totals.latency.max()) <= 4000.0 * 1.01);
@@ -269,7 +277,7 @@ fn max_requests_replaces_children() {
         [eras.stone]
         fpm = { pm = "static", max_children = 4, max_requests = 50 }
     "#);
-    let served = r.totals.outcomes[Outcome::Ok] as f64;
+    let served = r.totals.outcomes[OutcomeId::OK] as f64;
     let spawned = counter(&r, "fpm.spawned") as f64;
     assert!(
         (spawned - served / 50.0).abs() <= 4.0,
@@ -314,7 +322,7 @@ fn memory_does_not_grow_with_requests() {
     let size = |r: &Record| {
         r.windows
             .iter()
-            .map(|w| w.latency.encoded_len() + w.queue_wait.encoded_len())
+            .map(|w| w.latency.encoded_len() + w.waits[0].encoded_len())
             .sum::<usize>()
     };
     assert!(
@@ -348,7 +356,7 @@ fn a_lock_granted_as_its_wait_times_out_goes_ahead() {
     let o = &r.totals.outcomes;
     // Later waits start 10 ms after a grant and some time out; had the
     // first grant been lost, the row would stay locked and nearly all fail.
-    assert!(o[Outcome::Ok] >= 10, "{o:?}");
+    assert!(o[OutcomeId::OK] >= 10, "{o:?}");
     assert!(gauge_max(&r, "mysql.lock_waiters") <= 1.0);
 }
 
@@ -389,7 +397,7 @@ fn ondemand_replaces_a_child_killed_at_max_requests() {
         [eras.stone]
         fpm = { pm = "ondemand", max_children = 1, max_requests = 1 }
     "#);
-    let wait = r.totals.queue_wait.mean().unwrap() / 1e6;
+    let wait = r.totals.waits[r.wait_index("queue_wait").unwrap()].mean().unwrap() / 1e6;
     assert!(wait < 20.0, "mean backlog wait {wait} ms");
 }
 
@@ -443,6 +451,6 @@ fn calls_draw_what_the_same_steps_written_inline_draw() {
         [eras.bronze]
     "#;
     let (a, b) = (run(inline), run(called));
-    assert!(a.totals.outcomes[Outcome::Ok] > 9_000);
+    assert!(a.totals.outcomes[OutcomeId::OK] > 9_000);
     assert_eq!(a.windows, b.windows);
 }

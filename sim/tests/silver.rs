@@ -5,13 +5,19 @@
 use std::path::Path;
 
 use lab_core::record::Window;
-use lab_core::{Outcome, Record, scenario};
+use lab_core::record::outcomes::{CLIENT_TIMEOUT, CONNECT_FAILED, CONNECTION_RESET, LB_UNAVAILABLE};
+use lab_core::{OutcomeId, OutcomeSpec, Record, scenario};
 
 fn run(text: &str) -> Record {
     let s = scenario::parse(text, Path::new("t.toml")).unwrap_or_else(|e| panic!("{e}"));
     lab_sim::run(&s, &s.eras[0], &mut |_| {})
         .unwrap_or_else(|e| panic!("{e}"))
         .record
+}
+
+/// The id of an outcome every shop declares.
+fn id(r: &Record, o: OutcomeSpec) -> OutcomeId {
+    r.outcome_id(&o.key).unwrap()
 }
 
 fn counter(r: &Record, key: &str) -> u64 {
@@ -164,15 +170,15 @@ fn a_crashed_master_balancer_leaves_a_gap_of_three_adverts_and_the_skew() {
         kind = "crash"
         target = "lb.master"
     "#);
-    let lost = r.totals.outcomes[Outcome::ClientTimeout] as f64;
+    let lost = r.totals.outcomes[id(&r, CLIENT_TIMEOUT)] as f64;
     let (lo, hi) = (2000.0 * 2.609, 2000.0 * 3.609);
     println!("client timeouts in the gap: {lost}, expected {lo}..{hi}");
     assert!(lost > lo * 0.95 && lost < hi * 1.05, "{lost}");
     // The few requests in flight through the dead balancer are reset once
     // the backup answers.
-    let resets = r.totals.outcomes[Outcome::ConnectionReset];
+    let resets = r.totals.outcomes[id(&r, CONNECTION_RESET)];
     assert!(resets <= 10, "{resets}");
-    assert_eq!(r.totals.outcomes[Outcome::LbUnavailable], 0);
+    assert_eq!(r.totals.outcomes[id(&r, LB_UNAVAILABLE)], 0);
 }
 
 #[test]
@@ -192,8 +198,8 @@ fn a_client_whose_syn_went_unanswered_gets_in_on_a_retransmission() {
         kind = "crash"
         target = "lb[0]"
     "#);
-    assert_eq!(r.totals.outcomes[Outcome::ClientTimeout], 0);
-    assert_eq!(r.totals.outcomes[Outcome::ConnectFailed], 0);
+    assert_eq!(r.totals.outcomes[id(&r, CLIENT_TIMEOUT)], 0);
+    assert_eq!(r.totals.outcomes[id(&r, CONNECT_FAILED)], 0);
     let max = ms(r.totals.latency.max());
     assert!(
         max > 3000.0 && max < 7100.0,
@@ -237,7 +243,7 @@ fn a_crashed_web_node_takes_its_share_until_the_checks_mark_it_down() {
     let down = counted_in(&r, "haproxy.marked_down");
     assert_eq!(down.iter().map(|d| d.1).sum::<u64>(), 2, "both balancers: {down:?}");
     assert!(down.iter().all(|&(t, _)| (40..=42).contains(&t)), "{down:?}");
-    let failed = r.totals.outcomes[Outcome::LbUnavailable] as f64;
+    let failed = r.totals.outcomes[id(&r, LB_UNAVAILABLE)] as f64;
     let (lo, hi) = (100.0 * 10.0, 100.0 * 12.0);
     println!("503s {failed}, expected {lo}..{hi}");
     assert!(failed > lo * 0.95 && failed < hi * 1.05, "{failed}");
@@ -257,7 +263,7 @@ fn a_refusing_web_node_is_marked_down_sooner_and_retries_hide_it() {
     let r = struck("restart", 3);
     let down = counted_in(&r, "haproxy.marked_down");
     assert!(down.iter().all(|&(t, _)| (34..=36).contains(&t)), "{down:?}");
-    let failed = r.totals.outcomes[Outcome::LbUnavailable] as f64;
+    let failed = r.totals.outcomes[id(&r, LB_UNAVAILABLE)] as f64;
     assert!(failed > 100.0 * 4.0 * 0.5 && failed < 100.0 * 6.0 * 1.05, "{failed}");
 }
 
@@ -331,7 +337,7 @@ fn a_full_server_queue_times_out_with_503_at_the_rate_the_server_cannot_take() {
         haproxy = { server_maxconn = 1, timeout_queue = "1s" }
     "#);
     let o = &r.totals.outcomes;
-    let share = o[Outcome::LbUnavailable] as f64 / o.total() as f64;
+    let share = o[id(&r, LB_UNAVAILABLE)] as f64 / o.total() as f64;
     println!("503 share {share}");
     assert!((share - 0.5).abs() < 0.03, "{share}");
 }

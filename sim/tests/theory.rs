@@ -11,7 +11,8 @@
 use std::path::PathBuf;
 
 use lab_core::record::Window;
-use lab_core::{Outcome, Record, scenario};
+use lab_core::record::outcomes::BACKLOG_FULL;
+use lab_core::{Record, scenario};
 
 fn simulate(file: &str) -> Record {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -70,7 +71,8 @@ fn mm1_mean_wait_time_in_system_and_littles_law() {
     let r = simulate("mm1.toml");
     let (lambda, mu) = (80.0, 100.0);
     let rho: f64 = lambda / mu;
-    let waits = batch_means(&r, |w| w.queue_wait.mean().map(|ns| ns / 1e9));
+    let backlog = r.wait_index("queue_wait").unwrap();
+    let waits = batch_means(&r, |w| w.waits[backlog].mean().map(|ns| ns / 1e9));
     check("M/M/1 Wq (s)", waits, rho / (mu - lambda), 0.03);
     let sojourn = batch_means(&r, |w| w.latency.mean().map(|ns| ns / 1e9));
     check("M/M/1 W (s)", sojourn, 1.0 / (mu - lambda), 0.03);
@@ -94,11 +96,12 @@ fn mm4_wait_matches_erlang_c() {
     let r = simulate("mm4.toml");
     let (lambda, mu, c) = (360.0, 100.0, 4);
     let pw = erlang_c(c, lambda / mu);
-    let waits = batch_means(&r, |w| w.queue_wait.mean().map(|ns| ns / 1e9));
+    let backlog = r.wait_index("queue_wait").unwrap();
+    let waits = batch_means(&r, |w| w.waits[backlog].mean().map(|ns| ns / 1e9));
     check("M/M/4 Wq (s)", waits, pw / (f64::from(c) * mu - lambda), 0.03);
     // P(wait > 0): waits under a microsecond are the ones served at once.
     let delayed = batch_means(&r, |w| {
-        let l = w.queue_wait.latencies();
+        let l = w.waits[backlog].latencies();
         (l.count() > 0).then(|| 1.0 - l.histogram().count_between(0, 999) as f64 / l.count() as f64)
     });
     check("M/M/4 P(wait)", delayed, pw, 0.02);
@@ -123,9 +126,10 @@ fn mm2k_blocking_matches_the_closed_form() {
     };
     let p0 = 1.0 / (0..=k).map(term).sum::<f64>();
     let blocking = term(k) * p0;
+    let refused = r.outcome_id(&BACKLOG_FULL.key).unwrap();
     let est = batch_means(&r, |w| {
         let total = w.outcomes.total();
-        (total > 0).then(|| w.outcomes[Outcome::BacklogFull] as f64 / total as f64)
+        (total > 0).then(|| w.outcomes[refused] as f64 / total as f64)
     });
     check("M/M/2/6 blocking", est, blocking, 0.03);
     let backlog = r.gauge_index("fpm.backlog").unwrap();

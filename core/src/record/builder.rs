@@ -1,6 +1,9 @@
 //! Builds a [`Record`] from events given in time order.
 
-use super::{CounterSpec, GaugeSpec, GaugeStat, Latencies, Outcome, OutcomeCounts, Record, RecordMeta, Totals, Window};
+use super::{
+    CounterSpec, GaugeSpec, GaugeStat, HistogramId, HistogramSpec, Latencies, OutcomeCounts, OutcomeId, OutcomeSpec,
+    Record, RecordMeta, Totals, Window, outcomes,
+};
 
 /// Handle of a gauge registered with [`RecordBuilder::add_gauge`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,9 +24,14 @@ struct GaugeAcc {
 
 /// Accumulates one window at a time and freezes each as time passes it.
 ///
-/// Every method takes the current time; times must not go backwards.
+/// Components declare what they record (outcomes, waits, gauges,
+/// counters) before the first window closes, and keep the ids they get
+/// back. Every recording method takes the current time; times must not go
+/// backwards.
 pub struct RecordBuilder {
     meta: RecordMeta,
+    outcome_specs: Vec<OutcomeSpec>,
+    wait_specs: Vec<HistogramSpec>,
     gauge_specs: Vec<GaugeSpec>,
     counter_specs: Vec<CounterSpec>,
     window_start: u64,
@@ -34,12 +42,12 @@ pub struct RecordBuilder {
     arrivals: u64,
     outcomes: OutcomeCounts,
     latency: Latencies,
-    queue_wait: Latencies,
+    waits: Vec<Latencies>,
     gauges: Vec<GaugeAcc>,
     counters: Vec<u64>,
     windows: Vec<Window>,
     total_latency: Latencies,
-    total_queue_wait: Latencies,
+    total_waits: Vec<Latencies>,
     scratch: Vec<u8>,
 }
 
@@ -50,22 +58,95 @@ impl RecordBuilder {
         let meta_duration = meta.duration;
         RecordBuilder {
             meta,
+            // Success is outcome 0 in every record: see `OutcomeId::OK`.
+            outcome_specs: vec![outcomes::OK],
+            wait_specs: Vec::new(),
             gauge_specs: Vec::new(),
             counter_specs: Vec::new(),
             window_start: 0,
             window_end,
             next_roll: Self::roll_at(window_end, meta_duration),
             arrivals: 0,
-            outcomes: OutcomeCounts::default(),
+            outcomes: OutcomeCounts::zeroed(1),
             latency: Latencies::default(),
-            queue_wait: Latencies::default(),
+            waits: Vec::new(),
             gauges: Vec::new(),
             counters: Vec::new(),
             windows: Vec::new(),
             total_latency: Latencies::default(),
-            total_queue_wait: Latencies::default(),
+            total_waits: Vec::new(),
             scratch: Vec::new(),
         }
+    }
+
+    /// Declares a way requests can end and returns its id.
+    ///
+    /// # Panics
+    ///
+    /// When the key is already declared (`ok` always is): two causes under
+    /// one key would be one CSV column and one summary.json entry. A
+    /// component that shares another's outcome looks its id up with
+    /// [`RecordBuilder::outcome_id`] instead. Also when a window has already
+    /// closed, since every window counts the same outcomes.
+    pub fn add_outcome(&mut self, spec: OutcomeSpec) -> OutcomeId {
+        assert!(
+            self.outcome_id(&spec.key).is_none(),
+            "the outcome key `{}` is declared twice (its label: `{}`)",
+            spec.key,
+            spec.label
+        );
+        assert!(!spec.key.is_empty(), "an outcome key cannot be empty");
+        if let Some(status) = spec.http_status {
+            assert!(
+                (100..=599).contains(&status),
+                "outcome `{}`: no HTTP status {status}",
+                spec.key
+            );
+        }
+        self.assert_no_window_closed("outcome", &spec.key);
+        let id = OutcomeId(u16::try_from(self.outcome_specs.len()).expect("fewer than 65536 outcomes"));
+        self.outcome_specs.push(spec);
+        self.outcomes.push_zero();
+        id
+    }
+
+    /// The id of an outcome already declared with `key`.
+    pub fn outcome_id(&self, key: &str) -> Option<OutcomeId> {
+        let i = self.outcome_specs.iter().position(|o| o.key == key)?;
+        Some(OutcomeId(i as u16))
+    }
+
+    /// Declares a wait, kept as a histogram per window, and returns its id.
+    ///
+    /// # Panics
+    ///
+    /// When the key is already declared, or is `latency` (the end-to-end
+    /// latency's columns), or a window has already closed.
+    pub fn add_wait(&mut self, spec: HistogramSpec) -> HistogramId {
+        assert!(
+            !self.wait_specs.iter().any(|w| w.key == spec.key),
+            "the wait key `{}` is declared twice (its label: `{}`)",
+            spec.key,
+            spec.label
+        );
+        assert!(!spec.key.is_empty(), "a wait key cannot be empty");
+        assert!(
+            spec.key != "latency",
+            "a wait cannot be keyed `latency`: its columns would clash with the latency's"
+        );
+        self.assert_no_window_closed("wait", &spec.key);
+        let id = HistogramId(u16::try_from(self.wait_specs.len()).expect("fewer than 65536 waits"));
+        self.wait_specs.push(spec);
+        self.waits.push(Latencies::default());
+        self.total_waits.push(Latencies::default());
+        id
+    }
+
+    fn assert_no_window_closed(&self, what: &str, key: &str) {
+        assert!(
+            self.windows.is_empty(),
+            "the {what} `{key}` is declared after a window closed: declare it when the component is built"
+        );
     }
 
     pub fn add_gauge(&mut self, spec: GaugeSpec) -> GaugeId {
@@ -101,18 +182,19 @@ impl RecordBuilder {
 
     /// A request ended for its client; `latency` is measured from its arrival.
     #[inline]
-    pub fn outcome(&mut self, now: u64, outcome: Outcome, latency: u64) {
+    pub fn outcome(&mut self, now: u64, outcome: OutcomeId, latency: u64) {
         self.advance(now);
         self.outcomes[outcome] += 1;
-        if outcome == Outcome::Ok {
+        if outcome == OutcomeId::OK {
             self.latency.record(latency);
         }
     }
 
+    /// A wait of the declared `histogram` ended.
     #[inline]
-    pub fn queue_wait(&mut self, now: u64, wait: u64) {
+    pub fn wait(&mut self, now: u64, histogram: HistogramId, wait: u64) {
         self.advance(now);
-        self.queue_wait.record(wait);
+        self.waits[histogram.index()].record(wait);
     }
 
     #[inline]
@@ -185,21 +267,24 @@ impl RecordBuilder {
             .collect();
         if self.window_start >= self.meta.warmup {
             self.total_latency.merge(&self.latency);
-            self.total_queue_wait.merge(&self.queue_wait);
+            for (total, w) in self.total_waits.iter_mut().zip(&self.waits) {
+                total.merge(w);
+            }
         }
+        let scratch = &mut self.scratch;
         let window = Window {
             start: self.window_start,
             len,
             offered: 0.0,
             arrivals: std::mem::take(&mut self.arrivals),
-            outcomes: std::mem::take(&mut self.outcomes),
-            latency: self.latency.digest(&mut self.scratch),
-            queue_wait: self.queue_wait.digest(&mut self.scratch),
+            outcomes: std::mem::replace(&mut self.outcomes, OutcomeCounts::zeroed(self.outcome_specs.len())),
+            latency: self.latency.digest(scratch),
+            waits: self.waits.iter().map(|w| w.digest(scratch)).collect(),
             gauges,
             counters: self.counters.iter_mut().map(std::mem::take).collect(),
         };
         self.latency.reset();
-        self.queue_wait.reset();
+        self.waits.iter_mut().for_each(Latencies::reset);
         self.windows.push(window);
     }
 
@@ -218,7 +303,7 @@ impl RecordBuilder {
         }
         let measured: Vec<&Window> = self.windows.iter().filter(|w| w.start >= self.meta.warmup).collect();
         let span: u64 = measured.iter().map(|w| w.len).sum();
-        let mut outcomes = OutcomeCounts::default();
+        let mut outcomes = OutcomeCounts::zeroed(self.outcome_specs.len());
         let mut counters = vec![0; self.counter_specs.len()];
         let mut gauges = vec![GaugeStat::default(); self.gauge_specs.len()];
         for w in &measured {
@@ -236,13 +321,15 @@ impl RecordBuilder {
             arrivals: measured.iter().map(|w| w.arrivals).sum(),
             outcomes,
             latency: self.total_latency,
-            queue_wait: self.total_queue_wait,
+            waits: self.total_waits,
             gauges,
             counters,
             unfinished,
         };
         Record {
             meta: self.meta,
+            outcomes: self.outcome_specs,
+            waits: self.wait_specs,
             gauges: self.gauge_specs,
             counters: self.counter_specs,
             windows: self.windows,
@@ -254,7 +341,9 @@ impl RecordBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::outcomes::{BACKLOG_FULL, CLIENT_TIMEOUT, LB_UNAVAILABLE};
     use crate::record::test_support::{meta, with_queue_and_counter};
+    use crate::record::waits::FPM_BACKLOG;
 
     const S: u64 = 1_000_000_000;
 
@@ -263,10 +352,11 @@ mod tests {
         let (mut b, g, c) = with_queue_and_counter(meta(S, 0, 3 * S + S / 2));
         b.gauge(S / 2, g, 4); // 0 for 0.5 s, 4 for 0.5 s
         b.arrival(S / 2);
-        b.outcome(S / 2 + 10, Outcome::Ok, 2_000_000);
+        let backlog_full = b.add_outcome(BACKLOG_FULL);
+        b.outcome(S / 2 + 10, OutcomeId::OK, 2_000_000);
         b.count(2 * S + 1, c, 3);
         b.gauge(2 * S + S / 4, g, 0);
-        b.outcome(3 * S + 1, Outcome::BacklogFull, 1_000);
+        b.outcome(3 * S + 1, backlog_full, 1_000);
         let r = b.finish(3 * S + S / 2, 7, |_, _| 10.0);
         assert_eq!(r.windows.len(), 4);
         assert_eq!(r.windows[3].len, S / 2);
@@ -276,7 +366,7 @@ mod tests {
         assert_eq!(r.windows[3].gauges[0], GaugeStat { mean: 0.0, max: 0.0 });
         assert_eq!(r.windows[2].counters[0], 3);
         assert_eq!(r.windows[0].latency.count, 1);
-        assert_eq!(r.windows[3].outcomes[Outcome::BacklogFull], 1);
+        assert_eq!(r.windows[3].outcomes[backlog_full], 1);
         assert_eq!(r.totals.outcomes.total(), 2);
         assert_eq!(r.totals.unfinished, 7);
         assert_eq!(r.totals.span, 3 * S + S / 2);
@@ -288,14 +378,108 @@ mod tests {
     fn warmup_windows_stay_out_of_totals() {
         let mut b = RecordBuilder::new(meta(S, 2 * S, 4 * S));
         b.arrival(S);
-        b.outcome(S, Outcome::Ok, 5_000);
+        b.outcome(S, OutcomeId::OK, 5_000);
         b.arrival(3 * S);
-        b.outcome(3 * S, Outcome::Ok, 7_000);
+        b.outcome(3 * S, OutcomeId::OK, 7_000);
         let r = b.finish(4 * S, 0, |_, _| 0.0);
         assert_eq!(r.windows.len(), 4);
         assert_eq!(r.totals.arrivals, 1);
         assert_eq!(r.totals.latency.count(), 1);
         assert_eq!(r.totals.span, 2 * S);
         assert_eq!(r.totals.throughput(), 0.5);
+    }
+
+    #[test]
+    fn ok_is_outcome_zero_and_declared_outcomes_are_counted_by_id() {
+        let mut b = RecordBuilder::new(meta(S, 0, 2 * S));
+        assert_eq!(b.outcome_id("ok"), Some(OutcomeId::OK));
+        let timeout = b.add_outcome(CLIENT_TIMEOUT);
+        // One declared while the first window is open keeps what was counted.
+        b.outcome(S / 4, timeout, 9_000);
+        let haproxy = b.add_outcome(LB_UNAVAILABLE);
+        assert_eq!((timeout.index(), haproxy.index()), (1, 2));
+        assert_eq!(b.outcome_id("haproxy_503"), Some(haproxy));
+        b.outcome(S / 2, haproxy, 1_000);
+        b.outcome(S + 1, haproxy, 1_000);
+        b.outcome(S + 2, OutcomeId::OK, 3_000);
+        let r = b.finish(2 * S, 0, |_, _| 0.0);
+        let keys: Vec<_> = r.outcomes.iter().map(|o| o.key.as_ref()).collect();
+        assert_eq!(keys, ["ok", "client_timeout", "haproxy_503"]);
+        assert_eq!(r.outcome_id("haproxy_503"), Some(haproxy));
+        assert_eq!(r.outcome(haproxy).http_status, Some(503));
+        assert_eq!(r.outcome_id("backlog_full_502"), None);
+        let counts: Vec<_> = r
+            .windows
+            .iter()
+            .map(|w| w.outcomes.iter().map(|(_, n)| n).collect::<Vec<_>>())
+            .collect();
+        assert_eq!(counts, [vec![0, 1, 1], vec![1, 0, 1]]);
+        assert_eq!(r.totals.outcomes[haproxy], 2);
+        assert_eq!(r.totals.outcomes.errors(), 3);
+        // Only successes make the latency distribution.
+        assert_eq!(r.totals.latency.count(), 1);
+    }
+
+    #[test]
+    #[should_panic(expected = "the outcome key `backlog_full_502` is declared twice")]
+    fn an_outcome_key_is_declared_once() {
+        let mut b = RecordBuilder::new(meta(S, 0, S));
+        b.add_outcome(BACKLOG_FULL);
+        b.add_outcome(OutcomeSpec {
+            label: "502 from elsewhere".into(),
+            ..BACKLOG_FULL
+        });
+    }
+
+    #[test]
+    #[should_panic(expected = "the outcome key `ok` is declared twice")]
+    fn ok_is_always_declared() {
+        RecordBuilder::new(meta(S, 0, S)).add_outcome(crate::record::outcomes::OK);
+    }
+
+    #[test]
+    #[should_panic(expected = "declared after a window closed")]
+    fn outcomes_are_declared_before_the_first_window_closes() {
+        let mut b = RecordBuilder::new(meta(S, 0, 3 * S));
+        b.arrival(S + 1);
+        b.add_outcome(BACKLOG_FULL);
+    }
+
+    #[test]
+    fn waits_are_kept_per_window_and_in_the_totals() {
+        let mut b = RecordBuilder::new(meta(S, S, 3 * S));
+        let backlog = b.add_wait(FPM_BACKLOG);
+        let haproxy = b.add_wait(HistogramSpec::new("haproxy.queue_wait", "HAProxy queue wait"));
+        b.wait(S / 2, backlog, 4_000_000);
+        b.wait(S + 1, backlog, 2_000_000);
+        b.wait(2 * S + 1, haproxy, 7_000_000);
+        let r = b.finish(3 * S, 0, |_, _| 0.0);
+        assert_eq!(r.wait_index("queue_wait"), Some(backlog.index()));
+        assert_eq!(r.wait_index("haproxy.queue_wait"), Some(haproxy.index()));
+        assert_eq!(r.waits[1].label, "HAProxy queue wait");
+        let counts: Vec<Vec<u64>> = r
+            .windows
+            .iter()
+            .map(|w| w.waits.iter().map(|d| d.count).collect())
+            .collect();
+        assert_eq!(counts, [[1, 0], [1, 0], [0, 1]]);
+        // The warm-up's wait stays out of the totals.
+        assert_eq!(r.totals.waits[0].count(), 1);
+        assert_eq!(r.totals.waits[0].max(), Some(2_000_000));
+        assert_eq!(r.totals.waits[1].max(), Some(7_000_000));
+    }
+
+    #[test]
+    #[should_panic(expected = "the wait key `queue_wait` is declared twice")]
+    fn a_wait_key_is_declared_once() {
+        let mut b = RecordBuilder::new(meta(S, 0, S));
+        b.add_wait(FPM_BACKLOG);
+        b.add_wait(FPM_BACKLOG);
+    }
+
+    #[test]
+    #[should_panic(expected = "clash with the latency's")]
+    fn a_wait_is_not_the_latency() {
+        RecordBuilder::new(meta(S, 0, S)).add_wait(HistogramSpec::new("latency", "latency"));
     }
 }

@@ -7,7 +7,7 @@
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
-use super::{CounterId, GaugeId, Outcome, RecordBuilder};
+use super::{CounterId, GaugeId, HistogramId, OutcomeId, RecordBuilder};
 
 /// One thing to record, stamped with its time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -15,13 +15,16 @@ pub enum Fact {
     Arrival {
         at: u64,
     },
-    QueueWait {
+    /// A wait of a declared histogram ended.
+    Wait {
         at: u64,
+        histogram: HistogramId,
         wait: u64,
     },
+    /// A request ended for its client; `latency` is measured from its arrival.
     Outcome {
         at: u64,
-        outcome: Outcome,
+        outcome: OutcomeId,
         latency: u64,
     },
     Count {
@@ -58,7 +61,7 @@ impl RecordBuilder {
     fn apply_from(&mut self, fact: Fact, levels: &mut std::slice::Iter<'_, u64>) {
         match fact {
             Fact::Arrival { at } => self.arrival(at),
-            Fact::QueueWait { at, wait } => self.queue_wait(at, wait),
+            Fact::Wait { at, histogram, wait } => self.wait(at, histogram, wait),
             Fact::Outcome { at, outcome, latency } => self.outcome(at, outcome, latency),
             Fact::Count { at, counter, n } => self.count(at, counter, n),
             Fact::Gauge { at, gauge, value } => self.gauge(at, gauge, value),
@@ -174,18 +177,22 @@ mod tests {
     use super::*;
     use crate::record::test_support::{meta, with_queue_and_counter};
 
-    fn builder() -> (RecordBuilder, GaugeId, CounterId) {
-        with_queue_and_counter(meta(1_000, 0, 100_000))
+    fn builder() -> (RecordBuilder, GaugeId, CounterId, HistogramId, OutcomeId) {
+        let (mut b, g, c) = with_queue_and_counter(meta(1_000, 0, 100_000));
+        let w = b.add_wait(crate::record::waits::FPM_BACKLOG);
+        let o = b.add_outcome(crate::record::outcomes::BACKLOG_FULL);
+        (b, g, c, w, o)
     }
 
-    fn facts(g: GaugeId, c: CounterId) -> Vec<Fact> {
+    fn facts(g: GaugeId, c: CounterId, w: HistogramId, backlog_full: OutcomeId) -> Vec<Fact> {
         (0..50_000u64)
             .flat_map(|i| {
                 let at = i * 2;
                 [
                     Fact::Arrival { at },
-                    Fact::QueueWait {
+                    Fact::Wait {
                         at,
+                        histogram: w,
                         wait: i % 7 * 1_000,
                     },
                     Fact::Gauge {
@@ -196,7 +203,7 @@ mod tests {
                     Fact::Count { at, counter: c, n: 1 },
                     Fact::Outcome {
                         at,
-                        outcome: if i % 9 == 0 { Outcome::BacklogFull } else { Outcome::Ok },
+                        outcome: if i % 9 == 0 { backlog_full } else { OutcomeId::OK },
                         latency: 1_000 + i,
                     },
                 ]
@@ -206,13 +213,13 @@ mod tests {
 
     #[test]
     fn a_threaded_builder_records_exactly_what_an_inline_one_does() {
-        let (mut inline, g, c) = builder();
-        for f in facts(g, c) {
+        let (mut inline, g, c, w, o) = builder();
+        for f in facts(g, c, w, o) {
             inline.apply(f);
         }
-        let (threaded, g, c) = builder();
+        let (threaded, g, c, w, o) = builder();
         let mut sender = FactSender::spawn(threaded);
-        for f in facts(g, c) {
+        for f in facts(g, c, w, o) {
             // Send gauge changes as whole level vectors: the same record.
             match f {
                 Fact::Gauge { at, value, .. } => sender.levels(at, &[value]),
@@ -225,5 +232,12 @@ mod tests {
         assert_eq!(a.windows, b.windows);
         assert_eq!(a.totals.outcomes, b.totals.outcomes);
         assert_eq!(a.windows.len(), 100);
+    }
+
+    #[test]
+    fn a_fact_stays_three_words() {
+        // Batches of facts are what the simulator's core writes on every
+        // event: ids must not make them grow.
+        assert_eq!(std::mem::size_of::<Fact>(), 24);
     }
 }

@@ -2,13 +2,13 @@
 
 use lab_core::record::GaugeKind;
 use lab_core::scenario::Percentile;
-use lab_core::{Outcome, Record};
+use lab_core::{OutcomeId, Record};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{
     DrawResult, FONT, Plot, caption_font, color, frame, legend, legend_box, legend_line, linear_top, log_range, mid,
-    ms_label,
+    ms_label, outcome_colors,
 };
 
 fn x_max(r: &Record) -> f64 {
@@ -110,26 +110,6 @@ impl Plot for Latency<'_> {
     }
 }
 
-/// Colour of each outcome in stacked charts: green for success, warm for errors.
-pub(crate) fn outcome_color(o: Outcome) -> RGBColor {
-    match o {
-        Outcome::Ok => RGBColor(44, 160, 44),
-        Outcome::BacklogFull => RGBColor(255, 127, 14),
-        Outcome::UpstreamTimeout => RGBColor(148, 103, 189),
-        Outcome::Terminated => RGBColor(140, 86, 75),
-        Outcome::TooManyConnections => RGBColor(227, 119, 194),
-        Outcome::LockWaitTimeout => RGBColor(188, 189, 34),
-        Outcome::ClientTimeout => RGBColor(214, 39, 40),
-        Outcome::LbUnavailable => RGBColor(23, 190, 207),
-        Outcome::LbTimeout => RGBColor(31, 119, 180),
-        Outcome::ConnectFailed => RGBColor(127, 127, 127),
-        Outcome::ConnectionReset => RGBColor(60, 60, 60),
-        Outcome::ConnectTimeout => RGBColor(158, 218, 229),
-        Outcome::NginxNoConnection => RGBColor(255, 187, 120),
-        Outcome::NginxClosed => RGBColor(174, 199, 232),
-    }
-}
-
 /// Responses per second by outcome, stacked, with the offered load.
 pub struct Throughput<'a>(pub &'a Record);
 
@@ -152,10 +132,10 @@ impl Plot for Throughput<'_> {
     {
         let r = self.0;
         root.fill(&WHITE)?;
-        let layers: Vec<Outcome> = Outcome::ALL
-            .iter()
-            .copied()
-            .filter(|o| *o == Outcome::Ok || has_any(r, *o))
+        let colors = outcome_colors(r.outcomes.iter().map(|o| o.key.as_ref()));
+        let layers: Vec<OutcomeId> = r
+            .outcome_ids()
+            .filter(|o| *o == OutcomeId::OK || has_any(r, *o))
             .collect();
         // Cumulative rates: layer i is the sum of layers 0..=i.
         let stacked: Vec<Vec<(f64, f64)>> = (0..layers.len())
@@ -190,10 +170,10 @@ impl Plot for Throughput<'_> {
             .axis_desc_style((FONT, 14))
             .draw()?;
         for (i, o) in layers.iter().enumerate().rev() {
-            let c = outcome_color(*o).mix(0.85);
+            let c = colors[o.index()].mix(0.85);
             chart
                 .draw_series(AreaSeries::new(stacked[i].iter().copied(), 0.0, c))?
-                .label(o.label())
+                .label(r.outcome(*o).label.as_ref())
                 .legend(legend_box(c));
         }
         chart
@@ -208,7 +188,7 @@ impl Plot for Throughput<'_> {
     }
 }
 
-fn has_any(r: &Record, o: Outcome) -> bool {
+fn has_any(r: &Record, o: OutcomeId) -> bool {
     r.windows.iter().any(|w| w.outcomes[o] > 0)
 }
 

@@ -8,7 +8,7 @@
 //! neither holds it any more, so a web node that works on after HAProxy
 //! gave up (504) still finds its request, as a real FPM child does.
 
-use lab_core::record::Outcome;
+use lab_core::record::OutcomeId;
 use lab_core::scenario::Haproxy;
 use rand_pcg::Pcg64Mcg;
 use std::cmp::Reverse;
@@ -100,7 +100,7 @@ impl Shop {
         let Some(front) = self.front.as_deref_mut() else {
             if self.webs[0].refusing {
                 self.reqs[key.slot as usize].front = Front::Done;
-                self.client_answer(key, Outcome::ConnectFailed);
+                self.client_answer(key, self.outcomes.connect_failed);
                 self.settle(key);
             } else if self.webs[0].up && self.webs[0].reachable {
                 self.reqs[key.slot as usize].front = Front::Direct;
@@ -170,7 +170,7 @@ impl Shop {
         let r = &mut self.reqs[key.slot as usize];
         if r.front == Front::Syn {
             r.front = Front::Done;
-            self.client_answer(key, Outcome::ConnectFailed);
+            self.client_answer(key, self.outcomes.connect_failed);
             self.settle(key);
         }
     }
@@ -197,7 +197,7 @@ impl Shop {
                 let t = after(self.now, front.cfg.timeout_queue);
                 self.timer(self.lanes.queue, t, Ev::QueueTimeout(key));
             }
-            Dispatch::NoServer | Dispatch::QueueFull => self.lb_answer(key, Outcome::LbUnavailable, false),
+            Dispatch::NoServer | Dispatch::QueueFull => self.lb_answer(key, self.outcomes.lb_unavailable, false),
         }
     }
 
@@ -233,7 +233,7 @@ impl Shop {
         r.attempts += 1;
         let backend = &front.lbs[r.lb as usize].backend;
         match backend.retry(r.web, u32::from(r.attempts), refused) {
-            Retry::GiveUp => self.lb_answer(key, Outcome::LbUnavailable, true),
+            Retry::GiveUp => self.lb_answer(key, self.outcomes.lb_unavailable, true),
             Retry::SameServer { after: t } => {
                 r.redispatch = false;
                 self.sched.at(after(self.now, t), Ev::ConnectRetry(key));
@@ -286,19 +286,19 @@ impl Shop {
             return;
         }
         if front.lbs[r.lb as usize].backend.abandon(r.waiter).is_some() {
-            self.lb_answer(key, Outcome::LbUnavailable, false);
+            self.lb_answer(key, self.outcomes.lb_unavailable, false);
         }
     }
 
     pub(super) fn server_timeout(&mut self, key: Key) {
         let r = &self.reqs[key.slot as usize];
         if matches!(r.front, Front::AtServer | Front::Returning) {
-            self.lb_answer(key, Outcome::LbTimeout, true);
+            self.lb_answer(key, self.outcomes.lb_timeout, true);
         }
     }
 
     /// nginx's answer reaches HAProxy, which passes it on.
-    pub(super) fn lb_reply(&mut self, key: Key, outcome: Outcome) {
+    pub(super) fn lb_reply(&mut self, key: Key, outcome: OutcomeId) {
         if self.reqs[key.slot as usize].front == Front::Returning {
             self.lb_answer(key, outcome, true);
         }
@@ -306,7 +306,7 @@ impl Shop {
 
     /// HAProxy answers the client and closes both sides of the request;
     /// `holds_slot` says whether it had a connection slot on `r.web`.
-    fn lb_answer(&mut self, key: Key, outcome: Outcome, holds_slot: bool) {
+    fn lb_answer(&mut self, key: Key, outcome: OutcomeId, holds_slot: bool) {
         let r = &mut self.reqs[key.slot as usize];
         r.front = Front::Done;
         let (lb, s) = (r.lb, r.web);
@@ -354,7 +354,7 @@ impl Shop {
     }
 
     /// The answer (or nginx's error) leaves the web node for HAProxy.
-    pub(super) fn answer_to_lb(&mut self, key: Key, outcome: Outcome) {
+    pub(super) fn answer_to_lb(&mut self, key: Key, outcome: OutcomeId) {
         let front = self.front.as_deref().expect("a balancer");
         let r = &mut self.reqs[key.slot as usize];
         if r.front != Front::AtServer || !self.webs[r.web as usize].reachable {
@@ -532,7 +532,7 @@ impl Shop {
         let r = &mut self.reqs[key.slot as usize];
         if r.front == Front::Lost {
             r.front = Front::Done;
-            self.client_answer(key, Outcome::ConnectionReset);
+            self.client_answer(key, self.outcomes.connection_reset);
             self.settle(key);
         }
     }

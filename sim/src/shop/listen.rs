@@ -7,8 +7,6 @@
 //! in, the kernel gives up (502) or nginx does at
 //! `fastcgi_connect_timeout` (504).
 
-use lab_core::record::Outcome;
-
 use super::{Ev, Key, Phase, Shop};
 use crate::engine::after;
 use crate::fpm::{Connect, SynStep};
@@ -33,8 +31,8 @@ impl Shop {
                 // matter (at a hundred million refusals a second, they
                 // filled memory).
                 let outcome = match refused {
-                    Admit::Closed => Outcome::NginxClosed,
-                    _ => Outcome::NginxNoConnection,
+                    Admit::Closed => self.outcomes.nginx_closed,
+                    _ => self.outcomes.nginx_no_connection,
                 };
                 self.reply(key, outcome);
                 self.settle(key);
@@ -42,7 +40,7 @@ impl Shop {
             }
         };
         if connect == Connect::Refused {
-            self.reply(key, Outcome::BacklogFull);
+            self.reply(key, self.outcomes.backlog_full);
             self.settle(key);
             return;
         }
@@ -127,11 +125,11 @@ impl Shop {
             }
             SynStep::KernelGivesUp => {
                 // connect() fails with ETIMEDOUT: nginx answers 502.
-                self.reply(key, Outcome::BacklogFull);
+                self.reply(key, self.outcomes.backlog_full);
                 self.leave_web(key);
             }
             SynStep::NginxTimesOut => {
-                self.reply(key, Outcome::ConnectTimeout);
+                self.reply(key, self.outcomes.connect_timeout);
                 self.leave_web(key);
             }
         }

@@ -5,7 +5,7 @@
 //! it the next connection from that node's backlog in a loop
 //! ([`Shop::child_free`]), so a chain of instant requests never recurses.
 
-use lab_core::record::Outcome;
+use lab_core::record::OutcomeId;
 use rand::Rng;
 use rand_pcg::Pcg64Mcg;
 use slab::Slab;
@@ -45,7 +45,7 @@ impl Shop {
                 None
             }
             Ev::UpstreamTimeout(key) if self.live(key) => {
-                self.reply(key, Outcome::UpstreamTimeout);
+                self.reply(key, self.outcomes.upstream_timeout);
                 None
             }
             Ev::LockTimeout(key) if self.live(key) => self.lock_timeout(key),
@@ -234,7 +234,7 @@ impl Shop {
     }
 
     /// The client gets its answer, if it still waits for one.
-    pub(super) fn client_answer(&mut self, key: Key, outcome: Outcome) {
+    pub(super) fn client_answer(&mut self, key: Key, outcome: OutcomeId) {
         let r = &mut self.reqs[key.slot as usize];
         if r.client_waiting {
             r.client_waiting = false;
@@ -266,7 +266,7 @@ impl Shop {
         let r = &mut self.reqs[key.slot as usize];
         r.child = child;
         r.started = now;
-        self.rec.queue_wait(now, now - since);
+        self.rec.wait(now, self.backlog_wait, now - since);
         if let Some(t) = self.webs[r.web as usize].pool.terminate_at(now) {
             self.timer(self.lanes.terminate, t, Ev::Terminate(key));
         }
@@ -303,7 +303,7 @@ impl Shop {
             let r = &mut self.reqs[key.slot as usize];
             let steps = &self.endpoints[r.endpoint as usize];
             let Some(step) = steps.get(r.step as usize) else {
-                return self.finish(key, Outcome::Ok);
+                return self.finish(key, OutcomeId::OK);
             };
             match step {
                 CompiledStep::Cpu(s) => {
@@ -335,7 +335,7 @@ impl Shop {
                     // greeting would.
                     let Some(rtt) = &self.rtt else {
                         if !connected {
-                            return self.finish(key, Outcome::TooManyConnections);
+                            return self.finish(key, self.outcomes.too_many_connections);
                         }
                         r.has_conn = true;
                         return self.begin_query(key);
@@ -447,7 +447,7 @@ impl Shop {
         let r = &mut self.reqs[key.slot as usize];
         match r.phase {
             Phase::Connecting => self.begin_query(key),
-            Phase::Refused => self.finish(key, Outcome::TooManyConnections),
+            Phase::Refused => self.finish(key, self.outcomes.too_many_connections),
             Phase::DbWait => self.end_query(key),
             Phase::Returning => {
                 r.step += 1;
@@ -542,7 +542,7 @@ impl Shop {
 
     /// nginx gets FPM's answer (or gives up on it) and passes it on.
     #[inline(always)]
-    pub(super) fn reply(&mut self, key: Key, outcome: Outcome) {
+    pub(super) fn reply(&mut self, key: Key, outcome: OutcomeId) {
         let r = &mut self.reqs[key.slot as usize];
         if r.front == Front::Direct {
             let nginx = &mut self.webs[r.web as usize].nginx;
@@ -555,7 +555,7 @@ impl Shop {
     /// nginx answers whoever sent it the request when that was not the
     /// client itself: HAProxy, or nobody any more.
     #[cold]
-    fn reply_upstream(&mut self, key: Key, outcome: Outcome) {
+    fn reply_upstream(&mut self, key: Key, outcome: OutcomeId) {
         let r = &mut self.reqs[key.slot as usize];
         if !r.nginx_waiting {
             return;
@@ -571,7 +571,8 @@ impl Shop {
         let r = &mut self.reqs[key.slot as usize];
         if r.client_waiting {
             r.client_waiting = false;
-            self.rec.outcome(self.now, Outcome::ClientTimeout, self.now - r.arrived);
+            self.rec
+                .outcome(self.now, self.outcomes.client_timeout, self.now - r.arrived);
             next_request_of(r, self.now, &mut self.sched);
             if r.front != Front::Direct {
                 self.settle(key);
@@ -591,7 +592,7 @@ impl Shop {
     /// The child finished the request (successfully or with an error PHP
     /// turned into a response). Returns the child if it stays.
     #[inline(always)]
-    fn finish(&mut self, key: Key, outcome: Outcome) -> Option<Freed> {
+    fn finish(&mut self, key: Key, outcome: OutcomeId) -> Option<Freed> {
         let now = self.now;
         // Work on the request where it lies: moving it out first would copy
         // it through the stack and stall the loads that follow.
@@ -653,7 +654,7 @@ impl Shop {
         }
         let (phase, web, child) = (r.phase, r.web, r.child);
         self.rec.count(now, self.counters.terminated, 1);
-        self.reply(key, Outcome::Terminated);
+        self.reply(key, self.outcomes.terminated);
         self.pool(web).kill_busy(child);
         if self.pool(web).respawns() {
             self.spawn_child(web);
@@ -752,7 +753,7 @@ impl Shop {
 #[inline(always)]
 fn answer(
     r: &mut Request,
-    outcome: Outcome,
+    outcome: OutcomeId,
     now: Time,
     rec: &mut Recorder,
     sched: &mut Scheduler<Ev>,

@@ -4,8 +4,6 @@
 //! request ends without one. The state lives in [`crate::mysql::Server`];
 //! these are the events around it.
 
-use lab_core::record::Outcome;
-
 use super::super::{Ev, Key, Phase, Shop};
 use super::Freed;
 use crate::engine::after;
@@ -103,6 +101,6 @@ impl Shop {
         // ERROR 1205 rolls back the statement only
         // (innodb_rollback_on_timeout = OFF), but reaches PHP as an
         // exception: a 500, and `finish` rolls the rest back.
-        self.finish(key, Outcome::LockWaitTimeout)
+        self.finish(key, self.outcomes.lock_wait_timeout)
     }
 }
