@@ -388,6 +388,9 @@ pub(crate) struct Shop {
     counters: Counters,
     outcomes: Outcomes,
     backlog_wait: HistogramId,
+    lock_wait: HistogramId,
+    /// Declared only where there is a balancer.
+    haproxy_wait: Option<HistogramId>,
     done: Vec<crate::cpu::JobTag>,
     /// Scratch lists: waiters granted a row, commits a flush served.
     granted: Vec<Key>,
@@ -618,6 +621,8 @@ impl Shop {
             nginx_closed: rec.add_outcome(outcomes::NGINX_CLOSED),
         };
         let backlog_wait = rec.add_wait(waits::FPM_BACKLOG);
+        let lock_wait = rec.add_wait(waits::LOCK_WAIT);
+        let haproxy_wait = path.front.is_some().then(|| rec.add_wait(waits::HAPROXY_QUEUE));
         let streams = Streams::new(scenario.seed);
         let driver = match &scenario.traffic.workload {
             Workload::Open(profile) => Driver::Open {
@@ -724,6 +729,8 @@ impl Shop {
             counters,
             outcomes,
             backlog_wait,
+            lock_wait,
+            haproxy_wait,
             done: Vec::new(),
             granted: Vec::new(),
             served: Vec::new(),

@@ -129,6 +129,12 @@ fn leastconn_with_one_connection_per_server_is_an_mmc_queue() {
     let theory = erlang_c(4, 3.0) / (400.0 - 300.0) + 0.01;
     let w = batch_means(&r, |w| w.latency.mean().map(|ns| ns / S));
     check("leastconn maxconn=1: W (s)", w, theory);
+    // The queue is HAProxy's: the requests it held got there after
+    // Wq = C(4, 3)/(4μ − λ) on average, counting only those that waited,
+    // so their mean wait is 1/(4μ − λ) = 10 ms.
+    let q = r.wait_index("haproxy_queue_wait").unwrap();
+    let waited = batch_means(&r, |w| w.waits[q].mean().map(|ns| ns / S));
+    check("leastconn maxconn=1: wait of the queued (s)", waited, 1.0 / (400.0 - 300.0));
 }
 
 #[test]

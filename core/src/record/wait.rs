@@ -43,4 +43,9 @@ pub mod standard {
     /// Its key is the one the CSV columns (`queue_wait_mean_ms`, …) and
     /// summary.json's `queue_wait_ms` had before waits were declared.
     pub const FPM_BACKLOG: HistogramSpec = HistogramSpec::new("queue_wait", "FPM listen backlog wait");
+    /// Time a query waited for a row lock that it then got.
+    pub const LOCK_WAIT: HistogramSpec = HistogramSpec::new("lock_wait", "MySQL row-lock wait");
+    /// Time a request waited in HAProxy's queue before a server's slot
+    /// freed for it.
+    pub const HAPROXY_QUEUE: HistogramSpec = HistogramSpec::new("haproxy_queue_wait", "HAProxy queue wait");
 }

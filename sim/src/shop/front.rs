@@ -350,6 +350,9 @@ impl Shop {
     fn handoff(&mut self, key: Key, server: u32) {
         let r = &mut self.reqs[key.slot as usize];
         r.web = server;
+        if let Some(h) = self.haproxy_wait {
+            self.rec.wait(self.now, h, self.now - r.queued_at);
+        }
         self.connect_server(key);
     }
 

@@ -13,6 +13,7 @@ impl Shop {
     /// A waiter now holds the row: it joins its transaction's rows.
     pub(super) fn lock_granted(&mut self, key: Key) -> Option<Freed> {
         let r = &mut self.reqs[key.slot as usize];
+        self.rec.wait(self.now, self.lock_wait, self.now - r.lock_wait_start);
         let row = std::mem::replace(&mut r.row, NO_ROW);
         debug_assert_ne!(row, NO_ROW, "a granted request waited for a row");
         self.db.granted(row, &mut r.held);
