@@ -173,6 +173,10 @@ impl Scenario {
             .map(|(key, m)| format!("stats.{key} in {}: {m}", self.file.display()))
             .collect();
         problems.extend(validate::work_problem(&self.traffic, &self.app, duration));
+        problems.extend(self.eras.iter().filter_map(|e| {
+            e.check_work_problem(duration)
+                .map(|m| format!("era \"{}\": {m}", e.label))
+        }));
         if !problems.is_empty() {
             return Err(problems.join("; "));
         }

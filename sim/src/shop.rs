@@ -85,8 +85,11 @@ enum Ev {
     Forward(Key),
     /// HAProxy's connection attempt got no answer within `timeout connect`.
     ConnectTimeout(Key),
-    /// HAProxy tries the connection again (same server or redispatched).
+    /// HAProxy tries the connection again (same server or redispatched),
+    /// or makes the first one for a request its queue handed a slot.
     ConnectRetry(Key),
+    /// HAProxy on balancer `.0` accepts the connections waiting for it.
+    Accept(u8),
     QueueTimeout(Key),
     ServerTimeout(Key),
     /// nginx's answer reaches HAProxy.
@@ -186,8 +189,10 @@ pub(crate) struct Request {
     at_web: bool,
     /// Its balancer, when it came through one.
     lb: u8,
-    /// SYNs retransmitted, or HAProxy's failed connection attempts.
+    /// HAProxy's failed connection attempts (its `retries` count them).
     attempts: u8,
+    /// The client's SYNs retransmitted to an entry that did not answer.
+    syn_sent: u8,
     /// The next connection attempt goes to another server.
     redispatch: bool,
     /// Its place in HAProxy's queue, and since when.

@@ -134,7 +134,11 @@ fn leastconn_with_one_connection_per_server_is_an_mmc_queue() {
     // so their mean wait is 1/(4μ − λ) = 10 ms.
     let q = r.wait_index("haproxy_queue_wait").unwrap();
     let waited = batch_means(&r, |w| w.waits[q].mean().map(|ns| ns / S));
-    check("leastconn maxconn=1: wait of the queued (s)", waited, 1.0 / (400.0 - 300.0));
+    check(
+        "leastconn maxconn=1: wait of the queued (s)",
+        waited,
+        1.0 / (400.0 - 300.0),
+    );
 }
 
 #[test]
@@ -346,4 +350,121 @@ fn a_full_server_queue_times_out_with_503_at_the_rate_the_server_cannot_take() {
     let share = o[id(&r, LB_UNAVAILABLE)] as f64 / o.total() as f64;
     println!("503 share {share}");
     assert!((share - 0.5).abs() < 0.03, "{share}");
+}
+
+// Regressions found by review: each ran into a panic, a stack overflow or
+// a wrong outcome before.
+
+/// A crash catches requests between statements (a 40 ms round trip to
+/// MySQL makes that likely): their pending steps must not run on the
+/// node's new pool, in silver (the balancer still holds them) or in bronze
+/// (their clients still wait).
+#[test]
+fn a_crash_between_statements_does_not_resume_on_the_new_pool() {
+    for era in [
+        "[eras.silver]\nnodes = 2\nnetwork = { rtt = \"const(40ms)\" }\nhaproxy = { timeout_server = \"20s\" }\nfpm = { pm = \"static\", max_children = 50, request_terminate_timeout = \"1s\" }\n[[faults]]\nat = \"10s\"\nfor = \"1s\"\nkind = \"crash\"\ntarget = \"web[0]\"\n",
+        "[eras.bronze]\nnetwork = { rtt = \"const(40ms)\" }\nfpm = { pm = \"static\", max_children = 50, request_terminate_timeout = \"1s\" }\n[[faults]]\nat = \"10s\"\nfor = \"1s\"\nkind = \"crash\"\ntarget = \"web\"\n",
+    ] {
+        let r = run(&format!(
+            "duration = \"30s\"\n[traffic]\nrate = \"200/s\"\ntimeout = \"60s\"\n[app.endpoints.p]\nsteps = [{{ cpu = \"1ms\" }}, {{ query = \"q\", db_cpu = \"0.5ms\" }}, {{ cpu = \"1ms\" }}]\n{era}"
+        ));
+        assert!(r.totals.outcomes[OutcomeId::OK] > 5000, "{era}");
+    }
+}
+
+/// Hundreds of thousands of connections waiting in the kernel for a
+/// balancer at maxconn 1, answered 503 one after the other once its only
+/// server is marked DOWN: they are accepted one event at a time, not one
+/// nested call per connection (that overflowed the stack).
+#[test]
+fn a_long_accept_queue_drains_without_nesting() {
+    let r = run(r#"
+        duration = "40s"
+        [traffic]
+        rate = "20000/s"
+        timeout = "off"
+        [app.endpoints.job]
+        steps = [{ cpu = "50ms" }]
+        [eras.silver]
+        nodes = 1
+        lb = { somaxconn = 1000000 }
+        fpm = { pm = "static", max_children = 1 }
+        haproxy = { maxconn = 1, timeout_server = "20s", inter = "100ms" }
+        [[faults]]
+        at = "1s"
+        kind = "crash"
+        target = "web[0]"
+    "#);
+    assert!(r.totals.outcomes[id(&r, LB_UNAVAILABLE)] > 1000);
+}
+
+/// The client's SYN retransmissions are not HAProxy's retries: a request
+/// that got in on its second SYN still has its 3 retries of 5 s each, so
+/// no 503 comes before 20 s after the VIP answered (43.6 s here).
+#[test]
+fn syn_retransmissions_do_not_spend_haproxys_retries() {
+    let r = run(r#"
+        duration = "60s"
+        [stats]
+        window = "1s"
+        [traffic]
+        rate = "100/s"
+        timeout = "59s"
+        [app.endpoints.job]
+        steps = [{ cpu = "1ms" }]
+        [eras.silver]
+        nodes = 2
+        fpm = { pm = "static", max_children = 20 }
+        [[faults]]
+        at = "20s"
+        kind = "crash"
+        target = "lb.master"
+        [[faults]]
+        at = "18s"
+        kind = "crash"
+        target = "web[0]"
+    "#);
+    let unavailable = id(&r, LB_UNAVAILABLE);
+    let first = r.windows.iter().find(|w| w.outcomes[unavailable] > 0).unwrap();
+    assert!(
+        first.start >= 43_000_000_000,
+        "first 503 at {} s",
+        first.start / 1_000_000_000
+    );
+}
+
+/// An isolated bronze web host works on, but its answers do not get out.
+#[test]
+fn an_isolated_entry_host_answers_nobody() {
+    let r = run(r#"
+        duration = "30s"
+        [stats]
+        window = "1s"
+        [traffic]
+        rate = "10/s"
+        timeout = "20s"
+        [app.endpoints.p]
+        steps = [{ cpu = "3s" }]
+        [eras.bronze]
+        web = { cores = 64 }
+        fpm = { pm = "static", max_children = 100 }
+        [[faults]]
+        at = "5s"
+        for = "10s"
+        kind = "isolate"
+        target = "web"
+    "#);
+    let ok: u64 = r.windows[5..15].iter().map(|w| w.outcomes[OutcomeId::OK]).sum();
+    assert_eq!(ok, 0);
+    assert!(r.windows[20..].iter().any(|w| w.outcomes[OutcomeId::OK] > 0));
+}
+
+/// A run cut short by --duration before a balancer's fault strikes.
+#[test]
+fn a_balancer_fault_after_the_end_of_a_shortened_run() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/lb-failover.toml");
+    let mut s = scenario::load(&path).unwrap();
+    s.set_duration(60_000_000_000).unwrap();
+    let r = lab_sim::run(&s, &s.eras[0], &mut |_| {}).unwrap().record;
+    assert_eq!(r.totals.outcomes[id(&r, CONNECTION_RESET)], 0);
 }

@@ -57,6 +57,17 @@ impl Era {
     }
 }
 
+impl Era {
+    /// Work an era's own machinery adds, past the limit (silver's health
+    /// checks), for `lab check` and `--duration`.
+    pub fn check_work_problem(&self, duration: u64) -> Option<String> {
+        match &self.arch {
+            Architecture::Silver(s) => s.check_work_problem(duration),
+            _ => None,
+        }
+    }
+}
+
 impl Architecture {
     pub fn model(&self) -> &'static str {
         match self {

@@ -264,6 +264,13 @@ pub(super) fn validate(f: &Field<RawScenario>, file: &Path, loc: &Locator) -> Re
     if let (Some(t), Some(a), Some(d)) = (&traffic, &app, duration) {
         traffic::work(&mut cx, t, a, d);
     }
+    if let (Some(eras), Some(d)) = (&eras, duration) {
+        for e in eras {
+            if let Some(m) = e.check_work_problem(d) {
+                cx.report(&root.key("eras").key(&e.label).key("haproxy").key("inter"), m);
+            }
+        }
+    }
 
     if !cx.problems.is_empty() {
         return Err(cx.into_problems());

@@ -73,10 +73,10 @@ impl VipTimeline {
         }
         steps.sort_by_key(|&(t, is_end, i)| (t, !is_end, i));
         let mut hit = vec![0u8; faults.len()];
+        // Faults past the run's end (a run shortened with --duration) are
+        // resolved too: the shop schedules every fault, and its loop stops
+        // before those strike.
         for (t, is_end, i) in steps {
-            if t >= end {
-                break;
-            }
             let at = warmup + t;
             let f = &faults[i];
             if !is_end {
@@ -112,7 +112,7 @@ impl VipTimeline {
                 (FaultKind::Slow { .. }, _) => {}
             }
         }
-        pair.run_until(warmup + end);
+        pair.run_until((warmup + end).max(pair.now()));
         let mut changes: Vec<Change> = Vec::new();
         let mut last = None;
         for c in pair.changes() {

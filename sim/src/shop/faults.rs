@@ -123,6 +123,13 @@ impl Shop {
         let node = &mut self.webs[w as usize];
         node.reachable = false;
         if !crash {
+            // Its work goes on, but no answer gets out to a client that
+            // talks to it directly: those clients wait for their timeout.
+            for (_, r) in self.reqs.iter_mut() {
+                if r.at_web && r.web == w && r.front == Front::Direct {
+                    r.front = Front::Lost;
+                }
+            }
             return;
         }
         node.up = false;

@@ -29,6 +29,8 @@ pub(super) struct Balancer {
     pub(super) conns: u32,
     /// Connections the kernel holds while HAProxy is at `maxconn`.
     pub(super) accept: VecDeque<Key>,
+    /// An `Ev::Accept` is pending.
+    pub(super) accepting: bool,
     /// The most it holds: HAProxy listens with the largest backlog, which
     /// the kernel caps at `somaxconn`, and Linux admits one more (its full
     /// test is `>`).
@@ -67,6 +69,7 @@ impl FrontEnd {
             up: true,
             conns: 0,
             accept: VecDeque::new(),
+            accepting: false,
             accept_limit: somaxconn[i] as usize + 1,
         };
         FrontEnd {
@@ -137,7 +140,7 @@ impl Shop {
     fn syn_lost(&mut self, key: Key) {
         let now = self.now;
         let r = &mut self.reqs[key.slot as usize];
-        let sent = r.attempts as usize;
+        let sent = r.syn_sent as usize;
         if sent == 0 && self.front.is_none() {
             // The client's own timer (with a balancer, set on arrival).
             if let Some(t) = self.client_timeout {
@@ -150,7 +153,7 @@ impl Shop {
         let first = now - if sent == 0 { 0 } else { syn.retransmits[sent - 1] };
         match syn.retransmits.get(sent) {
             Some(&t) => {
-                r.attempts += 1;
+                r.syn_sent += 1;
                 self.sched.at(after(first, t), Ev::SynRetry(key));
             }
             None => {
@@ -320,12 +323,31 @@ impl Shop {
 
     /// A frontend connection closed: the kernel's next waiting one is
     /// accepted.
+    ///
+    /// The next connection is taken by an event at this same instant, not
+    /// here: a dispatch can end at once (503) and close its connection,
+    /// and thousands of waiting connections would otherwise nest that many
+    /// calls deep.
     fn close_frontend(&mut self, lb: u8) {
         let front = self.front.as_deref_mut().expect("a balancer");
         let b = &mut front.lbs[lb as usize];
         b.conns -= 1;
-        while b.conns < front.cfg.maxconn {
-            let Some(next) = b.accept.pop_front() else { break };
+        if !b.accept.is_empty() && !b.accepting {
+            b.accepting = true;
+            self.sched.at(self.now, Ev::Accept(lb));
+        }
+    }
+
+    /// HAProxy accepts the connections the kernel holds, up to `maxconn`.
+    pub(super) fn accept(&mut self, lb: u8) {
+        loop {
+            let front = self.front.as_deref_mut().expect("a balancer");
+            let b = &mut front.lbs[lb as usize];
+            b.accepting = false;
+            if !b.up || b.conns >= front.cfg.maxconn {
+                return;
+            }
+            let Some(next) = b.accept.pop_front() else { return };
             if self
                 .reqs
                 .get(next.slot as usize)
@@ -333,7 +355,6 @@ impl Shop {
             {
                 b.conns += 1;
                 self.dispatch_lb(next, None);
-                return;
             }
         }
     }
@@ -347,13 +368,19 @@ impl Shop {
         }
     }
 
+    /// A queued request got a slot on `server`; it connects in an event of
+    /// its own at this instant (a refused connection that gives up frees
+    /// the slot for the next one: done here, that would nest a call per
+    /// queued request).
     fn handoff(&mut self, key: Key, server: u32) {
         let r = &mut self.reqs[key.slot as usize];
         r.web = server;
+        r.front = Front::Connecting;
+        r.redispatch = false;
         if let Some(h) = self.haproxy_wait {
             self.rec.wait(self.now, h, self.now - r.queued_at);
         }
-        self.connect_server(key);
+        self.sched.at(self.now, Ev::ConnectRetry(key));
     }
 
     /// The answer (or nginx's error) leaves the web node for HAProxy.

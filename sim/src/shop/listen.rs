@@ -57,7 +57,7 @@ impl Shop {
             self.read_timer(key);
         }
         // The client's timer, unless a lost SYN already set it.
-        if direct && self.reqs[key.slot as usize].attempts == 0 {
+        if direct && self.reqs[key.slot as usize].syn_sent == 0 {
             if let Some(t) = self.client_timeout {
                 self.timer(self.lanes.client, after(now, t), Ev::ClientTimeout(key));
             }

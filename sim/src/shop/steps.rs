@@ -38,7 +38,7 @@ impl Shop {
                 self.cpu_done(host as usize);
                 None
             }
-            Ev::Resume(key) if self.live(key) => self.resume(key),
+            Ev::Resume(key) if self.on_web(key) => self.resume(key),
             Ev::LockGranted(key) if self.live(key) => self.lock_granted(key),
             Ev::ClientTimeout(key) if self.live(key) => {
                 self.client_gives_up(key);
@@ -53,7 +53,7 @@ impl Shop {
                 self.flush_done();
                 None
             }
-            Ev::Terminate(key) if self.live(key) => {
+            Ev::Terminate(key) if self.on_web(key) => {
                 self.terminate(key);
                 None
             }
@@ -68,7 +68,7 @@ impl Shop {
                 self.syn_retry(key);
                 None
             }
-            Ev::FpmSyn(key) if self.live(key) => {
+            Ev::FpmSyn(key) if self.on_web(key) => {
                 self.fpm_syn(key);
                 None
             }
@@ -98,6 +98,10 @@ impl Shop {
             }
             Ev::LbReply(key, outcome) if self.live(key) => {
                 self.lb_reply(key, outcome);
+                None
+            }
+            Ev::Accept(lb) => {
+                self.accept(lb);
                 None
             }
             Ev::Checks => {
@@ -130,6 +134,17 @@ impl Shop {
             self.touched.push(web);
         }
         &mut w.pool
+    }
+
+    /// The request is live and still on its web node: events of the web
+    /// side (a step resuming, FPM's kill, a SYN towards FPM) of a request
+    /// whose node crashed under it, and which the balancer still holds,
+    /// must not touch the node's new pool.
+    #[inline(always)]
+    fn on_web(&self, key: Key) -> bool {
+        self.reqs
+            .get(key.slot as usize)
+            .is_some_and(|r| r.id == key.id && r.at_web)
     }
 
     #[inline(always)]
@@ -198,6 +213,7 @@ impl Shop {
             at_web: false,
             lb: 0,
             attempts: 0,
+            syn_sent: 0,
             redispatch: false,
             waiter: crate::haproxy::Waiter::default(),
             queued_at: 0,

@@ -102,6 +102,26 @@ impl Silver {
     pub const DEFAULT_PRIORITIES: [u8; 2] = [101, 100];
 }
 
+impl Silver {
+    /// Why the health checks alone would be more work than a run may do
+    /// ([`limits::MAX_WORK`]): each balancer checks each node every
+    /// interval, a start and an end each.
+    pub fn check_work_problem(&self, duration: u64) -> Option<String> {
+        let c = self.haproxy.check?;
+        let every = c.inter.min(c.fastinter).min(c.downinter).max(1);
+        let events = 2.0 * 2.0 * f64::from(self.nodes) * duration as f64 / every as f64;
+        (events > limits::MAX_WORK).then(|| {
+            format!(
+                "health checks alone would take {events:.2e} events (2 balancers × {} nodes × a check every {} for {}); one era may simulate at most {:.0e}: lengthen inter (and fastinter, downinter), use fewer nodes or a shorter run",
+                self.nodes,
+                format_duration(every),
+                format_duration(duration),
+                limits::MAX_WORK
+            )
+        })
+    }
+}
+
 pub(in crate::scenario) fn validate(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &RawSilver) -> Option<Architecture> {
     let nodes = cx.count(
         &p.key("nodes"),
