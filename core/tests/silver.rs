@@ -154,3 +154,17 @@ fn fault_times_kinds_and_overlaps_are_checked() {
     let apart = two.replace("\"15s\"", "\"20s\"");
     scenario::parse(&faulted(&apart), Path::new(FILE)).unwrap();
 }
+
+#[test]
+fn health_checks_count_against_the_work_limit() {
+    let text = silver("nodes = 1000\nhaproxy = { inter = \"1ms\" }").replace("duration = \"1m\"", "duration = \"1h\"");
+    rejects(
+        &text,
+        "eras.silver.haproxy.inter",
+        "\"1ms\" }\n",
+        "health checks alone would take 1.44e10 events",
+    );
+    let mut s = scenario::parse(&silver("nodes = 1000\nhaproxy = { inter = \"2s\" }"), Path::new(FILE)).unwrap();
+    let err = s.set_duration(365 * 24 * 3_600_000_000_000).unwrap_err();
+    assert!(err.contains("era \"silver\": health checks alone"), "{err}");
+}
