@@ -166,9 +166,10 @@ impl Shop {
             }
             match r.phase {
                 // The query (or COMMIT) it sent runs on in MySQL until it
-                // ends. An open transaction's rows stay locked: MySQL sees
-                // no FIN from a crashed host and waits for the next
-                // command (wait_timeout, 8 h).
+                // ends; then its connection closes. Between statements the
+                // connection stays open, and a transaction's rows locked:
+                // MySQL sees no FIN from a crashed host and waits for the
+                // next command (wait_timeout, 8 h).
                 Phase::LockWait | Phase::DbCpu | Phase::DbWait | Phase::Commit => r.terminated = true,
                 _ => self.leave_web(key),
             }
