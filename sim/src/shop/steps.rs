@@ -128,8 +128,9 @@ impl Shop {
     /// A web node's pool, noted as changed for the gauges.
     #[inline(always)]
     pub(super) fn pool(&mut self, web: u32) -> &mut Pool<Key> {
+        let many = self.webs.len() > 1;
         let w = &mut self.webs[web as usize];
-        if !w.touched {
+        if many && !w.touched {
             w.touched = true;
             self.touched.push(web);
         }
@@ -741,6 +742,24 @@ impl Shop {
     /// busy cores when they change (`cpu_changed`).
     #[inline(always)]
     pub(super) fn sample_gauges(&mut self) {
+        if let [w] = &self.webs[..] {
+            // One web node (stone, bronze): its levels are the totals.
+            self.levels[0] = u64::from(w.pool.busy());
+            self.levels[1] = u64::from(w.pool.running());
+            self.levels[2] = w.pool.backlog_len() as u64;
+        } else {
+            self.total_touched_pools();
+        }
+        self.levels[3] = u64::from(self.db.connections());
+        self.levels[4] = u64::from(self.db.lock_waiters());
+        self.levels[5] = self.reqs.len() as u64;
+        let levels: [u64; STACK_GAUGES] = self.levels;
+        self.rec.levels(self.now, &levels);
+    }
+
+    /// Moves the pools' totals by what the nodes touched in this event
+    /// changed.
+    fn total_touched_pools(&mut self) {
         for &web in &self.touched {
             let w = &mut self.webs[web as usize];
             w.touched = false;
@@ -755,11 +774,6 @@ impl Shop {
             w.reported = now;
         }
         self.touched.clear();
-        self.levels[3] = u64::from(self.db.connections());
-        self.levels[4] = u64::from(self.db.lock_waiters());
-        self.levels[5] = self.reqs.len() as u64;
-        let levels: [u64; STACK_GAUGES] = self.levels;
-        self.rec.levels(self.now, &levels);
     }
 }
 
