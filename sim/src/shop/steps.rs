@@ -315,7 +315,7 @@ impl Shop {
     /// Runs the request's steps from its current one until one of them has
     /// to wait.
     #[inline(always)]
-    fn run_steps(&mut self, key: Key) -> Option<Freed> {
+    pub(super) fn run_steps(&mut self, key: Key) -> Option<Freed> {
         loop {
             let r = &mut self.reqs[key.slot as usize];
             let steps = &self.endpoints[r.endpoint as usize];
@@ -415,7 +415,7 @@ impl Shop {
         self.after_db_cpu(key)
     }
 
-    fn after_db_cpu(&mut self, key: Key) -> Option<Freed> {
+    pub(super) fn after_db_cpu(&mut self, key: Key) -> Option<Freed> {
         let now = self.now;
         let (r, step) = current(&mut self.reqs, &self.endpoints, key);
         if let CompiledStep::Query { db_wait: Some(s), .. } = step {
@@ -471,89 +471,6 @@ impl Shop {
                 self.run_steps(key)
             }
             other => unreachable!("resume in phase {other:?}"),
-        }
-    }
-
-    #[inline(always)]
-    fn cpu_start(&mut self, host: usize, demand: u64, key: Key, woke: bool) {
-        self.next_job += 1;
-        self.reqs[key.slot as usize].cpu_job = self.next_job;
-        let h = &mut self.hosts[host];
-        let tag = JobTag {
-            slot: key.slot,
-            job: self.next_job,
-        };
-        match h.cpu.start(self.now, demand, tag, woke) {
-            // A free core took the job: only an earlier finish moves the event.
-            Some(t) => {
-                if self.sched.slot_time(&h.slot).is_none_or(|s| t < s) {
-                    self.sched.set_slot(&h.slot, t, Ev::CpuDone(h.id));
-                }
-                let busy = h.cpu.busy_cores();
-                if busy != h.busy {
-                    h.busy = busy;
-                    self.rec.gauge(self.now, h.gauge, busy);
-                }
-            }
-            None => self.cpu_changed(host),
-        }
-    }
-
-    /// Moves the host's completion event after its set of jobs changed.
-    pub(super) fn cpu_changed(&mut self, host: usize) {
-        let h = &mut self.hosts[host];
-        let busy = h.cpu.busy_cores();
-        if busy != h.busy {
-            h.busy = busy;
-            self.rec.gauge(self.now, h.gauge, busy);
-        }
-        match h.cpu.next_completion(self.now) {
-            Some(t) => {
-                if self.sched.slot_time(&h.slot) != Some(t) {
-                    self.sched.set_slot(&h.slot, t, Ev::CpuDone(h.id));
-                }
-            }
-            None => self.sched.clear_slot(&h.slot),
-        }
-    }
-
-    fn cpu_done(&mut self, host: usize) {
-        // `done` is this function's scratch list; nothing it calls uses it.
-        self.done.clear();
-        self.hosts[host].cpu.complete(self.now, &mut self.done);
-        // Account for every finished job before any request moves on and
-        // starts new work on this host.
-        let cpu = &mut self.hosts[host].cpu;
-        let mut live = 0;
-        for i in 0..self.done.len() {
-            let tag = self.done[i];
-            if self.reqs.get(tag.slot as usize).is_some_and(|r| r.cpu_job == tag.job) {
-                cpu.finished();
-                self.done[live] = tag;
-                live += 1;
-            }
-        }
-        self.done.truncate(live);
-        self.cpu_changed(host);
-        for i in 0..live {
-            let tag = self.done[i];
-            let r = &mut self.reqs[tag.slot as usize];
-            r.cpu_job = 0;
-            let key = Key {
-                slot: tag.slot,
-                id: r.id,
-            };
-            let freed = match r.phase {
-                Phase::AppCpu => {
-                    r.step += 1;
-                    self.run_steps(key)
-                }
-                Phase::DbCpu => self.after_db_cpu(key),
-                other => unreachable!("CPU finished in phase {other:?}"),
-            };
-            if let Some((web, child)) = freed {
-                self.child_free(web, child);
-            }
         }
     }
 

@@ -1,0 +1,90 @@
+//! A request's CPU work on a host: starting a job, moving the host's
+//! completion event when its jobs change, and what finished jobs resume.
+
+use super::{Ev, Key, Phase, Shop};
+use crate::cpu::JobTag;
+
+impl Shop {
+    #[inline(always)]
+    pub(super) fn cpu_start(&mut self, host: usize, demand: u64, key: Key, woke: bool) {
+        self.next_job += 1;
+        self.reqs[key.slot as usize].cpu_job = self.next_job;
+        let h = &mut self.hosts[host];
+        let tag = JobTag {
+            slot: key.slot,
+            job: self.next_job,
+        };
+        match h.cpu.start(self.now, demand, tag, woke) {
+            // A free core took the job: only an earlier finish moves the event.
+            Some(t) => {
+                if self.sched.slot_time(&h.slot).is_none_or(|s| t < s) {
+                    self.sched.set_slot(&h.slot, t, Ev::CpuDone(h.id));
+                }
+                let busy = h.cpu.busy_cores();
+                if busy != h.busy {
+                    h.busy = busy;
+                    self.rec.gauge(self.now, h.gauge, busy);
+                }
+            }
+            None => self.cpu_changed(host),
+        }
+    }
+
+    /// Moves the host's completion event after its set of jobs changed.
+    pub(super) fn cpu_changed(&mut self, host: usize) {
+        let h = &mut self.hosts[host];
+        let busy = h.cpu.busy_cores();
+        if busy != h.busy {
+            h.busy = busy;
+            self.rec.gauge(self.now, h.gauge, busy);
+        }
+        match h.cpu.next_completion(self.now) {
+            Some(t) => {
+                if self.sched.slot_time(&h.slot) != Some(t) {
+                    self.sched.set_slot(&h.slot, t, Ev::CpuDone(h.id));
+                }
+            }
+            None => self.sched.clear_slot(&h.slot),
+        }
+    }
+
+    pub(super) fn cpu_done(&mut self, host: usize) {
+        // `done` is this function's scratch list; nothing it calls uses it.
+        self.done.clear();
+        self.hosts[host].cpu.complete(self.now, &mut self.done);
+        // Account for every finished job before any request moves on and
+        // starts new work on this host.
+        let cpu = &mut self.hosts[host].cpu;
+        let mut live = 0;
+        for i in 0..self.done.len() {
+            let tag = self.done[i];
+            if self.reqs.get(tag.slot as usize).is_some_and(|r| r.cpu_job == tag.job) {
+                cpu.finished();
+                self.done[live] = tag;
+                live += 1;
+            }
+        }
+        self.done.truncate(live);
+        self.cpu_changed(host);
+        for i in 0..live {
+            let tag = self.done[i];
+            let r = &mut self.reqs[tag.slot as usize];
+            r.cpu_job = 0;
+            let key = Key {
+                slot: tag.slot,
+                id: r.id,
+            };
+            let freed = match r.phase {
+                Phase::AppCpu => {
+                    r.step += 1;
+                    self.run_steps(key)
+                }
+                Phase::DbCpu => self.after_db_cpu(key),
+                other => unreachable!("CPU finished in phase {other:?}"),
+            };
+            if let Some((web, child)) = freed {
+                self.child_free(web, child);
+            }
+        }
+    }
+}
