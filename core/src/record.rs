@@ -194,6 +194,27 @@ pub struct Record {
     pub counters: Vec<CounterSpec>,
     pub windows: Vec<Window>,
     pub totals: Totals,
+    /// Stretches of the run the charts mark: scheduled faults, and the
+    /// times nobody held the entry's virtual address.
+    pub spans: Vec<Span>,
+}
+
+/// A stretch of the run worth marking on the charts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Span {
+    pub start: u64,
+    pub end: u64,
+    pub kind: SpanKind,
+    /// What happened, for people: `crash lb.master`.
+    pub label: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SpanKind {
+    /// A scheduled fault, from its strike to its end (or the run's).
+    Fault,
+    /// Nobody answered on the entry's address (a VIP gap).
+    NoEntry,
 }
 
 impl Record {

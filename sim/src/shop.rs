@@ -35,7 +35,7 @@ pub(crate) use path::Path;
 
 use lab_core::record::{
     CounterId, CounterSpec, Fact, FactSender, GaugeId, GaugeKind, GaugeSpec, HistogramId, OutcomeId, RecordBuilder,
-    RecordMeta, Source, outcomes, waits,
+    RecordMeta, Source, Span, SpanKind, outcomes, waits,
 };
 use lab_core::scenario::{App, Era, FpmPool, Kernel, RateProfile, Scenario, Work, Workload};
 use rand_distr::{Distribution, Exp1};
@@ -393,6 +393,8 @@ pub(crate) struct Shop {
     front: Option<Box<front::FrontEnd>>,
     /// The topology's faults and the host each strikes.
     faults: Vec<faults::Strike>,
+    /// Each fault as the charts name it (`crash lb.master`).
+    fault_labels: Vec<String>,
     /// The redo log's pending `FlushDone`.
     flush: Slot,
     rec: Recorder,
@@ -663,6 +665,11 @@ impl Shop {
             db: Server::new(mysql.clone(), &scenario.app.locks),
             client_syn: crate::fpm::SynSchedule::new(&lab_core::scenario::Kernel::default()),
             front,
+            fault_labels: topology
+                .faults
+                .iter()
+                .map(|f| format!("{} {}", f.kind.name(), f.target))
+                .collect(),
             faults,
             flush,
             rec: Recorder(FactSender::spawn(rec)),
@@ -743,6 +750,7 @@ impl Shop {
         // Requests whose client has no answer yet (others may still be in the
         // system, their work going on after a timeout).
         let unfinished = self.reqs.iter().filter(|(_, r)| r.client_waiting).count() as u64;
+        let spans = self.spans();
         let record = match &self.profile {
             Some(p) => self
                 .rec
@@ -759,7 +767,40 @@ impl Shop {
                 r
             }
         };
+        let mut record = record;
+        record.spans = spans;
         Ok(Run { record, events })
+    }
+
+    /// The faults and the VIP's gaps, for the charts.
+    fn spans(&self) -> Vec<Span> {
+        let mut spans: Vec<Span> = self
+            .faults
+            .iter()
+            .zip(&self.fault_labels)
+            .filter(|(f, _)| f.at < self.end)
+            .map(|(f, label)| Span {
+                start: f.at,
+                end: f.until.unwrap_or(self.end).min(self.end),
+                kind: SpanKind::Fault,
+                label: label.clone(),
+            })
+            .collect();
+        if let Some(front) = &self.front {
+            let c = front.vip.changes();
+            for (i, ch) in c.iter().enumerate() {
+                let end = c.get(i + 1).map_or(self.end, |n| n.at).min(self.end);
+                if ch.holder.is_none() && ch.at < end {
+                    spans.push(Span {
+                        start: ch.at,
+                        end,
+                        kind: SpanKind::NoEntry,
+                        label: "nobody holds the VIP".into(),
+                    });
+                }
+            }
+        }
+        spans
     }
 
     #[cold]

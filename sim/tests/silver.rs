@@ -188,6 +188,16 @@ fn a_crashed_master_balancer_leaves_a_gap_of_three_adverts_and_the_skew() {
     // the backup answers.
     let resets = r.totals.outcomes[id(&r, CONNECTION_RESET)];
     assert!(resets <= 10, "{resets}");
+    // The charts shade the fault and the gap.
+    use lab_core::record::SpanKind;
+    let fault = r.spans.iter().find(|s| s.kind == SpanKind::Fault).unwrap();
+    assert_eq!(
+        (fault.start, fault.end, fault.label.as_str()),
+        (20_000_000_000, 60_000_000_000, "crash lb.master")
+    );
+    let gap = r.spans.iter().find(|s| s.kind == SpanKind::NoEntry).unwrap();
+    assert_eq!(gap.start, 20_000_000_000);
+    assert!(gap.end > 22_609_375_000 && gap.end <= 23_609_375_000, "{gap:?}");
     assert_eq!(r.totals.outcomes[id(&r, LB_UNAVAILABLE)], 0);
 }
 

@@ -334,6 +334,7 @@ impl RecordBuilder {
             counters: self.counter_specs,
             windows: self.windows,
             totals,
+            spans: Vec::new(),
         }
     }
 }

@@ -1,9 +1,10 @@
 //! The three charts of one era: latency, throughput and errors, utilisation.
 
-use lab_core::record::GaugeKind;
+use lab_core::record::{GaugeKind, SpanKind};
 use lab_core::scenario::Percentile;
 use lab_core::{OutcomeId, Record};
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use super::{
@@ -13,6 +14,38 @@ use super::{
 
 fn x_max(r: &Record) -> f64 {
     r.meta.duration as f64 / 1e9
+}
+
+/// Shades the record's spans (faults red, times nobody held the VIP blue)
+/// across a chart of height `top`, each kind once in the legend.
+fn shade_spans<DB: DrawingBackend, Y: Ranged<ValueType = f64>>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, Y>>,
+    r: &Record,
+    bottom: f64,
+    top: f64,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    for (kind, c, label) in [
+        (SpanKind::Fault, RGBColor(214, 39, 40).mix(0.12), "fault"),
+        (
+            SpanKind::NoEntry,
+            RGBColor(31, 119, 180).mix(0.18),
+            "nobody holds the VIP",
+        ),
+    ] {
+        let boxes: Vec<_> = r
+            .spans
+            .iter()
+            .filter(|s| s.kind == kind)
+            .map(|s| Rectangle::new([(s.start as f64 / 1e9, bottom), (s.end as f64 / 1e9, top)], c.filled()))
+            .collect();
+        if !boxes.is_empty() {
+            chart.draw_series(boxes)?.label(label).legend(legend_box(c));
+        }
+    }
+    Ok(())
 }
 
 /// Latency percentiles of successful responses per window, offered load behind.
@@ -84,6 +117,7 @@ impl Plot for Latency<'_> {
             .label_style((FONT, 13))
             .axis_desc_style((FONT, 14))
             .draw()?;
+        shade_spans(&mut chart, r, lo, hi)?;
         let grey = RGBColor(150, 150, 150).mix(0.25);
         chart
             .draw_secondary_series(AreaSeries::new(
@@ -169,6 +203,7 @@ impl Plot for Throughput<'_> {
             .label_style((FONT, 13))
             .axis_desc_style((FONT, 14))
             .draw()?;
+        shade_spans(&mut chart, r, 0.0, top)?;
         for (i, o) in layers.iter().enumerate().rev() {
             let c = colors[o.index()].mix(0.85);
             chart
