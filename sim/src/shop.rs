@@ -35,7 +35,7 @@ pub(crate) use path::Path;
 
 use lab_core::record::{
     CounterId, CounterSpec, Fact, FactSender, GaugeId, GaugeKind, GaugeSpec, HistogramId, OutcomeId, RecordBuilder,
-    RecordMeta, Source, Span, SpanKind, outcomes, waits,
+    RecordMeta, Source, outcomes, waits,
 };
 use lab_core::scenario::{App, Era, FpmPool, Kernel, RateProfile, Scenario, Work, Workload};
 use rand_distr::{Distribution, Exp1};
@@ -770,37 +770,6 @@ impl Shop {
         let mut record = record;
         record.spans = spans;
         Ok(Run { record, events })
-    }
-
-    /// The faults and the VIP's gaps, for the charts.
-    fn spans(&self) -> Vec<Span> {
-        let mut spans: Vec<Span> = self
-            .faults
-            .iter()
-            .zip(&self.fault_labels)
-            .filter(|(f, _)| f.at < self.end)
-            .map(|(f, label)| Span {
-                start: f.at,
-                end: f.until.unwrap_or(self.end).min(self.end),
-                kind: SpanKind::Fault,
-                label: label.clone(),
-            })
-            .collect();
-        if let Some(front) = &self.front {
-            let c = front.vip.changes();
-            for (i, ch) in c.iter().enumerate() {
-                let end = c.get(i + 1).map_or(self.end, |n| n.at).min(self.end);
-                if ch.holder.is_none() && ch.at < end {
-                    spans.push(Span {
-                        start: ch.at,
-                        end,
-                        kind: SpanKind::NoEntry,
-                        label: "nobody holds the VIP".into(),
-                    });
-                }
-            }
-        }
-        spans
     }
 
     #[cold]

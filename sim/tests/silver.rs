@@ -2,9 +2,12 @@
 //! checks, and faults on balancers and web nodes, each on a scenario whose
 //! outcome is worked out by hand or by queueing theory.
 
+mod support;
+
+use support::{batch_means, erlang_c};
+
 use std::path::Path;
 
-use lab_core::record::Window;
 use lab_core::record::outcomes::{CLIENT_TIMEOUT, CONNECT_FAILED, CONNECTION_RESET, LB_UNAVAILABLE};
 use lab_core::{OutcomeId, OutcomeSpec, Record, scenario};
 
@@ -18,10 +21,6 @@ fn run(text: &str) -> Record {
 /// The id of an outcome every shop declares.
 fn id(r: &Record, o: OutcomeSpec) -> OutcomeId {
     r.outcome_id(&o.key).unwrap()
-}
-
-fn counter(r: &Record, key: &str) -> u64 {
-    r.totals.counters[r.counter_index(key).unwrap()]
 }
 
 /// The windows in which a counter moved.
@@ -58,21 +57,6 @@ fn an_unloaded_request_pays_one_more_round_trip_through_the_balancer() {
     assert_eq!(ms(r.totals.latency.max()), 24.0);
 }
 
-/// Batch means over the measured windows: (mean, standard error).
-fn batch_means(r: &Record, stat: impl Fn(&Window) -> Option<f64>) -> (f64, f64) {
-    let xs: Vec<f64> = r
-        .windows
-        .iter()
-        .filter(|w| w.start >= r.meta.warmup && w.len == r.meta.window)
-        .filter_map(stat)
-        .collect();
-    let n = xs.len() as f64;
-    assert!(n >= 30.0, "need enough batches, got {n}");
-    let mean = xs.iter().sum::<f64>() / n;
-    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
-    (mean, (var / n).sqrt())
-}
-
 fn check(what: &str, (mean, se): (f64, f64), theory: f64) {
     println!("{what}: simulated {mean:.6} ± {se:.6}, theory {theory:.6}");
     assert!(se / theory < 0.03, "{what}: too few samples (se {se})");
@@ -105,19 +89,6 @@ fn workers(balance: &str, server_maxconn: u32) -> String {
         haproxy = {{ balance = "{balance}", server_maxconn = {server_maxconn}, timeout_queue = "1h", timeout_server = "1h" }}
         "#
     )
-}
-
-fn erlang_c(c: u32, a: f64) -> f64 {
-    let rho = a / f64::from(c);
-    let (mut term, mut sum) = (1.0, 0.0);
-    for k in 0..c {
-        if k > 0 {
-            term *= a / f64::from(k);
-        }
-        sum += term;
-    }
-    let last = term * a / f64::from(c) / (1.0 - rho);
-    last / (sum + last)
 }
 
 #[test]

@@ -8,9 +8,12 @@
 //! standard error must be small enough (a few per cent) for the check to
 //! catch a wrong model.
 
+mod support;
+
+use support::{batch_means, erlang_c};
+
 use std::path::PathBuf;
 
-use lab_core::record::Window;
 use lab_core::record::outcomes::BACKLOG_FULL;
 use lab_core::{Record, scenario};
 
@@ -24,21 +27,6 @@ fn simulate(file: &str) -> Record {
         .record
 }
 
-/// Mean and standard error of a per-window statistic over measured windows.
-fn batch_means(r: &Record, stat: impl Fn(&Window) -> Option<f64>) -> (f64, f64) {
-    let xs: Vec<f64> = r
-        .windows
-        .iter()
-        .filter(|w| w.start >= r.meta.warmup && w.len == r.meta.window)
-        .filter_map(stat)
-        .collect();
-    let n = xs.len() as f64;
-    assert!(n >= 30.0, "need enough batches, got {n}");
-    let mean = xs.iter().sum::<f64>() / n;
-    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
-    (mean, (var / n).sqrt())
-}
-
 fn check(what: &str, (mean, se): (f64, f64), theory: f64, max_rel_se: f64) {
     println!("{what}: simulated {mean:.6} ± {se:.6}, theory {theory:.6}");
     assert!(
@@ -50,20 +38,6 @@ fn check(what: &str, (mean, se): (f64, f64), theory: f64, max_rel_se: f64) {
         "{what}: {mean} is {:.1} standard errors from {theory}",
         (mean - theory).abs() / se
     );
-}
-
-fn erlang_c(c: u32, a: f64) -> f64 {
-    let rho = a / f64::from(c);
-    let mut term = 1.0;
-    let mut sum = 0.0;
-    for k in 0..c {
-        if k > 0 {
-            term *= a / f64::from(k);
-        }
-        sum += term;
-    }
-    let last = term * a / f64::from(c) / (1.0 - rho);
-    last / (sum + last)
 }
 
 #[test]

@@ -8,6 +8,8 @@ use lab_core::scenario::{FaultKind, FpmPool, LB_MASTER, ProcessManager};
 use lab_core::topology::Topology;
 
 use super::{Ev, Front, Key, Phase, Shop};
+use lab_core::record::{Span, SpanKind};
+
 use crate::cpu::Cpu;
 use crate::engine::Time;
 use crate::fpm::Pool;
@@ -68,6 +70,37 @@ pub(super) fn strikes(t: &Topology, webs: &[usize], lbs: Option<[usize; 2]>, lb_
 }
 
 impl Shop {
+    /// The faults and the VIP's gaps, for the charts.
+    pub(super) fn spans(&self) -> Vec<Span> {
+        let mut spans: Vec<Span> = self
+            .faults
+            .iter()
+            .zip(&self.fault_labels)
+            .filter(|(f, _)| f.at < self.end)
+            .map(|(f, label)| Span {
+                start: f.at,
+                end: f.until.unwrap_or(self.end).min(self.end),
+                kind: SpanKind::Fault,
+                label: label.clone(),
+            })
+            .collect();
+        if let Some(front) = &self.front {
+            let c = front.vip.changes();
+            for (i, ch) in c.iter().enumerate() {
+                let end = c.get(i + 1).map_or(self.end, |n| n.at).min(self.end);
+                if ch.holder.is_none() && ch.at < end {
+                    spans.push(Span {
+                        start: ch.at,
+                        end,
+                        kind: SpanKind::NoEntry,
+                        label: "nobody holds the VIP".into(),
+                    });
+                }
+            }
+        }
+        spans
+    }
+
     pub(super) fn schedule_faults(&mut self) {
         for (i, s) in self.faults.iter().enumerate() {
             self.sched.at(s.at, Ev::Fault(i as u32, false));
