@@ -76,6 +76,10 @@ fn keepalived_refuses_what_keepalived_would() {
     );
     let text = silver("keepalived = { priority = [300, 100] }");
     rejects(&text, "eras.silver.keepalived.priority", "[300", "1 to 255");
+    let text = silver("keepalived = { priority = [101, 0] }");
+    rejects(&text, "eras.silver.keepalived.priority", "[101", "found [101, 0]");
+    let text = silver("keepalived = { priority = [101] }");
+    rejects(&text, "eras.silver.keepalived.priority", "[101", "found 1 value");
     let text = silver("keepalived = { version = 4 }");
     rejects(&text, "eras.silver.keepalived.version", "4 }", "version is 2 or 3");
     // VRRPv3 takes centiseconds.

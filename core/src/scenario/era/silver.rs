@@ -314,12 +314,14 @@ fn keepalived(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &RawKeepalived) -> Option<
         None => Some(Silver::DEFAULT_PRIORITIES),
         Some(v) if v.len() == 2 && v.iter().all(|x| (1..=255).contains(x)) => Some([v[0] as u8, v[1] as u8]),
         Some(v) => {
+            let found = if v.len() == 2 {
+                format!("[{}, {}]", v[0], v[1])
+            } else {
+                format!("{} value{}", v.len(), if v.len() == 1 { "" } else { "s" })
+            };
             cx.report(
                 &p.key("priority"),
-                format!(
-                    "priority is two numbers from 1 to 255, one per balancer ([lb0, lb1]), found {} value(s)",
-                    v.len()
-                ),
+                format!("priority is two numbers from 1 to 255, one per balancer ([lb0, lb1]), found {found}"),
             );
             None
         }
