@@ -611,21 +611,24 @@ impl<K: Copy> Backend<K> {
         }
     }
 
-    // ---- what the report charts ----
+    // ---- what the report charts (the rest, per server, for tests) ----
 
     pub fn servers(&self) -> usize {
         self.servers.len()
     }
 
+    #[cfg(test)]
     pub fn conns(&self, s: ServerId) -> u32 {
         self.servers[s as usize].conns
     }
 
+    #[cfg(test)]
     /// Requests waiting in the server's own queue.
     pub fn server_queue(&self, s: ServerId) -> u32 {
         self.servers[s as usize].queue.live
     }
 
+    #[cfg(test)]
     /// Requests waiting in the backend's queue, for any server.
     pub fn backend_queue(&self) -> u32 {
         self.backend.live
@@ -636,6 +639,7 @@ impl<K: Copy> Backend<K> {
         self.slots.len()
     }
 
+    #[cfg(test)]
     /// Whether the checks have the server UP.
     pub fn is_up(&self, s: ServerId) -> bool {
         self.servers[s as usize].up
@@ -645,6 +649,7 @@ impl<K: Copy> Backend<K> {
         self.up
     }
 
+    #[cfg(test)]
     pub fn liveness(&self, s: ServerId) -> Liveness {
         self.servers[s as usize].liveness
     }

@@ -47,11 +47,9 @@ mod cpu;
 mod engine;
 mod fpm;
 // Wired into the event loop by the silver era.
-#[allow(dead_code)]
 mod haproxy;
 mod mysql;
 mod nginx;
-#[allow(dead_code)] // wired into the shop with the silver front
 mod nodes;
 mod sample;
 mod shop;

@@ -404,6 +404,9 @@ pub(crate) struct Shop {
     lock_wait: HistogramId,
     /// Declared only where there is a balancer.
     haproxy_wait: Option<HistogramId>,
+    /// HAProxy's queue (both balancers) and the servers the balancers
+    /// believe UP, with the levels last recorded; only where there is one.
+    lb_gauges: Option<(GaugeId, GaugeId, [u64; 2])>,
     done: Vec<crate::cpu::JobTag>,
     /// Scratch lists: waiters granted a row, commits a flush served.
     granted: Vec<Key>,
@@ -565,6 +568,21 @@ impl Shop {
         let backlog_wait = rec.add_wait(waits::FPM_BACKLOG);
         let lock_wait = rec.add_wait(waits::LOCK_WAIT);
         let haproxy_wait = path.front.is_some().then(|| rec.add_wait(waits::HAPROXY_QUEUE));
+        let lb_gauges = path.front.as_ref().map(|_| {
+            let queue = rec.add_gauge(GaugeSpec {
+                key: "haproxy.queue".into(),
+                label: "HAProxy queue".into(),
+                kind: GaugeKind::Queue,
+                capacity: None,
+            });
+            let up = rec.add_gauge(GaugeSpec {
+                key: "haproxy.up_servers".into(),
+                label: "servers UP (HAProxy)".into(),
+                kind: GaugeKind::Workers,
+                capacity: Some(path.webs.len() as f64),
+            });
+            (queue, up, [0, 0])
+        });
         let streams = Streams::new(scenario.seed);
         let driver = match &scenario.traffic.workload {
             Workload::Open(profile) => Driver::Open {
@@ -678,6 +696,7 @@ impl Shop {
             backlog_wait,
             lock_wait,
             haproxy_wait,
+            lb_gauges,
             done: Vec::new(),
             granted: Vec::new(),
             served: Vec::new(),

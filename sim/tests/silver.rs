@@ -240,6 +240,10 @@ fn a_crashed_web_node_takes_its_share_until_the_checks_mark_it_down() {
     assert!(failed > lo * 0.95 && failed < hi * 1.05, "{failed}");
     // Back at 70 s: the DOWN server is checked every 2 s and passes at
     // once; rise 2 marks it UP within 2 to 4 s.
+    // The balancers' view, charted: four servers UP, three while web[1]
+    // is marked DOWN.
+    let g = r.gauge_index("haproxy.up_servers").unwrap();
+    assert_eq!((r.windows[20].gauges[g].mean, r.windows[50].gauges[g].mean), (4.0, 3.0));
     let up = counted_in(&r, "haproxy.marked_up");
     assert_eq!(up.iter().map(|d| d.1).sum::<u64>(), 2, "{up:?}");
     assert!(up.iter().all(|&(t, _)| (71..=74).contains(&t)), "{up:?}");
@@ -329,6 +333,11 @@ fn a_full_server_queue_times_out_with_503_at_the_rate_the_server_cannot_take() {
     "#);
     let o = &r.totals.outcomes;
     let share = o[id(&r, LB_UNAVAILABLE)] as f64 / o.total() as f64;
+    let q = r.gauge_index("haproxy.queue").unwrap();
+    assert!(
+        r.totals.gauges[q].max >= 5.0,
+        "the queue holds about a second of arrivals"
+    );
     println!("503 share {share}");
     assert!((share - 0.5).abs() < 0.03, "{share}");
 }

@@ -672,6 +672,31 @@ impl Shop {
         self.levels[5] = self.reqs.len() as u64;
         let levels: [u64; STACK_GAUGES] = self.levels;
         self.rec.levels(self.now, &levels);
+        if self.lb_gauges.is_some() {
+            self.sample_lb_gauges();
+        }
+    }
+
+    /// HAProxy's queue over both balancers, and the most servers a live
+    /// balancer has UP, recorded when they change.
+    fn sample_lb_gauges(&mut self) {
+        let (Some(front), Some((queue, up, last))) = (self.front.as_deref(), self.lb_gauges.as_mut()) else {
+            return;
+        };
+        let queued = front.lbs.iter().map(|b| b.backend.queued() as u64).sum::<u64>();
+        let servers = front
+            .lbs
+            .iter()
+            .filter(|b| b.up)
+            .map(|b| u64::from(b.backend.up_servers()))
+            .max()
+            .unwrap_or(0);
+        for (i, (gauge, value)) in [(*queue, queued), (*up, servers)].into_iter().enumerate() {
+            if last[i] != value {
+                last[i] = value;
+                self.rec.gauge(self.now, gauge, value);
+            }
+        }
     }
 
     /// Moves the pools' totals by what the nodes touched in this event
