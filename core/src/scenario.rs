@@ -25,7 +25,8 @@ use units::format_duration;
 pub use app::{App, Endpoint, Lock, Op, OpRef, Query, Service, Step, Transaction, Work};
 pub use dist::{Dist, DistKind};
 pub use era::{
-    Architecture, Era, FpmPool, Host, Kernel, Listen, MODELS, MySql, Network, Nginx, ProcessManager, Silver, Stack,
+    Architecture, Era, FpmPool, Gold, Host, Kernel, Listen, MODELS, MySql, Network, Nginx, Placement, ProcessManager,
+    RpcSettings, Silver, Stack,
 };
 pub use error::{Problem, ScenarioError};
 pub use fault::{Fault, FaultKind, LB_MASTER};

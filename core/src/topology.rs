@@ -95,6 +95,29 @@ pub struct Topology {
     /// Scheduled faults, in time order; their targets name hosts of this
     /// topology (or `lb.master`).
     pub faults: Vec<Fault>,
+    /// Where a call to each of the application's services goes, by the
+    /// application's service index; empty where calls are function calls
+    /// inside the caller's PHP process (the monolith eras).
+    pub services: Vec<ServiceRoute>,
+    /// What a call costs besides the network, where calls are RPCs.
+    pub rpc: Option<Rpc>,
+}
+
+/// A service reached by RPC: its balancer, in front of its nodes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServiceRoute {
+    pub name: String,
+    /// Its HAProxy node.
+    pub balancer: NodeId,
+    /// How long a caller waits for its answer.
+    pub timeout: u64,
+}
+
+/// The cost of a remote call on each side.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rpc {
+    /// CPU each side spends on a call's messages (encoding and decoding).
+    pub cpu: Dist,
 }
 
 impl Topology {
@@ -120,6 +143,8 @@ pub struct TopologyBuilder {
     nodes: Vec<Node>,
     entry: Option<NodeId>,
     rtt: Option<Dist>,
+    services: Vec<ServiceRoute>,
+    rpc: Option<Rpc>,
 }
 
 impl TopologyBuilder {
@@ -145,6 +170,14 @@ impl TopologyBuilder {
 
     pub fn rtt(&mut self, rtt: Dist) {
         self.rtt = Some(rtt);
+    }
+
+    pub fn service(&mut self, route: ServiceRoute) {
+        self.services.push(route);
+    }
+
+    pub fn rpc(&mut self, rpc: Rpc) {
+        self.rpc = Some(rpc);
     }
 
     pub fn entry(&mut self, node: NodeId) {
@@ -187,6 +220,8 @@ impl TopologyBuilder {
             entry: self.entry.expect("an era model names its entry node"),
             rtt: self.rtt,
             faults: Vec::new(),
+            services: self.services,
+            rpc: self.rpc,
         }
     }
 }

@@ -5,6 +5,7 @@
 //! validation into an [`Architecture`], and its lowering to a [`Topology`].
 
 pub(super) mod bronze;
+pub(super) mod gold;
 pub(super) mod silver;
 pub(super) mod stone;
 
@@ -35,12 +36,17 @@ pub enum Architecture {
     /// Two HAProxy hosts sharing a VIP under keepalived, N web nodes, the
     /// database host.
     Silver(Box<Silver>),
+    /// Silver's front tier, and every service of the application on a
+    /// cluster of its own behind its own balancer, called by RPC.
+    Gold(Box<Gold>),
 }
+
+pub use gold::{Gold, Placement, RpcSettings};
 
 pub use silver::Silver;
 
 /// The era models this version knows, in the order the article tells them.
-pub const MODELS: &[&str] = &["stone", "bronze", "silver"];
+pub const MODELS: &[&str] = &["stone", "bronze", "silver", "gold"];
 
 impl Era {
     /// The era as hosts, nodes and routes: what the simulator builds.
@@ -50,6 +56,7 @@ impl Era {
             Architecture::Stone { .. } => stone::lower(&mut t, &self.arch),
             Architecture::Bronze { .. } => bronze::lower(&mut t, &self.arch),
             Architecture::Silver(_) => silver::lower(&mut t, &self.arch),
+            Architecture::Gold(_) => gold::lower(&mut t, &self.arch),
         }
         let mut t = t.build();
         t.faults = self.faults.clone();
@@ -63,6 +70,7 @@ impl Era {
     pub fn check_work_problem(&self, duration: u64) -> Option<String> {
         match &self.arch {
             Architecture::Silver(s) => s.check_work_problem(duration),
+            Architecture::Gold(g) => g.check_work_problem(duration),
             _ => None,
         }
     }
@@ -74,6 +82,7 @@ impl Architecture {
             Architecture::Stone { .. } => "stone",
             Architecture::Bronze { .. } => "bronze",
             Architecture::Silver(_) => "silver",
+            Architecture::Gold(_) => "gold",
         }
     }
 
@@ -81,6 +90,7 @@ impl Architecture {
         match self {
             Architecture::Stone { stack, .. } | Architecture::Bronze { stack, .. } => stack,
             Architecture::Silver(s) => &s.stack,
+            Architecture::Gold(g) => &g.front.stack,
         }
     }
 }

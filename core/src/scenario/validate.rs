@@ -260,6 +260,9 @@ pub(super) fn validate(f: &Field<RawScenario>, file: &Path, loc: &Locator) -> Re
         Some(Some(t)) => traffic::traffic(&mut cx, t, app.as_ref()),
     };
     let mut eras = era::eras(&mut cx, &raw.eras);
+    if let (Some(eras), Some(app)) = (eras.as_mut(), app.as_ref()) {
+        super::era::gold::place_services(&mut cx, eras, app);
+    }
     let faults = fault::faults(&mut cx, &raw.faults, eras.as_mut(), duration);
     if let (Some(t), Some(a), Some(d)) = (&traffic, &app, duration) {
         traffic::work(&mut cx, t, a, d);

@@ -13,7 +13,7 @@ use super::super::raw::{Opt, RawFpm, RawHost, RawMySql, RawNetwork, RawNginx, Sh
 use super::super::units::format_duration;
 use super::super::validate::{Ctx, host, stack};
 use super::{Architecture, Host, Network, Stack};
-use crate::topology::{NodeKind, TopologyBuilder};
+use crate::topology::{NodeId, NodeKind, TopologyBuilder};
 
 /// `[eras.<label>]` with `model = "silver"`.
 #[derive(Debug, Deserialize)]
@@ -106,6 +106,13 @@ impl Silver {
     /// Why the health checks alone would be more work than a run may do
     /// ([`limits::MAX_WORK`]): each balancer checks each node every
     /// interval, a start and an end each.
+    /// Events the pair's health checks make in a run of `duration`.
+    pub fn check_events(&self, duration: u64) -> f64 {
+        let Some(c) = self.haproxy.check else { return 0.0 };
+        let every = c.inter.min(c.fastinter).min(c.downinter).max(1);
+        2.0 * 2.0 * f64::from(self.nodes) * duration as f64 / every as f64
+    }
+
     pub fn check_work_problem(&self, duration: u64) -> Option<String> {
         let c = self.haproxy.check?;
         let every = c.inter.min(c.fastinter).min(c.downinter).max(1);
@@ -123,33 +130,64 @@ impl Silver {
 }
 
 pub(in crate::scenario) fn validate(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &RawSilver) -> Option<Architecture> {
+    let keys = FrontKeys {
+        nodes: &raw.nodes,
+        lb: &raw.lb,
+        web: &raw.web,
+        db: &raw.db,
+        network: &raw.network,
+        haproxy: &raw.haproxy,
+        keepalived: &raw.keepalived,
+        fpm: &raw.fpm,
+        mysql: &raw.mysql,
+        nginx: &raw.nginx,
+    };
+    front(cx, p, &keys).map(|s| Architecture::Silver(Box::new(s)))
+}
+
+/// Silver's keys, which gold's front tier shares.
+pub(super) struct FrontKeys<'r> {
+    pub nodes: &'r Opt<i64>,
+    pub lb: &'r Opt<RawHost>,
+    pub web: &'r Opt<RawHost>,
+    pub db: &'r Opt<RawHost>,
+    pub network: &'r Opt<RawNetwork>,
+    pub haproxy: &'r Opt<RawHaproxy>,
+    pub keepalived: &'r Opt<RawKeepalived>,
+    pub fpm: &'r Opt<RawFpm>,
+    pub mysql: &'r Opt<RawMySql>,
+    pub nginx: &'r Opt<RawNginx>,
+}
+
+/// The VIP, the balancer pair, the web nodes and the database host.
+pub(super) fn front(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &FrontKeys<'_>) -> Option<Silver> {
     let nodes = cx.count(
         &p.key("nodes"),
-        &raw.nodes,
+        raw.nodes,
         Silver::DEFAULT_NODES,
         1,
         limits::MAX_WEB_NODES,
         "nodes (web nodes)",
     );
-    let lb = host(cx, &p.key("lb"), &raw.lb);
-    let web = host(cx, &p.key("web"), &raw.web);
-    let db = host(cx, &p.key("db"), &raw.db);
+    let lb = host(cx, &p.key("lb"), raw.lb);
+    let web = host(cx, &p.key("web"), raw.web);
+    let db = host(cx, &p.key("db"), raw.db);
     let np = p.key("network");
     let default = RawNetwork::default();
     let rtt = cx
-        .table(&np, &raw.network, &default)
+        .table(&np, raw.network, &default)
         .and_then(|n| cx.dist(&np.key("rtt"), &n.rtt))
         .map(|d| d.unwrap_or_else(|| Dist::constant(Network::DEFAULT_RTT_NS)));
     let hp = p.key("haproxy");
     let default = RawHaproxy::default();
-    let haproxy = cx.table(&hp, &raw.haproxy, &default).and_then(|h| haproxy(cx, &hp, h));
+    let haproxy = cx.table(&hp, raw.haproxy, &default).and_then(|h| haproxy(cx, &hp, h));
     let kp = p.key("keepalived");
     let default = RawKeepalived::default();
     let keepalived = cx
-        .table(&kp, &raw.keepalived, &default)
+        .table(&kp, raw.keepalived, &default)
         .and_then(|k| keepalived(cx, &kp, k));
-    let stack = stack(cx, p, &raw.nginx, &raw.fpm, &raw.mysql);
-    Some(Architecture::Silver(Box::new(Silver {
+    let stack = stack(cx, p, raw.nginx, raw.fpm, raw.mysql);
+    Some(Silver {
         nodes: nodes?,
         lb: lb?,
         web: web?,
@@ -158,10 +196,10 @@ pub(in crate::scenario) fn validate(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &Raw
         haproxy: haproxy?,
         keepalived: keepalived?,
         stack: stack?,
-    })))
+    })
 }
 
-fn haproxy(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &RawHaproxy) -> Option<Haproxy> {
+pub(super) fn haproxy(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &RawHaproxy) -> Option<Haproxy> {
     let d = Haproxy::default();
     let names = "\"roundrobin\", \"static-rr\", \"leastconn\", \"first\", \"source\" or \"random\"";
     let draws = cx.count(&p.key("draws"), &raw.draws, 2, 1, 100, "draws");
@@ -378,6 +416,11 @@ pub(super) fn lower(t: &mut TopologyBuilder, arch: &Architecture) {
     let Architecture::Silver(s) = arch else {
         unreachable!("lowering a silver era")
     };
+    lower_front(t, s);
+}
+
+/// Lowers the front tier; returns its MySQL node.
+pub(super) fn lower_front(t: &mut TopologyBuilder, s: &Silver) -> NodeId {
     t.rtt(s.network.rtt.clone());
     let lbs = [t.host("lb[0]", &s.lb), t.host("lb[1]", &s.lb)];
     let db = t.host("db", &s.db);
@@ -407,4 +450,5 @@ pub(super) fn lower(t: &mut TopologyBuilder, arch: &Architecture) {
         },
     );
     t.entry(vip);
+    mysql
 }

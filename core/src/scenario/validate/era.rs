@@ -1,6 +1,7 @@
 //! Eras: each architecture, its hosts and its stack (nginx, PHP-FPM, MySQL).
 
 use super::super::era::bronze::{self, RawBronze};
+use super::super::era::gold::{self, RawGold};
 use super::super::era::silver::{self, RawSilver};
 use super::super::era::stone::{self, RawStone};
 use super::super::era::{
@@ -105,6 +106,11 @@ fn era(cx: &mut Ctx<'_, '_>, p: &KeyPath, label: &str, table: &toml::Table) -> O
             let raw = model_field(cx, p, &f, model)?;
             silver::validate(cx, p, raw)
         }
+        "gold" => {
+            let f = Field::<RawGold>::read(value);
+            let raw = model_field(cx, p, &f, model)?;
+            gold::validate(cx, p, raw)
+        }
         other => {
             cx.report(
                 &p.key("model"),
@@ -149,13 +155,15 @@ fn model_field<'f, T: Shape>(cx: &mut Ctx<'_, '_>, p: &KeyPath, f: &'f Field<T>,
 /// another model's era is given one.
 const MACHINES: &[(&str, &str)] = &[
     ("host", "stone"),
-    ("web", "bronze and silver"),
-    ("db", "bronze and silver"),
-    ("network", "bronze and silver"),
-    ("lb", "silver"),
-    ("nodes", "silver"),
-    ("haproxy", "silver"),
-    ("keepalived", "silver"),
+    ("web", "bronze, silver and gold"),
+    ("db", "bronze, silver and gold"),
+    ("network", "bronze, silver and gold"),
+    ("lb", "silver and gold"),
+    ("nodes", "silver and gold"),
+    ("haproxy", "silver and gold"),
+    ("keepalived", "silver and gold"),
+    ("services", "gold"),
+    ("rpc", "gold"),
 ];
 
 fn quoted(names: &[&str]) -> String {
