@@ -185,9 +185,10 @@ fn compiled_steps(app: &App) -> f64 {
 pub fn estimate(scenario: &Scenario, era: &Era) -> Estimate {
     let topology = era.topology();
     let path = crate::shop::Path::of(&topology);
-    let (fpm, nginx, mysql) = (path.fpm, path.nginx, path.mysql);
-    let networked = path.webs[0] != path.db;
+    let (fpm, nginx) = (path.fpm, path.nginx);
+    let networked = path.webs[0].host != path.dbs[0].host;
     let nodes = path.webs.len() as f64;
+    let remote = topology.rpc.is_some();
     let traffic = &scenario.traffic;
     let requests = traffic.expected_requests(scenario.duration);
     // An estimate that cannot be computed limits nothing (`max` would make
@@ -200,7 +201,17 @@ pub fn estimate(scenario: &Scenario, era: &Era) -> Estimate {
     let per_request: f64 = traffic
         .mix
         .iter()
-        .map(|&(i, w)| w * endpoint_events(&scenario.app.monolith_program(i), networked))
+        .map(|&(i, w)| {
+            // A remote call or a branch: encoding, the trip there, the
+            // balancer, the node, decoding and encoding, the trip back,
+            // decoding and the caller's timer.
+            let subs = if remote {
+                scenario.app.subrequests(i) as f64
+            } else {
+                0.0
+            };
+            w * (endpoint_events(&scenario.app.monolith_program(i), networked) + 16.0 * subs)
+        })
         .sum();
     let timers = [
         traffic.timeout.is_some(),
@@ -213,12 +224,22 @@ pub fn estimate(scenario: &Scenario, era: &Era) -> Estimate {
     let ticks = scenario.duration as f64 / 1e9;
     let (front_events, checks) = match &path.front {
         None => (0.0, 0.0),
-        Some(f) => (
-            4.0,
-            f.haproxy.check.map_or(0.0, |c| {
-                2.0 * 2.0 * nodes * 1e9 / c.inter.min(c.fastinter).min(c.downinter) as f64
-            }),
-        ),
+        Some(f) => {
+            let front_nodes = path.front_webs as f64;
+            let every = |c: &lab_core::scenario::HealthCheck| c.inter.min(c.fastinter).min(c.downinter).max(1) as f64;
+            let services: f64 = path
+                .services
+                .iter()
+                .map(|s| s.haproxy.check.map_or(0.0, |c| 2.0 * s.nodes as f64 * 1e9 / every(&c)))
+                .sum();
+            (
+                4.0,
+                f.haproxy
+                    .check
+                    .map_or(0.0, |c| 2.0 * 2.0 * front_nodes * 1e9 / every(&c))
+                    + services,
+            )
+        }
     };
     let events = requests * (1.0 + timers + per_request + 2.0 + front_events)
         + ticks * (33.0 * nodes + checks)
@@ -230,16 +251,16 @@ pub fn estimate(scenario: &Scenario, era: &Era) -> Estimate {
     let mut in_system_limit = path
         .webs
         .iter()
-        .map(|&h| {
-            let host = &topology.hosts[h];
-            let retrying = match fpm.listen {
+        .map(|w| {
+            let host = &topology.hosts[w.host];
+            let retrying = match w.fpm.listen {
                 Listen::Unix => 0,
-                Listen::Tcp => crate::nginx::Conns::capacity(nginx, host.cores),
+                Listen::Tcp => crate::nginx::Conns::capacity(w.nginx, host.cores),
             };
-            u64::from(fpm.max_children) + u64::from(fpm.backlog(host.kernel.somaxconn)) + 1 + retrying
+            u64::from(w.fpm.max_children) + u64::from(w.fpm.backlog(host.kernel.somaxconn)) + 1 + retrying
         })
         .sum::<u64>()
-        + u64::from(mysql.max_connections)
+        + path.dbs.iter().map(|d| u64::from(d.mysql.max_connections)).sum::<u64>()
         + 1;
     if let Some(f) = &path.front {
         let accept: u64 = f
@@ -248,6 +269,18 @@ pub fn estimate(scenario: &Scenario, era: &Era) -> Estimate {
             .map(|&h| u64::from(topology.hosts[h].kernel.somaxconn) + 1)
             .sum();
         in_system_limit += 2 * u64::from(f.haproxy.maxconn) + accept;
+        for s in &path.services {
+            let accept = u64::from(topology.hosts[s.lb].kernel.somaxconn) + 1;
+            in_system_limit += u64::from(s.haproxy.maxconn) + accept;
+        }
+    }
+    if remote {
+        // Each request may have its calls and branches in the system too.
+        let most = (0..scenario.app.endpoints.len())
+            .map(|i| scenario.app.subrequests(i))
+            .max()
+            .unwrap_or(0) as u64;
+        in_system_limit = in_system_limit.saturating_mul(1 + most);
     }
     if path.front.is_some() || !topology.faults.is_empty() {
         // Clients waiting on a dead entry (or one whose balancer died).
@@ -270,7 +303,7 @@ pub fn estimate(scenario: &Scenario, era: &Era) -> Estimate {
     let windows = scenario.duration.div_ceil(scenario.stats.window).max(1);
     let peak_bytes = in_system * REQUEST_BYTES
         + windows as f64 * WINDOW_BYTES
-        + f64::from(fpm.max_children) * nodes * CHILD_BYTES
+        + path.webs.iter().map(|w| f64::from(w.fpm.max_children)).sum::<f64>() * CHILD_BYTES
         + users * USER_BYTES
         + compiled_steps(&scenario.app) * crate::shop::COMPILED_STEP_BYTES as f64
         + FIXED_BYTES;

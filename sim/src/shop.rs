@@ -23,33 +23,32 @@
 //! `shop/front.rs`, scheduled faults in `shop/faults.rs`, and the path read
 //! from the topology in `shop/path.rs`.
 
+mod build;
 mod cpu;
 mod faults;
 mod front;
 mod listen;
 mod path;
+mod program;
+mod rpc;
 
 mod steps;
 
 pub(crate) use path::Path;
 
-use lab_core::record::{
-    CounterId, CounterSpec, Fact, FactSender, GaugeId, GaugeKind, GaugeSpec, HistogramId, OutcomeId, RecordBuilder,
-    RecordMeta, Source, outcomes, waits,
-};
-use lab_core::scenario::{App, Era, FpmPool, Kernel, RateProfile, Scenario, Work, Workload};
+use lab_core::record::{CounterId, Fact, FactSender, GaugeId, HistogramId, OutcomeId};
+use lab_core::scenario::{FpmPool, Kernel, RateProfile};
 use rand_distr::{Distribution, Exp1};
 use rand_pcg::Pcg64Mcg;
 use slab::Slab;
 
 use crate::arrivals::Arrivals;
-use crate::budget::{Estimate, SimError};
+use crate::budget::SimError;
 use crate::cpu::Cpu;
 use crate::engine::{Lane, Scheduler, Slot, Time};
 use crate::fpm::{ChildId, MAINTENANCE_PERIOD, Pool};
 use crate::mysql::{RowId, Server};
 use crate::nginx::Conns;
-use crate::nodes::vip::VipTimeline;
 use crate::sample::{Sampler, Streams};
 use crate::{Progress, Run};
 
@@ -73,8 +72,8 @@ enum Ev {
     ClientTimeout(Key),
     UpstreamTimeout(Key),
     LockTimeout(Key),
-    /// The redo-log flush in progress has ended.
-    FlushDone,
+    /// The redo-log flush in progress on database `.0` has ended.
+    FlushDone(u32),
     Terminate(Key),
     /// A child of web node `.0`'s pool (of generation `.1`) is ready.
     ChildReady(u32, u32, ChildId),
@@ -106,6 +105,12 @@ enum Ev {
     Fault(u32, bool),
     /// A client whose balancer died learns it from the one that took over.
     Reset(Key),
+    /// A call (the request `.0`) reaches its service's balancer.
+    CallArrives(Key),
+    /// A call's answer (or its error) reaches its caller.
+    CallReply(Key, OutcomeId),
+    /// A caller's wait for its call's answer (the caller `.0`) runs out.
+    CallTimeout(Key),
 }
 
 /// Where a request stands on the way in (see `shop/front.rs`).
@@ -127,6 +132,10 @@ enum Front {
     Returning,
     /// Its balancer died; the client does not know yet.
     Lost,
+    /// A call on its way to its service's balancer.
+    Sent,
+    /// A call's answer on its way back to its caller.
+    Replying,
     /// The balancer's side is over.
     Done,
 }
@@ -146,9 +155,26 @@ enum Phase {
     /// A COMMIT waiting for its redo-log flush.
     Commit,
     Returning,
+    /// PHP encodes a call to a service (CPU).
+    RpcSend,
+    /// Waiting for the service's answer.
+    RpcWait,
+    /// PHP decodes the service's answer (CPU).
+    RpcRecv,
+    /// Waiting for the branches of a `parallel` step.
+    ForkWait,
 }
 
 const NO_USER: u32 = u32::MAX;
+/// No request: a top-level request's parent, a caller's call before it makes one.
+pub(crate) const NO_KEY: Key = Key {
+    slot: u32::MAX,
+    id: u64::MAX,
+};
+/// Calls and parallel branches are numbered apart from clients' requests,
+/// so that the clients' requests keep their numbers, and with them their
+/// draws, in every era (common random numbers).
+const FIRST_SUB_ID: u64 = 1 << 63;
 
 /// A request in the system. Endpoints and steps are counted in `u32`:
 /// `u16` once wrapped, running endpoint 65,536 as endpoint 0 and looping
@@ -170,7 +196,9 @@ pub(crate) struct Request {
     /// The web node (nginx and its pool) serving the request.
     web: u32,
     child: ChildId,
-    endpoint: u32,
+    /// The program it runs: an endpoint's, a service operation's or a
+    /// parallel branch's (gold).
+    program: u32,
     step: u32,
     phase: Phase,
     /// The row the current statement waits for ([`crate::mysql::NO_ROW`]:
@@ -204,6 +232,28 @@ pub(crate) struct Request {
     /// Its place in HAProxy's queue, and since when.
     waiter: crate::haproxy::Waiter,
     queued_at: Time,
+    /// Its entry in `Shop::links` ([`NO_LINK`]: none): only calls,
+    /// branches and the requests that wait for them have one, so that the
+    /// other eras' requests stay small.
+    link: u32,
+}
+
+const NO_LINK: u32 = u32::MAX;
+
+/// What ties a request to its calls and branches (gold).
+pub(crate) struct Link {
+    /// Who waits for it: the caller of a call, the request a branch belongs
+    /// to; [`NO_KEY`] for a client's request.
+    parent: Key,
+    /// A parallel branch: it runs in its request's PHP child.
+    fiber: bool,
+    /// Its call in progress (a caller in `RpcWait`), and since when.
+    call: Key,
+    call_at: Time,
+    /// Branches of its `parallel` step still running, and the first error
+    /// one of them ended with.
+    pending: u32,
+    failed: OutcomeId,
 }
 
 /// Sizes for the memory estimate (`crate::budget`). A slab entry is the
@@ -212,19 +262,7 @@ pub(crate) const SLAB_ENTRY_BYTES: usize = size_of::<Request>() + align_of::<Req
 pub(crate) const TIMER_BYTES: usize = crate::engine::entry_bytes::<Ev>();
 pub(crate) const BACKLOG_BYTES: usize = size_of::<crate::fpm::Waiting<Key>>();
 pub(crate) const WAITER_BYTES: usize = size_of::<Key>();
-pub(crate) const COMPILED_STEP_BYTES: usize = size_of::<CompiledStep>();
-
-enum CompiledStep {
-    Cpu(Sampler),
-    Query {
-        db_cpu: Option<Sampler>,
-        db_wait: Option<Sampler>,
-        lock: Option<(usize, u32)>,
-    },
-    Begin,
-    /// The length of a redo-log flush, drawn by every commit.
-    Commit(Sampler),
-}
+pub(crate) const COMPILED_STEP_BYTES: usize = size_of::<program::CompiledStep>();
 
 enum Driver {
     Open {
@@ -276,6 +314,31 @@ pub(crate) struct WebNode {
     /// new one), so that a child forked by an older one is not taken for
     /// one of the new pool's.
     generation: u32,
+    /// Its pool's settings, for a pool started after a crash.
+    fpm: FpmPool,
+    /// Index in `Shop::dbs` of the MySQL its pool queries.
+    db: u32,
+    /// nginx's `fastcgi_read_timeout` and `fastcgi_connect_timeout`.
+    read_timeout: Option<Time>,
+    connect_timeout: Time,
+}
+
+/// A MySQL server, its host and its redo log's pending `FlushDone`.
+pub(crate) struct Database {
+    server: Server<Key>,
+    host: usize,
+    flush: Slot,
+}
+
+/// A service that calls reach over the network (gold).
+struct Service {
+    /// Its balancer's index in the front end's balancers.
+    lb: u8,
+    timeout: Time,
+    /// Its callers' timers (a lane holds one timeout, so it stays in time order).
+    lane: Lane,
+    /// How long its callers waited for it.
+    latency: HistogramId,
 }
 
 struct Lanes {
@@ -321,6 +384,8 @@ struct Outcomes {
     connect_timeout: OutcomeId,
     nginx_no_connection: OutcomeId,
     nginx_closed: OutcomeId,
+    /// Declared where there are services to call.
+    rpc_timeout: Option<OutcomeId>,
 }
 
 /// Where the shop's facts go: a [`RecordBuilder`] on its own thread, so
@@ -360,18 +425,21 @@ pub(crate) struct Shop {
     sched: Scheduler<Ev>,
     lanes: Lanes,
     reqs: Slab<Request>,
+    links: Slab<Link>,
     next_id: u64,
+    /// The next call's or branch's number (from [`FIRST_SUB_ID`]).
+    next_sub: u64,
     next_job: u64,
     streams: Streams,
-    endpoints: Vec<Vec<CompiledStep>>,
+    /// Programs of steps: the endpoints' first (by endpoint index), then,
+    /// in gold, the operations' and the parallel branches'.
+    programs: Vec<Vec<program::CompiledStep>>,
     /// Cumulative probabilities of the endpoint mix.
     mix: Vec<(f64, u32)>,
     driver: Driver,
     /// The open model's rate profile, for the offered load of each window.
     profile: Option<RateProfile>,
     client_timeout: Option<Time>,
-    upstream_timeout: Option<Time>,
-    connect_timeout: Time,
     hosts: Vec<Host>,
     /// Each host's speed without faults.
     base_speed: Vec<f64>,
@@ -381,11 +449,15 @@ pub(crate) struct Shop {
     /// The stack's levels as last recorded; the pool totals are kept up to
     /// date from the touched nodes.
     levels: [u64; STACK_GAUGES],
-    fpm: FpmPool,
-    db_host: usize,
-    /// One network round trip between web and database; `None` on one host.
+    /// One network round trip between two hosts; `None` on one host.
     rtt: Option<Sampler>,
-    db: Server<Key>,
+    /// The MySQL servers; the front's is the first.
+    dbs: Vec<Database>,
+    /// The services calls go to, by the application's service index
+    /// (gold; empty where calls are function calls).
+    services: Vec<Service>,
+    /// CPU each side of a call spends on its messages (gold).
+    rpc_cpu: Option<Sampler>,
     /// When the clients' kernels send an unanswered SYN again (Debian's
     /// defaults: the clients are not one of the scenario's hosts).
     client_syn: crate::fpm::SynSchedule,
@@ -395,8 +467,6 @@ pub(crate) struct Shop {
     faults: Vec<faults::Strike>,
     /// Each fault as the charts name it (`crash lb.master`).
     fault_labels: Vec<String>,
-    /// The redo log's pending `FlushDone`.
-    flush: Slot,
     rec: Recorder,
     counters: Counters,
     outcomes: Outcomes,
@@ -422,294 +492,7 @@ struct Limits {
     in_system: u64,
 }
 
-/// Each endpoint's program as the monolith runs it: calls are function
-/// calls inside the same PHP child (inlined), and PHP runs parallel
-/// branches one after the other.
-fn compile(app: &App) -> Vec<Vec<CompiledStep>> {
-    assert!(u32::try_from(app.endpoints.len()).is_ok(), "fewer than 2^32 endpoints");
-    (0..app.endpoints.len())
-        .map(|i| {
-            let program = app.monolith_program(i);
-            assert!(
-                u32::try_from(program.len()).is_ok(),
-                "fewer than 2^32 steps per endpoint"
-            );
-            program
-                .into_iter()
-                .map(|w| match w {
-                    Work::Cpu(d) => CompiledStep::Cpu(Sampler::new(d)),
-                    Work::Query(q) => CompiledStep::Query {
-                        db_cpu: q.db_cpu.as_ref().map(Sampler::new),
-                        db_wait: q.db_wait.as_ref().map(Sampler::new),
-                        lock: q.lock.map(|l| (l, app.locks[l].rows)),
-                    },
-                    Work::Begin => CompiledStep::Begin,
-                    Work::Commit(d) => CompiledStep::Commit(Sampler::new(d)),
-                })
-                .collect()
-        })
-        .collect()
-}
-
 impl Shop {
-    pub(crate) fn new(scenario: &Scenario, era: &Era, estimate: &Estimate) -> Shop {
-        let topology = era.topology();
-        let path = Path::of(&topology);
-        let (nginx, fpm, mysql) = (path.nginx, path.fpm, path.mysql);
-        // A round trip only where the pool and the database are apart.
-        let rtt = (path.webs[0] != path.db)
-            .then(|| topology.rtt.as_ref().map(Sampler::new))
-            .flatten();
-        let mut rec = RecordBuilder::new(RecordMeta {
-            scenario: scenario.name.clone(),
-            era: era.label.clone(),
-            model: era.arch.model().to_string(),
-            source: Source::Simulated,
-            seed: scenario.seed,
-            window: scenario.stats.window,
-            warmup: scenario.stats.warmup,
-            duration: scenario.duration,
-            price_per_hour: topology.price_per_hour(),
-        });
-        let mut sched = Scheduler::default();
-        let nodes = path.webs.len() as f64;
-        let children = f64::from(fpm.max_children) * nodes;
-        let mut gauge = |key: String, label: String, kind, capacity: Option<f64>| {
-            rec.add_gauge(GaugeSpec {
-                key,
-                label,
-                kind,
-                capacity,
-            });
-        };
-        // In the order `sample_gauges` gives their levels: the stack's
-        // STACK_GAUGES levels, then each host's busy cores.
-        for (key, label, kind, capacity) in [
-            ("fpm.busy", "FPM busy workers", GaugeKind::Workers, Some(children)),
-            ("fpm.children", "FPM children", GaugeKind::Workers, Some(children)),
-            (
-                "fpm.backlog",
-                "listen backlog",
-                GaugeKind::Queue,
-                Some((f64::from(fpm.backlog(topology.hosts[path.webs[0]].kernel.somaxconn)) + 1.0) * nodes),
-            ),
-            (
-                "mysql.connections",
-                "MySQL connections",
-                GaugeKind::Connections,
-                Some(f64::from(mysql.max_connections)),
-            ),
-            ("mysql.lock_waiters", "row-lock waiters", GaugeKind::Queue, None),
-            (
-                "requests.in_system",
-                "requests in the system",
-                GaugeKind::InSystem,
-                None,
-            ),
-        ] {
-            gauge(key.into(), label.into(), kind, capacity);
-        }
-        let hosts = topology
-            .hosts
-            .iter()
-            .enumerate()
-            .map(|(i, h)| Host {
-                cpu: Cpu::new(h.cores, h.speed),
-                slot: sched.add_slot(),
-                id: u32::try_from(i).expect("fewer than 2^32 hosts"),
-                cores: h.cores,
-                gauge: rec.add_gauge(GaugeSpec {
-                    key: format!("{}.cpu", h.name),
-                    label: format!("{} CPU", h.name),
-                    kind: GaugeKind::Cpu,
-                    capacity: Some(f64::from(h.cores)),
-                }),
-                busy: 0,
-            })
-            .collect::<Vec<_>>();
-        let db_host = path.db;
-        let base_speed = topology.hosts.iter().map(|h| h.speed).collect();
-        let mut counter = |key: &str, label: &str| {
-            rec.add_counter(CounterSpec {
-                key: key.into(),
-                label: label.into(),
-            })
-        };
-        let counters = Counters {
-            slow_queries: counter("mysql.slow_queries", "slow queries (over long_query_time)"),
-            lock_waits: counter("mysql.lock_waits", "queries that waited for a row lock"),
-            commits: counter("mysql.commits", "transactions committed"),
-            log_flushes: counter(
-                "mysql.log_flushes",
-                "redo-log flushes (one serves every commit waiting)",
-            ),
-            spawned: counter("fpm.spawned", "FPM children forked"),
-            terminated: counter("fpm.terminated", "requests killed at request_terminate_timeout"),
-            abandoned: counter("fpm.abandoned", "requests finished after their client had gone"),
-            marked_down: counter("haproxy.marked_down", "servers marked DOWN by health checks"),
-            marked_up: counter("haproxy.marked_up", "servers marked UP by health checks"),
-            syn_dropped: counter("fpm.syn_dropped", "SYNs a full TCP backlog dropped"),
-        };
-        let outcomes = Outcomes {
-            backlog_full: rec.add_outcome(outcomes::BACKLOG_FULL),
-            upstream_timeout: rec.add_outcome(outcomes::UPSTREAM_TIMEOUT),
-            terminated: rec.add_outcome(outcomes::TERMINATED),
-            too_many_connections: rec.add_outcome(outcomes::TOO_MANY_CONNECTIONS),
-            lock_wait_timeout: rec.add_outcome(outcomes::LOCK_WAIT_TIMEOUT),
-            client_timeout: rec.add_outcome(outcomes::CLIENT_TIMEOUT),
-            lb_unavailable: rec.add_outcome(outcomes::LB_UNAVAILABLE),
-            lb_timeout: rec.add_outcome(outcomes::LB_TIMEOUT),
-            connect_failed: rec.add_outcome(outcomes::CONNECT_FAILED),
-            connection_reset: rec.add_outcome(outcomes::CONNECTION_RESET),
-            connect_timeout: rec.add_outcome(outcomes::CONNECT_TIMEOUT),
-            nginx_no_connection: rec.add_outcome(outcomes::NGINX_NO_CONNECTION),
-            nginx_closed: rec.add_outcome(outcomes::NGINX_CLOSED),
-        };
-        let backlog_wait = rec.add_wait(waits::FPM_BACKLOG);
-        let lock_wait = rec.add_wait(waits::LOCK_WAIT);
-        let haproxy_wait = path.front.is_some().then(|| rec.add_wait(waits::HAPROXY_QUEUE));
-        let lb_gauges = path.front.as_ref().map(|_| {
-            let queue = rec.add_gauge(GaugeSpec {
-                key: "haproxy.queue".into(),
-                label: "HAProxy queue".into(),
-                kind: GaugeKind::Queue,
-                capacity: None,
-            });
-            let up = rec.add_gauge(GaugeSpec {
-                key: "haproxy.up_servers".into(),
-                label: "servers UP (HAProxy)".into(),
-                kind: GaugeKind::Workers,
-                capacity: Some(path.webs.len() as f64),
-            });
-            (queue, up, [0, 0])
-        });
-        let streams = Streams::new(scenario.seed);
-        let driver = match &scenario.traffic.workload {
-            Workload::Open(profile) => Driver::Open {
-                arrivals: Arrivals::new(profile),
-                rng: streams.traffic(),
-                slot: sched.add_slot(),
-            },
-            Workload::Closed { users, think } => Driver::Closed {
-                think: Sampler::new(think),
-                rng: streams.traffic(),
-                users: *users,
-            },
-        };
-        let mut acc = 0.0;
-        let mix = scenario
-            .traffic
-            .mix
-            .iter()
-            .map(|(i, w)| {
-                acc += w;
-                (acc, u32::try_from(*i).expect("fewer than 2^32 endpoints"))
-            })
-            .collect();
-        let lanes = Lanes {
-            client: sched.add_lane(),
-            queue: sched.add_lane(),
-            server: sched.add_lane(),
-            upstream: sched.add_lane(),
-            lock: sched.add_lane(),
-            terminate: sched.add_lane(),
-            spawn: sched.add_lane(),
-        };
-        let webs = path
-            .webs
-            .iter()
-            .map(|&host| WebNode {
-                pool: Pool::new(fpm.clone(), &topology.hosts[host].kernel),
-                nginx: Conns::new(nginx, topology.hosts[host].cores),
-                kernel: topology.hosts[host].kernel.clone(),
-                host,
-                reported: [0; 3],
-                touched: true,
-                up: true,
-                reachable: true,
-                refusing: false,
-                generation: 0,
-            })
-            .collect::<Vec<_>>();
-        let touched = (0..webs.len() as u32).collect();
-        let streams_for_front = Streams::new(scenario.seed);
-        let (front, lb_faults) = match &path.front {
-            None => (None, Vec::new()),
-            Some(f) => {
-                let names = f.lbs.map(|h| topology.hosts[h].name.as_str());
-                let (vip, lb_faults) = VipTimeline::build(f.vrrp, names, &topology.faults, scenario.duration);
-                let rtt = topology.rtt.as_ref().map(Sampler::new);
-                let fe = front::FrontEnd::new(
-                    f.haproxy,
-                    webs.len(),
-                    vip,
-                    streams_for_front.balancer(),
-                    rtt,
-                    sched.add_slot(),
-                    f.lbs.map(|h| topology.hosts[h].kernel.somaxconn),
-                );
-                (Some(Box::new(fe)), lb_faults)
-            }
-        };
-        let faults = faults::strikes(&topology, &path.webs, path.front.as_ref().map(|f| f.lbs), &lb_faults);
-        let flush = sched.add_slot();
-        let mut shop = Shop {
-            now: 0,
-            end: scenario.duration,
-            sched,
-            lanes,
-            reqs: Slab::new(),
-            next_id: 0,
-            next_job: 0,
-            streams,
-            endpoints: compile(&scenario.app),
-            mix,
-            driver,
-            profile: match &scenario.traffic.workload {
-                Workload::Open(p) => Some(p.clone()),
-                Workload::Closed { .. } => None,
-            },
-            client_timeout: scenario.traffic.timeout,
-            upstream_timeout: nginx.fastcgi_read_timeout,
-            connect_timeout: nginx.fastcgi_connect_timeout,
-            hosts,
-            base_speed,
-            webs,
-            touched,
-            levels: [0; STACK_GAUGES],
-            fpm: fpm.clone(),
-            db_host,
-            rtt,
-            db: Server::new(mysql.clone(), &scenario.app.locks),
-            client_syn: crate::fpm::SynSchedule::new(&lab_core::scenario::Kernel::default()),
-            front,
-            fault_labels: topology
-                .faults
-                .iter()
-                .map(|f| format!("{} {}", f.kind.name(), f.target))
-                .collect(),
-            faults,
-            flush,
-            rec: Recorder(FactSender::spawn(rec)),
-            counters,
-            outcomes,
-            backlog_wait,
-            lock_wait,
-            haproxy_wait,
-            lb_gauges,
-            done: Vec::new(),
-            granted: Vec::new(),
-            served: Vec::new(),
-            limits: Limits {
-                events: estimate.event_limit(),
-                estimated_events: estimate.events,
-                in_system: estimate.in_system_limit,
-            },
-        };
-        shop.start();
-        shop
-    }
-
     fn start(&mut self) {
         self.sample_gauges();
         self.start_checks();

@@ -97,6 +97,9 @@ pub mod standard {
     /// No response: nginx had no connection left for the client and closed
     /// it as soon as it was accepted (`worker_connections`).
     pub const NGINX_CLOSED: OutcomeSpec = OutcomeSpec::new("nginx_closed", "nginx closed", None);
+    /// A call to a service got no answer within its timeout; the caller
+    /// gave up and answered with an error.
+    pub const RPC_TIMEOUT: OutcomeSpec = OutcomeSpec::new("rpc_timeout_504", "504 service call timeout", Some(504));
 }
 
 /// A count per declared outcome, indexed by [`OutcomeId`]. Sized once, when

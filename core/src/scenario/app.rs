@@ -146,6 +146,23 @@ impl App {
         }
     }
 
+    /// Calls and parallel branches a request of endpoint `i` makes, nested
+    /// ones included: where calls are RPCs, each is a request of its own.
+    pub fn subrequests(&self, i: usize) -> usize {
+        fn count(app: &App, steps: &[Step]) -> usize {
+            steps
+                .iter()
+                .map(|s| match s {
+                    Step::Cpu(_) | Step::Query(_) => 0,
+                    Step::Call(r) => 1 + count(app, &app.op(*r).steps),
+                    Step::Parallel(b) => b.iter().map(|b| 1 + count(app, b)).sum(),
+                    Step::Transaction(t) => count(app, &t.steps),
+                })
+                .sum()
+        }
+        count(self, &self.endpoints[i].steps)
+    }
+
     /// Steps a request of endpoint `i` runs, calls and branches counted
     /// out: the length of its monolith program.
     pub fn program_len(&self, i: usize) -> usize {

@@ -80,6 +80,11 @@ impl Shop {
                     self.run_steps(key)
                 }
                 Phase::DbCpu => self.after_db_cpu(key),
+                Phase::RpcSend => self.send_call(key),
+                Phase::RpcRecv => {
+                    r.step += 1;
+                    self.run_steps(key)
+                }
                 other => unreachable!("CPU finished in phase {other:?}"),
             };
             if let Some((web, child)) = freed {

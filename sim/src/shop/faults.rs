@@ -40,7 +40,14 @@ pub(crate) struct Strike {
 /// Resolves the topology's faults: balancers from the VIP's timeline
 /// (`lb_faults`, in time order like the faults on balancers), web nodes and
 /// other hosts by name.
-pub(super) fn strikes(t: &Topology, webs: &[usize], lbs: Option<[usize; 2]>, lb_faults: &[LbFault]) -> Vec<Strike> {
+/// Services' balancers (`service_lbs`, their hosts) are balancers 2, 3…
+pub(super) fn strikes(
+    t: &Topology,
+    webs: &[usize],
+    lbs: Option<[usize; 2]>,
+    service_lbs: &[usize],
+    lb_faults: &[LbFault],
+) -> Vec<Strike> {
     let mut on_lbs = lb_faults.iter();
     t.faults
         .iter()
@@ -53,6 +60,15 @@ pub(super) fn strikes(t: &Topology, webs: &[usize], lbs: Option<[usize; 2]>, lb_
                 (Target::Lb(r.lb), lbs[r.lb as usize])
             } else {
                 let host = host.expect("fault targets validated against the topology");
+                if let Some(i) = service_lbs.iter().position(|&l| l == host) {
+                    return Strike {
+                        at: f.at,
+                        until: f.until,
+                        kind: f.kind,
+                        target: Target::Lb(2 + i as u8),
+                        host,
+                    };
+                }
                 match webs.iter().position(|&w| w == host) {
                     Some(w) => (Target::Web(w as u32), host),
                     None => (Target::Host(host), host),
@@ -175,7 +191,7 @@ impl Shop {
             FpmPool {
                 pm: ProcessManager::Static,
                 max_children: 0,
-                ..self.fpm.clone()
+                ..self.webs[w as usize].fpm.clone()
             },
             &kernel,
         );
@@ -223,7 +239,8 @@ impl Shop {
         if booted {
             node.generation += 1;
             let kernel = self.webs[w as usize].kernel.clone();
-            *self.pool(w) = Pool::new(self.fpm.clone(), &kernel);
+            let fpm = self.webs[w as usize].fpm.clone();
+            *self.pool(w) = Pool::new(fpm, &kernel);
         }
         self.set_liveness(w, Liveness::Alive);
     }

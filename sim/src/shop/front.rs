@@ -20,9 +20,16 @@ use crate::haproxy::{Backend, Connect, Dispatch, Effects, Liveness, Retry, Trans
 use crate::nodes::vip::VipTimeline;
 use crate::sample::Sampler;
 
-/// One HAProxy host.
+/// One HAProxy host: one of the VIP's pair (balancers 0 and 1), or a
+/// service's (gold).
 pub(super) struct Balancer {
+    pub(super) cfg: Haproxy,
     pub(super) backend: Backend<Key>,
+    /// Its servers are web nodes `first`…`first + backend.servers() - 1`.
+    pub(super) first: u32,
+    /// Stopped gracefully (a restart of a service's balancer): it refuses
+    /// connections.
+    pub(super) refusing: bool,
     /// Its host is up and reachable, HAProxy running.
     pub(super) up: bool,
     /// Client connections HAProxy has accepted (frontend `maxconn`).
@@ -37,10 +44,10 @@ pub(super) struct Balancer {
     pub(super) accept_limit: usize,
 }
 
-/// keepalived's VIP and the two HAProxy hosts behind it.
+/// keepalived's VIP and the two HAProxy hosts behind it; in gold, each
+/// service's balancer after them.
 pub(super) struct FrontEnd {
-    pub(super) cfg: Haproxy,
-    pub(super) lbs: [Balancer; 2],
+    pub(super) lbs: Vec<Balancer>,
     pub(super) vip: VipTimeline,
     /// Draws for `balance random`.
     pub(super) rng: Pcg64Mcg,
@@ -64,17 +71,9 @@ impl FrontEnd {
         check_slot: Slot,
         somaxconn: [u32; 2],
     ) -> FrontEnd {
-        let lb = |i: usize| Balancer {
-            backend: Backend::new(cfg.clone(), servers),
-            up: true,
-            conns: 0,
-            accept: VecDeque::new(),
-            accepting: false,
-            accept_limit: somaxconn[i] as usize + 1,
-        };
+        let lb = |i: usize| Balancer::new(cfg, 0, servers, somaxconn[i]);
         FrontEnd {
-            cfg: cfg.clone(),
-            lbs: [lb(0), lb(1)],
+            lbs: vec![lb(0), lb(1)],
             vip,
             rng,
             checks: BinaryHeap::new(),
@@ -85,7 +84,35 @@ impl FrontEnd {
     }
 }
 
+impl Balancer {
+    fn new(cfg: &Haproxy, first: usize, servers: usize, somaxconn: u32) -> Balancer {
+        Balancer {
+            cfg: cfg.clone(),
+            backend: Backend::new(cfg.clone(), servers),
+            first: u32::try_from(first).expect("fewer than 2^32 web nodes"),
+            refusing: false,
+            up: true,
+            conns: 0,
+            accept: VecDeque::new(),
+            accepting: false,
+            accept_limit: somaxconn as usize + 1,
+        }
+    }
+
+    /// Whether web node `web` is one of its servers, and which.
+    fn server(&self, web: u32) -> Option<u32> {
+        let s = web.checked_sub(self.first)?;
+        ((s as usize) < self.backend.servers()).then_some(s)
+    }
+}
+
 impl FrontEnd {
+    /// A service's balancer, in front of web nodes `first`…`first + servers - 1`.
+    pub(super) fn add_service_balancer(&mut self, cfg: &Haproxy, first: usize, servers: usize, somaxconn: u32) {
+        assert!(self.lbs.len() < usize::from(u8::MAX), "fewer than 255 balancers");
+        self.lbs.push(Balancer::new(cfg, first, servers, somaxconn));
+    }
+
     /// Queues every server's next check by balancer `lb`.
     fn first_checks(&mut self, lb: u8) {
         let b = &self.lbs[lb as usize].backend;
@@ -119,10 +146,17 @@ impl Shop {
             self.syn_lost(key);
             return;
         };
+        self.enter_balancer(key, lb);
+    }
+
+    /// The connection reaches balancer `lb`, which accepts it (up to its
+    /// frontend `maxconn`, beyond which the kernel holds it) and dispatches.
+    fn enter_balancer(&mut self, key: Key, lb: u8) {
+        let front = self.front.as_deref_mut().expect("a balancer");
         let b = &mut front.lbs[lb as usize];
         let r = &mut self.reqs[key.slot as usize];
         r.lb = lb;
-        if b.conns >= front.cfg.maxconn {
+        if b.conns >= b.cfg.maxconn {
             if b.accept.len() >= b.accept_limit {
                 self.syn_lost(key);
                 return;
@@ -133,6 +167,28 @@ impl Shop {
         }
         b.conns += 1;
         self.dispatch_lb(key, None);
+    }
+
+    /// A call reaches its service's balancer `lb`: a dead one says nothing
+    /// (the caller waits for its timeout), a stopped one refuses.
+    pub(super) fn call_arrives(&mut self, key: Key) {
+        let r = &mut self.reqs[key.slot as usize];
+        if r.front != Front::Sent {
+            return;
+        }
+        let lb = r.lb;
+        let b = &self.front.as_deref().expect("a balancer").lbs[lb as usize];
+        if !b.up {
+            r.front = Front::Lost;
+            return;
+        }
+        if b.refusing {
+            r.front = Front::Done;
+            self.client_answer(key, self.outcomes.connect_failed);
+            self.settle(key);
+            return;
+        }
+        self.enter_balancer(key, lb);
     }
 
     /// Nobody took the SYN: the client's kernel sends it again later, or
@@ -188,16 +244,17 @@ impl Shop {
             r.id
         };
         let b = &mut front.lbs[r.lb as usize];
+        let avoid = avoid.map(|w| w - b.first);
         match b.backend.dispatch(key, client, avoid, &mut front.rng) {
             Dispatch::Server(s) => {
-                r.web = s;
+                r.web = b.first + s;
                 self.connect_server(key);
             }
             Dispatch::Queued(w) => {
                 r.front = Front::Queued;
                 r.waiter = w;
                 r.queued_at = self.now;
-                let t = after(self.now, front.cfg.timeout_queue);
+                let t = after(self.now, b.cfg.timeout_queue);
                 self.timer(self.lanes.queue, t, Ev::QueueTimeout(key));
             }
             Dispatch::NoServer | Dispatch::QueueFull => self.lb_answer(key, self.outcomes.lb_unavailable, false),
@@ -209,7 +266,8 @@ impl Shop {
         let front = self.front.as_deref_mut().expect("a balancer");
         let r = &mut self.reqs[key.slot as usize];
         r.front = Front::Connecting;
-        match front.lbs[r.lb as usize].backend.connect(r.web) {
+        let b = &front.lbs[r.lb as usize];
+        match b.backend.connect(r.web - b.first) {
             Connect::Established => {
                 // Half a round trip to the server; the other half brings
                 // the answer back.
@@ -234,8 +292,8 @@ impl Shop {
         let front = self.front.as_deref_mut().expect("a balancer");
         let r = &mut self.reqs[key.slot as usize];
         r.attempts += 1;
-        let backend = &front.lbs[r.lb as usize].backend;
-        match backend.retry(r.web, u32::from(r.attempts), refused) {
+        let b = &front.lbs[r.lb as usize];
+        match b.backend.retry(r.web - b.first, u32::from(r.attempts), refused) {
             Retry::GiveUp => self.lb_answer(key, self.outcomes.lb_unavailable, true),
             Retry::SameServer { after: t } => {
                 r.redispatch = false;
@@ -273,7 +331,7 @@ impl Shop {
         }
         r.front = Front::AtServer;
         let web = r.web;
-        let t = after(now, front.cfg.timeout_server);
+        let t = after(now, front.lbs[r.lb as usize].cfg.timeout_server);
         self.timer(self.lanes.server, t, Ev::ServerTimeout(key));
         if self.webs[web as usize].up && self.webs[web as usize].reachable {
             self.to_web(key, web);
@@ -285,7 +343,7 @@ impl Shop {
         let now = self.now;
         let front = self.front.as_deref_mut().expect("a balancer");
         let r = &self.reqs[key.slot as usize];
-        if r.front != Front::Queued || after(r.queued_at, front.cfg.timeout_queue) != now {
+        if r.front != Front::Queued || after(r.queued_at, front.lbs[r.lb as usize].cfg.timeout_queue) != now {
             return;
         }
         if front.lbs[r.lb as usize].backend.abandon(r.waiter).is_some() {
@@ -344,7 +402,7 @@ impl Shop {
             let front = self.front.as_deref_mut().expect("a balancer");
             let b = &mut front.lbs[lb as usize];
             b.accepting = false;
-            if !b.up || b.conns >= front.cfg.maxconn {
+            if !b.up || b.conns >= b.cfg.maxconn {
                 return;
             }
             let Some(next) = b.accept.pop_front() else { return };
@@ -361,20 +419,22 @@ impl Shop {
 
     /// A server's connection slot is free; the oldest request waiting for
     /// it connects.
-    fn release_slot(&mut self, lb: u8, s: u32) {
+    fn release_slot(&mut self, lb: u8, web: u32) {
         let front = self.front.as_deref_mut().expect("a balancer");
-        if let Some(h) = front.lbs[lb as usize].backend.release(s) {
-            self.handoff(h.key, h.server);
+        let b = &mut front.lbs[lb as usize];
+        if let Some(h) = b.backend.release(web - b.first) {
+            let web = b.first + h.server;
+            self.handoff(h.key, web);
         }
     }
 
-    /// A queued request got a slot on `server`; it connects in an event of
-    /// its own at this instant (a refused connection that gives up frees
-    /// the slot for the next one: done here, that would nest a call per
-    /// queued request).
-    fn handoff(&mut self, key: Key, server: u32) {
+    /// A queued request got a slot on web node `web`; it connects in an
+    /// event of its own at this instant (a refused connection that gives up
+    /// frees the slot for the next one: done here, that would nest a call
+    /// per queued request).
+    fn handoff(&mut self, key: Key, web: u32) {
         let r = &mut self.reqs[key.slot as usize];
-        r.web = server;
+        r.web = web;
         r.front = Front::Connecting;
         r.redispatch = false;
         if let Some(h) = self.haproxy_wait {
@@ -433,10 +493,10 @@ impl Shop {
         }
     }
 
-    /// Schedules every server's first check on both balancers.
+    /// Schedules every server's first check on every balancer.
     pub(super) fn start_checks(&mut self) {
         let Some(front) = self.front.as_deref_mut() else { return };
-        for lb in 0..2u8 {
+        for lb in 0..front.lbs.len() as u8 {
             front.first_checks(lb);
         }
         self.rearm_checks();
@@ -482,8 +542,9 @@ impl Shop {
             };
             self.rec.count(now, counter, 1);
         }
+        let first = self.front.as_deref().expect("a balancer").lbs[lb as usize].first;
         for h in fx.handoffs.drain(..) {
-            self.handoff(h.key, h.server);
+            self.handoff(h.key, first + h.server);
         }
         for q in fx.requeue.drain(..) {
             if self.reqs.get(q.key.slot as usize).is_some_and(|r| r.id == q.key.id) {
@@ -498,7 +559,9 @@ impl Shop {
     pub(super) fn set_liveness(&mut self, web: u32, l: Liveness) {
         if let Some(front) = self.front.as_deref_mut() {
             for b in &mut front.lbs {
-                b.backend.set_liveness(web, l);
+                if let Some(s) = b.server(web) {
+                    b.backend.set_liveness(s, l);
+                }
             }
         }
     }
@@ -510,16 +573,27 @@ impl Shop {
         let now = self.now;
         let front = self.front.as_deref_mut().expect("a balancer");
         front.lbs[lb as usize].up = false;
-        let reset_at = front
-            .vip
-            .changes()
-            .iter()
-            .find(|c| c.at > now && c.holder.is_some_and(|h| h != lb))
-            .map(|c| c.at);
+        // A service's balancer has no VIP: its callers wait for their timeout.
+        let reset_at = (lb < 2)
+            .then(|| {
+                front
+                    .vip
+                    .changes()
+                    .iter()
+                    .find(|c| c.at > now && c.holder.is_some_and(|h| h != lb))
+                    .map(|c| c.at)
+            })
+            .flatten();
         let lost: Vec<Key> = self
             .reqs
             .iter()
-            .filter(|(_, r)| r.lb == lb && !matches!(r.front, Front::Direct | Front::Syn | Front::Done))
+            .filter(|(_, r)| {
+                r.lb == lb
+                    && !matches!(
+                        r.front,
+                        Front::Direct | Front::Syn | Front::Done | Front::Sent | Front::Replying
+                    )
+            })
             .map(|(slot, r)| Key {
                 slot: slot as u32,
                 id: r.id,
@@ -538,19 +612,20 @@ impl Shop {
     pub(super) fn balancer_up(&mut self, lb: u8) {
         let now = self.now;
         let front = self.front.as_deref_mut().expect("a balancer");
-        let servers = self.webs.len();
         let b = &mut front.lbs[lb as usize];
-        b.backend = Backend::new(front.cfg.clone(), servers);
+        let servers = b.backend.servers();
+        b.backend = Backend::new(b.cfg.clone(), servers);
         b.up = true;
         b.conns = 0;
         b.accept.clear();
-        for (s, w) in self.webs.iter().enumerate() {
+        for s in 0..servers as u32 {
+            let w = &self.webs[(b.first + s) as usize];
             let l = if w.up && w.reachable {
                 Liveness::Alive
             } else {
                 Liveness::Silent
             };
-            b.backend.set_liveness(s as u32, l);
+            b.backend.set_liveness(s, l);
         }
         // Start-up checks are spread over the first interval from now.
         b.backend.delay_checks(now);

@@ -67,7 +67,8 @@ impl Shop {
 
     /// nginx starts waiting for FPM's answer: its connection is made.
     pub(super) fn read_timer(&mut self, key: Key) {
-        if let Some(t) = self.upstream_timeout {
+        let web = self.reqs[key.slot as usize].web;
+        if let Some(t) = self.webs[web as usize].read_timeout {
             self.timer(self.lanes.upstream, after(self.now, t), Ev::UpstreamTimeout(key));
         }
     }
@@ -95,7 +96,7 @@ impl Shop {
         let r = &mut self.reqs[key.slot as usize];
         r.phase = Phase::Syn;
         let syn = &self.webs[r.web as usize].pool.syn;
-        let (offset, _) = syn.next(usize::from(r.syns), self.connect_timeout);
+        let (offset, _) = syn.next(usize::from(r.syns), self.webs[r.web as usize].connect_timeout);
         // Offsets count from the first SYN (`started`, set by `to_web`).
         self.sched.at(after(r.started, offset), Ev::FpmSyn(key));
     }
@@ -111,7 +112,7 @@ impl Shop {
         match self.webs[web as usize]
             .pool
             .syn
-            .next(usize::from(r.syns), self.connect_timeout)
+            .next(usize::from(r.syns), self.webs[r.web as usize].connect_timeout)
             .1
         {
             SynStep::Retransmit => {

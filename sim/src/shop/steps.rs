@@ -10,7 +10,10 @@ use rand::Rng;
 use rand_pcg::Pcg64Mcg;
 use slab::Slab;
 
-use super::{CompiledStep, Driver, Ev, Front, Key, NO_USER, Phase, Recorder, Request, STACK_GAUGES, Shop};
+use super::program::CompiledStep;
+use super::{
+    Database, Driver, Ev, Front, Key, NO_KEY, NO_LINK, NO_USER, Phase, Recorder, Request, STACK_GAUGES, Shop, WebNode,
+};
 use crate::cpu::JobTag;
 use crate::engine::{Lane, Scheduler, Time, after};
 use crate::fpm::{ChildId, MAINTENANCE_PERIOD, Maintenance, Pool};
@@ -18,7 +21,7 @@ use crate::nginx::Conns;
 
 /// A child that finished and stays, and the web node whose pool it is in.
 pub(super) type Freed = (u32, ChildId);
-use crate::mysql::{Acquire, NO_ROW, Server};
+use crate::mysql::{Acquire, NO_ROW};
 
 mod txn;
 
@@ -49,8 +52,8 @@ impl Shop {
                 None
             }
             Ev::LockTimeout(key) if self.live(key) => self.lock_timeout(key),
-            Ev::FlushDone => {
-                self.flush_done();
+            Ev::FlushDone(db) => {
+                self.flush_done(db);
                 None
             }
             Ev::Terminate(key) if self.on_web(key) => {
@@ -116,6 +119,12 @@ impl Shop {
                 self.reset(key);
                 None
             }
+            Ev::CallArrives(key) if self.live(key) => {
+                self.call_arrives(key);
+                None
+            }
+            Ev::CallReply(key, outcome) if self.live(key) => self.call_reply(key, outcome),
+            Ev::CallTimeout(key) if self.live(key) => self.call_timeout(key),
             // The request this event was about has gone.
             _ => None,
         };
@@ -198,7 +207,7 @@ impl Shop {
             user,
             web: 0,
             child: 0,
-            endpoint,
+            program: endpoint,
             step: 0,
             phase: Phase::Backlog,
             row: NO_ROW,
@@ -218,6 +227,7 @@ impl Shop {
             redispatch: false,
             waiter: crate::haproxy::Waiter::default(),
             queued_at: 0,
+            link: NO_LINK,
         });
         // The slab never holds more than the safety net's bound (about a
         // million), which `Shop::check_limits` enforces.
@@ -246,13 +256,20 @@ impl Shop {
             _ => false,
         };
         if !r.at_web && front_done {
-            self.reqs.remove(key.slot as usize);
+            self.forget(key);
         }
     }
 
     /// The client gets its answer, if it still waits for one.
     pub(super) fn client_answer(&mut self, key: Key, outcome: OutcomeId) {
         let r = &mut self.reqs[key.slot as usize];
+        if r.link != NO_LINK && self.links[r.link as usize].parent != NO_KEY {
+            // A call: its caller is the client.
+            if r.client_waiting {
+                self.call_answered(key, outcome);
+            }
+            return;
+        }
         if r.client_waiting {
             r.client_waiting = false;
             self.rec.outcome(self.now, outcome, self.now - r.arrived);
@@ -272,8 +289,9 @@ impl Shop {
     #[cold]
     #[inline(never)]
     fn compact(&mut self, lane: Lane) {
-        let (reqs, db) = (&self.reqs, &self.db);
-        self.sched.compact_lane(lane, |t, ev| timer_matters(reqs, db, t, ev));
+        let (reqs, webs, dbs) = (&self.reqs, &self.webs, &self.dbs);
+        self.sched
+            .compact_lane(lane, |t, ev| timer_matters(reqs, webs, dbs, t, ev));
     }
 
     /// A child takes a connection that has waited since `since`.
@@ -317,8 +335,13 @@ impl Shop {
     #[inline(always)]
     pub(super) fn run_steps(&mut self, key: Key) -> Option<Freed> {
         loop {
+            let link = self.reqs[key.slot as usize].link;
+            if link != NO_LINK && self.orphan(link) {
+                self.branch_done(key, OutcomeId::OK);
+                return None;
+            }
             let r = &mut self.reqs[key.slot as usize];
-            let steps = &self.endpoints[r.endpoint as usize];
+            let steps = &self.programs[r.program as usize];
             let Some(step) = steps.get(r.step as usize) else {
                 return self.finish(key, OutcomeId::OK);
             };
@@ -337,13 +360,35 @@ impl Shop {
                     self.cpu_start(host, demand, key, woke);
                     return None;
                 }
+                CompiledStep::Call { .. } | CompiledStep::RpcCpu => {
+                    // Encoding or decoding a call's message.
+                    let demand = self.rpc_cpu.as_ref().map_or(0, |s| s.sample(&mut r.net));
+                    let call = matches!(step, CompiledStep::Call { .. });
+                    if demand == 0 {
+                        if call {
+                            return self.send_call(key);
+                        }
+                        r.step += 1;
+                        continue;
+                    }
+                    let woke = r.phase != Phase::AppCpu;
+                    r.phase = if call { Phase::RpcSend } else { Phase::AppCpu };
+                    let host = self.webs[r.web as usize].host;
+                    self.cpu_start(host, demand, key, woke);
+                    return None;
+                }
+                CompiledStep::Fork { first, count } => {
+                    let (first, count) = (*first, *count);
+                    return self.fork(key, first, count);
+                }
                 // Every statement, BEGIN and COMMIT included, goes over the
                 // request's connection, opened by the first.
                 CompiledStep::Query { .. } | CompiledStep::Begin | CompiledStep::Commit(_) => {
                     if r.has_conn {
                         return self.begin_query(key);
                     }
-                    let connected = self.db.connect();
+                    let db = self.webs[r.web as usize].db as usize;
+                    let connected = self.dbs[db].server.connect();
                     // TCP handshake, then MySQL's greeting and authentication.
                     // A refused client pays the same: MySQL accepts the TCP
                     // connection and sends ERROR 1040 in place of the
@@ -369,7 +414,7 @@ impl Shop {
 
     fn begin_query(&mut self, key: Key) -> Option<Freed> {
         let now = self.now;
-        let (r, step) = current(&mut self.reqs, &self.endpoints, key);
+        let (r, step) = current(&mut self.reqs, &self.programs, key);
         r.query_start = now;
         let (lock, rows) = match step {
             CompiledStep::Query {
@@ -387,28 +432,30 @@ impl Shop {
             _ => return self.after_lock(key),
         };
         let n = if rows > 1 { r.rng.random_range(0..rows) } else { 0 };
-        let row = self.db.row(lock, n);
-        match self.db.lock(row, key, &mut r.held) {
+        let db = &mut self.dbs[self.webs[r.web as usize].db as usize].server;
+        let row = db.row(lock, n);
+        match db.lock(row, key, &mut r.held) {
             Acquire::Granted | Acquire::AlreadyHeld => return self.after_lock(key),
             Acquire::Wait => {}
         }
         r.row = row;
         r.phase = Phase::LockWait;
         r.lock_wait_start = now;
-        let deadline = self.db.lock_wait_deadline(now);
+        let deadline = db.lock_wait_deadline(now);
         self.timer(self.lanes.lock, deadline, Ev::LockTimeout(key));
         self.rec.count(now, self.counters.lock_waits, 1);
         None
     }
 
     fn after_lock(&mut self, key: Key) -> Option<Freed> {
-        let (r, step) = current(&mut self.reqs, &self.endpoints, key);
+        let (r, step) = current(&mut self.reqs, &self.programs, key);
         if let CompiledStep::Query { db_cpu: Some(s), .. } = step {
             let demand = s.sample(&mut r.rng);
             if demand > 0 {
                 r.phase = Phase::DbCpu;
+                let host = self.dbs[self.webs[r.web as usize].db as usize].host;
                 // MySQL's thread has slept until the query came.
-                self.cpu_start(self.db_host, demand, key, true);
+                self.cpu_start(host, demand, key, true);
                 return None;
             }
         }
@@ -417,7 +464,7 @@ impl Shop {
 
     pub(super) fn after_db_cpu(&mut self, key: Key) -> Option<Freed> {
         let now = self.now;
-        let (r, step) = current(&mut self.reqs, &self.endpoints, key);
+        let (r, step) = current(&mut self.reqs, &self.programs, key);
         if let CompiledStep::Query { db_wait: Some(s), .. } = step {
             let d = s.sample(&mut r.rng);
             if d > 0 {
@@ -437,7 +484,8 @@ impl Shop {
             self.release_rows(key);
         }
         let r = &mut self.reqs[key.slot as usize];
-        if now - r.query_start > self.db.cfg.long_query_time {
+        let db = &self.dbs[self.webs[r.web as usize].db as usize].server;
+        if now - r.query_start > db.cfg.long_query_time {
             self.rec.count(now, self.counters.slow_queries, 1);
         }
         if r.terminated {
@@ -526,11 +574,14 @@ impl Shop {
     /// The child finished the request (successfully or with an error PHP
     /// turned into a response). Returns the child if it stays.
     #[inline(always)]
-    fn finish(&mut self, key: Key, outcome: OutcomeId) -> Option<Freed> {
+    pub(super) fn finish(&mut self, key: Key, outcome: OutcomeId) -> Option<Freed> {
         let now = self.now;
         // Work on the request where it lies: moving it out first would copy
         // it through the stack and stall the loads that follow.
         let r = &mut self.reqs[key.slot as usize];
+        if r.link != NO_LINK && self.links[r.link as usize].fiber {
+            return self.branch_done(key, outcome);
+        }
         if !r.client_waiting {
             self.rec.count(now, self.counters.abandoned, 1);
         }
@@ -548,13 +599,13 @@ impl Shop {
                 &mut self.sched,
                 &mut self.webs[web as usize].nginx,
             );
-            self.reqs.remove(key.slot as usize);
+            self.forget(key);
         } else {
             self.reply_upstream(key, outcome);
             self.leave_web(key);
         }
         if has_conn {
-            self.db.disconnect();
+            self.disconnect(web);
         }
         if self.pool(web).release(child) {
             return Some((web, child));
@@ -567,13 +618,20 @@ impl Shop {
     }
 
     /// Frees what the request holds on the database side and forgets it.
-    fn drop_request(&mut self, key: Key) {
+    pub(super) fn drop_request(&mut self, key: Key) {
         self.release_rows(key);
-        let has_conn = self.reqs[key.slot as usize].has_conn;
+        let r = &self.reqs[key.slot as usize];
+        let (has_conn, web) = (r.has_conn, r.web);
         self.leave_web(key);
         if has_conn {
-            self.db.disconnect();
+            self.disconnect(web);
         }
+    }
+
+    /// A connection of web node `web`'s pool to its database closes.
+    fn disconnect(&mut self, web: u32) {
+        let db = self.webs[web as usize].db;
+        self.dbs[db as usize].server.disconnect();
     }
 
     /// request_terminate_timeout: FPM kills the child; nginx answers 502.
@@ -594,7 +652,7 @@ impl Shop {
             self.spawn_child(web);
         }
         match phase {
-            Phase::AppCpu => {
+            Phase::AppCpu | Phase::RpcSend | Phase::RpcRecv => {
                 let host = self.webs[web as usize].host;
                 let r = &mut self.reqs[key.slot as usize];
                 let tag = JobTag {
@@ -617,17 +675,22 @@ impl Shop {
             Phase::LockWait | Phase::DbCpu | Phase::DbWait | Phase::Commit => {
                 self.reqs[key.slot as usize].terminated = true
             }
-            // Closing the connection rolls back an open transaction.
-            Phase::Connecting | Phase::Refused | Phase::Returning | Phase::Backlog | Phase::Syn => {
-                self.drop_request(key)
-            }
+            // Closing the connection rolls back an open transaction. A call
+            // in progress goes on, unwanted; branches stop at their next step.
+            Phase::Connecting
+            | Phase::Refused
+            | Phase::Returning
+            | Phase::Backlog
+            | Phase::Syn
+            | Phase::RpcWait
+            | Phase::ForkWait => self.drop_request(key),
         }
     }
 
     pub(super) fn spawn_child(&mut self, web: u32) {
         let now = self.now;
         let id = self.pool(web).fork(now);
-        let ready = after(now, self.fpm.spawn_time);
+        let ready = after(now, self.webs[web as usize].fpm.spawn_time);
         let generation = self.webs[web as usize].generation;
         self.timer(self.lanes.spawn, ready, Ev::ChildReady(web, generation, id));
         self.rec.count(now, self.counters.spawned, 1);
@@ -667,8 +730,13 @@ impl Shop {
         } else {
             self.total_touched_pools();
         }
-        self.levels[3] = u64::from(self.db.connections());
-        self.levels[4] = u64::from(self.db.lock_waiters());
+        if let [db] = &self.dbs[..] {
+            self.levels[3] = u64::from(db.server.connections());
+            self.levels[4] = u64::from(db.server.lock_waiters());
+        } else {
+            self.levels[3] = self.dbs.iter().map(|d| u64::from(d.server.connections())).sum();
+            self.levels[4] = self.dbs.iter().map(|d| u64::from(d.server.lock_waiters())).sum();
+        }
         self.levels[5] = self.reqs.len() as u64;
         let levels: [u64; STACK_GAUGES] = self.levels;
         self.rec.levels(self.now, &levels);
@@ -763,7 +831,7 @@ fn next_request_of(r: &Request, now: Time, sched: &mut Scheduler<Ev>) {
 /// Whether a timer on a lane can still do something; one that cannot may be
 /// dropped without changing the run. Each case is the early return of the
 /// event's handler.
-fn timer_matters(reqs: &Slab<Request>, db: &Server<Key>, t: Time, ev: &Ev) -> bool {
+fn timer_matters(reqs: &Slab<Request>, webs: &[WebNode], dbs: &[Database], t: Time, ev: &Ev) -> bool {
     let live = |k: Key| reqs.get(k.slot as usize).filter(|r| r.id == k.id);
     match *ev {
         Ev::ClientTimeout(k) => live(k).is_some_and(|r| r.client_waiting),
@@ -771,9 +839,11 @@ fn timer_matters(reqs: &Slab<Request>, db: &Server<Key>, t: Time, ev: &Ev) -> bo
         Ev::Terminate(k) => live(k).is_some_and(|r| !r.terminated),
         Ev::QueueTimeout(k) => live(k).is_some_and(|r| r.front == Front::Queued),
         Ev::ServerTimeout(k) => live(k).is_some_and(|r| matches!(r.front, Front::AtServer | Front::Returning)),
-        Ev::LockTimeout(k) => {
-            live(k).is_some_and(|r| r.phase == Phase::LockWait && db.lock_wait_deadline(r.lock_wait_start) == t)
-        }
+        Ev::LockTimeout(k) => live(k).is_some_and(|r| {
+            let db = &dbs[webs[r.web as usize].db as usize].server;
+            r.phase == Phase::LockWait && db.lock_wait_deadline(r.lock_wait_start) == t
+        }),
+        Ev::CallTimeout(k) => live(k).is_some_and(|r| r.phase == Phase::RpcWait),
         _ => true,
     }
 }
@@ -781,10 +851,10 @@ fn timer_matters(reqs: &Slab<Request>, db: &Server<Key>, t: Time, ev: &Ev) -> bo
 /// The request and the step it is on, borrowing only those two fields.
 fn current<'a>(
     reqs: &'a mut Slab<Request>,
-    endpoints: &'a [Vec<CompiledStep>],
+    programs: &'a [Vec<CompiledStep>],
     key: Key,
 ) -> (&'a mut Request, &'a CompiledStep) {
     let r = &mut reqs[key.slot as usize];
-    let step = &endpoints[r.endpoint as usize][r.step as usize];
+    let step = &programs[r.program as usize][r.step as usize];
     (r, step)
 }

@@ -16,7 +16,9 @@ impl Shop {
         self.rec.wait(self.now, self.lock_wait, self.now - r.lock_wait_start);
         let row = std::mem::replace(&mut r.row, NO_ROW);
         debug_assert_ne!(row, NO_ROW, "a granted request waited for a row");
-        self.db.granted(row, &mut r.held);
+        self.dbs[self.webs[r.web as usize].db as usize]
+            .server
+            .granted(row, &mut r.held);
         self.after_lock(key)
     }
 
@@ -30,24 +32,26 @@ impl Shop {
         self.release_rows(key);
         self.reqs[key.slot as usize].phase = Phase::Commit;
         self.rec.count(self.now, self.counters.commits, 1);
-        if let Some(len) = self.db.commit(key, flush) {
-            self.flush_starts(len);
+        let db = self.webs[self.reqs[key.slot as usize].web as usize].db;
+        if let Some(len) = self.dbs[db as usize].server.commit(key, flush) {
+            self.flush_starts(db, len);
         }
         None
     }
 
-    fn flush_starts(&mut self, len: u64) {
-        self.sched.set_slot(&self.flush, after(self.now, len), Ev::FlushDone);
+    fn flush_starts(&mut self, db: u32, len: u64) {
+        let slot = &self.dbs[db as usize].flush;
+        self.sched.set_slot(slot, after(self.now, len), Ev::FlushDone(db));
         self.rec.count(self.now, self.counters.log_flushes, 1);
     }
 
     /// The flush has ended: every commit it served is done. If commits
     /// arrived meanwhile, the next flush starts first, for all of them.
-    pub(super) fn flush_done(&mut self) {
+    pub(super) fn flush_done(&mut self, db: u32) {
         self.served.clear();
-        match self.db.flush_done(&mut self.served) {
-            Some(len) => self.flush_starts(len),
-            None => self.sched.clear_slot(&self.flush),
+        match self.dbs[db as usize].server.flush_done(&mut self.served) {
+            Some(len) => self.flush_starts(db, len),
+            None => self.sched.clear_slot(&self.dbs[db as usize].flush),
         }
         // `served` is this function's list; nothing it calls touches it.
         for i in 0..self.served.len() {
@@ -62,13 +66,14 @@ impl Shop {
     /// Releases every row the request's transaction holds (a commit, or
     /// the rollback when the request ends without one), granting each row
     /// to its first waiter.
-    pub(super) fn release_rows(&mut self, key: Key) {
+    pub(in crate::shop) fn release_rows(&mut self, key: Key) {
         let r = &mut self.reqs[key.slot as usize];
         if r.held == NO_ROW {
             return;
         }
         self.granted.clear();
-        self.db.release_all(&mut r.held, &mut self.granted);
+        let db = &mut self.dbs[self.webs[r.web as usize].db as usize].server;
+        db.release_all(&mut r.held, &mut self.granted);
         for &next in &self.granted {
             self.sched.at(self.now, Ev::LockGranted(next));
         }
@@ -78,12 +83,13 @@ impl Shop {
     pub(super) fn lock_timeout(&mut self, key: Key) -> Option<Freed> {
         let now = self.now;
         let r = &mut self.reqs[key.slot as usize];
-        if r.phase != Phase::LockWait || self.db.lock_wait_deadline(r.lock_wait_start) != now {
+        let db = &mut self.dbs[self.webs[r.web as usize].db as usize].server;
+        if r.phase != Phase::LockWait || db.lock_wait_deadline(r.lock_wait_start) != now {
             return None; // an earlier wait of this request, long over
         }
         let row = r.row;
         debug_assert_ne!(row, NO_ROW, "a waiting query has a row");
-        if !self.db.abandon(row, key) {
+        if !db.abandon(row, key) {
             // Granted at this same instant (its LockGranted event is
             // pending): the query goes ahead, as in InnoDB where a granted
             // lock ends the wait.
@@ -92,7 +98,7 @@ impl Shop {
         r.row = NO_ROW;
         // The statement took innodb_lock_wait_timeout before failing: it
         // counts as slow like any other.
-        if now - r.query_start > self.db.cfg.long_query_time {
+        if now - r.query_start > db.cfg.long_query_time {
             self.rec.count(now, self.counters.slow_queries, 1);
         }
         if self.reqs[key.slot as usize].terminated {

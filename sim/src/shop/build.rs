@@ -1,0 +1,321 @@
+//! Building the shop from an era's `Topology`: the record's declarations
+//! (gauges, counters, outcomes, waits), the hosts, web nodes, databases,
+//! balancers and services, and the programs the requests run.
+
+use lab_core::record::{
+    CounterSpec, FactSender, GaugeKind, GaugeSpec, HistogramSpec, RecordBuilder, RecordMeta, Source, outcomes, waits,
+};
+use lab_core::scenario::{Era, Scenario, Workload};
+use slab::Slab;
+
+use super::{
+    Counters, Database, Driver, FIRST_SUB_ID, Host, Lanes, Limits, Outcomes, Path, Recorder, STACK_GAUGES, Service,
+    Shop, WebNode, faults, front, program,
+};
+use crate::arrivals::Arrivals;
+use crate::budget::Estimate;
+use crate::cpu::Cpu;
+use crate::engine::Scheduler;
+use crate::fpm::Pool;
+use crate::mysql::Server;
+use crate::nginx::Conns;
+use crate::nodes::vip::VipTimeline;
+use crate::sample::{Sampler, Streams};
+
+impl Shop {
+    pub(crate) fn new(scenario: &Scenario, era: &Era, estimate: &Estimate) -> Shop {
+        let topology = era.topology();
+        let path = Path::of(&topology);
+        // A round trip only where the pools and the databases are apart.
+        let rtt = (path.webs[0].host != path.dbs[0].host)
+            .then(|| topology.rtt.as_ref().map(Sampler::new))
+            .flatten();
+        let mut rec = RecordBuilder::new(RecordMeta {
+            scenario: scenario.name.clone(),
+            era: era.label.clone(),
+            model: era.arch.model().to_string(),
+            source: Source::Simulated,
+            seed: scenario.seed,
+            window: scenario.stats.window,
+            warmup: scenario.stats.warmup,
+            duration: scenario.duration,
+            price_per_hour: topology.price_per_hour(),
+        });
+        let mut sched = Scheduler::default();
+        let children = path.webs.iter().map(|w| f64::from(w.fpm.max_children)).sum::<f64>();
+        let backlogs = path
+            .webs
+            .iter()
+            .map(|w| f64::from(w.fpm.backlog(topology.hosts[w.host].kernel.somaxconn)) + 1.0)
+            .sum::<f64>();
+        let max_connections = path.dbs.iter().map(|d| f64::from(d.mysql.max_connections)).sum::<f64>();
+        let mut gauge = |key: String, label: String, kind, capacity: Option<f64>| {
+            rec.add_gauge(GaugeSpec {
+                key,
+                label,
+                kind,
+                capacity,
+            });
+        };
+        // In the order `sample_gauges` gives their levels: the stack's
+        // STACK_GAUGES levels, then each host's busy cores.
+        for (key, label, kind, capacity) in [
+            ("fpm.busy", "FPM busy workers", GaugeKind::Workers, Some(children)),
+            ("fpm.children", "FPM children", GaugeKind::Workers, Some(children)),
+            ("fpm.backlog", "listen backlog", GaugeKind::Queue, Some(backlogs)),
+            (
+                "mysql.connections",
+                "MySQL connections",
+                GaugeKind::Connections,
+                Some(max_connections),
+            ),
+            ("mysql.lock_waiters", "row-lock waiters", GaugeKind::Queue, None),
+            (
+                "requests.in_system",
+                "requests in the system",
+                GaugeKind::InSystem,
+                None,
+            ),
+        ] {
+            gauge(key.into(), label.into(), kind, capacity);
+        }
+        let hosts = topology
+            .hosts
+            .iter()
+            .enumerate()
+            .map(|(i, h)| Host {
+                cpu: Cpu::new(h.cores, h.speed),
+                slot: sched.add_slot(),
+                id: u32::try_from(i).expect("fewer than 2^32 hosts"),
+                cores: h.cores,
+                gauge: rec.add_gauge(GaugeSpec {
+                    key: format!("{}.cpu", h.name),
+                    label: format!("{} CPU", h.name),
+                    kind: GaugeKind::Cpu,
+                    capacity: Some(f64::from(h.cores)),
+                }),
+                busy: 0,
+            })
+            .collect::<Vec<_>>();
+        let base_speed = topology.hosts.iter().map(|h| h.speed).collect();
+        let mut counter = |key: &str, label: &str| {
+            rec.add_counter(CounterSpec {
+                key: key.into(),
+                label: label.into(),
+            })
+        };
+        let counters = Counters {
+            slow_queries: counter("mysql.slow_queries", "slow queries (over long_query_time)"),
+            lock_waits: counter("mysql.lock_waits", "queries that waited for a row lock"),
+            commits: counter("mysql.commits", "transactions committed"),
+            log_flushes: counter(
+                "mysql.log_flushes",
+                "redo-log flushes (one serves every commit waiting)",
+            ),
+            spawned: counter("fpm.spawned", "FPM children forked"),
+            terminated: counter("fpm.terminated", "requests killed at request_terminate_timeout"),
+            abandoned: counter("fpm.abandoned", "requests finished after their client had gone"),
+            marked_down: counter("haproxy.marked_down", "servers marked DOWN by health checks"),
+            marked_up: counter("haproxy.marked_up", "servers marked UP by health checks"),
+            syn_dropped: counter("fpm.syn_dropped", "SYNs a full TCP backlog dropped"),
+        };
+        let outcomes = Outcomes {
+            backlog_full: rec.add_outcome(outcomes::BACKLOG_FULL),
+            upstream_timeout: rec.add_outcome(outcomes::UPSTREAM_TIMEOUT),
+            terminated: rec.add_outcome(outcomes::TERMINATED),
+            too_many_connections: rec.add_outcome(outcomes::TOO_MANY_CONNECTIONS),
+            lock_wait_timeout: rec.add_outcome(outcomes::LOCK_WAIT_TIMEOUT),
+            client_timeout: rec.add_outcome(outcomes::CLIENT_TIMEOUT),
+            lb_unavailable: rec.add_outcome(outcomes::LB_UNAVAILABLE),
+            lb_timeout: rec.add_outcome(outcomes::LB_TIMEOUT),
+            connect_failed: rec.add_outcome(outcomes::CONNECT_FAILED),
+            connection_reset: rec.add_outcome(outcomes::CONNECTION_RESET),
+            connect_timeout: rec.add_outcome(outcomes::CONNECT_TIMEOUT),
+            nginx_no_connection: rec.add_outcome(outcomes::NGINX_NO_CONNECTION),
+            nginx_closed: rec.add_outcome(outcomes::NGINX_CLOSED),
+            rpc_timeout: None,
+        };
+        let backlog_wait = rec.add_wait(waits::FPM_BACKLOG);
+        let lock_wait = rec.add_wait(waits::LOCK_WAIT);
+        let haproxy_wait = path.front.is_some().then(|| rec.add_wait(waits::HAPROXY_QUEUE));
+        let lb_gauges = path.front.as_ref().map(|_| {
+            let queue = rec.add_gauge(GaugeSpec {
+                key: "haproxy.queue".into(),
+                label: "HAProxy queue".into(),
+                kind: GaugeKind::Queue,
+                capacity: None,
+            });
+            let up = rec.add_gauge(GaugeSpec {
+                key: "haproxy.up_servers".into(),
+                label: "servers UP (HAProxy)".into(),
+                kind: GaugeKind::Workers,
+                capacity: Some(path.webs.len() as f64),
+            });
+            (queue, up, [0, 0])
+        });
+        let services = path
+            .services
+            .iter()
+            .enumerate()
+            .map(|(i, s)| Service {
+                lb: u8::try_from(2 + i).expect("at most 253 services (validated)"),
+                timeout: s.timeout,
+                lane: sched.add_lane(),
+                latency: rec.add_wait(HistogramSpec {
+                    key: format!("rpc.{}", s.name).into(),
+                    label: format!("calls to {}", s.name).into(),
+                }),
+            })
+            .collect();
+        let rpc_timeout = (!path.services.is_empty()).then(|| rec.add_outcome(outcomes::RPC_TIMEOUT));
+        let streams = Streams::new(scenario.seed);
+        let driver = match &scenario.traffic.workload {
+            Workload::Open(profile) => Driver::Open {
+                arrivals: Arrivals::new(profile),
+                rng: streams.traffic(),
+                slot: sched.add_slot(),
+            },
+            Workload::Closed { users, think } => Driver::Closed {
+                think: Sampler::new(think),
+                rng: streams.traffic(),
+                users: *users,
+            },
+        };
+        let mut acc = 0.0;
+        let mix = scenario
+            .traffic
+            .mix
+            .iter()
+            .map(|(i, w)| {
+                acc += w;
+                (acc, u32::try_from(*i).expect("fewer than 2^32 endpoints"))
+            })
+            .collect();
+        let lanes = Lanes {
+            client: sched.add_lane(),
+            queue: sched.add_lane(),
+            server: sched.add_lane(),
+            upstream: sched.add_lane(),
+            lock: sched.add_lane(),
+            terminate: sched.add_lane(),
+            spawn: sched.add_lane(),
+        };
+        let webs = path
+            .webs
+            .iter()
+            .map(|w| WebNode {
+                pool: Pool::new(w.fpm.clone(), &topology.hosts[w.host].kernel),
+                nginx: Conns::new(w.nginx, topology.hosts[w.host].cores),
+                kernel: topology.hosts[w.host].kernel.clone(),
+                host: w.host,
+                fpm: w.fpm.clone(),
+                db: w.db as u32,
+                read_timeout: w.nginx.fastcgi_read_timeout,
+                connect_timeout: w.nginx.fastcgi_connect_timeout,
+                reported: [0; 3],
+                touched: true,
+                up: true,
+                reachable: true,
+                refusing: false,
+                generation: 0,
+            })
+            .collect::<Vec<_>>();
+        let touched = (0..webs.len() as u32).collect();
+        let streams_for_front = Streams::new(scenario.seed);
+        let (front, lb_faults) = match &path.front {
+            None => (None, Vec::new()),
+            Some(f) => {
+                let names = f.lbs.map(|h| topology.hosts[h].name.as_str());
+                let (vip, lb_faults) = VipTimeline::build(f.vrrp, names, &topology.faults, scenario.duration);
+                let rtt = topology.rtt.as_ref().map(Sampler::new);
+                let mut fe = front::FrontEnd::new(
+                    f.haproxy,
+                    path.front_webs,
+                    vip,
+                    streams_for_front.balancer(),
+                    rtt,
+                    sched.add_slot(),
+                    f.lbs.map(|h| topology.hosts[h].kernel.somaxconn),
+                );
+                for s in &path.services {
+                    fe.add_service_balancer(s.haproxy, s.first, s.nodes, topology.hosts[s.lb].kernel.somaxconn);
+                }
+                (Some(Box::new(fe)), lb_faults)
+            }
+        };
+        let service_lbs: Vec<usize> = path.services.iter().map(|s| s.lb).collect();
+        let faults = faults::strikes(
+            &topology,
+            &path.web_hosts(),
+            path.front.as_ref().map(|f| f.lbs),
+            &service_lbs,
+            &lb_faults,
+        );
+        let dbs = path
+            .dbs
+            .iter()
+            .map(|d| Database {
+                server: Server::new(d.mysql.clone(), &scenario.app.locks),
+                host: d.host,
+                flush: sched.add_slot(),
+            })
+            .collect();
+        let mut shop = Shop {
+            now: 0,
+            end: scenario.duration,
+            sched,
+            lanes,
+            reqs: Slab::new(),
+            links: Slab::new(),
+            next_id: 0,
+            next_sub: FIRST_SUB_ID,
+            next_job: 0,
+            streams,
+            programs: program::compile(&scenario.app, topology.rpc.is_some()),
+            mix,
+            driver,
+            profile: match &scenario.traffic.workload {
+                Workload::Open(p) => Some(p.clone()),
+                Workload::Closed { .. } => None,
+            },
+            client_timeout: scenario.traffic.timeout,
+            hosts,
+            base_speed,
+            webs,
+            touched,
+            levels: [0; STACK_GAUGES],
+            rtt,
+            dbs,
+            services,
+            rpc_cpu: topology.rpc.as_ref().map(|r| Sampler::new(&r.cpu)),
+            client_syn: crate::fpm::SynSchedule::new(&lab_core::scenario::Kernel::default()),
+            front,
+            fault_labels: topology
+                .faults
+                .iter()
+                .map(|f| format!("{} {}", f.kind.name(), f.target))
+                .collect(),
+            faults,
+            rec: Recorder(FactSender::spawn(rec)),
+            counters,
+            outcomes: Outcomes {
+                rpc_timeout,
+                ..outcomes
+            },
+            backlog_wait,
+            lock_wait,
+            haproxy_wait,
+            lb_gauges,
+            done: Vec::new(),
+            granted: Vec::new(),
+            served: Vec::new(),
+            limits: Limits {
+                events: estimate.event_limit(),
+                estimated_events: estimate.events,
+                in_system: estimate.in_system_limit,
+            },
+        };
+        shop.start();
+        shop
+    }
+}
