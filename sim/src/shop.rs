@@ -321,6 +321,10 @@ pub(crate) struct WebNode {
     /// nginx's `fastcgi_read_timeout` and `fastcgi_connect_timeout`.
     read_timeout: Option<Time>,
     connect_timeout: Time,
+    /// Lanes of nginx's read timeout, FPM's kills and FPM's forks.
+    read_lane: Lane,
+    terminate_lane: Lane,
+    spawn_lane: Lane,
 }
 
 /// A MySQL server, its host and its redo log's pending `FlushDone`.
@@ -328,6 +332,8 @@ pub(crate) struct Database {
     server: Server<Key>,
     host: usize,
     flush: Slot,
+    /// The lane of its lock-wait timeouts.
+    lock_lane: Lane,
 }
 
 /// A service that calls reach over the network (gold).
@@ -341,14 +347,11 @@ struct Service {
     latency: HistogramId,
 }
 
+/// The clients' timers. Every other timer lane belongs to the node whose
+/// timeout it holds (a lane keeps one timeout, so its times never
+/// decrease); nodes with the same timeout share one.
 struct Lanes {
     client: Lane,
-    queue: Lane,
-    server: Lane,
-    upstream: Lane,
-    lock: Lane,
-    terminate: Lane,
-    spawn: Lane,
 }
 
 /// The stack's gauges, which come first in the record; the hosts' follow,

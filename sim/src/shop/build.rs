@@ -15,7 +15,7 @@ use super::{
 use crate::arrivals::Arrivals;
 use crate::budget::Estimate;
 use crate::cpu::Cpu;
-use crate::engine::Scheduler;
+use crate::engine::{Lane, Scheduler};
 use crate::fpm::Pool;
 use crate::mysql::Server;
 use crate::nginx::Conns;
@@ -193,13 +193,8 @@ impl Shop {
             .collect();
         let lanes = Lanes {
             client: sched.add_lane(),
-            queue: sched.add_lane(),
-            server: sched.add_lane(),
-            upstream: sched.add_lane(),
-            lock: sched.add_lane(),
-            terminate: sched.add_lane(),
-            spawn: sched.add_lane(),
         };
+        let mut book = LaneBook::default();
         let webs = path
             .webs
             .iter()
@@ -212,6 +207,9 @@ impl Shop {
                 db: w.db as u32,
                 read_timeout: w.nginx.fastcgi_read_timeout,
                 connect_timeout: w.nginx.fastcgi_connect_timeout,
+                read_lane: book.lane(&mut sched, "read", w.nginx.fastcgi_read_timeout.unwrap_or(0)),
+                terminate_lane: book.lane(&mut sched, "terminate", w.fpm.request_terminate_timeout.unwrap_or(0)),
+                spawn_lane: book.lane(&mut sched, "spawn", w.fpm.spawn_time),
                 reported: [0; 3],
                 touched: true,
                 up: true,
@@ -228,6 +226,13 @@ impl Shop {
                 let names = f.lbs.map(|h| topology.hosts[h].name.as_str());
                 let (vip, lb_faults) = VipTimeline::build(f.vrrp, names, &topology.faults, scenario.duration);
                 let rtt = topology.rtt.as_ref().map(Sampler::new);
+                let mut lanes = |sched: &mut Scheduler<_>, h: &lab_core::scenario::Haproxy| {
+                    [
+                        book.lane(sched, "queue", h.timeout_queue),
+                        book.lane(sched, "server", h.timeout_server),
+                    ]
+                };
+                let front_lanes = lanes(&mut sched, f.haproxy);
                 let mut fe = front::FrontEnd::new(
                     f.haproxy,
                     path.front_webs,
@@ -236,9 +241,11 @@ impl Shop {
                     rtt,
                     sched.add_slot(),
                     f.lbs.map(|h| topology.hosts[h].kernel.somaxconn),
+                    front_lanes,
                 );
                 for s in &path.services {
-                    fe.add_service_balancer(s.haproxy, s.first, s.nodes, topology.hosts[s.lb].kernel.somaxconn);
+                    let l = lanes(&mut sched, s.haproxy);
+                    fe.add_service_balancer(s.haproxy, s.first, s.nodes, topology.hosts[s.lb].kernel.somaxconn, l);
                 }
                 (Some(Box::new(fe)), lb_faults)
             }
@@ -258,6 +265,7 @@ impl Shop {
                 server: Server::new(d.mysql.clone(), &scenario.app.locks),
                 host: d.host,
                 flush: sched.add_slot(),
+                lock_lane: book.lane(&mut sched, "lock", d.mysql.innodb_lock_wait_timeout),
             })
             .collect();
         let mut shop = Shop {
@@ -317,5 +325,16 @@ impl Shop {
         };
         shop.start();
         shop
+    }
+}
+
+/// Timer lanes by what they hold and its duration: nodes with the same
+/// timeout share a lane (the scheduler looks at every lane's head).
+#[derive(Default)]
+struct LaneBook(std::collections::HashMap<(&'static str, u64), Lane>);
+
+impl LaneBook {
+    fn lane<E: Copy>(&mut self, sched: &mut Scheduler<E>, what: &'static str, duration: u64) -> Lane {
+        *self.0.entry((what, duration)).or_insert_with(|| sched.add_lane())
     }
 }

@@ -15,7 +15,7 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
 use super::{Ev, Front, Key, Shop};
-use crate::engine::{Slot, Time, after};
+use crate::engine::{Lane, Slot, Time, after};
 use crate::haproxy::{Backend, Connect, Dispatch, Effects, Liveness, Retry, Transition};
 use crate::nodes::vip::VipTimeline;
 use crate::sample::Sampler;
@@ -30,6 +30,9 @@ pub(super) struct Balancer {
     /// Stopped gracefully (a restart of a service's balancer): it refuses
     /// connections.
     pub(super) refusing: bool,
+    /// The lanes of its `timeout queue` and `timeout server` timers.
+    pub(super) queue_lane: Lane,
+    pub(super) server_lane: Lane,
     /// Its host is up and reachable, HAProxy running.
     pub(super) up: bool,
     /// Client connections HAProxy has accepted (frontend `maxconn`).
@@ -70,8 +73,9 @@ impl FrontEnd {
         rtt: Option<Sampler>,
         check_slot: Slot,
         somaxconn: [u32; 2],
+        lanes: [Lane; 2],
     ) -> FrontEnd {
-        let lb = |i: usize| Balancer::new(cfg, 0, servers, somaxconn[i]);
+        let lb = |i: usize| Balancer::new(cfg, 0, servers, somaxconn[i], lanes);
         FrontEnd {
             lbs: vec![lb(0), lb(1)],
             vip,
@@ -85,8 +89,10 @@ impl FrontEnd {
 }
 
 impl Balancer {
-    fn new(cfg: &Haproxy, first: usize, servers: usize, somaxconn: u32) -> Balancer {
+    fn new(cfg: &Haproxy, first: usize, servers: usize, somaxconn: u32, lanes: [Lane; 2]) -> Balancer {
         Balancer {
+            queue_lane: lanes[0],
+            server_lane: lanes[1],
             cfg: cfg.clone(),
             backend: Backend::new(cfg.clone(), servers),
             first: u32::try_from(first).expect("fewer than 2^32 web nodes"),
@@ -108,9 +114,16 @@ impl Balancer {
 
 impl FrontEnd {
     /// A service's balancer, in front of web nodes `first`…`first + servers - 1`.
-    pub(super) fn add_service_balancer(&mut self, cfg: &Haproxy, first: usize, servers: usize, somaxconn: u32) {
+    pub(super) fn add_service_balancer(
+        &mut self,
+        cfg: &Haproxy,
+        first: usize,
+        servers: usize,
+        somaxconn: u32,
+        lanes: [Lane; 2],
+    ) {
         assert!(self.lbs.len() < usize::from(u8::MAX), "fewer than 255 balancers");
-        self.lbs.push(Balancer::new(cfg, first, servers, somaxconn));
+        self.lbs.push(Balancer::new(cfg, first, servers, somaxconn, lanes));
     }
 
     /// Queues every server's next check by balancer `lb`.
@@ -254,8 +267,8 @@ impl Shop {
                 r.front = Front::Queued;
                 r.waiter = w;
                 r.queued_at = self.now;
-                let t = after(self.now, b.cfg.timeout_queue);
-                self.timer(self.lanes.queue, t, Ev::QueueTimeout(key));
+                let (t, lane) = (after(self.now, b.cfg.timeout_queue), b.queue_lane);
+                self.timer(lane, t, Ev::QueueTimeout(key));
             }
             Dispatch::NoServer | Dispatch::QueueFull => self.lb_answer(key, self.outcomes.lb_unavailable, false),
         }
@@ -331,8 +344,9 @@ impl Shop {
         }
         r.front = Front::AtServer;
         let web = r.web;
-        let t = after(now, front.lbs[r.lb as usize].cfg.timeout_server);
-        self.timer(self.lanes.server, t, Ev::ServerTimeout(key));
+        let b = &front.lbs[r.lb as usize];
+        let (t, lane) = (after(now, b.cfg.timeout_server), b.server_lane);
+        self.timer(lane, t, Ev::ServerTimeout(key));
         if self.webs[web as usize].up && self.webs[web as usize].reachable {
             self.to_web(key, web);
         }

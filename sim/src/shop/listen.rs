@@ -67,9 +67,10 @@ impl Shop {
 
     /// nginx starts waiting for FPM's answer: its connection is made.
     pub(super) fn read_timer(&mut self, key: Key) {
-        let web = self.reqs[key.slot as usize].web;
-        if let Some(t) = self.webs[web as usize].read_timeout {
-            self.timer(self.lanes.upstream, after(self.now, t), Ev::UpstreamTimeout(key));
+        let w = &self.webs[self.reqs[key.slot as usize].web as usize];
+        if let Some(t) = w.read_timeout {
+            let lane = w.read_lane;
+            self.timer(lane, after(self.now, t), Ev::UpstreamTimeout(key));
         }
     }
 

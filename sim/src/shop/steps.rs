@@ -303,7 +303,8 @@ impl Shop {
         r.started = now;
         self.rec.wait(now, self.backlog_wait, now - since);
         if let Some(t) = self.webs[r.web as usize].pool.terminate_at(now) {
-            self.timer(self.lanes.terminate, t, Ev::Terminate(key));
+            let lane = self.webs[r.web as usize].terminate_lane;
+            self.timer(lane, t, Ev::Terminate(key));
         }
         self.run_steps(key)
     }
@@ -442,7 +443,8 @@ impl Shop {
         r.phase = Phase::LockWait;
         r.lock_wait_start = now;
         let deadline = db.lock_wait_deadline(now);
-        self.timer(self.lanes.lock, deadline, Ev::LockTimeout(key));
+        let lane = self.dbs[self.webs[self.reqs[key.slot as usize].web as usize].db as usize].lock_lane;
+        self.timer(lane, deadline, Ev::LockTimeout(key));
         self.rec.count(now, self.counters.lock_waits, 1);
         None
     }
@@ -692,7 +694,8 @@ impl Shop {
         let id = self.pool(web).fork(now);
         let ready = after(now, self.webs[web as usize].fpm.spawn_time);
         let generation = self.webs[web as usize].generation;
-        self.timer(self.lanes.spawn, ready, Ev::ChildReady(web, generation, id));
+        let lane = self.webs[web as usize].spawn_lane;
+        self.timer(lane, ready, Ev::ChildReady(web, generation, id));
         self.rec.count(now, self.counters.spawned, 1);
     }
 
