@@ -303,3 +303,40 @@ fn killed_requests_leave_no_calls_or_branches_behind() {
     let g = r.gauge_index("mysql.connections").unwrap();
     assert_eq!(last.gauges[g].max, 0.0, "connections left open");
 }
+
+#[test]
+fn the_shipped_hot_service_scenario_shows_where_the_money_should_go() {
+    // scenarios/hot-service.toml: three eras at the same price. The
+    // catalogue needs ~3.2 cores: on four nodes it keeps its latency, on
+    // two it starves, and the callers' workers, waiting for it, starve the
+    // front too; the monolith spreads its eleven cores over everything.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/hot-service.toml");
+    let s = scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let run = |label: &str| {
+        let era = s.eras.iter().find(|e| e.label == label).unwrap();
+        let t = era.topology();
+        (t.price_per_hour(), lab_sim::run(&s, era, &mut |_| {}).unwrap().record)
+    };
+    let (hot_price, hot) = run("gold-hot");
+    let (even_price, even) = run("gold-even");
+    let (silver_price, silver) = run("silver");
+    assert!((hot_price - even_price).abs() < 1e-9 && (hot_price - silver_price).abs() < 1e-9);
+    let error_rate = |r: &Record| {
+        let all: u64 = r.outcome_ids().map(|o| r.totals.outcomes[o]).sum();
+        1.0 - r.totals.outcomes[OutcomeId::OK] as f64 / all as f64
+    };
+    println!(
+        "errors: hot {:.4}, even {:.4}, silver {:.4}",
+        error_rate(&hot),
+        error_rate(&even),
+        error_rate(&silver)
+    );
+    assert!(error_rate(&hot) < 0.01);
+    assert!(error_rate(&even) > 0.5);
+    assert!(error_rate(&silver) < 0.01);
+    let p99 = |r: &Record| ms(r.totals.latency.quantile(0.99));
+    assert!(p99(&silver) < p99(&hot), "silver {} hot {}", p99(&silver), p99(&hot));
+    // Each call to the catalogue is measured apart.
+    let w = hot.wait_index("rpc.catalog").unwrap();
+    assert!(hot.windows.iter().map(|x| x.waits[w].count).sum::<u64>() > 50_000);
+}
