@@ -149,7 +149,7 @@ impl Shop {
                 key: "haproxy.up_servers".into(),
                 label: "servers UP (HAProxy)".into(),
                 kind: GaugeKind::Workers,
-                capacity: Some(path.webs.len() as f64),
+                capacity: Some(path.front_webs as f64),
             });
             (queue, up, [0, 0])
         });

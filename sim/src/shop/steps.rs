@@ -748,15 +748,17 @@ impl Shop {
         }
     }
 
-    /// HAProxy's queue over both balancers, and the most servers a live
-    /// balancer has UP, recorded when they change.
+    /// HAProxy's queue over every balancer (the front's pair and, in gold,
+    /// the services'), and the most servers a live balancer of the front's
+    /// pair has UP, recorded when they change.
     fn sample_lb_gauges(&mut self) {
         let (Some(front), Some((queue, up, last))) = (self.front.as_deref(), self.lb_gauges.as_mut()) else {
             return;
         };
         let queued = front.lbs.iter().map(|b| b.backend.queued() as u64).sum::<u64>();
-        let servers = front
-            .lbs
+        // The servers the front's pair sees UP (a service's balancer has
+        // its own, and its calls' latency shows when they go).
+        let servers = front.lbs[..2]
             .iter()
             .filter(|b| b.up)
             .map(|b| u64::from(b.backend.up_servers()))
