@@ -31,7 +31,7 @@
 //!   `request_terminate_timeout`: a user then has one request at a time),
 //!   and to the expected requests.
 //! - **peak bytes** = in system × [`REQUEST_BYTES`] + windows ×
-//!   [`WINDOW_BYTES`] + max_children × [`CHILD_BYTES`] + users ×
+//!   ([`WINDOW_BYTES`] + services × [`SERVICE_WINDOW_BYTES`]) + max_children × [`CHILD_BYTES`] + users ×
 //!   [`USER_BYTES`] + steps × the size of a compiled step + [`FIXED_BYTES`].
 //!   A request's bytes count its slab entry (176 bytes), its three timers
 //!   (40 bytes each, twice: lanes are swept once they hold twice their live
@@ -81,6 +81,9 @@ pub const REQUEST_BYTES: f64 = 2.0
         + crate::shop::WAITER_BYTES) as f64;
 /// Bytes per statistics window of the record.
 pub const WINDOW_BYTES: f64 = 4096.0;
+/// Bytes a window's wait histogram of each service adds (gold's
+/// `rpc.<svc>`): its digest and its encoded histogram, with room to spare.
+pub const SERVICE_WINDOW_BYTES: f64 = 1024.0;
 /// Bytes per FPM child (its entry, its place in the changed list, its
 /// pending start, twice).
 pub const CHILD_BYTES: f64 = 2.0 * (crate::fpm::CHILD_BYTES + 4 + crate::shop::TIMER_BYTES) as f64;
@@ -106,6 +109,8 @@ pub struct Estimate {
     pub peak_bytes: f64,
     /// Statistics windows in the record.
     pub windows: u64,
+    /// What one window should take at most.
+    pub window_bytes: f64,
     /// Requests that can be in the system at once, by construction.
     pub in_system_limit: u64,
 }
@@ -301,8 +306,9 @@ pub fn estimate(scenario: &Scenario, era: &Era) -> Estimate {
     in_system = in_system.min(requests.ceil() + 1.0);
 
     let windows = scenario.duration.div_ceil(scenario.stats.window).max(1);
+    let window_bytes = WINDOW_BYTES + path.services.len() as f64 * SERVICE_WINDOW_BYTES;
     let peak_bytes = in_system * REQUEST_BYTES
-        + windows as f64 * WINDOW_BYTES
+        + windows as f64 * window_bytes
         + path.webs.iter().map(|w| f64::from(w.fpm.max_children)).sum::<f64>() * CHILD_BYTES
         + users * USER_BYTES
         + compiled_steps(&scenario.app) * crate::shop::COMPILED_STEP_BYTES as f64
@@ -312,6 +318,7 @@ pub fn estimate(scenario: &Scenario, era: &Era) -> Estimate {
         events,
         peak_bytes,
         windows,
+        window_bytes,
         in_system_limit,
     }
 }

@@ -340,3 +340,35 @@ fn the_shipped_hot_service_scenario_shows_where_the_money_should_go() {
     let w = hot.wait_index("rpc.catalog").unwrap();
     assert!(hot.windows.iter().map(|x| x.waits[w].count).sum::<u64>() > 50_000);
 }
+
+#[test]
+fn a_caller_that_gives_up_frees_its_place_at_the_service_s_balancer() {
+    // One connection per server (server_maxconn 1): a call holds the
+    // service's only slot while its callee works (2 s in MySQL). The
+    // caller gives up after 100 ms and closes its connection; HAProxy
+    // closes the server side and hands the slot to the next call at once.
+    // Held for the callee's 2 s instead, the slot would serve one call in
+    // 2 s against 5 arriving a second, and the queue would grow to
+    // hundreds.
+    let r = run(r#"
+        duration = "60s"
+        [traffic]
+        rate = "5/s"
+        [app.services.s.ops.x]
+        steps = [{ query = "q", db_wait = "2s" }]
+        [app.endpoints.home]
+        steps = [{ call = "s.x" }]
+        [eras.gold]
+        network = { rtt = "0s" }
+        rpc = { cpu = "0s", timeout = "100ms" }
+        [eras.gold.services.s]
+        nodes = 1
+        fpm = { pm = "static", max_children = 50 }
+        haproxy = { server_maxconn = 1, timeout_queue = "30s" }
+    "#);
+    let q = r.gauge_index("haproxy.queue").unwrap();
+    let most = r.windows.iter().map(|w| w.gauges[q].max).fold(0.0, f64::max);
+    println!("queue at most {most}");
+    assert!(most <= 6.0, "{most}");
+    assert!(r.totals.outcomes[id(&r, RPC_TIMEOUT)] > 200);
+}

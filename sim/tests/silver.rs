@@ -458,3 +458,43 @@ fn a_balancer_fault_after_the_end_of_a_shortened_run() {
     let r = lab_sim::run(&s, &s.eras[0], &mut |_| {}).unwrap().record;
     assert_eq!(r.totals.outcomes[id(&r, CONNECTION_RESET)], 0);
 }
+
+#[test]
+fn nginx_frees_its_connections_when_haproxy_gives_up() {
+    // nginx holds 4 proxied requests (one worker: 11 connections, 3 kept
+    // for itself, 2 per request). Each request waits 2 s in MySQL, and
+    // HAProxy gives up after 100 ms (504): nginx sees its client close and
+    // frees both connections then, while PHP works on. Were they held for
+    // the 2 s, 20 requests would want them at once and most would find
+    // none (500).
+    let r = run(r#"
+        duration = "60s"
+        [traffic]
+        rate = "10/s"
+        [app.endpoints.slow]
+        steps = [{ query = "q", db_wait = "2s" }]
+        [eras.silver]
+        nodes = 1
+        network = { rtt = "0s" }
+        nginx = { worker_processes = 1, worker_connections = 11 }
+        fpm = { pm = "static", max_children = 50 }
+        haproxy = { timeout_server = "100ms" }
+    "#);
+    let all: u64 = r.outcome_ids().map(|o| r.totals.outcomes[o]).sum();
+    let timed_out = r.totals.outcomes[id(&r, lab_core::record::outcomes::LB_TIMEOUT)];
+    let refused = r.totals.outcomes[id(&r, lab_core::record::outcomes::NGINX_NO_CONNECTION)];
+    let closed = r.totals.outcomes[id(&r, lab_core::record::outcomes::NGINX_CLOSED)];
+    assert!(all > 400);
+    assert_eq!(timed_out + refused + closed, all);
+    // Held 100 ms each at 10/s, about one request is in nginx at a time:
+    // an arrival finds all four places taken with P(Poisson(1) ≥ 4) ≈ 1.9 %.
+    let full = (refused + closed) as f64 / all as f64;
+    assert!(full < 0.04, "{full}");
+    // PHP ran every request to its end, for nobody.
+    let i = r.counter_index("fpm.abandoned").unwrap();
+    assert!(
+        r.totals.counters[i] + 25 >= timed_out,
+        "{} of {timed_out}",
+        r.totals.counters[i]
+    );
+}

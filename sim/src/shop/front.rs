@@ -383,14 +383,58 @@ impl Shop {
     /// `holds_slot` says whether it had a connection slot on `r.web`.
     fn lb_answer(&mut self, key: Key, outcome: OutcomeId, holds_slot: bool) {
         let r = &mut self.reqs[key.slot as usize];
+        let at_server = r.front == Front::AtServer;
         r.front = Front::Done;
         let (lb, s) = (r.lb, r.web);
         self.client_answer(key, outcome);
         if holds_slot {
             self.release_slot(lb, s);
         }
+        if at_server {
+            self.nginx_sees_close(key);
+        }
         self.close_frontend(lb);
         self.settle(key);
+    }
+
+    /// HAProxy closed its connection to nginx before the answer: nginx sees
+    /// its client go (499) and closes its connection to FPM too, freeing
+    /// both (`fastcgi_ignore_client_abort off`). PHP works on unaware; a
+    /// connection still retrying its SYN towards a TCP pool is forgotten.
+    fn nginx_sees_close(&mut self, key: Key) {
+        let r = &mut self.reqs[key.slot as usize];
+        if !r.at_web || !r.nginx_waiting {
+            return;
+        }
+        r.nginx_waiting = false;
+        super::steps::leave_nginx(r, &mut self.webs[r.web as usize].nginx);
+        if r.phase == super::Phase::Syn {
+            self.leave_web(key);
+        }
+    }
+
+    /// A caller gave up on its call (its timeout): it closes its connection
+    /// to the service's HAProxy, which closes its own to the server if it
+    /// has one. A call still queued stays queued (no `option
+    /// abortonclose`), as does one on its way.
+    pub(super) fn call_abandoned(&mut self, key: Key) {
+        let r = &self.reqs[key.slot as usize];
+        if !matches!(r.front, Front::Connecting | Front::AtServer | Front::Returning) {
+            return;
+        }
+        // Between a failed attempt and its redispatch it holds no slot.
+        let holds_slot = !(r.front == Front::Connecting && r.redispatch);
+        let at_server = r.front == Front::AtServer;
+        let r = &mut self.reqs[key.slot as usize];
+        r.front = Front::Done;
+        let (lb, s) = (r.lb, r.web);
+        if holds_slot {
+            self.release_slot(lb, s);
+        }
+        if at_server {
+            self.nginx_sees_close(key);
+        }
+        self.close_frontend(lb);
     }
 
     /// A frontend connection closed: the kernel's next waiting one is

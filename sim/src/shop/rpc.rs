@@ -206,6 +206,7 @@ impl Shop {
         self.rec.wait(self.now, latency, self.now - since);
         if let Some(c) = self.reqs.get_mut(call.slot as usize).filter(|c| c.id == call.id) {
             c.client_waiting = false;
+            self.call_abandoned(call);
             self.settle(call);
         }
         self.link_of(key).call = NO_KEY;
