@@ -86,7 +86,7 @@ pub const WINDOW_BYTES: f64 = 4096.0;
 pub const SERVICE_WINDOW_BYTES: f64 = 1024.0;
 /// Bytes per FPM child (its entry, its place in the changed list, its
 /// pending start, twice).
-pub const CHILD_BYTES: f64 = 2.0 * (crate::fpm::CHILD_BYTES + 4 + crate::shop::TIMER_BYTES) as f64;
+pub const CHILD_BYTES: f64 = 2.0 * (crate::nodes::fpm::CHILD_BYTES + 4 + crate::shop::TIMER_BYTES) as f64;
 /// Bytes per closed-model user: its pending wake-up, twice.
 pub const USER_BYTES: f64 = 2.0 * crate::shop::TIMER_BYTES as f64;
 /// The recorder's batches in flight (up to 19 of 8,192 facts and their
@@ -260,7 +260,7 @@ pub fn estimate(scenario: &Scenario, era: &Era) -> Estimate {
             let host = &topology.hosts[w.host];
             let retrying = match w.fpm.listen {
                 Listen::Unix => 0,
-                Listen::Tcp => crate::nginx::Conns::capacity(w.nginx, host.cores),
+                Listen::Tcp => crate::nodes::nginx::Conns::capacity(w.nginx, host.cores),
             };
             u64::from(w.fpm.max_children) + u64::from(w.fpm.backlog(host.kernel.somaxconn)) + 1 + retrying
         })

@@ -45,11 +45,6 @@ mod arrivals;
 mod budget;
 mod cpu;
 mod engine;
-mod fpm;
-// Wired into the event loop by the silver era.
-mod haproxy;
-mod mysql;
-mod nginx;
 mod nodes;
 mod sample;
 mod shop;

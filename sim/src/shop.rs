@@ -46,9 +46,9 @@ use crate::arrivals::Arrivals;
 use crate::budget::SimError;
 use crate::cpu::Cpu;
 use crate::engine::{Lane, Scheduler, Slot, Time};
-use crate::fpm::{ChildId, MAINTENANCE_PERIOD, Pool};
-use crate::mysql::{RowId, Server};
-use crate::nginx::Conns;
+use crate::nodes::fpm::{ChildId, MAINTENANCE_PERIOD, Pool};
+use crate::nodes::mysql::{RowId, Server};
+use crate::nodes::nginx::Conns;
 use crate::sample::{Sampler, Streams};
 use crate::{Progress, Run};
 
@@ -201,11 +201,11 @@ pub(crate) struct Request {
     program: u32,
     step: u32,
     phase: Phase,
-    /// The row the current statement waits for ([`crate::mysql::NO_ROW`]:
+    /// The row the current statement waits for ([`crate::nodes::mysql::NO_ROW`]:
     /// none; a sentinel keeps the request within two cache lines).
     row: RowId,
     /// The rows the request's transaction holds, chained through the lock
-    /// table from this one ([`crate::mysql::NO_ROW`]: none).
+    /// table from this one ([`crate::nodes::mysql::NO_ROW`]: none).
     held: RowId,
     /// Between BEGIN and COMMIT: rows stay locked after each statement.
     in_txn: bool,
@@ -230,7 +230,7 @@ pub(crate) struct Request {
     /// The next connection attempt goes to another server.
     redispatch: bool,
     /// Its place in HAProxy's queue, and since when.
-    waiter: crate::haproxy::Waiter,
+    waiter: crate::nodes::haproxy::Waiter,
     queued_at: Time,
     /// Its entry in `Shop::links` ([`NO_LINK`]: none): only calls,
     /// branches and the requests that wait for them have one, so that the
@@ -260,7 +260,7 @@ pub(crate) struct Link {
 /// request behind the slab's tag, rounded to the request's alignment.
 pub(crate) const SLAB_ENTRY_BYTES: usize = size_of::<Request>() + align_of::<Request>();
 pub(crate) const TIMER_BYTES: usize = crate::engine::entry_bytes::<Ev>();
-pub(crate) const BACKLOG_BYTES: usize = size_of::<crate::fpm::Waiting<Key>>();
+pub(crate) const BACKLOG_BYTES: usize = size_of::<crate::nodes::fpm::Waiting<Key>>();
 pub(crate) const WAITER_BYTES: usize = size_of::<Key>();
 pub(crate) const COMPILED_STEP_BYTES: usize = size_of::<program::CompiledStep>();
 
@@ -463,7 +463,7 @@ pub(crate) struct Shop {
     rpc_cpu: Option<Sampler>,
     /// When the clients' kernels send an unanswered SYN again (Debian's
     /// defaults: the clients are not one of the scenario's hosts).
-    client_syn: crate::fpm::SynSchedule,
+    client_syn: crate::nodes::fpm::SynSchedule,
     /// keepalived's VIP and the HAProxy pair, in the eras that have them.
     front: Option<Box<front::FrontEnd>>,
     /// The topology's faults and the host each strikes.

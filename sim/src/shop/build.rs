@@ -16,9 +16,9 @@ use crate::arrivals::Arrivals;
 use crate::budget::Estimate;
 use crate::cpu::Cpu;
 use crate::engine::{Lane, Scheduler};
-use crate::fpm::Pool;
-use crate::mysql::Server;
-use crate::nginx::Conns;
+use crate::nodes::fpm::Pool;
+use crate::nodes::mysql::Server;
+use crate::nodes::nginx::Conns;
 use crate::nodes::vip::VipTimeline;
 use crate::sample::{Sampler, Streams};
 
@@ -296,7 +296,7 @@ impl Shop {
             dbs,
             services,
             rpc_cpu: topology.rpc.as_ref().map(|r| Sampler::new(&r.cpu)),
-            client_syn: crate::fpm::SynSchedule::new(&lab_core::scenario::Kernel::default()),
+            client_syn: crate::nodes::fpm::SynSchedule::new(&lab_core::scenario::Kernel::default()),
             front,
             fault_labels: topology
                 .faults

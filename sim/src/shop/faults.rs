@@ -12,8 +12,8 @@ use lab_core::record::{Span, SpanKind};
 
 use crate::cpu::Cpu;
 use crate::engine::Time;
-use crate::fpm::Pool;
-use crate::haproxy::Liveness;
+use crate::nodes::fpm::Pool;
+use crate::nodes::haproxy::Liveness;
 use crate::nodes::vip::LbFault;
 
 /// What a fault strikes.

@@ -16,7 +16,7 @@ use std::collections::{BinaryHeap, VecDeque};
 
 use super::{Ev, Front, Key, Shop};
 use crate::engine::{Lane, Slot, Time, after};
-use crate::haproxy::{Backend, Connect, Dispatch, Effects, Liveness, Retry, Transition};
+use crate::nodes::haproxy::{Backend, Connect, Dispatch, Effects, Liveness, Retry, Transition};
 use crate::nodes::vip::VipTimeline;
 use crate::sample::Sampler;
 

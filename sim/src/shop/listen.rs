@@ -1,16 +1,16 @@
 //! A request reaches a web node's nginx, which takes two of its
-//! connections ([`crate::nginx::Conns`]) and connects to the node's FPM
+//! connections ([`crate::nodes::nginx::Conns`]) and connects to the node's FPM
 //! pool: the connection is accepted, queued in the listen backlog, refused
 //! (a Unix socket's full backlog), or, on a TCP pool whose backlog is
 //! full, its SYN is dropped and nginx's kernel sends it again on its
-//! retransmission schedule ([`crate::fpm::SynSchedule`]) until it gets
+//! retransmission schedule ([`crate::nodes::fpm::SynSchedule`]) until it gets
 //! in, the kernel gives up (502) or nginx does at
 //! `fastcgi_connect_timeout` (504).
 
 use super::{Ev, Key, Phase, Shop};
 use crate::engine::after;
-use crate::fpm::{Connect, SynStep};
-use crate::nginx::Admit;
+use crate::nodes::fpm::{Connect, SynStep};
+use crate::nodes::nginx::Admit;
 
 impl Shop {
     /// The request reaches nginx on web node `web`, which takes two of its

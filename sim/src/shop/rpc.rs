@@ -21,8 +21,8 @@ use lab_core::record::OutcomeId;
 use super::steps::Freed;
 use super::{Ev, FIRST_SUB_ID, Front, Key, Link, NO_KEY, NO_LINK, NO_USER, Phase, Request, Shop};
 use crate::engine::after;
-use crate::haproxy::Waiter;
-use crate::mysql::NO_ROW;
+use crate::nodes::haproxy::Waiter;
+use crate::nodes::mysql::NO_ROW;
 
 impl Shop {
     /// Forgets a request (and its link).

@@ -16,12 +16,12 @@ use super::{
 };
 use crate::cpu::JobTag;
 use crate::engine::{Lane, Scheduler, Time, after};
-use crate::fpm::{ChildId, MAINTENANCE_PERIOD, Maintenance, Pool};
-use crate::nginx::Conns;
+use crate::nodes::fpm::{ChildId, MAINTENANCE_PERIOD, Maintenance, Pool};
+use crate::nodes::nginx::Conns;
 
 /// A child that finished and stays, and the web node whose pool it is in.
 pub(super) type Freed = (u32, ChildId);
-use crate::mysql::{Acquire, NO_ROW};
+use crate::nodes::mysql::{Acquire, NO_ROW};
 
 mod txn;
 
@@ -225,7 +225,7 @@ impl Shop {
             attempts: 0,
             syn_sent: 0,
             redispatch: false,
-            waiter: crate::haproxy::Waiter::default(),
+            waiter: crate::nodes::haproxy::Waiter::default(),
             queued_at: 0,
             link: NO_LINK,
         });

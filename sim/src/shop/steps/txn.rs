@@ -1,13 +1,13 @@
 //! A request's row locks and transaction: a lock wait that times out, the
 //! rows a transaction holds until COMMIT, the commit's wait for the redo
 //! log (group commit), and the rollback that frees the rows when the
-//! request ends without one. The state lives in [`crate::mysql::Server`];
+//! request ends without one. The state lives in [`crate::nodes::mysql::Server`];
 //! these are the events around it.
 
 use super::super::{Ev, Key, Phase, Shop};
 use super::Freed;
 use crate::engine::after;
-use crate::mysql::NO_ROW;
+use crate::nodes::mysql::NO_ROW;
 
 impl Shop {
     /// A waiter now holds the row: it joins its transaction's rows.
