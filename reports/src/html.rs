@@ -134,6 +134,9 @@ pub fn page(summary: &Summary, comparison: Option<&Rendered>, per_era: &[(String
         for c in charts {
             figure(&mut h, c);
         }
+        if let Some(e) = summary.eras.iter().find(|e| &e.label == era) {
+            waits_table(&mut h, e);
+        }
     }
     h.push_str("<h2>Files</h2>\n<ul>\n<li><a href=\"summary.json\">summary.json</a>: whole-run figures (schema in docs/summary-json.md)</li>\n");
     for e in &summary.eras {
@@ -146,6 +149,45 @@ pub fn page(summary: &Summary, comparison: Option<&Rendered>, per_era: &[(String
     }
     h.push_str("<li>each chart as SVG and PNG, named after the chart</li>\n</ul>\n</body></html>\n");
     h
+}
+
+/// Where the era's requests waited, one row per wait the era declares (in
+/// gold, `rpc.<service>` is each service's latency as its callers saw it).
+fn waits_table(h: &mut String, e: &crate::summary::EraSummary) {
+    if e.waits.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        h,
+        "<h3>{}: waits</h3>\n<p>Each wait over the measured span: how long requests spent in each queue{}.</p>\n<table><tr><th class=\"l\">wait</th><th>count</th><th>mean</th><th>p50</th><th>p95</th><th>p99</th><th>max</th></tr>",
+        escape(&e.label),
+        if e.waits.iter().any(|w| w.key.starts_with("rpc.")) {
+            "; <code>rpc.&lt;service&gt;</code> rows are the calls to each service, from sending to the answer (or the caller's timeout)"
+        } else {
+            ""
+        }
+    );
+    for w in &e.waits {
+        let cells = match &w.ms {
+            Some(l) => format!(
+                "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
+                l.count,
+                ms(l.mean),
+                ms(l.p50),
+                ms(l.p95),
+                ms(l.p99),
+                ms(l.max)
+            ),
+            None => "<td>0</td><td>–</td><td>–</td><td>–</td><td>–</td><td>–</td>".to_string(),
+        };
+        let _ = writeln!(
+            h,
+            "<tr><td class=\"l\">{} <code>{}</code></td>{cells}</tr>",
+            escape(&w.label),
+            escape(&w.key)
+        );
+    }
+    h.push_str("</table>\n");
 }
 
 fn figure(h: &mut String, c: &Rendered) {

@@ -210,3 +210,12 @@ fn declared_waits_have_their_columns_and_summary() {
     // The first name of the FPM backlog's wait stays.
     assert_eq!(e.queue_wait_ms.as_ref().unwrap().count, 40);
 }
+
+#[test]
+fn each_era_s_page_lists_its_waits() {
+    let dir = tempfile::tempdir().unwrap();
+    lab_reports::write(&scenario(), &[record()], dir.path()).unwrap();
+    let html = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
+    let table = html.split("waits</h3>").nth(1).expect("a waits table");
+    assert!(table.contains("FPM listen backlog wait <code>queue_wait</code></td><td>40</td><td>1.0 ms</td>"));
+}
