@@ -173,7 +173,8 @@ impl Scenario {
             .into_iter()
             .map(|(key, m)| format!("stats.{key} in {}: {m}", self.file.display()))
             .collect();
-        problems.extend(validate::work_problem(&self.traffic, &self.app, duration));
+        let remote = self.eras.iter().any(|e| e.arch.calls_are_remote());
+        problems.extend(validate::work_problem(&self.traffic, &self.app, duration, remote));
         problems.extend(self.eras.iter().filter_map(|e| {
             e.check_work_problem(duration)
                 .map(|m| format!("era \"{}\": {m}", e.label))

@@ -109,8 +109,8 @@ pub struct ServiceRoute {
     pub name: String,
     /// Its HAProxy node.
     pub balancer: NodeId,
-    /// How long a caller waits for its answer.
-    pub timeout: u64,
+    /// How long a caller waits for its answer; `None`: for ever.
+    pub timeout: Option<u64>,
 }
 
 /// The cost of a remote call on each side.

@@ -14,7 +14,8 @@ fn calls_name_declared_operations_in_any_order() {
     let ok = ok_doc().replace("{ cpu = \"5ms\" }", "{ call = \"catalog.list\" }") + SERVICES;
     let s = scenario::parse(&ok, Path::new(FILE)).unwrap();
     assert_eq!(s.app.services.len(), 2);
-    assert_eq!(s.app.program_len(0), 3);
+    // cpu, query, query, and the two calls, which count as steps.
+    assert_eq!(s.app.program_len(0), 5);
     let unknown = ok_doc().replace("{ cpu = \"5ms\" }", "{ call = \"catalog.lst\" }") + SERVICES;
     rejects(
         &unknown,
@@ -51,7 +52,7 @@ fn programs_that_multiply_or_nest_too_deep_are_refused() {
         &text,
         "app.endpoints.home.steps",
         "[{ call",
-        "runs 1048577 steps once its calls are counted out",
+        "runs 3145728 steps once its calls are counted out",
     );
     // A chain of operations: shallow to write, deep to run.
     let mut chain = ok_doc().replace("{ cpu = \"5ms\" }", "{ call = \"s.c0\" }");

@@ -85,8 +85,9 @@ fn calls_inside_a_transaction_cannot_bring_one_or_parallel_in() {
     let fine = with_step("{ transaction = [{ call = \"d.w\" }] }, { call = \"a.x\" }, { call = \"c.z\" }") + ops;
     let s = scenario::parse(&fine, Path::new(FILE)).unwrap();
     // BEGIN, d.w's query, COMMIT; a.x's CPU and b.y's transaction of one
-    // step; c.z's two branches; the endpoint's query.
-    assert_eq!(s.app.program_len(0), 3 + 4 + 2 + 1);
+    // step; c.z's two branches; the endpoint's query; and each call (4)
+    // and branch (2), which count as steps too.
+    assert_eq!(s.app.program_len(0), 3 + 4 + 2 + 1 + 4 + 2);
 }
 
 #[test]
@@ -158,8 +159,8 @@ fn a_transaction_holds_steps() {
 
 #[test]
 fn begin_and_commit_count_against_a_requests_steps() {
-    // 10,000 steps through calls, plus BEGIN and COMMIT, plus the
-    // endpoint's own query: 10,003, past the limit of 10,000.
+    // 10,000 steps through 1,001 calls, plus BEGIN and COMMIT, plus the
+    // endpoint's own query: 11,004, past the limit of 10,000.
     let mut text = with_step("{ transaction = [{ call = \"s.big\" }] }");
     text += &format!(
         "[app.services.s.ops.big]\nsteps = [{}]\n",
@@ -170,6 +171,6 @@ fn begin_and_commit_count_against_a_requests_steps() {
         vec!["{ cpu = \"1us\" }"; 10].join(", ")
     );
     let s = scenario::parse(&text, Path::new(FILE));
-    let e = s.expect_err("10,003 steps are too many");
-    assert!(e.to_string().contains("runs 10003 steps"), "{e}");
+    let e = s.expect_err("11,004 steps are too many");
+    assert!(e.to_string().contains("runs 11004 steps"), "{e}");
 }

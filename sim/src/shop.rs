@@ -340,7 +340,8 @@ pub(crate) struct Database {
 struct Service {
     /// Its balancer's index in the front end's balancers.
     lb: u8,
-    timeout: Time,
+    /// How long callers wait; `None`: for ever.
+    timeout: Option<Time>,
     /// Its callers' timers (a lane holds one timeout, so it stays in time order).
     lane: Lane,
     /// How long its callers waited for it.
@@ -500,7 +501,7 @@ impl Shop {
         self.sample_gauges();
         self.start_checks();
         self.schedule_faults();
-        if self.webs[0].pool.needs_maintenance() {
+        if self.webs.iter().any(|w| w.pool.needs_maintenance()) {
             self.sched.at(MAINTENANCE_PERIOD, Ev::Maintenance);
         }
         match &mut self.driver {
@@ -554,7 +555,14 @@ impl Shop {
         });
         // Requests whose client has no answer yet (others may still be in the
         // system, their work going on after a timeout).
-        let unfinished = self.reqs.iter().filter(|(_, r)| r.client_waiting).count() as u64;
+        let unfinished = self
+            .reqs
+            .iter()
+            .filter(|(_, r)| {
+                // Clients' requests only: a call's "client" is its caller.
+                r.client_waiting && (r.link == NO_LINK || self.links[r.link as usize].parent == NO_KEY)
+            })
+            .count() as u64;
         let spans = self.spans();
         let record = match &self.profile {
             Some(p) => self

@@ -164,15 +164,17 @@ impl App {
     }
 
     /// Steps a request of endpoint `i` runs, calls and branches counted
-    /// out: the length of its monolith program.
+    /// out, each call and branch counting as one more (the validation
+    /// bounds this): the length of its monolith program and more.
     pub fn program_len(&self, i: usize) -> usize {
         fn len(app: &App, steps: &[Step]) -> usize {
             steps
                 .iter()
                 .map(|s| match s {
                     Step::Cpu(_) | Step::Query(_) => 1,
-                    Step::Call(r) => len(app, &app.op(*r).steps),
-                    Step::Parallel(b) => b.iter().map(|b| len(app, b)).sum(),
+                    // A call and a branch count as steps (see the validation).
+                    Step::Call(r) => 1 + len(app, &app.op(*r).steps),
+                    Step::Parallel(b) => b.iter().map(|b| 1 + len(app, b)).sum(),
                     // BEGIN and COMMIT are steps of their own.
                     Step::Transaction(t) => len(app, &t.steps) + 2,
                 })

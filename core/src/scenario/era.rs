@@ -86,6 +86,12 @@ impl Architecture {
         }
     }
 
+    /// Whether a call is an RPC to the service's own cluster (gold on),
+    /// not a function call inside the caller's PHP child.
+    pub fn calls_are_remote(&self) -> bool {
+        matches!(self, Architecture::Gold(_))
+    }
+
     pub fn stack(&self) -> &Stack {
         match self {
             Architecture::Stone { stack, .. } | Architecture::Bronze { stack, .. } => stack,

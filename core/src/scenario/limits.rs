@@ -97,6 +97,10 @@ pub const MAX_WINDOWS: u64 = 100_000;
 /// 2 minutes of one core on the machine this project is built on for an
 /// M/M/4 queue, up to about 15 with 100,000 users in flight.
 pub const MAX_WORK: f64 = 2e9;
+/// What a remote call (or a parallel branch) weighs in that work, in steps:
+/// the events around it (encoding, the trips, the balancer, the node,
+/// decoding, the caller's timer) cost about as much as this many steps.
+pub const CALL_STEPS: f64 = 16.0;
 
 /// Characters of a user's value echoed back in a message; longer ones are
 /// cut, so that a 300,000-character value does not fill the terminal.

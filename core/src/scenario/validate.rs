@@ -265,7 +265,8 @@ pub(super) fn validate(f: &Field<RawScenario>, file: &Path, loc: &Locator) -> Re
     }
     let faults = fault::faults(&mut cx, &raw.faults, eras.as_mut(), duration);
     if let (Some(t), Some(a), Some(d)) = (&traffic, &app, duration) {
-        traffic::work(&mut cx, t, a, d);
+        let remote = eras.iter().flatten().any(|e| e.arch.calls_are_remote());
+        traffic::work(&mut cx, t, a, d, remote);
     }
     if let (Some(eras), Some(d)) = (&eras, duration) {
         for e in eras {

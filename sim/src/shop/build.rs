@@ -42,6 +42,7 @@ impl Shop {
             price_per_hour: topology.price_per_hour(),
         });
         let mut sched = Scheduler::default();
+        let mut book = LaneBook::default();
         let children = path.webs.iter().map(|w| f64::from(w.fpm.max_children)).sum::<f64>();
         let backlogs = path
             .webs
@@ -160,7 +161,7 @@ impl Shop {
             .map(|(i, s)| Service {
                 lb: u8::try_from(2 + i).expect("at most 253 services (validated)"),
                 timeout: s.timeout,
-                lane: sched.add_lane(),
+                lane: book.lane(&mut sched, "rpc", s.timeout.unwrap_or(0)),
                 latency: rec.add_wait(HistogramSpec {
                     key: format!("rpc.{}", s.name).into(),
                     label: format!("calls to {}", s.name).into(),
@@ -194,7 +195,6 @@ impl Shop {
         let lanes = Lanes {
             client: sched.add_lane(),
         };
-        let mut book = LaneBook::default();
         let webs = path
             .webs
             .iter()

@@ -148,20 +148,24 @@ impl Shop {
             // A graceful restart: keepalived hands the address over (its
             // timeline has it), HAProxy finishes what it carries; nginx and
             // FPM refuse new connections while they are down.
-            (FaultKind::Restart, false) => {
-                if let Target::Web(w) = s.target {
-                    if s.until.is_some() {
-                        self.webs[w as usize].refusing = true;
-                        self.set_liveness(w, Liveness::Refusing);
-                    }
+            (FaultKind::Restart, false) => match s.target {
+                Target::Web(w) if s.until.is_some() => {
+                    self.webs[w as usize].refusing = true;
+                    self.set_liveness(w, Liveness::Refusing);
                 }
-            }
-            (FaultKind::Restart, true) => {
-                if let Target::Web(w) = s.target {
+                // A service's HAProxy (no address to hand over) refuses
+                // new calls while it is stopped.
+                Target::Lb(lb) if lb >= 2 && s.until.is_some() => self.set_lb_refusing(lb, true),
+                _ => {}
+            },
+            (FaultKind::Restart, true) => match s.target {
+                Target::Web(w) => {
                     self.webs[w as usize].refusing = false;
                     self.set_liveness(w, Liveness::Alive);
                 }
-            }
+                Target::Lb(lb) if lb >= 2 => self.set_lb_refusing(lb, false),
+                _ => {}
+            },
         }
     }
 

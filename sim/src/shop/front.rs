@@ -234,7 +234,13 @@ impl Shop {
 
     pub(super) fn syn_retry(&mut self, key: Key) {
         if self.reqs[key.slot as usize].front == Front::Syn {
-            self.connect_entry(key);
+            if self.is_call(key) {
+                // A call's SYN goes to its service's balancer again.
+                self.reqs[key.slot as usize].front = Front::Sent;
+                self.call_arrives(key);
+            } else {
+                self.connect_entry(key);
+            }
         }
     }
 
@@ -622,6 +628,11 @@ impl Shop {
                 }
             }
         }
+    }
+
+    /// A service's balancer stops gracefully (or starts again).
+    pub(super) fn set_lb_refusing(&mut self, lb: u8, refusing: bool) {
+        self.front.as_deref_mut().expect("a balancer").lbs[lb as usize].refusing = refusing;
     }
 
     /// A balancer dies (or is cut off): the requests it carried are lost.

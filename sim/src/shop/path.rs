@@ -56,8 +56,8 @@ pub(crate) struct ServiceSpec<'t> {
     pub lb: usize,
     pub first: usize,
     pub nodes: usize,
-    /// How long a caller waits for an answer.
-    pub timeout: u64,
+    /// How long a caller waits for an answer; `None`: for ever.
+    pub timeout: Option<u64>,
 }
 
 impl<'t> Path<'t> {

@@ -50,6 +50,15 @@ impl Shop {
         &mut self.links[r.link as usize]
     }
 
+    /// Whether the request is a call (its client is its caller).
+    pub(super) fn is_call(&self, key: Key) -> bool {
+        let r = &self.reqs[key.slot as usize];
+        r.link != NO_LINK && {
+            let l = &self.links[r.link as usize];
+            l.parent != NO_KEY && !l.fiber
+        }
+    }
+
     /// The link of a request that has one.
     fn link(&self, key: Key) -> &Link {
         &self.links[self.reqs[key.slot as usize].link as usize]
@@ -122,9 +131,18 @@ impl Shop {
         let r = &mut self.reqs[key.slot as usize];
         r.phase = Phase::RpcWait;
         let d = self.rtt.as_ref().map_or(0, |s| s.sample(&mut r.net) / 2);
-        self.reqs[call.slot as usize].lb = lb;
-        self.timer(lane, after(now, timeout), Ev::CallTimeout(key));
-        self.sched.at(after(now, d), Ev::CallArrives(call));
+        let reachable = self.webs[r.web as usize].reachable;
+        let c = &mut self.reqs[call.slot as usize];
+        c.lb = lb;
+        if reachable {
+            self.sched.at(after(now, d), Ev::CallArrives(call));
+        } else {
+            // The caller's host is cut off: its SYN never leaves.
+            c.front = Front::Lost;
+        }
+        if let Some(t) = timeout {
+            self.timer(lane, after(now, t), Ev::CallTimeout(key));
+        }
         None
     }
 
@@ -156,11 +174,15 @@ impl Shop {
         let rng = c.rng.clone();
         let parent = self.link(call).parent;
         self.settle(call);
-        if !self
-            .reqs
-            .get(parent.slot as usize)
-            .is_some_and(|p| p.id == parent.id && p.phase == Phase::RpcWait && self.link(parent).call == call)
-        {
+        // The caller may have left its node (killed, or its host crashed)
+        // or be cut off: then the answer reaches nobody.
+        if !self.reqs.get(parent.slot as usize).is_some_and(|p| {
+            p.id == parent.id
+                && p.at_web
+                && p.phase == Phase::RpcWait
+                && self.webs[p.web as usize].reachable
+                && self.link(parent).call == call
+        }) {
             return None;
         }
         let now = self.now;
@@ -193,25 +215,34 @@ impl Shop {
     /// The caller's wait for its call ran out: it gives up on the call and
     /// answers with an error; the callee works on, its answer unwanted.
     pub(super) fn call_timeout(&mut self, key: Key) -> Option<Freed> {
-        if self.reqs[key.slot as usize].phase != Phase::RpcWait {
+        let r = &self.reqs[key.slot as usize];
+        if r.phase != Phase::RpcWait || !r.at_web {
             return None;
         }
         let service = self.current_call(key).1;
         let svc = &self.services[service as usize];
         let l = self.link(key);
-        if after(l.call_at, svc.timeout) != self.now {
+        if svc.timeout.map(|t| after(l.call_at, t)) != Some(self.now) {
             return None;
         }
-        let (call, latency, since) = (l.call, svc.latency, l.call_at);
+        let (latency, since) = (svc.latency, l.call_at);
         self.rec.wait(self.now, latency, self.now - since);
+        self.give_up_call(key);
+        let outcome = self.outcomes.rpc_timeout.expect("declared where there are services");
+        self.finish(key, outcome)
+    }
+
+    /// The caller stops waiting for its call (its timeout, or it was
+    /// killed or lost its node): it closes its connection, and the call
+    /// goes on for nobody.
+    pub(super) fn give_up_call(&mut self, key: Key) {
+        let l = self.link_of(key);
+        let call = std::mem::replace(&mut l.call, NO_KEY);
         if let Some(c) = self.reqs.get_mut(call.slot as usize).filter(|c| c.id == call.id) {
             c.client_waiting = false;
             self.call_abandoned(call);
             self.settle(call);
         }
-        self.link_of(key).call = NO_KEY;
-        let outcome = self.outcomes.rpc_timeout.expect("declared where there are services");
-        self.finish(key, outcome)
     }
 
     /// A `parallel` step: its branches start side by side in the request's
@@ -248,7 +279,7 @@ impl Shop {
         if !self
             .reqs
             .get(parent.slot as usize)
-            .is_some_and(|p| p.id == parent.id && p.phase == Phase::ForkWait)
+            .is_some_and(|p| p.id == parent.id && p.at_web && p.phase == Phase::ForkWait)
         {
             return None;
         }
@@ -277,6 +308,6 @@ impl Shop {
             && !self
                 .reqs
                 .get(l.parent.slot as usize)
-                .is_some_and(|p| p.id == l.parent.id && p.phase == Phase::ForkWait)
+                .is_some_and(|p| p.id == l.parent.id && p.at_web && p.phase == Phase::ForkWait)
     }
 }

@@ -242,6 +242,9 @@ impl Shop {
 
     /// The request leaves its web node (finished, killed, or its node died).
     pub(super) fn leave_web(&mut self, key: Key) {
+        if self.reqs[key.slot as usize].phase == Phase::RpcWait {
+            self.give_up_call(key);
+        }
         self.reqs[key.slot as usize].at_web = false;
         self.settle(key);
     }

@@ -106,8 +106,8 @@ pub struct RpcSettings {
     /// encodes the request and decodes the answer; the callee decodes and
     /// encodes), at speed 1.0.
     pub cpu: Dist,
-    /// How long a caller waits for an answer by default.
-    pub timeout: u64,
+    /// How long a caller waits for an answer by default; `None`: for ever.
+    pub timeout: Option<u64>,
 }
 
 impl RpcSettings {
@@ -133,8 +133,8 @@ pub struct Placement {
     pub stack: Stack,
     /// The service's own database host, or `None` to share the front's.
     pub own_db: Option<Host>,
-    /// How long a caller waits for this service's answer.
-    pub timeout: u64,
+    /// How long a caller waits for this service's answer; `None`: for ever.
+    pub timeout: Option<u64>,
 }
 
 impl Gold {
@@ -181,13 +181,20 @@ pub(in crate::scenario) fn validate(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &Raw
         let cpu = cx
             .dist(&rp.key("cpu"), &r.cpu)
             .map(|d| d.unwrap_or_else(|| Dist::constant(RpcSettings::DEFAULT_CPU_NS)));
-        let timeout = positive(cx, &rp.key("timeout"), &r.timeout, RpcSettings::DEFAULT_TIMEOUT_NS);
+        let timeout = cx.timeout(&rp.key("timeout"), &r.timeout, Some(RpcSettings::DEFAULT_TIMEOUT_NS));
         Some(RpcSettings {
             cpu: cpu?,
             timeout: timeout?,
         })
     });
-    let (front, rpc) = (front?, rpc?);
+    // The placements are read even when the front or `rpc` has a problem,
+    // against the defaults, so that every problem is reported at once.
+    let valid = front.is_some() && rpc.is_some();
+    let front = front.or_else(|| silver::front(cx, p, &FrontKeys::ABSENT))?;
+    let rpc = rpc.unwrap_or(RpcSettings {
+        cpu: Dist::constant(RpcSettings::DEFAULT_CPU_NS),
+        timeout: Some(RpcSettings::DEFAULT_TIMEOUT_NS),
+    });
     let sp = p.key("services");
     let services = cx.get_as(
         &sp,
@@ -215,7 +222,7 @@ pub(in crate::scenario) fn validate(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &Raw
             }
         }
     }
-    ok.then(|| {
+    (ok && valid).then(|| {
         Architecture::Gold(Box::new(Gold {
             front,
             rpc,
@@ -223,17 +230,6 @@ pub(in crate::scenario) fn validate(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &Raw
             services: Vec::new(),
         }))
     })
-}
-
-fn positive(cx: &mut Ctx<'_, '_>, p: &KeyPath, f: &Opt<String>, default: u64) -> Option<u64> {
-    match cx.duration(p, f)? {
-        None => Some(default),
-        Some(0) => {
-            cx.report(p, "a timeout must be longer than 0s");
-            None
-        }
-        Some(t) => Some(t),
-    }
 }
 
 fn placement(
@@ -287,9 +283,11 @@ fn placement(
             front.stack.mysql.clone()
         },
     });
-    let own = match cx.get_as(&p.key("db"), &raw.db, "\"shared\" or \"own\"")? {
-        None => Some(false),
-        Some(d) => match d.as_str() {
+    let own = match cx.get_as(&p.key("db"), &raw.db, "\"shared\" or \"own\"") {
+        // A value of the wrong type, already reported.
+        None => None,
+        Some(None) => Some(false),
+        Some(Some(d)) => match d.as_str() {
             "shared" => Some(false),
             "own" => Some(true),
             other => {
@@ -301,24 +299,24 @@ fn placement(
             }
         },
     };
-    let own_db = match own? {
-        true => Some(or(cx, "db_host", &raw.db_host, &front.db)?),
-        false => {
+    let own_db = match own {
+        None => None,
+        Some(true) => or(cx, "db_host", &raw.db_host, &front.db).map(Some),
+        Some(false) => {
+            let mut ok = true;
             for (key, given) in [("db_host", raw.db_host.is_some()), ("mysql", raw.mysql.is_some())] {
                 if given {
                     cx.report_key(
                         &p.key(key),
                         format!("\"{key}\" sets up the service's own database, and db is \"shared\": add db = \"own\""),
                     );
+                    ok = false;
                 }
             }
-            if raw.db_host.is_some() || raw.mysql.is_some() {
-                return None;
-            }
-            None
+            ok.then_some(None)
         }
     };
-    let timeout = positive(cx, &p.key("timeout"), &raw.timeout, rpc.timeout);
+    let timeout = cx.timeout(&p.key("timeout"), &raw.timeout, rpc.timeout);
     Some(Placement {
         service: name.to_string(),
         nodes: nodes?,
@@ -326,7 +324,7 @@ fn placement(
         lb: lb?,
         haproxy: haproxy?,
         stack: stack?,
-        own_db,
+        own_db: own_db?,
         timeout: timeout?,
     })
 }
@@ -337,6 +335,28 @@ fn placement(
 pub(in crate::scenario) fn place_services(cx: &mut Ctx<'_, '_>, eras: &mut [Era], app: &App) {
     for era in eras {
         let Architecture::Gold(g) = &mut era.arch else { continue };
+        let ep = KeyPath::root().key("eras").key(&era.label);
+        if app.services.len() > Gold::MAX_SERVICES {
+            cx.report(
+                &ep,
+                format!(
+                    "a gold era runs each service on a cluster of its own behind its own HAProxy: at most {} services, and [app.services] declares {}",
+                    Gold::MAX_SERVICES,
+                    app.services.len()
+                ),
+            );
+            continue;
+        }
+        if let Some(s) = app.services.iter().find(|s| s.name == "master") {
+            cx.report(
+                &ep,
+                format!(
+                    "a gold era cannot place a service named \"{}\": its balancer's host would be lb.master, which names whichever front balancer holds the address",
+                    s.name
+                ),
+            );
+            continue;
+        }
         let mut ok = true;
         for w in &g.written {
             if !app.services.iter().any(|s| s.name == w.service) {

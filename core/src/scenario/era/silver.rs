@@ -159,6 +159,22 @@ pub(super) struct FrontKeys<'r> {
     pub nginx: &'r Opt<RawNginx>,
 }
 
+impl FrontKeys<'static> {
+    /// Every key absent: the defaults.
+    pub(super) const ABSENT: FrontKeys<'static> = FrontKeys {
+        nodes: &None,
+        lb: &None,
+        web: &None,
+        db: &None,
+        network: &None,
+        haproxy: &None,
+        keepalived: &None,
+        fpm: &None,
+        mysql: &None,
+        nginx: &None,
+    };
+}
+
 /// The VIP, the balancer pair, the web nodes and the database host.
 pub(super) fn front(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &FrontKeys<'_>) -> Option<Silver> {
     let nodes = cx.count(

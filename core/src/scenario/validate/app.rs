@@ -210,7 +210,8 @@ pub(super) fn app(cx: &mut Ctx<'_, '_>, raw: &RawApp) -> Option<App> {
             cx.report(
                 &ep.key("steps"),
                 format!(
-                    "a request of this endpoint runs {n} steps once its calls are counted out; at most {} are allowed (a request is a program, not a loop)",
+                    "a request of this endpoint runs {} steps once its calls are counted out (each call and each parallel branch counting as one); at most {} are allowed (a request is a program, not a loop)",
+                    if n == u64::MAX { "more than 10^19".to_string() } else { n.to_string() },
                     limits::MAX_PROGRAM
                 ),
             );
@@ -647,13 +648,15 @@ fn size(steps: &[Step], sizes: &HashMap<OpRef, (u64, usize)>) -> (u64, usize) {
                 let (k, depth) = size(&t.steps, sizes);
                 (k.saturating_add(2), depth)
             }
+            // A call and a branch are steps too: in gold each is a request
+            // of its own, and a tree of empty calls is no free loop.
             Step::Call(r) => {
                 let (k, depth) = sizes.get(r).copied().unwrap_or((0, 0));
-                (k, depth.saturating_add(1))
+                (k.saturating_add(1), depth.saturating_add(1))
             }
             Step::Parallel(b) => b.iter().fold((0u64, 0usize), |(n, d), b| {
                 let (k, depth) = size(b, sizes);
-                (n.saturating_add(k), d.max(depth))
+                (n.saturating_add(k).saturating_add(1), d.max(depth))
             }),
         };
         (n.saturating_add(k), d.max(depth))

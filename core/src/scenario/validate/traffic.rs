@@ -269,20 +269,25 @@ fn mix(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &RawTraffic, app: &App) -> Option
 
 /// Refuses a run whose expected work would take far longer than anybody
 /// waits for a simulation.
-pub(super) fn work(cx: &mut Ctx<'_, '_>, traffic: &Traffic, app: &App, duration: u64) {
-    if let Some(message) = work_problem(traffic, app, duration) {
+pub(super) fn work(cx: &mut Ctx<'_, '_>, traffic: &Traffic, app: &App, duration: u64, remote: bool) {
+    if let Some(message) = work_problem(traffic, app, duration, remote) {
         cx.report(&KeyPath::root().key("traffic"), message);
     }
 }
 
 /// What is wrong with a run's expected work (requests × (steps + 1)), if
-/// it exceeds [`limits::MAX_WORK`].
-pub(in super::super) fn work_problem(traffic: &Traffic, app: &App, duration: u64) -> Option<String> {
+/// it exceeds [`limits::MAX_WORK`]. Where calls are `remote` (gold), each
+/// call and branch is a request of its own and weighs as
+/// [`limits::CALL_STEPS`] steps.
+pub(in super::super) fn work_problem(traffic: &Traffic, app: &App, duration: u64, remote: bool) -> Option<String> {
     let requests = traffic.expected_requests(duration);
     let steps: f64 = traffic
         .mix
         .iter()
-        .map(|&(i, share)| share * app.program_len(i) as f64)
+        .map(|&(i, share)| {
+            let calls = if remote { app.subrequests(i) as f64 } else { 0.0 };
+            share * (app.program_len(i) as f64 + limits::CALL_STEPS * calls)
+        })
         .sum();
     let work = requests * (steps + 1.0);
     if work.is_finite() && work <= limits::MAX_WORK {
