@@ -346,26 +346,26 @@ fn fpm(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &RawFpm) -> Option<FpmPool> {
         limits::MAX_FPM_CHILDREN,
         "max_children (pm.max_children)",
     );
-    let pm_name = cx.get_as(&p.key("pm"), &raw.pm, "\"static\", \"dynamic\" or \"ondemand\"");
-    let listen = match cx.get_as(&p.key("listen"), &raw.listen, "\"unix\" or \"tcp\"") {
-        None => None,
-        Some(None) => Some(Listen::Unix),
-        Some(Some(s)) => match s.trim() {
-            "unix" => Some(Listen::Unix),
-            "tcp" => Some(Listen::Tcp),
-            other => {
-                cx.report(
-                    &p.key("listen"),
-                    format!(
-                        "listen is \"unix\" (a socket such as /run/php/php8.2-fpm.sock, Debian's default) or \"tcp\" \
-                         (a port such as 127.0.0.1:9000), found \"{}\"",
-                        echo(other)
-                    ),
-                );
-                None
-            }
-        },
-    };
+    let pm_name = cx.choice_or(
+        &p.key("pm"),
+        &raw.pm,
+        "pm",
+        &[("static", "static"), ("dynamic", "dynamic"), ("ondemand", "ondemand")],
+        "dynamic",
+    );
+    let listen = cx.choice_or(
+        &p.key("listen"),
+        &raw.listen,
+        "listen",
+        &[
+            (
+                "unix (a socket such as /run/php/php8.2-fpm.sock, Debian's default)",
+                Listen::Unix,
+            ),
+            ("tcp (a port such as 127.0.0.1:9000)", Listen::Tcp),
+        ],
+        Listen::Unix,
+    );
     let listen_backlog = match cx.get(&p.key("listen_backlog"), &raw.listen_backlog) {
         None => None,
         Some(None) | Some(Some(-1)) => Some(None),
@@ -404,7 +404,7 @@ fn fpm(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &RawFpm) -> Option<FpmPool> {
     let spawn_time = cx
         .duration(&p.key("spawn_time"), &raw.spawn_time)
         .map(|t| t.unwrap_or(FpmPool::DEFAULT_SPAWN_TIME_NS));
-    let pm_name = pm_name?.map_or("dynamic", |s| s.as_str());
+    let pm_name = pm_name?;
     let misplaced = |cx: &mut Ctx<'_, '_>, keys: &[(&str, bool)], wanted: &str| {
         let mut found = false;
         for (k, given) in keys {
@@ -447,20 +447,11 @@ fn fpm(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &RawFpm) -> Option<FpmPool> {
                 process_idle_timeout: t,
             })
         }
-        "dynamic" => {
+        // "dynamic", the only other choice.
+        _ => {
             let misplaced = misplaced(cx, &idle, "ondemand");
             let d = max_children.and_then(|m| dynamic(cx, p, raw, m));
             d.filter(|_| !misplaced)
-        }
-        other => {
-            cx.report(
-                &p.key("pm"),
-                format!(
-                    "unknown pm \"{}\": expected \"static\", \"dynamic\" or \"ondemand\"",
-                    echo(other)
-                ),
-            );
-            None
         }
     };
     Some(FpmPool {
