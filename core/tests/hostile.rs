@@ -367,6 +367,10 @@ kind = "slow"
 factor = 0
 target = "nowhere"
 eras = ["stone", "gold"]
+[[faults]]
+at = "2m"
+kind = "crash"
+target = "web[0]"
 "#;
     let found = problems(&text);
     let expected = [
@@ -384,11 +388,36 @@ eras = ["stone", "gold"]
         ("faults[0].eras[0]", "expected an era label, found the number 1"),
         ("faults[1].factor", "above 0 and at most 1, found 0"),
         ("faults[1].eras[1]", "no era is labelled \"gold\""),
+        ("faults[2].at", "the fault strikes at 2m but the run lasts 1m"),
+        (
+            "faults[2].target",
+            "in era \"stone\": no host is named \"web[0]\" (hosts: server)",
+        ),
     ];
     for (key, says) in expected {
         has(&found, key, says);
     }
     assert_eq!(found.len(), expected.len(), "{found:#?}");
+}
+
+#[test]
+fn a_fault_on_a_web_node_past_the_last_names_nodes() {
+    // Found by the mutation test: lowering `nodes` left a fault on a node
+    // that no longer exists, and the message listed hosts without saying
+    // which key made them.
+    let text = base().replace("[eras.stone]", "[eras.silver]\nnodes = 2\n")
+        + "[[faults]]\nat = \"1s\"\nkind = \"crash\"\ntarget = \"web[2]\"\n";
+    has(
+        &problems(&text),
+        "faults[0].target",
+        "in era \"silver\": no host is named \"web[2]\": the era's 2 web nodes (nodes = 2) are web[0] to web[1]",
+    );
+    let one = text.replace("nodes = 2", "nodes = 1");
+    has(
+        &problems(&one),
+        "faults[0].target",
+        "the era's 1 web node (nodes = 1) is web[0]",
+    );
 }
 
 // --- 6. messages that misled -------------------------------------------------------

@@ -187,11 +187,8 @@ fn fault(
             ok.then_some(labels)
         }
     };
-    let (at, span, kind, target) = (at?, span?, kind?, target?);
-    if misplaced {
-        return None;
-    }
-    if let Some(d) = duration.filter(|&d| at >= d) {
+    let mut ok = !misplaced;
+    if let Some((at, d)) = at.zip(duration).filter(|(at, d)| at >= d) {
         cx.report(
             &p.key("at"),
             format!(
@@ -200,28 +197,26 @@ fn fault(
                 super::super::units::format_duration(d)
             ),
         );
-        return None;
+        ok = false;
     }
-    let labels = labels?;
-    if let Some(topologies) = topologies {
-        let mut ok = true;
+    // The target is checked in every era it applies to, whatever else is
+    // wrong with the entry.
+    if let (Some(target), Some(kind), Some(labels), Some(topologies)) = (&target, kind, &labels, topologies) {
         for (label, t) in topologies.iter().filter(|(l, _)| labels.contains(l)) {
-            if let Err(why) = check_target(t, &target, kind) {
+            if let Err(why) = check_target(t, target, kind) {
                 cx.report(&p.key("target"), format!("in era \"{label}\": {why}"));
                 ok = false;
             }
         }
-        if !ok {
-            return None;
-        }
     }
+    let (at, span, kind, target, labels) = (at?, span?, kind?, target?, labels?);
     let fault = Fault {
         at,
         until: span.map(|s| at.saturating_add(s)),
         kind,
         target,
     };
-    Some((labels, fault))
+    ok.then_some((labels, fault))
 }
 
 /// Whether `target` names something `kind` can strike in `t`.
@@ -239,6 +234,21 @@ fn check_target(t: &Topology, target: &str, kind: FaultKind) -> Result<(), Strin
             names.push("…");
         }
         let vip = if has_vip { ", lb.master" } else { "" };
+        // A web node past the last is most often a `nodes` that changed.
+        let webs = t.hosts.iter().filter(|h| h.name.starts_with("web[")).count();
+        if webs > 0 && target.starts_with("web[") {
+            return Err(format!(
+                "no host is named \"{}\": the era's {webs} web node{} (nodes = {webs}) {} web[0]{}",
+                echo(target),
+                if webs == 1 { "" } else { "s" },
+                if webs == 1 { "is" } else { "are" },
+                if webs == 1 {
+                    String::new()
+                } else {
+                    format!(" to web[{}]", webs - 1)
+                },
+            ));
+        }
         return Err(format!(
             "no host is named \"{}\" (hosts: {}{vip})",
             echo(target),
