@@ -484,6 +484,41 @@ fn messages_name_the_key_and_hide_the_implementation() {
 }
 
 #[test]
+fn numbers_past_a_bound_are_shown_as_written() {
+    // Found by the mutation test: `{}` wrote 1e308 as 309 digits and 1e-14
+    // as a row of zeros.
+    let text = base().replace(
+        "[eras.stone]",
+        "[eras.stone]\nhost = { speed = 1e-14, price_per_hour = 1e308 }",
+    ) + "[[faults]]\nat = \"1s\"\nkind = \"slow\"\nfactor = 1e300\ntarget = \"server\"\n";
+    let found = problems(&text);
+    has(&found, "eras.stone.host.speed", "found 1e-14");
+    has(&found, "eras.stone.host.price_per_hour", "found 1e308");
+    has(&found, "faults[0].factor", "found 1e300");
+    for p in &found {
+        assert!(p.message.len() < 200, "{p:?}");
+    }
+}
+
+#[test]
+fn haproxy_timeouts_say_they_cannot_be_off() {
+    // Found by the mutation test: "off", which other timeouts take, was
+    // refused as "expected a duration".
+    let text = base().replace(
+        "[eras.stone]",
+        "[eras.silver]\nhaproxy = { timeout_server = \"off\", inter = \" off\" }",
+    );
+    let found = problems(&text);
+    has(
+        &found,
+        "eras.silver.haproxy.timeout_server",
+        "timeout_server must be longer than 0s: HAProxy has no \"off\" for it",
+    );
+    has(&found, "eras.silver.haproxy.inter", "HAProxy has no \"off\"");
+    assert_eq!(found.len(), 2, "{found:#?}");
+}
+
+#[test]
 fn a_byte_that_is_not_utf8_has_a_position() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("latin1.toml");

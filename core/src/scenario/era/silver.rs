@@ -198,6 +198,14 @@ fn haproxy(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &RawHaproxy) -> Option<Haprox
     );
     let maxqueue = cx.count(&p.key("maxqueue"), &raw.maxqueue, 0, 0, max, "maxqueue (0 = no limit)");
     let positive = |cx: &mut Ctx<'_, '_>, key: &str, f: &Opt<String>, default: u64| -> Option<u64> {
+        // Other timeouts take "off"; these are always set in HAProxy.
+        if f.as_ref().and_then(|f| f.value.as_deref()).map(str::trim) == Some("off") {
+            cx.report(
+                &p.key(key),
+                format!("{key} must be longer than 0s: HAProxy has no \"off\" for it"),
+            );
+            return None;
+        }
         match cx.duration(&p.key(key), f)? {
             None => Some(default),
             Some(0) => {

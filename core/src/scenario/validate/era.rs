@@ -6,7 +6,7 @@ use super::super::era::stone::{self, RawStone};
 use super::super::era::{
     Architecture, Era, FpmPool, Host, Kernel, Listen, MODELS, MySql, Nginx, ProcessManager, Stack,
 };
-use super::super::limits::{self, echo};
+use super::super::limits::{self, echo, echo_number};
 use super::super::locate::KeyPath;
 use super::super::raw::{Field, Opt, RawFpm, RawHost, RawMySql, RawNginx, RawWorkers, Shape, describe};
 use super::{Ctx, thousands};
@@ -181,9 +181,10 @@ pub(in crate::scenario) fn host(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &Opt<Raw
             cx.report(
                 &p.key("speed"),
                 format!(
-                    "speed is a factor between {} and {} (1.0 = the speed CPU demands are written for), found {s}",
+                    "speed is a factor between {} and {} (1.0 = the speed CPU demands are written for), found {}",
                     limits::MIN_SPEED,
-                    limits::MAX_SPEED
+                    limits::MAX_SPEED,
+                    echo_number(s)
                 ),
             );
             None
@@ -221,8 +222,9 @@ pub(in crate::scenario) fn host(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &Opt<Raw
             cx.report(
                 &p.key("price_per_hour"),
                 format!(
-                    "price_per_hour is what the host costs an hour, from 0 to {}, found {x}",
-                    limits::MAX_PRICE_PER_HOUR
+                    "price_per_hour is what the host costs an hour, from 0 to {}, found {}",
+                    limits::MAX_PRICE_PER_HOUR,
+                    echo_number(x)
                 ),
             );
             None

@@ -3,7 +3,7 @@
 
 use super::super::era::Era;
 use super::super::fault::{Fault, FaultKind, LB_MASTER};
-use super::super::limits::{self, echo};
+use super::super::limits::{self, echo, echo_number};
 use super::super::locate::KeyPath;
 use super::super::raw::{Field, RawFault};
 use super::Ctx;
@@ -149,7 +149,10 @@ fn fault(
         (Some(FaultKind::Slow { .. }), Some(Some(&f))) => {
             cx.report(
                 &p.key("factor"),
-                format!("factor is the share of its speed the host keeps, above 0 and at most 1, found {f}"),
+                format!(
+                    "factor is the share of its speed the host keeps, above 0 and at most 1, found {}",
+                    echo_number(f)
+                ),
             );
             None
         }

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use super::super::app::App;
-use super::super::limits::{self, echo};
+use super::super::limits::{self, echo, echo_number};
 use super::super::locate::KeyPath;
 use super::super::raw::{Field, RawPoint, RawRate, RawTraffic};
 use super::super::traffic::{RateProfile, Traffic, Workload};
@@ -228,7 +228,10 @@ fn mix(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &RawTraffic, app: &App) -> Option
             continue;
         };
         if !(w.is_finite() && w >= 0.0) {
-            cx.report(&wp, format!("a weight must be a non-negative number, found {w}"));
+            cx.report(
+                &wp,
+                format!("a weight must be a non-negative number, found {}", echo_number(w)),
+            );
             ok = false;
             continue;
         }
