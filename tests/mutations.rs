@@ -1,17 +1,20 @@
 //! Hostile input, fuzz-style, in a way that cannot pass by luck.
 //!
-//! A seeded loop mutates the shipped scenarios (`scenarios/flash-sale.toml`
-//! and `scenarios/theory/*.toml`) with operators aimed at the hostile
-//! classes — extreme numbers, durations and rates, deeply nested and
-//! overflowing mixtures, broken structure, wrong TOML types, unknown keys,
-//! huge strings, bytes that are not UTF-8, hostile names, huge counts, tens
-//! of thousands of steps or endpoints, a slow host with a huge CPU step —
-//! and runs the real binary on every mutant:
+//! A seeded loop mutates the shipped scenarios (`scenarios/flash-sale.toml`,
+//! the silver ones with their faults, `lb-failover.toml` and
+//! `web-node-crash.toml`, and `scenarios/theory/*.toml`) with operators
+//! aimed at the hostile classes — extreme numbers, durations and rates,
+//! deeply nested and overflowing mixtures, broken structure, wrong TOML
+//! types, unknown keys, huge strings, bytes that are not UTF-8, hostile
+//! names, huge counts, tens of thousands of steps or endpoints, a slow host
+//! with a huge CPU step, each silver, machine and `[[faults]]` key set to a
+//! value it takes or one past it — and runs the real binary on every mutant:
 //!
 //! - `lab check FILE`: it must exit normally (no signal: an abort from an
 //!   allocation failure or a stack overflow fails the test) with 0 or 1
 //!   within 10 s and 1 GiB, explain a rejection on stderr in lines of
-//!   reasonable length, name the file, and never show Rust internals;
+//!   reasonable length, name the file (and the key, when the mutant only
+//!   set keys), and never show Rust internals;
 //! - `lab run FILE --duration D -q --out DIR` on a deterministic,
 //!   operator-stratified subset of the accepted mutants: no signal, done
 //!   within 60 s and 1 GiB, exit 0 with `index.html` and `summary.json` in
@@ -69,124 +72,20 @@ const MAX_CAPTURE: usize = 8 << 20;
 
 #[path = "mutations/child.rs"]
 mod child;
+#[path = "mutations/corpus.rs"]
+mod corpus;
+#[path = "mutations/keys.rs"]
+mod keys;
 #[path = "mutations/lex.rs"]
 mod lex;
 #[path = "mutations/ops.rs"]
 mod ops;
 
 use child::*;
+use corpus::*;
+use keys::*;
 use lex::*;
 use ops::*;
-
-// ---------------------------------------------------------------------------
-// Mutants.
-
-struct Base {
-    /// Path relative to the repository, e.g. `scenarios/theory/mm1.toml`.
-    name: String,
-    text: String,
-    /// `--duration` for `lab run`: short, but at least one stats window.
-    run_duration: &'static str,
-}
-
-struct Mutant {
-    index: usize,
-    base: usize,
-    ops: Vec<&'static str>,
-    details: Vec<String>,
-    bytes: Vec<u8>,
-}
-
-impl Mutant {
-    fn describe(&self, bases: &[Base]) -> String {
-        let ops: Vec<String> = self
-            .ops
-            .iter()
-            .zip(&self.details)
-            .map(|(o, d)| format!("{o} ({d})"))
-            .collect();
-        format!(
-            "mutant #{} of {}: {}",
-            self.index,
-            bases[self.base].name,
-            ops.join("; ")
-        )
-    }
-}
-
-fn pick_op(r: &mut Rng) -> usize {
-    let total: u32 = OPS.iter().map(|o| o.weight).sum();
-    let mut x = r.below(total as usize) as u32;
-    for (i, o) in OPS.iter().enumerate() {
-        if x < o.weight {
-            return i;
-        }
-        x -= o.weight;
-    }
-    unreachable!()
-}
-
-/// Mutant `index`: a function of `SEED` and `index` only.
-fn mutant(bases: &[Base], index: usize) -> Mutant {
-    let mut r = Rng::new(SEED, index as u64);
-    let base = if r.chance(0.5) { 0 } else { 1 + r.below(bases.len() - 1) };
-    let mut text = bases[base].text.clone();
-    let n = match r.below(40) {
-        0..=29 => 1,
-        30..=36 => 2,
-        _ => 3,
-    };
-    let (mut ops, mut details) = (Vec::new(), Vec::new());
-    let mut tries = 0;
-    while ops.len() < n && tries < 50 {
-        tries += 1;
-        let i = pick_op(&mut r);
-        if let Some(d) = (OPS[i].apply)(&mut text, &mut r) {
-            ops.push(OPS[i].name);
-            details.push(d);
-        }
-    }
-    // The Latin-1 byte goes in last, as bytes.
-    let mut bytes = Vec::with_capacity(text.len());
-    let mut buf = [0u8; 4];
-    for c in text.chars() {
-        if c == LATIN1_MARKER {
-            bytes.push(0xE9);
-        } else {
-            bytes.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-        }
-    }
-    Mutant {
-        index,
-        base,
-        ops,
-        details,
-        bytes,
-    }
-}
-
-fn bases() -> Vec<Base> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut names = vec!["scenarios/flash-sale.toml".to_string()];
-    let mut theory: Vec<String> = std::fs::read_dir(root.join("scenarios/theory"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".toml"))
-        .map(|n| format!("scenarios/theory/{n}"))
-        .collect();
-    theory.sort();
-    assert!(theory.len() >= 3, "the theory scenarios: {theory:?}");
-    names.extend(theory);
-    names
-        .into_iter()
-        .map(|name| Base {
-            text: std::fs::read_to_string(root.join(&name)).unwrap(),
-            // flash-sale's windows are 1 s; the theory scenarios' 1 min.
-            run_duration: if name.contains("theory/") { "3m" } else { "1s" },
-            name,
-        })
-        .collect()
-}
 
 // Bookkeeping.
 
@@ -349,6 +248,18 @@ fn hostile_mutants_of_the_shipped_scenarios() {
                         problems.push("exit 1 with nothing on stderr".into());
                     } else if !o.stderr.contains("mutant.toml") {
                         problems.push("the error does not name the file".into());
+                    }
+                    // A mutant that only set keys is turned down for one of them.
+                    if let Some(keys) = m.keys_set()
+                        && !o
+                            .stderr
+                            .lines()
+                            .any(|l| l.contains("mutant.toml:") && keys.iter().any(|k| l.contains(k.as_str())))
+                    {
+                        problems.push(format!(
+                            "turned down without naming the key it set ({})",
+                            keys.join(", ")
+                        ));
                     }
                 }
                 c => problems.push(format!("exit code {c:?}, expected 0 or 1")),
@@ -765,6 +676,9 @@ fn hostile_mutants_of_the_shipped_scenarios() {
         "many_steps",
         "many_endpoints",
         "hostile_era_label",
+        "silver_key",
+        "machine_key",
+        "fault_entry",
     ] {
         let c = &counts[name];
         if c.check_ok == 0 || c.run_ok + c.run_failed == 0 {

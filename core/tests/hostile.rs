@@ -271,6 +271,155 @@ fpm = { max_children = 0 }
     assert_eq!(lines, sorted, "problems come in file order");
 }
 
+#[test]
+fn every_bad_key_of_a_silver_era_is_listed() {
+    // A key of the wrong type used to end its table's checks: one problem
+    // shown, the others found one run at a time.
+    let text = base().replace(
+        "[eras.stone]",
+        r#"[eras.silver]
+nodes = "two"
+lb = { cores = "x", price_per_hour = "free" }
+web = 5
+db = { speed = "fast" }
+network = { rtt = 3 }
+[eras.silver.haproxy]
+balance = 1
+hash_type = "ring"
+check = "yes"
+rise = 0
+maxconn = "many"
+[eras.silver.keepalived]
+version = 4
+advert_int = "500ms"
+priority = ["high", 100]
+preempt = 1
+preempt_delay = "2000s"
+"#,
+    );
+    let found = problems(&text);
+    let expected = [
+        ("eras.silver.nodes", "expected a whole number, found the string \"two\""),
+        ("eras.silver.lb.cores", "expected a whole number"),
+        (
+            "eras.silver.lb.price_per_hour",
+            "expected a number, found the string \"free\"",
+        ),
+        ("eras.silver.web", "expected a table, found the number 5"),
+        ("eras.silver.db.speed", "expected a number"),
+        ("eras.silver.network.rtt", "expected a distribution"),
+        (
+            "eras.silver.haproxy.balance",
+            "expected \"roundrobin\", \"static-rr\", \"leastconn\", \"first\", \"source\" or \"random\", found the number 1",
+        ),
+        (
+            "eras.silver.haproxy.hash_type",
+            "unknown hash_type \"ring\": expected \"map-based\" or \"consistent\"",
+        ),
+        ("eras.silver.haproxy.check", "expected true or false"),
+        ("eras.silver.haproxy.rise", "at least 1"),
+        ("eras.silver.haproxy.maxconn", "expected a whole number"),
+        ("eras.silver.keepalived.version", "version is 2 or 3"),
+        (
+            "eras.silver.keepalived.priority[0]",
+            "expected a priority from 1 to 255, found the string \"high\"",
+        ),
+        (
+            "eras.silver.keepalived.preempt",
+            "expected true or false, found the number 1",
+        ),
+    ];
+    for (key, says) in expected {
+        has(&found, key, says);
+    }
+    assert_eq!(found.len(), expected.len(), "{found:#?}");
+
+    // With version and both durations readable, a bad priority hides
+    // neither advert_int nor preempt_delay, nor they each other.
+    let text = base().replace(
+        "[eras.stone]",
+        "[eras.silver]\nkeepalived = { advert_int = \"500ms\", preempt_delay = \"2000s\", priority = [0] }",
+    );
+    let found = problems(&text);
+    has(
+        &found,
+        "eras.silver.keepalived.advert_int",
+        "whole seconds from 1s to 255s",
+    );
+    has(&found, "eras.silver.keepalived.preempt_delay", "at most 1000s");
+    has(&found, "eras.silver.keepalived.priority", "found 1 value");
+    assert_eq!(found.len(), 3, "{found:#?}");
+}
+
+#[test]
+fn every_bad_key_of_a_fault_is_listed() {
+    let text = base()
+        + r#"[[faults]]
+at = 5
+for = "0s"
+kind = 3
+target = 4
+factor = "half"
+eras = [1, "stone"]
+[[faults]]
+at = "1s"
+kind = "slow"
+factor = 0
+target = "nowhere"
+eras = ["stone", "gold"]
+[[faults]]
+at = "2m"
+kind = "crash"
+target = "web[0]"
+"#;
+    let found = problems(&text);
+    let expected = [
+        (
+            "faults[0].at",
+            "expected a duration such as \"250ms\" or \"1m30s\", found the number 5",
+        ),
+        ("faults[0].for", "longer than 0s"),
+        (
+            "faults[0].kind",
+            "expected \"crash\", \"isolate\", \"slow\" or \"restart\", found the number 3",
+        ),
+        ("faults[0].target", "expected a string, found the number 4"),
+        ("faults[0].factor", "expected a number, found the string \"half\""),
+        ("faults[0].eras[0]", "expected an era label, found the number 1"),
+        ("faults[1].factor", "above 0 and at most 1, found 0"),
+        ("faults[1].eras[1]", "no era is labelled \"gold\""),
+        ("faults[2].at", "the fault strikes at 2m but the run lasts 1m"),
+        (
+            "faults[2].target",
+            "in era \"stone\": no host is named \"web[0]\" (hosts: server)",
+        ),
+    ];
+    for (key, says) in expected {
+        has(&found, key, says);
+    }
+    assert_eq!(found.len(), expected.len(), "{found:#?}");
+}
+
+#[test]
+fn a_fault_on_a_web_node_past_the_last_names_nodes() {
+    // Found by the mutation test: lowering `nodes` left a fault on a node
+    // that no longer exists, and the message listed hosts without saying
+    // which key made them.
+    let text = base().replace("[eras.stone]", "[eras.silver]\nnodes = 2\n")
+        + "[[faults]]\nat = \"1s\"\nkind = \"crash\"\ntarget = \"web[2]\"\n";
+    has(
+        &problems(&text),
+        "faults[0].target",
+        "in era \"silver\": no host is named \"web[2]\": the era's 2 web nodes (nodes = 2) are web[0] to web[1]",
+    );
+    let one = text.replace("nodes = 2", "nodes = 1");
+    has(
+        &problems(&one),
+        "faults[0].target",
+        "the era's 1 web node (nodes = 1) is web[0]",
+    );
+}
+
 // --- 6. messages that misled -------------------------------------------------------
 
 #[test]
@@ -332,6 +481,41 @@ fn messages_name_the_key_and_hide_the_implementation() {
     for p in problems(&long) {
         assert!(p.message.len() < 500, "{} characters", p.message.len());
     }
+}
+
+#[test]
+fn numbers_past_a_bound_are_shown_as_written() {
+    // Found by the mutation test: `{}` wrote 1e308 as 309 digits and 1e-14
+    // as a row of zeros.
+    let text = base().replace(
+        "[eras.stone]",
+        "[eras.stone]\nhost = { speed = 1e-14, price_per_hour = 1e308 }",
+    ) + "[[faults]]\nat = \"1s\"\nkind = \"slow\"\nfactor = 1e300\ntarget = \"server\"\n";
+    let found = problems(&text);
+    has(&found, "eras.stone.host.speed", "found 1e-14");
+    has(&found, "eras.stone.host.price_per_hour", "found 1e308");
+    has(&found, "faults[0].factor", "found 1e300");
+    for p in &found {
+        assert!(p.message.len() < 200, "{p:?}");
+    }
+}
+
+#[test]
+fn haproxy_timeouts_say_they_cannot_be_off() {
+    // Found by the mutation test: "off", which other timeouts take, was
+    // refused as "expected a duration".
+    let text = base().replace(
+        "[eras.stone]",
+        "[eras.silver]\nhaproxy = { timeout_server = \"off\", inter = \" off\" }",
+    );
+    let found = problems(&text);
+    has(
+        &found,
+        "eras.silver.haproxy.timeout_server",
+        "timeout_server must be longer than 0s: HAProxy has no \"off\" for it",
+    );
+    has(&found, "eras.silver.haproxy.inter", "HAProxy has no \"off\"");
+    assert_eq!(found.len(), 2, "{found:#?}");
 }
 
 #[test]

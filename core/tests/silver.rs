@@ -133,7 +133,7 @@ fn a_fault_target_must_exist_in_every_era_it_applies_to() {
     let text = faulted("at = \"10s\"\nkind = \"crash\"\ntarget = \"db\"\neras = [\"silver\"]\n");
     rejects(&text, "faults[0].target", "\"db\"", "only kind = \"slow\"");
     let text = faulted("at = \"10s\"\nkind = \"crash\"\ntarget = \"web\"\neras = [\"gold\"]\n");
-    rejects(&text, "faults[0].eras", "[\"gold\"]", "no era is labelled \"gold\"");
+    rejects(&text, "faults[0].eras[0]", "\"gold\"", "no era is labelled \"gold\"");
 }
 
 #[test]

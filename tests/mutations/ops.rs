@@ -14,6 +14,10 @@ pub(crate) struct Op {
     pub(crate) apply: OpFn,
     /// Applied at least this often over the whole loop.
     pub(crate) min_applied: usize,
+    /// It sets one key and says so, its detail starting with `KEY = `
+    /// ([`key_set_by`]): when it alone made a mutant that is turned down,
+    /// the reasons must name that key.
+    pub(crate) sets_key: bool,
 }
 
 pub(crate) const fn op(name: &'static str, weight: u32, apply: OpFn, min_applied: usize) -> Op {
@@ -22,6 +26,14 @@ pub(crate) const fn op(name: &'static str, weight: u32, apply: OpFn, min_applied
         weight,
         apply,
         min_applied,
+        sets_key: false,
+    }
+}
+
+pub(crate) const fn keyed(name: &'static str, weight: u32, apply: OpFn, min_applied: usize) -> Op {
+    Op {
+        sets_key: true,
+        ..op(name, weight, apply, min_applied)
     }
 }
 
@@ -48,6 +60,9 @@ pub(crate) const OPS: &[Op] = &[
     op("huge_count", 11, huge_count, 100),
     op("slow_host", 8, slow_host, 70),
     op("hostile_era_label", 3, hostile_era_label, 30),
+    keyed("silver_key", 10, silver_key, 100),
+    keyed("machine_key", 5, machine_key, 50),
+    keyed("fault_entry", 8, fault_entry, 80),
 ];
 
 /// The byte 0xE9 ('é' in Latin-1) is inserted into the bytes at the very

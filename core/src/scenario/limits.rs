@@ -128,6 +128,17 @@ pub fn echo(text: &str) -> String {
     format!("{}… ({n} characters)", shown(&start))
 }
 
+/// A number for a message, as written in TOML: `1e308` and `1e-14` in
+/// exponent form (plain, they are hundreds of digits or a row of zeros).
+pub fn echo_number(x: f64) -> String {
+    let tiny = x != 0.0 && x.abs() < 1e-6;
+    if tiny || x.abs() >= 1e15 {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,5 +155,17 @@ mod tests {
             echo(&"é".repeat(70)).chars().count(),
             50 + "… (70 characters)".chars().count()
         );
+    }
+
+    #[test]
+    fn numbers_are_echoed_short() {
+        assert_eq!(echo_number(1e308), "1e308");
+        assert_eq!(echo_number(1e-14), "1e-14");
+        assert_eq!(echo_number(-2.5e20), "-2.5e20");
+        assert_eq!(echo_number(1_000_001.0), "1000001");
+        assert_eq!(echo_number(0.001), "0.001");
+        assert_eq!(echo_number(0.0), "0");
+        assert_eq!(echo_number(f64::NAN), "NaN");
+        assert_eq!(echo_number(f64::NEG_INFINITY), "-inf");
     }
 }

@@ -43,7 +43,7 @@ pub struct RawFault {
     pub kind: Opt<String>,
     pub target: Opt<String>,
     pub factor: Opt<f64>,
-    pub eras: Opt<Vec<String>>,
+    pub eras: Opt<Vec<Field<String>>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

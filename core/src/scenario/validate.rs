@@ -142,6 +142,47 @@ impl<'a, 't> Ctx<'a, 't> {
         }
     }
 
+    /// A key that names one of a few choices (`balance`, `pm`, a fault's
+    /// `kind`…): absent → `Some(None)`. Every such key says the same thing
+    /// about a name it does not know, or a value that is not a string:
+    /// `noun` names the key in "unknown {noun} \"x\": expected …". A name
+    /// may carry a note for that message, `"tcp (a port such as …)"`.
+    pub(super) fn choice<T: Clone>(
+        &mut self,
+        path: &KeyPath,
+        f: &Opt<String>,
+        noun: &str,
+        names: &[(&str, T)],
+    ) -> Option<Option<T>> {
+        let plain = one_of(names.iter().map(|(n, _)| format!("\"{}\"", name_of(n))));
+        let Some(text) = self.get_as(path, f, &plain)? else {
+            return Some(None);
+        };
+        match names.iter().find(|(n, _)| name_of(n) == text) {
+            Some((_, v)) => Some(Some(v.clone())),
+            None => {
+                let noted = one_of(names.iter().map(|(n, _)| match n.split_once(" (") {
+                    Some((n, note)) => format!("\"{n}\" ({note}"),
+                    None => format!("\"{n}\""),
+                }));
+                self.report(path, format!("unknown {noun} \"{}\": expected {noted}", echo(text)));
+                None
+            }
+        }
+    }
+
+    /// [`Ctx::choice`], `default` when absent.
+    pub(super) fn choice_or<T: Clone>(
+        &mut self,
+        path: &KeyPath,
+        f: &Opt<String>,
+        noun: &str,
+        names: &[(&str, T)],
+        default: T,
+    ) -> Option<T> {
+        self.choice(path, f, noun, names).map(|c| c.unwrap_or(default))
+    }
+
     /// A whole number in `min..=max`, `default` when absent.
     pub(super) fn count(
         &mut self,
@@ -173,6 +214,21 @@ impl<'a, 't> Ctx<'a, 't> {
 
 const DURATION: &str = "a duration such as \"250ms\" or \"1m30s\"";
 const DIST: &str = "a distribution such as \"exp(mean = 20ms)\" or a duration";
+
+/// `a, b or c`: the names a key takes, for a message.
+pub(super) fn one_of(names: impl IntoIterator<Item = String>) -> String {
+    let names: Vec<String> = names.into_iter().collect();
+    match names.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
+/// A choice's name without its note: `"tcp (a port)"` → `"tcp"`.
+fn name_of(choice: &str) -> &str {
+    choice.split_once(" (").map_or(choice, |(n, _)| n)
+}
 
 /// `1000000` as `1,000,000`.
 pub(super) fn thousands(n: u32) -> String {

@@ -7,9 +7,9 @@ use serde::Deserialize;
 
 use super::super::dist::Dist;
 use super::super::haproxy::{Balance, Haproxy, HashType, HealthCheck};
-use super::super::limits::{self, echo};
+use super::super::limits;
 use super::super::locate::KeyPath;
-use super::super::raw::{Opt, RawFpm, RawHost, RawMySql, RawNetwork, RawNginx, Shape, TABLE};
+use super::super::raw::{Field, Opt, RawFpm, RawHost, RawMySql, RawNetwork, RawNginx, Shape, TABLE};
 use super::super::units::format_duration;
 use super::super::validate::{Ctx, host, stack};
 use super::{Architecture, Host, Network, Stack};
@@ -63,7 +63,7 @@ pub struct RawKeepalived {
     pub version: Opt<i64>,
     pub advert_int: Opt<String>,
     /// `[lb0, lb1]`.
-    pub priority: Opt<Vec<i64>>,
+    pub priority: Opt<Vec<Field<i64>>>,
     pub preempt: Opt<bool>,
     pub preempt_delay: Opt<String>,
 }
@@ -217,25 +217,25 @@ pub(super) fn front(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &FrontKeys<'_>) -> O
 
 pub(super) fn haproxy(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &RawHaproxy) -> Option<Haproxy> {
     let d = Haproxy::default();
-    let names = "\"roundrobin\", \"static-rr\", \"leastconn\", \"first\", \"source\" or \"random\"";
     let draws = cx.count(&p.key("draws"), &raw.draws, 2, 1, 100, "draws");
-    let balance = match cx.get_as(&p.key("balance"), &raw.balance, names)? {
-        None => Some(Balance::RoundRobin),
-        Some(b) => match b.as_str() {
-            "roundrobin" => Some(Balance::RoundRobin),
-            "static-rr" => Some(Balance::StaticRr),
-            "leastconn" => Some(Balance::LeastConn),
-            "first" => Some(Balance::First),
-            "source" => Some(Balance::Source),
-            "random" => draws.map(|draws| Balance::Random { draws }),
-            other => {
-                cx.report(
-                    &p.key("balance"),
-                    format!("unknown balance \"{}\": expected {names}", echo(other)),
-                );
-                None
-            }
-        },
+    // `random`'s draws are filled in below, once both keys are read.
+    let balance = cx.choice_or(
+        &p.key("balance"),
+        &raw.balance,
+        "balance",
+        &[
+            ("roundrobin", Balance::RoundRobin),
+            ("static-rr", Balance::StaticRr),
+            ("leastconn", Balance::LeastConn),
+            ("first", Balance::First),
+            ("source", Balance::Source),
+            ("random", Balance::Random { draws: 0 }),
+        ],
+        Balance::RoundRobin,
+    );
+    let balance = match balance {
+        Some(Balance::Random { .. }) => draws.map(|draws| Balance::Random { draws }),
+        b => b,
     };
     if raw.draws.is_some() && !matches!(balance, Some(Balance::Random { .. }) | None) {
         cx.report_key(&p.key("draws"), "\"draws\" only applies to balance = \"random\"");
@@ -252,6 +252,14 @@ pub(super) fn haproxy(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &RawHaproxy) -> Op
     );
     let maxqueue = cx.count(&p.key("maxqueue"), &raw.maxqueue, 0, 0, max, "maxqueue (0 = no limit)");
     let positive = |cx: &mut Ctx<'_, '_>, key: &str, f: &Opt<String>, default: u64| -> Option<u64> {
+        // Other timeouts take "off"; these are always set in HAProxy.
+        if f.as_ref().and_then(|f| f.value.as_deref()).map(str::trim) == Some("off") {
+            cx.report(
+                &p.key(key),
+                format!("{key} must be longer than 0s: HAProxy has no \"off\" for it"),
+            );
+            return None;
+        }
         match cx.duration(&p.key(key), f)? {
             None => Some(default),
             Some(0) => {
@@ -273,24 +281,13 @@ pub(super) fn haproxy(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &RawHaproxy) -> Op
         None => Some(None),
         Some(_) => positive(cx, "timeout_check", &raw.timeout_check, 0).map(Some),
     };
-    let hash_type = match cx.get_as(&p.key("hash_type"), &raw.hash_type, "\"map-based\" or \"consistent\"") {
-        None => None,
-        Some(None) => Some(HashType::MapBased),
-        Some(Some(h)) => match h.as_str() {
-            "map-based" => Some(HashType::MapBased),
-            "consistent" => Some(HashType::Consistent),
-            other => {
-                cx.report(
-                    &p.key("hash_type"),
-                    format!(
-                        "unknown hash_type \"{}\": expected \"map-based\" or \"consistent\"",
-                        echo(other)
-                    ),
-                );
-                None
-            }
-        },
-    };
+    let hash_type = cx.choice_or(
+        &p.key("hash_type"),
+        &raw.hash_type,
+        "hash_type",
+        &[("map-based", HashType::MapBased), ("consistent", HashType::Consistent)],
+        HashType::MapBased,
+    );
     let check = cx.get(&p.key("check"), &raw.check).map(|c| c.copied().unwrap_or(true));
     let inter = positive(cx, "inter", &raw.inter, HealthCheck::DEFAULT_INTER_NS);
     let fastinter = positive(cx, "fastinter", &raw.fastinter, inter.unwrap_or(0));
@@ -350,10 +347,11 @@ pub(super) fn haproxy(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &RawHaproxy) -> Op
 }
 
 fn keepalived(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &RawKeepalived) -> Option<[VrrpConfig; 2]> {
-    let version = match cx.get(&p.key("version"), &raw.version)? {
-        None | Some(2) => Some(VrrpVersion::V2),
-        Some(3) => Some(VrrpVersion::V3),
-        Some(v) => {
+    let version = match cx.get(&p.key("version"), &raw.version) {
+        None => None,
+        Some(None | Some(2)) => Some(VrrpVersion::V2),
+        Some(Some(3)) => Some(VrrpVersion::V3),
+        Some(Some(v)) => {
             cx.report(
                 &p.key("version"),
                 format!("version is 2 or 3 (vrrp_version), found {v}"),
@@ -364,21 +362,10 @@ fn keepalived(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &RawKeepalived) -> Option<
     let advert_int = cx
         .duration(&p.key("advert_int"), &raw.advert_int)
         .map(|a| a.unwrap_or(SECOND));
-    let priority = match cx.get_as(&p.key("priority"), &raw.priority, "two priorities, [lb0, lb1]")? {
-        None => Some(Silver::DEFAULT_PRIORITIES),
-        Some(v) if v.len() == 2 && v.iter().all(|x| (1..=255).contains(x)) => Some([v[0] as u8, v[1] as u8]),
-        Some(v) => {
-            let found = if v.len() == 2 {
-                format!("[{}, {}]", v[0], v[1])
-            } else {
-                format!("{} value{}", v.len(), if v.len() == 1 { "" } else { "s" })
-            };
-            cx.report(
-                &p.key("priority"),
-                format!("priority is two numbers from 1 to 255, one per balancer ([lb0, lb1]), found {found}"),
-            );
-            None
-        }
+    let priority = match cx.get_as(&p.key("priority"), &raw.priority, "two priorities, [lb0, lb1]") {
+        None => None,
+        Some(None) => Some(Silver::DEFAULT_PRIORITIES),
+        Some(Some(v)) => priorities(cx, &p.key("priority"), v),
     };
     let preempt = cx
         .get(&p.key("preempt"), &raw.preempt)
@@ -386,7 +373,12 @@ fn keepalived(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &RawKeepalived) -> Option<
     let delay = cx
         .duration(&p.key("preempt_delay"), &raw.preempt_delay)
         .map(|d| d.unwrap_or(0));
-    let (version, advert_int, priority, preempt, delay) = (version?, advert_int?, priority?, preempt?, delay?);
+    let (version, advert_int, delay) = (version?, advert_int?, delay?);
+    // A priority or preempt that could not be read is reported already; the
+    // defaults stand in for it so that advert_int and preempt_delay are
+    // still checked against what keepalived takes.
+    let read = priority.zip(preempt);
+    let (priority, preempt) = read.unwrap_or((Silver::DEFAULT_PRIORITIES, true));
     // Both routers start as BACKUP: keepalived 2.2.7 starts every non-owner
     // that way whatever `state` says, and only BACKUP allows nopreempt and
     // preempt_delay.
@@ -400,31 +392,66 @@ fn keepalived(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &RawKeepalived) -> Option<
         address: i as u32 + 1,
     };
     let configs = [config(0), config(1)];
+    // `validate` stops at the first problem: advert_int and preempt_delay
+    // are each checked with the other at a value keepalived takes, so that
+    // one never hides the other.
+    let mut found: Vec<&str> = Vec::new();
     for c in &configs {
-        let Err(e) = c.validate() else { continue };
-        let shown = format_duration(advert_int);
-        let (key, message) = match e {
-            VrrpConfigError::AdvertIntV2(_) => (
-                "advert_int",
-                format!(
-                    "advert_int is whole seconds from 1s to 255s with version = 2, found {shown} (version = 3 takes centiseconds)"
+        let probes = [
+            VrrpConfig { preempt_delay: 0, ..*c },
+            VrrpConfig {
+                version: VrrpVersion::V2,
+                advert_int: SECOND,
+                ..*c
+            },
+        ];
+        for e in probes.iter().filter_map(|c| c.validate().err()) {
+            let shown = format_duration(advert_int);
+            let (key, message) = match e {
+                VrrpConfigError::AdvertIntV2(_) => (
+                    "advert_int",
+                    format!(
+                        "advert_int is whole seconds from 1s to 255s with version = 2, found {shown} (version = 3 takes centiseconds)"
+                    ),
                 ),
-            ),
-            VrrpConfigError::AdvertIntV3(_) => (
-                "advert_int",
-                format!("advert_int is whole centiseconds from 10ms to 40.95s with version = 3, found {shown}"),
-            ),
-            VrrpConfigError::PreemptDelayTooLong(_) => (
-                "preempt_delay",
-                "preempt_delay is at most 1000s (keepalived's limit)".to_string(),
-            ),
-            other => ("", format!("keepalived would refuse this: {other}")),
-        };
-        let at = if key.is_empty() { p.clone() } else { p.key(key) };
-        cx.report(&at, message);
+                VrrpConfigError::AdvertIntV3(_) => (
+                    "advert_int",
+                    format!("advert_int is whole centiseconds from 10ms to 40.95s with version = 3, found {shown}"),
+                ),
+                VrrpConfigError::PreemptDelayTooLong(_) => (
+                    "preempt_delay",
+                    "preempt_delay is at most 1000s (keepalived's limit)".to_string(),
+                ),
+                other => ("", format!("keepalived would refuse this: {other}")),
+            };
+            if found.contains(&key) {
+                continue;
+            }
+            found.push(key);
+            let at = if key.is_empty() { p.clone() } else { p.key(key) };
+            cx.report(&at, message);
+        }
+    }
+    (found.is_empty() && read.is_some()).then_some(configs)
+}
+
+/// `priority = [lb0, lb1]`: two numbers, each of its own type.
+fn priorities(cx: &mut Ctx<'_, '_>, p: &KeyPath, v: &[Field<i64>]) -> Option<[u8; 2]> {
+    let problem =
+        |found: String| format!("priority is two numbers from 1 to 255, one per balancer ([lb0, lb1]), found {found}");
+    if v.len() != 2 {
+        let found = format!("{} value{}", v.len(), if v.len() == 1 { "" } else { "s" });
+        cx.report(p, problem(found));
         return None;
     }
-    Some(configs)
+    let a = cx.field(&p.index(0), &v[0], "a priority from 1 to 255");
+    let b = cx.field(&p.index(1), &v[1], "a priority from 1 to 255");
+    let (&a, &b) = (a?, b?);
+    if ![a, b].iter().all(|x| (1..=255).contains(x)) {
+        cx.report(p, problem(format!("[{a}, {b}]")));
+        return None;
+    }
+    Some([a as u8, b as u8])
 }
 
 /// Hosts `lb[0]`, `lb[1]`, `web[0]`…`web[n-1]`, `db`; the VIP is the entry.

@@ -30,6 +30,10 @@ struct CallSite {
 /// `spawn_time` is; local NVMe with power-loss protection is ten times faster).
 pub const DEFAULT_COMMIT_FLUSH_NS: u64 = 1_000_000;
 
+/// An operation of a service as declared: its name, and its table when it
+/// could be read.
+type DeclaredOp<'r> = (String, Option<&'r RawEndpoint>);
+
 pub(super) fn app(cx: &mut Ctx<'_, '_>, raw: &RawApp) -> Option<App> {
     let p = KeyPath::root().key("app");
     let mut ok = true;
@@ -57,7 +61,7 @@ pub(super) fn app(cx: &mut Ctx<'_, '_>, raw: &RawApp) -> Option<App> {
     let raw_services = cx.get(&sp, &raw.services);
     ok &= raw_services.is_some();
     let raw_services = raw_services.flatten();
-    let mut declared: Vec<(String, Vec<(String, Option<&RawEndpoint>)>)> = Vec::new();
+    let mut declared: Vec<(String, Vec<DeclaredOp<'_>>)> = Vec::new();
     if raw_services.is_some_and(|s| s.len() > limits::MAX_SERVICES) {
         cx.report(
             &sp,

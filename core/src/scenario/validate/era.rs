@@ -7,7 +7,7 @@ use super::super::era::stone::{self, RawStone};
 use super::super::era::{
     Architecture, Era, FpmPool, Host, Kernel, Listen, MODELS, MySql, Nginx, ProcessManager, Stack,
 };
-use super::super::limits::{self, echo};
+use super::super::limits::{self, echo, echo_number};
 use super::super::locate::KeyPath;
 use super::super::raw::{Field, Opt, RawFpm, RawHost, RawMySql, RawNginx, RawWorkers, Shape, describe};
 use super::{Ctx, thousands};
@@ -189,9 +189,10 @@ pub(in crate::scenario) fn host(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &Opt<Raw
             cx.report(
                 &p.key("speed"),
                 format!(
-                    "speed is a factor between {} and {} (1.0 = the speed CPU demands are written for), found {s}",
+                    "speed is a factor between {} and {} (1.0 = the speed CPU demands are written for), found {}",
                     limits::MIN_SPEED,
-                    limits::MAX_SPEED
+                    limits::MAX_SPEED,
+                    echo_number(s)
                 ),
             );
             None
@@ -229,8 +230,9 @@ pub(in crate::scenario) fn host(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &Opt<Raw
             cx.report(
                 &p.key("price_per_hour"),
                 format!(
-                    "price_per_hour is what the host costs an hour, from 0 to {}, found {x}",
-                    limits::MAX_PRICE_PER_HOUR
+                    "price_per_hour is what the host costs an hour, from 0 to {}, found {}",
+                    limits::MAX_PRICE_PER_HOUR,
+                    echo_number(x)
                 ),
             );
             None
@@ -354,26 +356,26 @@ fn fpm(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &RawFpm) -> Option<FpmPool> {
         limits::MAX_FPM_CHILDREN,
         "max_children (pm.max_children)",
     );
-    let pm_name = cx.get_as(&p.key("pm"), &raw.pm, "\"static\", \"dynamic\" or \"ondemand\"");
-    let listen = match cx.get_as(&p.key("listen"), &raw.listen, "\"unix\" or \"tcp\"") {
-        None => None,
-        Some(None) => Some(Listen::Unix),
-        Some(Some(s)) => match s.trim() {
-            "unix" => Some(Listen::Unix),
-            "tcp" => Some(Listen::Tcp),
-            other => {
-                cx.report(
-                    &p.key("listen"),
-                    format!(
-                        "listen is \"unix\" (a socket such as /run/php/php8.2-fpm.sock, Debian's default) or \"tcp\" \
-                         (a port such as 127.0.0.1:9000), found \"{}\"",
-                        echo(other)
-                    ),
-                );
-                None
-            }
-        },
-    };
+    let pm_name = cx.choice_or(
+        &p.key("pm"),
+        &raw.pm,
+        "pm",
+        &[("static", "static"), ("dynamic", "dynamic"), ("ondemand", "ondemand")],
+        "dynamic",
+    );
+    let listen = cx.choice_or(
+        &p.key("listen"),
+        &raw.listen,
+        "listen",
+        &[
+            (
+                "unix (a socket such as /run/php/php8.2-fpm.sock, Debian's default)",
+                Listen::Unix,
+            ),
+            ("tcp (a port such as 127.0.0.1:9000)", Listen::Tcp),
+        ],
+        Listen::Unix,
+    );
     let listen_backlog = match cx.get(&p.key("listen_backlog"), &raw.listen_backlog) {
         None => None,
         Some(None) | Some(Some(-1)) => Some(None),
@@ -412,7 +414,7 @@ fn fpm(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &RawFpm) -> Option<FpmPool> {
     let spawn_time = cx
         .duration(&p.key("spawn_time"), &raw.spawn_time)
         .map(|t| t.unwrap_or(FpmPool::DEFAULT_SPAWN_TIME_NS));
-    let pm_name = pm_name?.map_or("dynamic", |s| s.as_str());
+    let pm_name = pm_name?;
     let misplaced = |cx: &mut Ctx<'_, '_>, keys: &[(&str, bool)], wanted: &str| {
         let mut found = false;
         for (k, given) in keys {
@@ -455,20 +457,11 @@ fn fpm(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &RawFpm) -> Option<FpmPool> {
                 process_idle_timeout: t,
             })
         }
-        "dynamic" => {
+        // "dynamic", the only other choice.
+        _ => {
             let misplaced = misplaced(cx, &idle, "ondemand");
             let d = max_children.and_then(|m| dynamic(cx, p, raw, m));
             d.filter(|_| !misplaced)
-        }
-        other => {
-            cx.report(
-                &p.key("pm"),
-                format!(
-                    "unknown pm \"{}\": expected \"static\", \"dynamic\" or \"ondemand\"",
-                    echo(other)
-                ),
-            );
-            None
         }
     };
     Some(FpmPool {

@@ -3,7 +3,7 @@
 
 use super::super::era::Era;
 use super::super::fault::{Fault, FaultKind, LB_MASTER};
-use super::super::limits::{self, echo};
+use super::super::limits::{self, echo, echo_number};
 use super::super::locate::KeyPath;
 use super::super::raw::{Field, RawFault};
 use super::Ctx;
@@ -90,91 +90,108 @@ fn fault(
     duration: Option<u64>,
     topologies: Option<&[(String, Topology)]>,
 ) -> Option<(Vec<String>, Fault)> {
-    let at = match cx.duration(&p.key("at"), &raw.at)? {
-        None => {
+    // Every key is read before any is combined with another, so that a
+    // bad one hides none of the others.
+    let at = match cx.duration(&p.key("at"), &raw.at) {
+        None => None,
+        Some(None) => {
             cx.report(p, "missing key \"at\": when the fault strikes, e.g. at = \"5m\"");
             None
         }
-        Some(at) => Some(at),
+        Some(Some(at)) => Some(at),
     };
-    let span = match cx.duration(&p.key("for"), &raw.for_)? {
-        Some(0) => {
+    let span = match cx.duration(&p.key("for"), &raw.for_) {
+        Some(Some(0)) => {
             cx.report(
                 &p.key("for"),
                 "for must be longer than 0s (leave it out for a fault that lasts)",
             );
             None
         }
-        d => Some(d),
+        d => d,
     };
-    let kinds = "\"crash\", \"isolate\", \"slow\" or \"restart\"";
-    let kind = match cx.get_as(&p.key("kind"), &raw.kind, kinds)? {
-        None => {
-            cx.report(p, format!("missing key \"kind\": one of {kinds}"));
+    let kinds = [
+        ("crash", FaultKind::Crash),
+        ("isolate", FaultKind::Isolate),
+        // Its factor is read below.
+        ("slow", FaultKind::Slow { factor: 0.0 }),
+        ("restart", FaultKind::Restart),
+    ];
+    let kind = match cx.choice(&p.key("kind"), &raw.kind, "fault kind", &kinds) {
+        None => None,
+        Some(None) => {
+            let names = super::one_of(kinds.iter().map(|(n, _)| format!("\"{n}\"")));
+            cx.report(p, format!("missing key \"kind\": one of {names}"));
             None
         }
-        Some(k) => match k.as_str() {
-            "crash" => Some(FaultKind::Crash),
-            "isolate" => Some(FaultKind::Isolate),
-            "restart" => Some(FaultKind::Restart),
-            "slow" => match cx.get(&p.key("factor"), &raw.factor)? {
-                None => {
-                    cx.report(
-                        p,
-                        "a slow fault needs factor, the share of its speed the host keeps (e.g. 0.5)",
-                    );
-                    None
-                }
-                Some(&f) if f > 0.0 && f <= 1.0 => Some(FaultKind::Slow { factor: f }),
-                Some(&f) => {
-                    cx.report(
-                        &p.key("factor"),
-                        format!("factor is the share of its speed the host keeps, above 0 and at most 1, found {f}"),
-                    );
-                    None
-                }
-            },
-            other => {
-                cx.report(
-                    &p.key("kind"),
-                    format!("unknown fault kind \"{}\": expected {kinds}", echo(other)),
-                );
-                None
-            }
-        },
+        Some(Some(k)) => Some(k),
     };
-    let misplaced = raw.factor.is_some() && !matches!(kind, Some(FaultKind::Slow { .. }) | None);
-    if misplaced {
+    let slow = matches!(kind, Some(FaultKind::Slow { .. }));
+    // A factor beside another kind is misplaced whatever its value; beside
+    // a kind that could not be read, its own type is still checked.
+    let misplaced = raw.factor.is_some() && kind.is_some() && !slow;
+    let factor = if misplaced {
         cx.report_key(&p.key("factor"), "\"factor\" only applies to kind = \"slow\"");
-    }
-    let target = match cx.get(&p.key("target"), &raw.target)? {
-        None => {
+        None
+    } else {
+        cx.get(&p.key("factor"), &raw.factor)
+    };
+    let kind = match (kind, factor) {
+        (Some(FaultKind::Slow { .. }), None) => None,
+        (Some(FaultKind::Slow { .. }), Some(None)) => {
+            cx.report(
+                p,
+                "a slow fault needs factor, the share of its speed the host keeps (e.g. 0.5)",
+            );
+            None
+        }
+        (Some(FaultKind::Slow { .. }), Some(Some(&f))) if f > 0.0 && f <= 1.0 => Some(FaultKind::Slow { factor: f }),
+        (Some(FaultKind::Slow { .. }), Some(Some(&f))) => {
+            cx.report(
+                &p.key("factor"),
+                format!(
+                    "factor is the share of its speed the host keeps, above 0 and at most 1, found {}",
+                    echo_number(f)
+                ),
+            );
+            None
+        }
+        (k, _) => k,
+    };
+    let target = match cx.get(&p.key("target"), &raw.target) {
+        None => None,
+        Some(None) => {
             cx.report(
                 p,
                 "missing key \"target\": the host to strike, e.g. target = \"web[0]\" or \"lb.master\"",
             );
             None
         }
-        Some(t) => Some(t.clone()),
+        Some(Some(t)) => Some(t.clone()),
     };
-    let labels = match cx.get_as(&p.key("eras"), &raw.eras, "an array of era labels")? {
-        None => topologies.map(|t| t.iter().map(|(l, _)| l.clone()).collect::<Vec<_>>()),
-        Some(list) => {
+    let ep = p.key("eras");
+    let labels = match cx.get_as(&ep, &raw.eras, "an array of era labels") {
+        None => None,
+        Some(None) => topologies.map(|t| t.iter().map(|(l, _)| l.clone()).collect::<Vec<_>>()),
+        Some(Some(list)) => {
             let mut ok = true;
-            for l in list {
+            let mut labels = Vec::new();
+            for (i, l) in list.iter().enumerate() {
+                let Some(l) = cx.field(&ep.index(i), l, "an era label") else {
+                    ok = false;
+                    continue;
+                };
                 if topologies.is_some_and(|t| !t.iter().any(|(label, _)| label == l)) {
-                    cx.report(&p.key("eras"), format!("no era is labelled \"{}\"", echo(l)));
+                    cx.report(&ep.index(i), format!("no era is labelled \"{}\"", echo(l)));
                     ok = false;
                 }
+                labels.push(l.clone());
             }
-            ok.then(|| list.clone())
+            ok.then_some(labels)
         }
     };
-    let (at, span, kind, target) = (at?, span?, kind?, target?);
-    if misplaced {
-        return None;
-    }
-    if let Some(d) = duration.filter(|&d| at >= d) {
+    let mut ok = !misplaced;
+    if let Some((at, d)) = at.zip(duration).filter(|(at, d)| at >= d) {
         cx.report(
             &p.key("at"),
             format!(
@@ -183,28 +200,26 @@ fn fault(
                 super::super::units::format_duration(d)
             ),
         );
-        return None;
+        ok = false;
     }
-    let labels = labels?;
-    if let Some(topologies) = topologies {
-        let mut ok = true;
+    // The target is checked in every era it applies to, whatever else is
+    // wrong with the entry.
+    if let (Some(target), Some(kind), Some(labels), Some(topologies)) = (&target, kind, &labels, topologies) {
         for (label, t) in topologies.iter().filter(|(l, _)| labels.contains(l)) {
-            if let Err(why) = check_target(t, &target, kind) {
+            if let Err(why) = check_target(t, target, kind) {
                 cx.report(&p.key("target"), format!("in era \"{label}\": {why}"));
                 ok = false;
             }
         }
-        if !ok {
-            return None;
-        }
     }
+    let (at, span, kind, target, labels) = (at?, span?, kind?, target?, labels?);
     let fault = Fault {
         at,
         until: span.map(|s| at.saturating_add(s)),
         kind,
         target,
     };
-    Some((labels, fault))
+    ok.then_some((labels, fault))
 }
 
 /// Whether `target` names something `kind` can strike in `t`.
@@ -222,6 +237,21 @@ fn check_target(t: &Topology, target: &str, kind: FaultKind) -> Result<(), Strin
             names.push("…");
         }
         let vip = if has_vip { ", lb.master" } else { "" };
+        // A web node past the last is most often a `nodes` that changed.
+        let webs = t.hosts.iter().filter(|h| h.name.starts_with("web[")).count();
+        if webs > 0 && target.starts_with("web[") {
+            return Err(format!(
+                "no host is named \"{}\": the era's {webs} web node{} (nodes = {webs}) {} web[0]{}",
+                echo(target),
+                if webs == 1 { "" } else { "s" },
+                if webs == 1 { "is" } else { "are" },
+                if webs == 1 {
+                    String::new()
+                } else {
+                    format!(" to web[{}]", webs - 1)
+                },
+            ));
+        }
         return Err(format!(
             "no host is named \"{}\" (hosts: {}{vip})",
             echo(target),

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use super::super::app::App;
-use super::super::limits::{self, echo};
+use super::super::limits::{self, echo, echo_number};
 use super::super::locate::KeyPath;
 use super::super::raw::{Field, RawPoint, RawRate, RawTraffic};
 use super::super::traffic::{RateProfile, Traffic, Workload};
@@ -12,14 +12,20 @@ use super::Ctx;
 
 pub(super) fn traffic(cx: &mut Ctx<'_, '_>, raw: &RawTraffic, app: Option<&App>) -> Option<Traffic> {
     let p = KeyPath::root().key("traffic");
-    let model = cx.get_as(&p.key("model"), &raw.model, "\"open\" or \"closed\"");
-    let workload = match model?.map_or("open", |m| m.as_str()) {
-        "open" => open(cx, &p, raw),
-        "closed" => closed(cx, &p, raw),
-        other => {
-            cx.report(&p.key("model"), format!("unknown traffic model \"{}\": expected \"open\" (arrivals at a rate) or \"closed\" (users who think)", echo(other)));
-            None
-        }
+    let model = cx.choice_or(
+        &p.key("model"),
+        &raw.model,
+        "traffic model",
+        &[
+            ("open (arrivals at a rate)", "open"),
+            ("closed (users who think)", "closed"),
+        ],
+        "open",
+    );
+    let workload = match model {
+        None => None,
+        Some("open") => open(cx, &p, raw),
+        Some(_) => closed(cx, &p, raw),
     };
     let timeout = cx.timeout(&p.key("timeout"), &raw.timeout, Some(60_000_000_000));
     let mix = app.and_then(|a| mix(cx, &p.key("mix"), raw, a));
@@ -222,7 +228,10 @@ fn mix(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &RawTraffic, app: &App) -> Option
             continue;
         };
         if !(w.is_finite() && w >= 0.0) {
-            cx.report(&wp, format!("a weight must be a non-negative number, found {w}"));
+            cx.report(
+                &wp,
+                format!("a weight must be a non-negative number, found {}", echo_number(w)),
+            );
             ok = false;
             continue;
         }
