@@ -283,22 +283,7 @@ fn placement(
             front.stack.mysql.clone()
         },
     });
-    let own = match cx.get_as(&p.key("db"), &raw.db, "\"shared\" or \"own\"") {
-        // A value of the wrong type, already reported.
-        None => None,
-        Some(None) => Some(false),
-        Some(Some(d)) => match d.as_str() {
-            "shared" => Some(false),
-            "own" => Some(true),
-            other => {
-                cx.report(
-                    &p.key("db"),
-                    format!("unknown db \"{}\": expected \"shared\" or \"own\"", echo(other)),
-                );
-                None
-            }
-        },
-    };
+    let own = cx.choice_or(&p.key("db"), &raw.db, "db", &[("shared", false), ("own", true)], false);
     let own_db = match own {
         None => None,
         Some(true) => or(cx, "db_host", &raw.db_host, &front.db).map(Some),
