@@ -233,19 +233,14 @@ impl Shop {
                     ]
                 };
                 let front_lanes = lanes(&mut sched, f.haproxy);
-                let mut fe = front::FrontEnd::new(
-                    f.haproxy,
-                    path.front_webs,
-                    vip,
-                    streams_for_front.balancer(),
-                    rtt,
-                    sched.add_slot(),
-                    f.lbs.map(|h| topology.hosts[h].kernel.somaxconn),
-                    front_lanes,
-                );
+                let mut fe = front::FrontEnd::new(vip, streams_for_front.balancer(), rtt, sched.add_slot());
+                for h in f.lbs {
+                    let somaxconn = topology.hosts[h].kernel.somaxconn;
+                    fe.add_balancer(f.haproxy, 0, path.front_webs, somaxconn, front_lanes);
+                }
                 for s in &path.services {
                     let l = lanes(&mut sched, s.haproxy);
-                    fe.add_service_balancer(s.haproxy, s.first, s.nodes, topology.hosts[s.lb].kernel.somaxconn, l);
+                    fe.add_balancer(s.haproxy, s.first, s.nodes, topology.hosts[s.lb].kernel.somaxconn, l);
                 }
                 (Some(Box::new(fe)), lb_faults)
             }

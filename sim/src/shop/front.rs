@@ -65,19 +65,11 @@ pub(super) struct FrontEnd {
 }
 
 impl FrontEnd {
-    pub(super) fn new(
-        cfg: &Haproxy,
-        servers: usize,
-        vip: VipTimeline,
-        rng: Pcg64Mcg,
-        rtt: Option<Sampler>,
-        check_slot: Slot,
-        somaxconn: [u32; 2],
-        lanes: [Lane; 2],
-    ) -> FrontEnd {
-        let lb = |i: usize| Balancer::new(cfg, 0, servers, somaxconn[i], lanes);
+    /// The VIP with no balancer yet: the pair comes first
+    /// ([`FrontEnd::add_balancer`] twice), then the services' balancers.
+    pub(super) fn new(vip: VipTimeline, rng: Pcg64Mcg, rtt: Option<Sampler>, check_slot: Slot) -> FrontEnd {
         FrontEnd {
-            lbs: vec![lb(0), lb(1)],
+            lbs: Vec::new(),
             vip,
             rng,
             checks: BinaryHeap::new(),
@@ -113,8 +105,8 @@ impl Balancer {
 }
 
 impl FrontEnd {
-    /// A service's balancer, in front of web nodes `first`…`first + servers - 1`.
-    pub(super) fn add_service_balancer(
+    /// A balancer in front of web nodes `first`…`first + servers - 1`.
+    pub(super) fn add_balancer(
         &mut self,
         cfg: &Haproxy,
         first: usize,
@@ -147,7 +139,7 @@ impl Shop {
                 self.settle(key);
             } else if self.webs[0].up && self.webs[0].reachable {
                 self.reqs[key.slot as usize].front = Front::Direct;
-                self.to_web(key, 0);
+                self.enter_web(key, 0);
             } else {
                 self.syn_lost(key);
             }
@@ -354,7 +346,7 @@ impl Shop {
         let (t, lane) = (after(now, b.cfg.timeout_server), b.server_lane);
         self.timer(lane, t, Ev::ServerTimeout(key));
         if self.webs[web as usize].up && self.webs[web as usize].reachable {
-            self.to_web(key, web);
+            self.enter_web(key, web);
         }
         // A server that died after accepting says nothing: `timeout server`.
     }

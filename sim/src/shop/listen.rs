@@ -16,7 +16,7 @@ impl Shop {
     /// The request reaches nginx on web node `web`, which takes two of its
     /// connections and hands it to FPM at once (an idle child, the listen
     /// backlog, a refusal (502) or, on TCP, a dropped SYN).
-    pub(super) fn to_web(&mut self, key: Key, web: u32) {
+    pub(super) fn enter_web(&mut self, key: Key, web: u32) {
         let now = self.now;
         let direct = self.front.is_none();
         let r = &mut self.reqs[key.slot as usize];
@@ -98,7 +98,7 @@ impl Shop {
         r.phase = Phase::Syn;
         let syn = &self.webs[r.web as usize].pool.syn;
         let (offset, _) = syn.next(usize::from(r.syns), self.webs[r.web as usize].connect_timeout);
-        // Offsets count from the first SYN (`started`, set by `to_web`).
+        // Offsets count from the first SYN (`started`, set by `enter_web`).
         self.sched.at(after(r.started, offset), Ev::FpmSyn(key));
     }
 
