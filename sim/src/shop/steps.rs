@@ -23,6 +23,7 @@ use crate::mysql::{Acquire, NO_ROW, Server};
 mod txn;
 
 impl Shop {
+    #[inline(always)]
     pub(super) fn dispatch(&mut self, ev: Ev) {
         let freed = match ev {
             Ev::Arrival => {
