@@ -120,15 +120,23 @@ impl<E: Entry> Marks<E> {
         // first that does not, leaves no data-dependent branch to
         // mispredict (marks arrive in random order).
         let key = entry.job().key();
-        let at = self.sorted.iter().map(|j| usize::from(j.job().key() > key)).sum();
+        let len = self.sorted.len();
+        let at: usize = self.sorted.iter().map(|j| usize::from(j.job().key() > key)).sum();
         // Shift by hand: `Vec::insert` calls memmove even to move nothing,
-        // and the usual move here is zero to three jobs.
-        self.sorted.push(entry);
-        let tail = &mut self.sorted[at..];
-        for i in (1..tail.len()).rev() {
-            tail[i] = tail[i - 1];
+        // and the usual move here is zero to three jobs. The new entry is
+        // written once, where it goes: written twice, it was put together
+        // on the stack and copied from there in wider moves than it was
+        // written with, which waited for those stores.
+        if at == len {
+            self.sorted.push(entry);
+            return;
         }
-        tail[0] = entry;
+        let last = self.sorted[len - 1];
+        self.sorted.push(last);
+        for i in (at + 1..len).rev() {
+            self.sorted[i] = self.sorted[i - 1];
+        }
+        self.sorted[at] = entry;
     }
 
     /// Past [`Marks::SMALL`] jobs, and until they drain: out of line, so
