@@ -149,12 +149,28 @@ impl FactSender {
     /// change from one event to the next.
     #[inline]
     pub fn levels<const N: usize>(&mut self, at: u64, values: &[u64; N]) {
-        let n = N.min(self.last.len());
-        if self.batch.len + n > self.batch.facts.len() {
+        if self.batch.len + N > self.batch.facts.len() {
             self.hand_over();
         }
-        let last = &mut self.last[..n];
-        let b = &mut self.batch;
+        match self.last.get_mut(..N) {
+            // As many gauges as values or more (the usual case): a loop of
+            // known length, unrolled, with no bounds to check.
+            Some(last) => {
+                let last: &mut [u64; N] = last.try_into().expect("N levels");
+                Self::send_changed(&mut self.batch, at, values, last);
+            }
+            None => {
+                let n = self.last.len();
+                Self::send_changed(&mut self.batch, at, &values[..n], &mut self.last);
+            }
+        }
+        if self.batch.len >= BATCH {
+            self.hand_over();
+        }
+    }
+
+    #[inline(always)]
+    fn send_changed(b: &mut Batch, at: u64, values: &[u64], last: &mut [u64]) {
         for (i, (&value, last)) in values.iter().zip(last).enumerate() {
             if value != *last {
                 *last = value;
@@ -165,9 +181,6 @@ impl FactSender {
                 };
                 b.len += 1;
             }
-        }
-        if b.len >= BATCH {
-            self.hand_over();
         }
     }
 
