@@ -167,7 +167,7 @@ fn begin_and_commit_count_against_a_requests_steps() {
     );
     text += &format!(
         "[app.services.s.ops.ten]\nsteps = [{}]\n",
-        vec!["{ cpu = \"1us\" }"; 10].join(", ")
+        ["{ cpu = \"1us\" }"; 10].join(", ")
     );
     let s = scenario::parse(&text, Path::new(FILE));
     let e = s.expect_err("10,003 steps are too many");

@@ -648,9 +648,4 @@ impl<K: Copy> Backend<K> {
     pub fn up_servers(&self) -> u32 {
         self.up
     }
-
-    #[cfg(test)]
-    pub fn liveness(&self, s: ServerId) -> Liveness {
-        self.servers[s as usize].liveness
-    }
 }

@@ -16,6 +16,7 @@ impl Shop {
     /// The request reaches nginx on web node `web`, which takes two of its
     /// connections and hands it to FPM at once (an idle child, the listen
     /// backlog, a refusal (502) or, on TCP, a dropped SYN).
+    #[allow(clippy::wrong_self_convention, reason = "to the web node, not a conversion")]
     pub(super) fn to_web(&mut self, key: Key, web: u32) {
         let now = self.now;
         let direct = self.front.is_none();

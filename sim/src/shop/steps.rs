@@ -711,8 +711,8 @@ impl Shop {
                 u64::from(w.pool.running()),
                 w.pool.backlog_len() as u64,
             ];
-            for i in 0..3 {
-                self.levels[i] = self.levels[i] + now[i] - w.reported[i];
+            for ((level, now), reported) in self.levels.iter_mut().zip(now).zip(w.reported) {
+                *level = *level + now - reported;
             }
             w.reported = now;
         }

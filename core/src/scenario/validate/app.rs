@@ -57,6 +57,8 @@ pub(super) fn app(cx: &mut Ctx<'_, '_>, raw: &RawApp) -> Option<App> {
     let raw_services = cx.get(&sp, &raw.services);
     ok &= raw_services.is_some();
     let raw_services = raw_services.flatten();
+    // Each service's name and its endpoints' names (and raw tables).
+    #[allow(clippy::type_complexity)]
     let mut declared: Vec<(String, Vec<(String, Option<&RawEndpoint>)>)> = Vec::new();
     if raw_services.is_some_and(|s| s.len() > limits::MAX_SERVICES) {
         cx.report(
