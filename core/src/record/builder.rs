@@ -214,17 +214,6 @@ impl RecordBuilder {
         self.set_gauge(now, id.0 as usize, value);
     }
 
-    /// Sets the first gauges' levels from `now` on, in the order they
-    /// were added; values beyond the gauges are ignored.
-    #[inline(always)]
-    pub(super) fn levels(&mut self, now: u64, values: &[u64]) {
-        for (i, &value) in values.iter().enumerate().take(self.gauges.len()) {
-            if self.gauges[i].value != value {
-                self.set_gauge(now, i, value);
-            }
-        }
-    }
-
     #[inline]
     fn set_gauge(&mut self, now: u64, i: usize, value: u64) {
         self.advance(now);

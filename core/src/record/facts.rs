@@ -37,60 +37,56 @@ pub enum Fact {
         gauge: GaugeId,
         value: u64,
     },
-    /// Every gauge's level, in the order the gauges were added; the values
-    /// travel beside the facts (see [`FactSender::levels`]).
-    Levels {
-        at: u64,
-        count: u16,
-    },
-}
-
-/// A batch: facts, and the gauge levels that `Fact::Levels` refers to.
-#[derive(Default)]
-struct Batch {
-    facts: Vec<Fact>,
-    levels: Vec<u64>,
 }
 
 impl RecordBuilder {
-    /// Records one fact; `levels` holds the values of `Fact::Levels`.
+    /// Records one fact.
     // Forced: the recorder thread's loop is this call, and when the
     // crate grew the inliner stopped taking it (the recorder then took
     // almost twice the time on M/M/4).
     #[inline(always)]
-    fn apply_from(&mut self, fact: Fact, levels: &mut std::slice::Iter<'_, u64>) {
+    pub fn apply(&mut self, fact: Fact) {
         match fact {
             Fact::Arrival { at } => self.arrival(at),
             Fact::Wait { at, histogram, wait } => self.wait(at, histogram, wait),
             Fact::Outcome { at, outcome, latency } => self.outcome(at, outcome, latency),
             Fact::Count { at, counter, n } => self.count(at, counter, n),
             Fact::Gauge { at, gauge, value } => self.gauge(at, gauge, value),
-            Fact::Levels { at, count } => {
-                // The fact's values as one slice, the gauges as another:
-                // one pass over both, no check per value.
-                let all = levels.as_slice();
-                let (values, rest) = all.split_at(usize::from(count).min(all.len()));
-                *levels = rest.iter();
-                self.levels(at, values);
-            }
         }
-    }
-
-    /// Records one fact (not `Fact::Levels`, whose values travel apart).
-    pub fn apply(&mut self, fact: Fact) {
-        self.apply_from(fact, &mut [].iter());
     }
 }
 
 /// Facts per batch: large enough that handing a batch over is rare, small
-/// enough to stay in cache (8,192 × 32 bytes).
+/// enough to stay in cache (8,192 × 24 bytes).
 const BATCH: usize = 8192;
+/// Room past a full batch, so that one call of [`FactSender::levels`]
+/// never has to look for room gauge by gauge.
+const SLACK: usize = 64;
 /// Batches in flight before the producer waits for the builder.
 const IN_FLIGHT: usize = 8;
+
+/// A batch: its first `len` facts are to be recorded. The vector always
+/// holds `BATCH + SLACK` facts, so that writing one is a store at `len`.
+struct Batch {
+    facts: Vec<Fact>,
+    len: usize,
+}
+
+impl Batch {
+    fn new() -> Batch {
+        Batch {
+            facts: vec![Fact::Arrival { at: 0 }; BATCH + SLACK],
+            len: 0,
+        }
+    }
+}
 
 /// The producer's end: appends facts and hands full batches over.
 pub struct FactSender {
     batch: Batch,
+    /// The levels last sent for the first gauges (see
+    /// [`FactSender::levels`]): what the builder holds for them.
+    last: Vec<u64>,
     full: Option<SyncSender<Batch>>,
     empty: Receiver<Batch>,
     builder: Option<JoinHandle<RecordBuilder>>,
@@ -99,18 +95,17 @@ pub struct FactSender {
 impl FactSender {
     /// Moves `builder` to a thread of its own that records what is sent.
     pub fn spawn(mut builder: RecordBuilder) -> FactSender {
+        let gauges = builder.gauge_count();
         let (full_tx, full_rx) = sync_channel::<Batch>(IN_FLIGHT);
         let (empty_tx, empty_rx) = sync_channel::<Batch>(IN_FLIGHT + 1);
         let handle = std::thread::Builder::new()
             .name("lab-recorder".into())
             .spawn(move || {
                 for mut batch in full_rx {
-                    let mut levels = batch.levels.iter();
-                    for &fact in &batch.facts {
-                        builder.apply_from(fact, &mut levels);
+                    for &fact in &batch.facts[..batch.len] {
+                        builder.apply(fact);
                     }
-                    batch.facts.clear();
-                    batch.levels.clear();
+                    batch.len = 0;
                     // Give the buffer back; if the producer has enough, drop it.
                     let _ = empty_tx.try_send(batch);
                 }
@@ -118,10 +113,9 @@ impl FactSender {
             })
             .expect("the recorder thread starts");
         FactSender {
-            batch: Batch {
-                facts: Vec::with_capacity(BATCH),
-                levels: Vec::new(),
-            },
+            batch: Batch::new(),
+            // A new builder's gauges stand at 0.
+            last: vec![0; gauges],
             full: Some(full_tx),
             empty: empty_rx,
             builder: Some(handle),
@@ -130,31 +124,69 @@ impl FactSender {
 
     #[inline]
     pub fn push(&mut self, fact: Fact) {
-        self.batch.facts.push(fact);
-        if self.batch.facts.len() == BATCH {
+        // A gauge set here is set in the builder too: `levels` compares
+        // with it from now on (resolved at compile time for other facts).
+        if let Fact::Gauge { gauge, value, .. } = fact {
+            if let Some(last) = self.last.get_mut(usize::from(gauge.0)) {
+                *last = value;
+            }
+        }
+        let b = &mut self.batch;
+        b.facts[b.len] = fact;
+        b.len += 1;
+        if b.len >= BATCH {
             self.hand_over();
         }
     }
 
-    /// Sends every gauge's level at once, in the order the gauges were
-    /// added. Cheaper for a producer than finding out which changed: the
-    /// builder compares them on its own thread.
+    /// Sets the first gauges' levels at once, in the order the gauges were
+    /// added (values beyond the builder's gauges are ignored): a gauge
+    /// fact goes to the builder for each level that differs from the one
+    /// last sent, which is what the builder would find out itself.
     ///
-    /// The array's length is fixed at compile time so that copying it is a
-    /// few vector moves, not a call to memcpy on every event; values beyond
-    /// the gauges the builder has are padding and ignored.
+    /// The values are read one by one, as they were written (a copy in
+    /// wider moves waited for those stores to land); most levels do not
+    /// change from one event to the next.
     #[inline]
     pub fn levels<const N: usize>(&mut self, at: u64, values: &[u64; N]) {
-        self.batch.levels.extend_from_slice(values);
-        self.push(Fact::Levels { at, count: N as u16 });
+        if self.batch.len + N > self.batch.facts.len() {
+            self.hand_over();
+        }
+        match self.last.get_mut(..N) {
+            // As many gauges as values or more (the usual case): a loop of
+            // known length, unrolled, with no bounds to check.
+            Some(last) => {
+                let last: &mut [u64; N] = last.try_into().expect("N levels");
+                Self::send_changed(&mut self.batch, at, values, last);
+            }
+            None => {
+                let n = self.last.len();
+                Self::send_changed(&mut self.batch, at, &values[..n], &mut self.last);
+            }
+        }
+        if self.batch.len >= BATCH {
+            self.hand_over();
+        }
+    }
+
+    #[inline(always)]
+    fn send_changed(b: &mut Batch, at: u64, values: &[u64], last: &mut [u64]) {
+        for (i, (&value, last)) in values.iter().zip(last).enumerate() {
+            if value != *last {
+                *last = value;
+                b.facts[b.len] = Fact::Gauge {
+                    at,
+                    gauge: GaugeId(i as u16),
+                    value,
+                };
+                b.len += 1;
+            }
+        }
     }
 
     #[cold]
     fn hand_over(&mut self) {
-        let next = self.empty.try_recv().unwrap_or_else(|_| Batch {
-            facts: Vec::with_capacity(BATCH),
-            levels: Vec::new(),
-        });
+        let next = self.empty.try_recv().unwrap_or_else(|_| Batch::new());
         let batch = std::mem::replace(&mut self.batch, next);
         if let Some(tx) = &self.full {
             tx.send(batch).expect("the recorder thread is alive");

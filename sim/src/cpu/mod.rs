@@ -185,8 +185,29 @@ impl Cpu {
     /// compare that with its pending completion; `None` when other jobs
     /// slowed down and the next completion must be recomputed
     /// ([`Cpu::next_completion`]).
-    #[inline]
+    #[inline(always)]
     pub fn start(&mut self, now: Time, demand: u64, tag: JobTag, woke: bool) -> Option<Time> {
+        // A free core and no job in its credit: the job runs at full speed
+        // and slows no other, so the rates stay as they are (the general
+        // case below would set them to the same values) and the fresh
+        // pool, empty, has no clock to move.
+        if self.fresh.n == 0 && self.shared.n < self.whole_cores {
+            self.shared.advance(Self::f(now - self.last));
+            self.last = now;
+            let demand = demand as f64;
+            let finish = self.shared.mark_after(demand);
+            self.shared.marks.push(Job { finish, tag });
+            self.shared.n += 1;
+            let inv_rate = self.shared.inv_rate;
+            return inv_rate.is_finite().then(|| after(now, ceil_ns(demand * inv_rate)));
+        }
+        self.start_sharing(now, demand, tag, woke)
+    }
+
+    /// [`Cpu::start`] on a host whose cores are all taken, or with jobs in
+    /// their credit.
+    #[inline(never)]
+    fn start_sharing(&mut self, now: Time, demand: u64, tag: JobTag, woke: bool) -> Option<Time> {
         self.advance(now);
         let before = (self.fresh.rate, self.shared.rate);
         // Demands may be anything up to u64::MAX (a saturated draw), past
@@ -322,11 +343,15 @@ impl Cpu {
             self.unaccounted -= 1;
             self.fresh.n -= 1;
             self.fresh.settle();
+            self.set_rates();
         } else {
             self.shared.n -= 1;
             self.shared.settle();
+            // Every job had a core and has one still: the rates stand.
+            if self.fresh.n > 0 || self.shared.n >= self.whole_cores {
+                self.set_rates();
+            }
         }
-        self.set_rates();
     }
 
     /// Cores in use right now.

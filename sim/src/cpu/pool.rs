@@ -110,27 +110,42 @@ impl<E> Default for Marks<E> {
 impl<E: Entry> Marks<E> {
     const SMALL: usize = 32;
 
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, entry: E) {
-        if self.heap.is_empty() && self.sorted.len() < Self::SMALL {
-            // Descending by (mark, job): the job goes after every job that
-            // finishes later. Counting those, rather than searching for the
-            // first that does not, leaves no data-dependent branch to
-            // mispredict (marks arrive in random order).
-            let key = entry.job().key();
-            let at = self.sorted.iter().map(|j| usize::from(j.job().key() > key)).sum();
-            // Shift by hand: `Vec::insert` calls memmove even to move nothing,
-            // and the usual move here is zero to three jobs.
-            self.sorted.push(entry);
-            let tail = &mut self.sorted[at..];
-            for i in (1..tail.len()).rev() {
-                tail[i] = tail[i - 1];
-            }
-            tail[0] = entry;
-        } else {
-            self.heap.extend(self.sorted.drain(..).map(ByMark));
-            self.heap.push(ByMark(entry));
+        if !(self.heap.is_empty() && self.sorted.len() < Self::SMALL) {
+            return self.push_to_heap(entry);
         }
+        // Descending by (mark, job): the job goes after every job that
+        // finishes later. Counting those, rather than searching for the
+        // first that does not, leaves no data-dependent branch to
+        // mispredict (marks arrive in random order).
+        let key = entry.job().key();
+        let len = self.sorted.len();
+        let at: usize = self.sorted.iter().map(|j| usize::from(j.job().key() > key)).sum();
+        // Shift by hand: `Vec::insert` calls memmove even to move nothing,
+        // and the usual move here is zero to three jobs. The new entry is
+        // written once, where it goes: written twice, it was put together
+        // on the stack and copied from there in wider moves than it was
+        // written with, which waited for those stores.
+        if at == len {
+            self.sorted.push(entry);
+            return;
+        }
+        let last = self.sorted[len - 1];
+        self.sorted.push(last);
+        for i in (at + 1..len).rev() {
+            self.sorted[i] = self.sorted[i - 1];
+        }
+        self.sorted[at] = entry;
+    }
+
+    /// Past [`Marks::SMALL`] jobs, and until they drain: out of line, so
+    /// that the usual push is a few instructions where it is made.
+    #[cold]
+    #[inline(never)]
+    fn push_to_heap(&mut self, entry: E) {
+        self.heap.extend(self.sorted.drain(..).map(ByMark));
+        self.heap.push(ByMark(entry));
     }
 
     #[inline]

@@ -307,7 +307,7 @@ impl<K: Copy> Pool<K> {
 
     /// A connection arrives: an idle child takes it, or it waits in the
     /// backlog, or the full backlog refuses it or drops its SYN.
-    #[inline]
+    #[inline(always)]
     pub fn connect(&mut self, key: K, now: Time) -> Connect {
         if let Some(id) = self.take_idle() {
             return Connect::Accepted(id);

@@ -26,6 +26,7 @@ use crate::nodes::mysql::{Acquire, NO_ROW};
 mod txn;
 
 impl Shop {
+    #[inline(always)]
     pub(super) fn dispatch(&mut self, ev: Ev) {
         let freed = match ev {
             Ev::Arrival => {
