@@ -509,24 +509,7 @@ impl Shop {
         ] {
             gauge(key.into(), label.into(), kind, capacity);
         }
-        let hosts = topology
-            .hosts
-            .iter()
-            .enumerate()
-            .map(|(i, h)| Host {
-                cpu: Cpu::new(h.cores, h.speed),
-                slot: sched.add_slot(),
-                id: u32::try_from(i).expect("fewer than 2^32 hosts"),
-                cores: h.cores,
-                gauge: rec.add_gauge(GaugeSpec {
-                    key: format!("{}.cpu", h.name),
-                    label: format!("{} CPU", h.name),
-                    kind: GaugeKind::Cpu,
-                    capacity: Some(f64::from(h.cores)),
-                }),
-                busy: 0,
-            })
-            .collect::<Vec<_>>();
+        let hosts = Host::all(&topology, &path, &mut rec, &mut sched);
         let db_host = path.db;
         let base_speed = topology.hosts.iter().map(|h| h.speed).collect();
         let mut counter = |key: &str, label: &str| {
@@ -770,6 +753,7 @@ impl Shop {
         // system, their work going on after a timeout).
         let unfinished = self.reqs.iter().filter(|(_, r)| r.client_waiting).count() as u64;
         let spans = self.spans();
+        let timelines = self.timelines();
         let record = match &self.profile {
             Some(p) => self
                 .rec
@@ -788,6 +772,7 @@ impl Shop {
         };
         let mut record = record;
         record.spans = spans;
+        record.timelines = timelines;
         Ok(Run { record, events })
     }
 
