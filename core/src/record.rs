@@ -42,17 +42,21 @@
 //! simulator can record on a second core.
 
 mod builder;
+mod coarse;
 mod facts;
 mod latency;
 mod outcome;
 mod slo;
+mod timeline;
 mod wait;
 
-pub use builder::{CounterId, GaugeId, RecordBuilder};
+pub use builder::{CounterId, GaugeId, GroupId, RecordBuilder};
+pub use coarse::{CoarseGauges, FULL_MEMBERS, POINTS, Point};
 pub use facts::{Fact, FactSender};
 pub use latency::{Digest, HIGHEST_NS, LOWEST_NS, Latencies, SIGNIFICANT_FIGURES};
 pub use outcome::{OutcomeCounts, OutcomeId, OutcomeSpec, standard as outcomes};
 pub use slo::{Check, Verdict, percent};
+pub use timeline::Timeline;
 pub use wait::{HistogramId, HistogramSpec, standard as waits};
 
 /// Where the figures came from.
@@ -113,6 +117,16 @@ pub struct GaugeSpec {
     pub capacity: Option<f64>,
 }
 
+/// Gauges of one kind over like hosts (the web nodes' CPUs), which the
+/// reports draw together: the busiest apart, the others summarised.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GaugeGroup {
+    pub key: String,
+    pub label: String,
+    /// Indices in [`Record::gauges`], in the order they were added.
+    pub members: Vec<usize>,
+}
+
 /// Something that happens, counted per window.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CounterSpec {
@@ -142,7 +156,9 @@ pub struct Window {
     pub latency: Digest,
     /// Waits that ended in this window, in the order of [`Record::waits`].
     pub waits: Vec<Digest>,
-    /// In the order of [`Record::gauges`].
+    /// The gauges of [`Record::gauges`] before [`CoarseGauges::first`] (all
+    /// of them unless a group has more than [`FULL_MEMBERS`] members), in
+    /// that order; [`Record::gauge_in_window`] reads any gauge.
     pub gauges: Vec<GaugeStat>,
     /// In the order of [`Record::counters`].
     pub counters: Vec<u64>,
@@ -169,6 +185,7 @@ pub struct Totals {
     pub latency: Latencies,
     /// In the order of [`Record::waits`].
     pub waits: Vec<Latencies>,
+    /// In the order of [`Record::gauges`], exact for coarse gauges too.
     pub gauges: Vec<GaugeStat>,
     pub counters: Vec<u64>,
     /// Requests whose client had no answer yet when the run ended.
@@ -190,13 +207,22 @@ pub struct Record {
     pub outcomes: Vec<OutcomeSpec>,
     /// Indexed by [`HistogramId`].
     pub waits: Vec<HistogramSpec>,
+    /// The gauges kept in every window first, in the order they were
+    /// added, then the coarse ones (see [`CoarseGauges`]), in that order.
     pub gauges: Vec<GaugeSpec>,
+    /// Groups of [`Record::gauges`], in the order they were added.
+    pub groups: Vec<GaugeGroup>,
+    /// The figures of the gauges the windows do not hold.
+    pub coarse: CoarseGauges,
     pub counters: Vec<CounterSpec>,
     pub windows: Vec<Window>,
     pub totals: Totals,
     /// Stretches of the run the charts mark: scheduled faults, and the
     /// times nobody held the entry's virtual address.
     pub spans: Vec<Span>,
+    /// States over the run (who holds the virtual address), drawn as
+    /// strips under the latency chart; filled at the end of a run.
+    pub timelines: Vec<Timeline>,
 }
 
 /// A stretch of the run worth marking on the charts.

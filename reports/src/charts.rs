@@ -4,6 +4,8 @@
 
 mod compare;
 mod era;
+mod strip;
+mod utilisation;
 
 use std::error::Error;
 use std::path::Path;
@@ -13,7 +15,8 @@ use plotters::coord::{CoordTranslate, Shift};
 use plotters::prelude::*;
 
 pub use compare::Comparison;
-pub use era::{Latency, Throughput, Utilisation};
+pub use era::{Latency, Throughput};
+pub use utilisation::Utilisation;
 
 pub(crate) type DrawResult = Result<(), Box<dyn Error + Send + Sync>>;
 
@@ -100,10 +103,38 @@ pub(crate) fn caption_font() -> TextStyle<'static> {
     (FONT, 20).into_font().style(FontStyle::Bold).into()
 }
 
+/// Around every panel, in pixels.
+pub(crate) const MARGIN: u32 = 12;
+/// Room for a vertical axis's labels, in pixels.
+pub(crate) const LABEL_AREA: u32 = 70;
+
+/// The tint of the stretches nobody held the VIP, in every chart.
+pub(crate) const NO_ENTRY: RGBAColor = RGBAColor(31, 119, 180, 0.18);
+
 /// The frame every panel shares: margins and room for the axis labels.
 pub(crate) fn frame<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, x_labels: u32) -> ChartBuilder<'_, '_, DB> {
     let mut b = ChartBuilder::on(area);
-    b.margin(12).x_label_area_size(x_labels).y_label_area_size(70);
+    b.margin(MARGIN)
+        .x_label_area_size(x_labels)
+        .y_label_area_size(LABEL_AREA);
+    b
+}
+
+/// [`frame`] with room on the right for an axis: the latency chart's
+/// requests/s (`right_axis`), or nothing in the others, so that an era's
+/// time axes line up on the page.
+pub(crate) fn timed_frame<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    x_labels: u32,
+    right_axis: bool,
+) -> ChartBuilder<'_, '_, DB> {
+    let mut b = frame(area, x_labels);
+    if right_axis {
+        b.right_y_label_area_size(LABEL_AREA);
+    } else {
+        // A label area would repeat the left axis's labels there.
+        b.margin_right(MARGIN + LABEL_AREA);
+    }
     b
 }
 

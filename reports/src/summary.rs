@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use lab_core::record::{Latencies, Verdict, waits};
+use lab_core::record::{Latencies, SpanKind, Verdict, waits};
 use lab_core::scenario::{Percentile, Scenario};
 use lab_core::{OutcomeId, Record};
 use serde::Serialize;
@@ -69,6 +69,12 @@ pub struct EraSummary {
     pub slo: SloSummary,
     /// What the era's hosts cost; `null` when the scenario gives no prices.
     pub cost: Option<Cost>,
+    /// Groups of like gauges (the web nodes' CPUs), by gauge key.
+    pub gauge_groups: Vec<GroupSummary>,
+    /// The stretches the charts shade: faults, and the VIP's gaps.
+    pub spans: Vec<SpanSummary>,
+    /// States over the run: who held the VIP.
+    pub timelines: Vec<TimelineSummary>,
     /// The era's time series, relative to the report folder.
     pub csv: String,
 }
@@ -128,6 +134,42 @@ pub struct GaugeSummary {
     pub capacity: Option<f64>,
     /// Mean over capacity, when there is a capacity.
     pub utilisation: Option<f64>,
+    /// How long a figure of the gauge's time series covers: the window, or
+    /// for a coarse gauge a power of two of them (the CSV repeats it).
+    pub resolution_s: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct GroupSummary {
+    pub key: String,
+    pub label: String,
+    /// The members' gauge keys.
+    pub members: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SpanSummary {
+    /// `fault` or `no_entry` (nobody held the VIP).
+    pub kind: &'static str,
+    pub label: String,
+    pub start_s: f64,
+    pub end_s: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TimelineSummary {
+    pub key: String,
+    pub label: String,
+    pub states: Vec<String>,
+    /// In time order, the first at 0.
+    pub changes: Vec<ChangeSummary>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ChangeSummary {
+    pub at_s: f64,
+    /// The state from then on, `null` for none (nobody holds the VIP).
+    pub state: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -166,7 +208,6 @@ pub fn csv_name(era: &str) -> String {
 }
 
 pub fn build(scenario: &Scenario, records: &[Record]) -> Summary {
-    let secs = |ns: u64| ns as f64 / 1e9;
     let mut slo: Vec<Objective> = scenario
         .slo
         .latency
@@ -209,6 +250,10 @@ fn cost(r: &Record) -> Option<Cost> {
             per_million_ok: (ok > 0).then(|| per_hour * hours / ok as f64 * 1e6),
         }
     })
+}
+
+fn secs(ns: u64) -> f64 {
+    ns as f64 / 1e9
 }
 
 fn era(scenario: &Scenario, r: &Record) -> EraSummary {
@@ -257,13 +302,15 @@ fn era(scenario: &Scenario, r: &Record) -> EraSummary {
             .gauges
             .iter()
             .zip(&t.gauges)
-            .map(|(spec, g)| GaugeSummary {
+            .enumerate()
+            .map(|(i, (spec, g))| GaugeSummary {
                 key: spec.key.clone(),
                 label: spec.label.clone(),
                 mean: g.mean,
                 max: g.max,
                 capacity: spec.capacity,
                 utilisation: spec.capacity.filter(|c| *c > 0.0).map(|c| g.mean / c),
+                resolution_s: r.windows_per_point(i) as f64 * secs(r.meta.window),
             })
             .collect(),
         counters: r
@@ -273,6 +320,45 @@ fn era(scenario: &Scenario, r: &Record) -> EraSummary {
             .map(|(c, n)| (c.key.clone(), *n))
             .collect(),
         cost: cost(r),
+        gauge_groups: r
+            .groups
+            .iter()
+            .map(|g| GroupSummary {
+                key: g.key.clone(),
+                label: g.label.clone(),
+                members: g.members.iter().map(|&i| r.gauges[i].key.clone()).collect(),
+            })
+            .collect(),
+        spans: r
+            .spans
+            .iter()
+            .map(|s| SpanSummary {
+                kind: match s.kind {
+                    SpanKind::Fault => "fault",
+                    SpanKind::NoEntry => "no_entry",
+                },
+                label: s.label.clone(),
+                start_s: secs(s.start),
+                end_s: secs(s.end),
+            })
+            .collect(),
+        timelines: r
+            .timelines
+            .iter()
+            .map(|t| TimelineSummary {
+                key: t.key.clone(),
+                label: t.label.clone(),
+                states: t.states.clone(),
+                changes: t
+                    .changes
+                    .iter()
+                    .map(|&(at, state)| ChangeSummary {
+                        at_s: secs(at),
+                        state: state.map(|s| t.states[s].clone()),
+                    })
+                    .collect(),
+            })
+            .collect(),
         slo: SloSummary {
             pass: verdict.pass(),
             checks: verdict

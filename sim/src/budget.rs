@@ -31,8 +31,11 @@
 //!   `request_terminate_timeout`: a user then has one request at a time),
 //!   and to the expected requests.
 //! - **peak bytes** = in system × [`REQUEST_BYTES`] + windows ×
-//!   ([`WINDOW_BYTES`] + services × [`SERVICE_WINDOW_BYTES`]) + max_children × [`CHILD_BYTES`] + users ×
-//!   [`USER_BYTES`] + steps × the size of a compiled step + [`FIXED_BYTES`].
+//!   ([`WINDOW_BYTES`] + services × [`SERVICE_WINDOW_BYTES`]) + the web
+//!   nodes' CPU gauges (a 16-byte figure a window for the first 16, at
+//!   most 256 8-byte points for each other) + max_children ×
+//!   [`CHILD_BYTES`] + users × [`USER_BYTES`] + steps × the size of a
+//!   compiled step + [`FIXED_BYTES`].
 //!   A request's bytes count its slab entry (176 bytes), its three timers
 //!   (40 bytes each, twice: lanes are swept once they hold twice their live
 //!   entries), a backlog place (24), a CPU job (32, as one in its wake-up
@@ -68,6 +71,7 @@
 //! wrong, or the model has a bug, the user gets a message instead of a run
 //! that exhausts memory or never ends.
 
+use lab_core::record::{FULL_MEMBERS, GaugeStat, POINTS, Point};
 use lab_core::scenario::{App, Era, Listen, Scenario, Work, Workload};
 
 use crate::engine::Time;
@@ -181,6 +185,17 @@ fn endpoint_events(program: &[Work], networked: bool) -> f64 {
         n += 1.0;
     }
     n
+}
+
+/// The web nodes' CPU gauges beyond the few [`WINDOW_BYTES`] allows for:
+/// behind a balancer, the first [`FULL_MEMBERS`] have a figure in every
+/// window and the others at most [`POINTS`] figures each.
+fn host_gauge_bytes(webs: usize, windows: u64) -> f64 {
+    let in_windows = webs.min(FULL_MEMBERS) as f64;
+    let coarse = webs.saturating_sub(FULL_MEMBERS) as f64;
+    // Both kinds are allocated to size.
+    windows as f64 * in_windows * size_of::<GaugeStat>() as f64
+        + coarse * windows.min(POINTS as u64) as f64 * size_of::<Point>() as f64
 }
 
 fn compiled_steps(app: &App) -> f64 {
@@ -310,6 +325,7 @@ pub fn estimate(scenario: &Scenario, era: &Era) -> Estimate {
     let window_bytes = WINDOW_BYTES + path.services.len() as f64 * SERVICE_WINDOW_BYTES;
     let peak_bytes = in_system * REQUEST_BYTES
         + windows as f64 * window_bytes
+        + host_gauge_bytes(path.webs.len(), windows)
         + path.webs.iter().map(|w| f64::from(w.fpm.max_children)).sum::<f64>() * CHILD_BYTES
         + users * USER_BYTES
         + compiled_steps(&scenario.app) * crate::shop::COMPILED_STEP_BYTES as f64

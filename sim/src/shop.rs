@@ -564,6 +564,7 @@ impl Shop {
             })
             .count() as u64;
         let spans = self.spans();
+        let timelines = self.timelines();
         let record = match &self.profile {
             Some(p) => self
                 .rec
@@ -582,6 +583,7 @@ impl Shop {
         };
         let mut record = record;
         record.spans = spans;
+        record.timelines = timelines;
         Ok(Run { record, events })
     }
 

@@ -498,3 +498,57 @@ fn nginx_frees_its_connections_when_haproxy_gives_up() {
         r.totals.counters[i]
     );
 }
+
+#[test]
+fn many_web_nodes_keep_their_cpu_figures_in_bounded_memory_and_the_vip_is_on_record() {
+    // 40 nodes and 3,000 windows of 10 ms: the first 16 nodes' CPUs have a
+    // figure in every window, the other 24 at most 256 points each (3,000
+    // windows: 16 a point, 188 points).
+    let r = run(r#"
+        duration = "30s"
+        [stats]
+        window = "10ms"
+        [traffic]
+        rate = "400/s"
+        [app.endpoints.job]
+        steps = [{ cpu = "exp(mean = 20ms)" }]
+        [eras.silver]
+        nodes = 40
+        [[faults]]
+        at = "10s"
+        for = "10s"
+        kind = "crash"
+        target = "lb.master"
+    "#);
+    let web = &r.groups[0];
+    assert_eq!((web.key.as_str(), web.members.len()), ("web.cpu", 40));
+    assert_eq!(r.windows.len(), 3000);
+    assert_eq!(r.windows[0].gauges.len(), r.gauges.len() - 24);
+    assert_eq!(r.coarse.windows_per_point, 16);
+    assert_eq!(r.coarse.series.len(), 24);
+    assert!(
+        r.coarse
+            .series
+            .iter()
+            .all(|s| s.len() == 188 && s.capacity() <= lab_core::record::POINTS)
+    );
+    // A coarse node's points average to its exact whole-run mean, and it
+    // works like a node kept in every window.
+    let last = web.members[39];
+    let points = r.gauge_points(last);
+    let mean = points.iter().map(|(_, len, s)| s.mean * *len as f64).sum::<f64>() / 30.0 / S;
+    let exact = r.totals.gauges[last].mean;
+    assert!((mean - exact).abs() < 1e-6 * exact, "{mean} vs {exact}");
+    let first = r.totals.gauges[web.members[0]].mean;
+    assert!(exact > 0.5 * first && exact < 2.0 * first, "{exact} vs {first}");
+    // Who held the VIP: lb[0], nobody for three adverts and the skew, lb[1],
+    // and lb[0] again once it is back (it preempts).
+    let vip = &r.timelines[0];
+    assert_eq!(
+        (vip.key.as_str(), &vip.states[..]),
+        ("vip.holder", &["lb[0]".to_string(), "lb[1]".to_string()][..])
+    );
+    let states: Vec<Option<usize>> = vip.changes.iter().map(|c| c.1).collect();
+    assert_eq!(states, [Some(0), None, Some(1), Some(0)]);
+    assert_eq!(vip.changes[1].0, 10_000_000_000);
+}

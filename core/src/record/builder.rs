@@ -1,13 +1,18 @@
 //! Builds a [`Record`] from events given in time order.
 
+use super::coarse::{CoarseAcc, FULL_MEMBERS};
 use super::{
-    CounterSpec, GaugeSpec, GaugeStat, HistogramId, HistogramSpec, Latencies, OutcomeCounts, OutcomeId, OutcomeSpec,
-    Record, RecordMeta, Totals, Window, outcomes,
+    CounterSpec, GaugeGroup, GaugeSpec, GaugeStat, HistogramId, HistogramSpec, Latencies, OutcomeCounts, OutcomeId,
+    OutcomeSpec, Record, RecordMeta, Totals, Window, outcomes,
 };
 
 /// Handle of a gauge registered with [`RecordBuilder::add_gauge`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct GaugeId(pub(super) u16);
+
+/// Handle of a group registered with [`RecordBuilder::add_group`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GroupId(u16);
 
 /// Handle of a counter registered with [`RecordBuilder::add_counter`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,6 +38,11 @@ pub struct RecordBuilder {
     outcome_specs: Vec<OutcomeSpec>,
     wait_specs: Vec<HistogramSpec>,
     gauge_specs: Vec<GaugeSpec>,
+    /// Per gauge: its series among the coarse ones, if it is one.
+    coarse_slot: Vec<Option<u32>>,
+    coarse: CoarseAcc,
+    /// Each group's key, label and members.
+    groups: Vec<(String, String, Vec<GaugeId>)>,
     counter_specs: Vec<CounterSpec>,
     window_start: u64,
     window_end: u64,
@@ -56,12 +66,16 @@ impl RecordBuilder {
         assert!(meta.window > 0, "a record needs a window longer than 0");
         let window_end = meta.window.min(meta.duration);
         let meta_duration = meta.duration;
+        let windows = meta.duration.div_ceil(meta.window);
         RecordBuilder {
             meta,
             // Success is outcome 0 in every record: see `OutcomeId::OK`.
             outcome_specs: vec![outcomes::OK],
             wait_specs: Vec::new(),
             gauge_specs: Vec::new(),
+            coarse_slot: Vec::new(),
+            coarse: CoarseAcc::new(windows),
+            groups: Vec::new(),
             counter_specs: Vec::new(),
             window_start: 0,
             window_end,
@@ -152,7 +166,35 @@ impl RecordBuilder {
     pub fn add_gauge(&mut self, spec: GaugeSpec) -> GaugeId {
         self.gauge_specs.push(spec);
         self.gauges.push(GaugeAcc::default());
+        self.coarse_slot.push(None);
         GaugeId(u16::try_from(self.gauges.len() - 1).expect("fewer than 65536 gauges"))
+    }
+
+    /// Declares a group of like gauges (one per web node), which
+    /// [`RecordBuilder::add_gauge_in`] fills.
+    pub fn add_group(&mut self, key: &str, label: &str) -> GroupId {
+        self.groups.push((key.into(), label.into(), Vec::new()));
+        GroupId(u16::try_from(self.groups.len() - 1).expect("fewer than 65536 groups"))
+    }
+
+    /// Declares a gauge as a member of `group`. The group's first
+    /// [`FULL_MEMBERS`] members have a figure in every window like any
+    /// gauge; the others are coarse (see [`super::CoarseGauges`]), so that
+    /// a thousand of them take the same memory in a long run as in a short
+    /// one.
+    ///
+    /// # Panics
+    ///
+    /// When a window has already closed.
+    pub fn add_gauge_in(&mut self, group: GroupId, spec: GaugeSpec) -> GaugeId {
+        self.assert_no_window_closed("gauge", &spec.key);
+        let coarse = self.groups[group.0 as usize].2.len() >= FULL_MEMBERS;
+        let id = self.add_gauge(spec);
+        if coarse {
+            *self.coarse_slot.last_mut().expect("just added") = Some(self.coarse.add());
+        }
+        self.groups[group.0 as usize].2.push(id);
+        id
     }
 
     pub fn add_counter(&mut self, spec: CounterSpec) -> CounterId {
@@ -239,22 +281,24 @@ impl RecordBuilder {
 
     fn close_window(&mut self, end: u64) {
         let len = end - self.window_start;
-        let gauges = self
-            .gauges
-            .iter_mut()
-            .map(|g| {
-                g.integral += u128::from(g.value) * u128::from(end - g.since);
-                let stat = GaugeStat {
-                    mean: g.integral as f64 / len.max(1) as f64,
-                    max: g.max as f64,
-                };
-                g.since = end;
-                g.integral = 0;
-                g.max = g.value;
-                stat
-            })
-            .collect();
-        if self.window_start >= self.meta.warmup {
+        let measured = self.window_start >= self.meta.warmup;
+        self.coarse.next_window();
+        let mut gauges = Vec::with_capacity(self.gauges.len() - self.coarse.len());
+        for (g, slot) in self.gauges.iter_mut().zip(&self.coarse_slot) {
+            g.integral += u128::from(g.value) * u128::from(end - g.since);
+            let stat = GaugeStat {
+                mean: g.integral as f64 / len.max(1) as f64,
+                max: g.max as f64,
+            };
+            match slot {
+                None => gauges.push(stat),
+                Some(c) => self.coarse.record(*c, g.integral as f64, stat.max, measured),
+            }
+            g.since = end;
+            g.integral = 0;
+            g.max = g.value;
+        }
+        if measured {
             self.total_latency.merge(&self.latency);
             for (total, w) in self.total_waits.iter_mut().zip(&self.waits) {
                 total.merge(w);
@@ -294,7 +338,7 @@ impl RecordBuilder {
         let span: u64 = measured.iter().map(|w| w.len).sum();
         let mut outcomes = OutcomeCounts::zeroed(self.outcome_specs.len());
         let mut counters = vec![0; self.counter_specs.len()];
-        let mut gauges = vec![GaugeStat::default(); self.gauge_specs.len()];
+        let mut gauges = vec![GaugeStat::default(); self.gauge_specs.len() - self.coarse.len()];
         for w in &measured {
             outcomes.add(&w.outcomes);
             for (t, c) in counters.iter_mut().zip(&w.counters) {
@@ -305,9 +349,40 @@ impl RecordBuilder {
                 t.max = t.max.max(g.max);
             }
         }
+        let arrivals = measured.iter().map(|w| w.arrivals).sum();
+        // The gauges the windows hold keep their order; the coarse ones
+        // follow, in theirs (a coarse gauge's slot is its rank among them).
+        let first = self.gauge_specs.len() - self.coarse.len();
+        let mut specs = Vec::with_capacity(self.gauge_specs.len());
+        let mut coarse_specs = Vec::with_capacity(self.coarse.len());
+        let mut index = Vec::with_capacity(self.gauge_specs.len());
+        for (spec, slot) in self.gauge_specs.into_iter().zip(&self.coarse_slot) {
+            match slot {
+                None => {
+                    index.push(specs.len());
+                    specs.push(spec);
+                }
+                Some(c) => {
+                    index.push(first + *c as usize);
+                    coarse_specs.push(spec);
+                }
+            }
+        }
+        specs.extend(coarse_specs);
+        let (coarse, coarse_totals) = self.coarse.finish(first, &self.windows, span);
+        gauges.extend(coarse_totals);
+        let groups = self
+            .groups
+            .into_iter()
+            .map(|(key, label, members)| GaugeGroup {
+                key,
+                label,
+                members: members.iter().map(|g| index[g.0 as usize]).collect(),
+            })
+            .collect();
         let totals = Totals {
             span,
-            arrivals: measured.iter().map(|w| w.arrivals).sum(),
+            arrivals,
             outcomes,
             latency: self.total_latency,
             waits: self.total_waits,
@@ -319,11 +394,14 @@ impl RecordBuilder {
             meta: self.meta,
             outcomes: self.outcome_specs,
             waits: self.wait_specs,
-            gauges: self.gauge_specs,
+            gauges: specs,
+            groups,
+            coarse,
             counters: self.counter_specs,
             windows: self.windows,
             totals,
             spans: Vec::new(),
+            timelines: Vec::new(),
         }
     }
 }

@@ -1,6 +1,7 @@
-//! The three charts of one era: latency, throughput and errors, utilisation.
+//! Two of an era's charts: latency (with the timelines' strips under it),
+//! and throughput and errors.
 
-use lab_core::record::{GaugeKind, SpanKind};
+use lab_core::record::SpanKind;
 use lab_core::scenario::Percentile;
 use lab_core::{OutcomeId, Record};
 use plotters::coord::Shift;
@@ -8,32 +9,33 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use super::{
-    DrawResult, FONT, Plot, caption_font, color, frame, legend, legend_box, legend_line, linear_top, log_range, mid,
-    ms_label, outcome_colors,
+    DrawResult, FONT, NO_ENTRY, Plot, caption_font, color, legend, legend_box, legend_line, linear_top, log_range, mid,
+    ms_label, outcome_colors, strip, timed_frame,
 };
 
-fn x_max(r: &Record) -> f64 {
+/// Height of the latency chart without its strips.
+const LATENCY_HEIGHT: u32 = 460;
+
+pub(super) fn x_max(r: &Record) -> f64 {
     r.meta.duration as f64 / 1e9
 }
 
 /// Shades the record's spans (faults red, times nobody held the VIP blue)
-/// across a chart of height `top`, each kind once in the legend.
-fn shade_spans<DB: DrawingBackend, Y: Ranged<ValueType = f64>>(
+/// across a chart of height `top`, each kind once in the legend if
+/// `labelled` (a chart's later panels leave it to the first).
+pub(super) fn shade_spans<DB: DrawingBackend, Y: Ranged<ValueType = f64>>(
     chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, Y>>,
     r: &Record,
     bottom: f64,
     top: f64,
+    labelled: bool,
 ) -> DrawResult
 where
     DB::ErrorType: 'static,
 {
     for (kind, c, label) in [
         (SpanKind::Fault, RGBColor(214, 39, 40).mix(0.12), "fault"),
-        (
-            SpanKind::NoEntry,
-            RGBColor(31, 119, 180).mix(0.18),
-            "nobody holds the VIP",
-        ),
+        (SpanKind::NoEntry, NO_ENTRY, "nobody holds the VIP"),
     ] {
         let boxes: Vec<_> = r
             .spans
@@ -41,8 +43,12 @@ where
             .filter(|s| s.kind == kind)
             .map(|s| Rectangle::new([(s.start as f64 / 1e9, bottom), (s.end as f64 / 1e9, top)], c.filled()))
             .collect();
-        if !boxes.is_empty() {
-            chart.draw_series(boxes)?.label(label).legend(legend_box(c));
+        if boxes.is_empty() {
+            continue;
+        }
+        let drawn = chart.draw_series(boxes)?;
+        if labelled {
+            drawn.label(label).legend(legend_box(c));
         }
     }
     Ok(())
@@ -59,9 +65,16 @@ impl Plot for Latency<'_> {
         format!("{}: latency over time", self.0.meta.era)
     }
     fn caption(&self) -> String {
-        "Watch where p99 leaves p50 as the offered load (grey) rises: that is queueing, and a line that flattens at a \
-         ceiling means requests are being cut off by a timeout."
-            .into()
+        let mut c = "Watch where p99 leaves p50 as the offered load (grey) rises: that is queueing, and a line that \
+                     flattens at a ceiling means requests are being cut off by a timeout."
+            .to_string();
+        if !self.0.timelines.is_empty() {
+            c.push_str(" The strip below shows who held the VIP: a gap there is a gap in the answers above.");
+        }
+        c
+    }
+    fn size(&self) -> (u32, u32) {
+        (1000, LATENCY_HEIGHT + strip::height(self.0))
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
@@ -70,6 +83,14 @@ impl Plot for Latency<'_> {
     {
         let r = self.0;
         root.fill(&WHITE)?;
+        let strips = !r.timelines.is_empty();
+        let root = if strips {
+            let (top, bottom) = root.split_vertically(LATENCY_HEIGHT);
+            strip::draw(&bottom, r, x_max(r))?;
+            top
+        } else {
+            root.clone()
+        };
         let series = [
             (Percentile::P50, "p50"),
             (Percentile::P95, "p95"),
@@ -98,14 +119,14 @@ impl Plot for Latency<'_> {
                 .iter()
                 .flat_map(|w| [w.offered, w.arrivals as f64 / w.seconds()]),
         );
-        let mut chart = frame(root, 40)
+        // With strips under it, the time axis's name is theirs.
+        let mut chart = timed_frame(&root, if strips { 25 } else { 40 }, true)
             .caption(self.title(), caption_font())
-            .right_y_label_area_size(70)
             .build_cartesian_2d(0f64..x_max(r), (lo..hi).log_scale())?
             .set_secondary_coord(0f64..x_max(r), 0f64..load_top);
         chart
             .configure_mesh()
-            .x_desc("time (s)")
+            .x_desc(if strips { "" } else { "time (s)" })
             .y_desc("latency of 200s")
             .y_label_formatter(&ms_label)
             .label_style((FONT, 13))
@@ -117,7 +138,7 @@ impl Plot for Latency<'_> {
             .label_style((FONT, 13))
             .axis_desc_style((FONT, 14))
             .draw()?;
-        shade_spans(&mut chart, r, lo, hi)?;
+        shade_spans(&mut chart, r, lo, hi, true)?;
         let grey = RGBColor(150, 150, 150).mix(0.25);
         chart
             .draw_secondary_series(AreaSeries::new(
@@ -193,7 +214,7 @@ impl Plot for Throughput<'_> {
                 .map(|p| p.1)
                 .chain(r.windows.iter().map(|w| w.offered)),
         );
-        let mut chart = frame(root, 40)
+        let mut chart = timed_frame(root, 40, false)
             .caption(self.title(), caption_font())
             .build_cartesian_2d(0f64..x_max(r), 0f64..top)?;
         chart
@@ -203,7 +224,7 @@ impl Plot for Throughput<'_> {
             .label_style((FONT, 13))
             .axis_desc_style((FONT, 14))
             .draw()?;
-        shade_spans(&mut chart, r, 0.0, top)?;
+        shade_spans(&mut chart, r, 0.0, top, true)?;
         for (i, o) in layers.iter().enumerate().rev() {
             let c = colors[o.index()].mix(0.85);
             chart
@@ -225,92 +246,4 @@ impl Plot for Throughput<'_> {
 
 fn has_any(r: &Record, o: OutcomeId) -> bool {
     r.windows.iter().any(|w| w.outcomes[o] > 0)
-}
-
-/// Utilisation of every resource with a capacity, and the queues.
-pub struct Utilisation<'a>(pub &'a Record);
-
-impl Plot for Utilisation<'_> {
-    fn id(&self) -> String {
-        format!("{}-utilisation", self.0.meta.era)
-    }
-    fn title(&self) -> String {
-        format!("{}: utilisation and queues", self.0.meta.era)
-    }
-    fn caption(&self) -> String {
-        "The resource that reaches 100% first is the bottleneck; below, the queue that grows behind it (FPM's listen \
-         backlog, row-lock waiters) tells where requests wait."
-            .into()
-    }
-    fn size(&self) -> (u32, u32) {
-        (1000, 760)
-    }
-
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
-    where
-        DB::ErrorType: 'static,
-    {
-        let r = self.0;
-        root.fill(&WHITE)?;
-        let root = root.titled(&self.title(), caption_font())?;
-        let (upper, lower) = root.split_vertically(380);
-        let util: Vec<usize> = r
-            .gauges
-            .iter()
-            .enumerate()
-            .filter(|(_, g)| {
-                g.capacity.is_some_and(|c| c > 0.0)
-                    && matches!(g.kind, GaugeKind::Cpu | GaugeKind::Workers | GaugeKind::Connections)
-            })
-            .map(|(i, _)| i)
-            .collect();
-        let mut chart = frame(&upper, 35).build_cartesian_2d(0f64..x_max(r), 0f64..105f64)?;
-        chart
-            .configure_mesh()
-            .y_desc("utilisation (%)")
-            .label_style((FONT, 13))
-            .axis_desc_style((FONT, 14))
-            .draw()?;
-        for (n, &i) in util.iter().enumerate() {
-            let cap = r.gauges[i].capacity.unwrap_or(1.0);
-            let c = color(n);
-            chart
-                .draw_series(LineSeries::new(
-                    r.windows.iter().map(|w| (mid(w), 100.0 * w.gauges[i].mean / cap)),
-                    c.stroke_width(2),
-                ))?
-                .label(format!("{} (of {})", r.gauges[i].label, cap))
-                .legend(legend_line(c));
-        }
-        legend(&mut chart, SeriesLabelPosition::LowerRight)?;
-
-        let queues: Vec<usize> = r
-            .gauges
-            .iter()
-            .enumerate()
-            .filter(|(_, g)| matches!(g.kind, GaugeKind::Queue | GaugeKind::InSystem))
-            .map(|(i, _)| i)
-            .collect();
-        let top = linear_top(r.windows.iter().flat_map(|w| queues.iter().map(|&i| w.gauges[i].max)));
-        let mut chart = frame(&lower, 40).build_cartesian_2d(0f64..x_max(r), 0f64..top)?;
-        chart
-            .configure_mesh()
-            .x_desc("time (s)")
-            .y_desc("requests (window mean)")
-            .label_style((FONT, 13))
-            .axis_desc_style((FONT, 14))
-            .draw()?;
-        for (n, &i) in queues.iter().enumerate() {
-            let c = color(n + util.len());
-            chart
-                .draw_series(LineSeries::new(
-                    r.windows.iter().map(|w| (mid(w), w.gauges[i].mean)),
-                    c.stroke_width(2),
-                ))?
-                .label(r.gauges[i].label.clone())
-                .legend(legend_line(c));
-        }
-        legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
-        Ok(())
-    }
 }

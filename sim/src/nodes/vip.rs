@@ -12,6 +12,7 @@
 //! election), so at time zero the higher-priority router is master.
 
 use lab_control::vrrp::{Holders, Side, Vrrp, VrrpConfig, VrrpPair};
+use lab_core::record::Timeline;
 use lab_core::scenario::{Fault, FaultKind, LB_MASTER};
 
 use crate::engine::Time;
@@ -37,6 +38,8 @@ pub(crate) struct LbFault {
 /// Who receives the address's packets over the run.
 pub(crate) struct VipTimeline {
     changes: Vec<Change>,
+    /// The balancers' hosts' names, for the record.
+    names: [String; 2],
     /// The change in force at the last instant asked about: requests ask
     /// in time order, so the lookup only moves forward.
     cursor: usize,
@@ -135,7 +138,15 @@ impl VipTimeline {
             }
         }
         resolved.sort_by_key(|f| f.at);
-        (VipTimeline { changes, cursor: 0 }, resolved)
+        let names = names.map(String::from);
+        (
+            VipTimeline {
+                changes,
+                names,
+                cursor: 0,
+            },
+            resolved,
+        )
     }
 
     /// The balancer receiving packets at `now`; `now` never goes back.
@@ -150,6 +161,21 @@ impl VipTimeline {
     /// Every change, the first at time zero.
     pub(crate) fn changes(&self) -> &[Change] {
         &self.changes
+    }
+
+    /// Who held the address before `end`, for the record and the report.
+    pub(crate) fn timeline(&self, end: Time) -> Timeline {
+        Timeline {
+            key: "vip.holder".into(),
+            label: "VIP holder".into(),
+            states: self.names.to_vec(),
+            changes: self
+                .changes
+                .iter()
+                .filter(|c| c.at < end || c.at == 0)
+                .map(|c| (c.at, c.holder.map(usize::from)))
+                .collect(),
+        }
     }
 }
 
@@ -219,6 +245,11 @@ mod tests {
         assert_eq!(t.holder(back), Some(1));
         let gap = back - crash;
         assert!(gap > down - SECOND && gap <= down, "gap {gap} ns");
+        // The record's timeline names the balancers and stops at the end.
+        let tl = t.timeline(back);
+        assert_eq!(tl.states, ["lb[0]", "lb[1]"]);
+        assert_eq!(tl.changes, [(0, Some(0)), (crash, None)]);
+        assert_eq!(t.timeline(60 * SECOND).changes[2], (back, Some(1)));
     }
 
     #[test]

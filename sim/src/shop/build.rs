@@ -14,7 +14,6 @@ use super::{
 };
 use crate::arrivals::Arrivals;
 use crate::budget::Estimate;
-use crate::cpu::Cpu;
 use crate::engine::{Lane, Scheduler};
 use crate::nodes::fpm::Pool;
 use crate::nodes::mysql::Server;
@@ -80,24 +79,7 @@ impl Shop {
         ] {
             gauge(key.into(), label.into(), kind, capacity);
         }
-        let hosts = topology
-            .hosts
-            .iter()
-            .enumerate()
-            .map(|(i, h)| Host {
-                cpu: Cpu::new(h.cores, h.speed),
-                slot: sched.add_slot(),
-                id: u32::try_from(i).expect("fewer than 2^32 hosts"),
-                cores: h.cores,
-                gauge: rec.add_gauge(GaugeSpec {
-                    key: format!("{}.cpu", h.name),
-                    label: format!("{} CPU", h.name),
-                    kind: GaugeKind::Cpu,
-                    capacity: Some(f64::from(h.cores)),
-                }),
-                busy: 0,
-            })
-            .collect::<Vec<_>>();
+        let hosts = Host::all(&topology, &path, &mut rec, &mut sched);
         let base_speed = topology.hosts.iter().map(|h| h.speed).collect();
         let mut counter = |key: &str, label: &str| {
             rec.add_counter(CounterSpec {

@@ -1,8 +1,55 @@
 //! A request's CPU work on a host: starting a job, moving the host's
 //! completion event when its jobs change, and what finished jobs resume.
 
-use super::{Ev, Key, Phase, Shop};
-use crate::cpu::JobTag;
+use lab_core::record::{GaugeKind, GaugeSpec, RecordBuilder};
+use lab_core::topology::Topology;
+
+use super::{Ev, Host, Key, Path, Phase, Shop};
+use crate::cpu::{Cpu, JobTag};
+use crate::engine::Scheduler;
+
+impl Host {
+    /// Every host of the topology, each with its busy-cores gauge. Behind a
+    /// balancer the web nodes' gauges form a group, which keeps a long run
+    /// with a thousand of them within bounded memory and lets the report
+    /// draw the busiest apart from the others.
+    pub(super) fn all(
+        topology: &Topology,
+        path: &Path,
+        rec: &mut RecordBuilder,
+        sched: &mut Scheduler<Ev>,
+    ) -> Vec<Host> {
+        let mut is_web = vec![false; topology.hosts.len()];
+        for w in &path.webs {
+            is_web[w.host] = true;
+        }
+        let web_group = path.front.is_some().then(|| rec.add_group("web.cpu", "web nodes' CPU"));
+        topology
+            .hosts
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                let spec = GaugeSpec {
+                    key: format!("{}.cpu", h.name),
+                    label: format!("{} CPU", h.name),
+                    kind: GaugeKind::Cpu,
+                    capacity: Some(f64::from(h.cores)),
+                };
+                Host {
+                    cpu: Cpu::new(h.cores, h.speed),
+                    slot: sched.add_slot(),
+                    id: u32::try_from(i).expect("fewer than 2^32 hosts"),
+                    cores: h.cores,
+                    gauge: match web_group {
+                        Some(g) if is_web[i] => rec.add_gauge_in(g, spec),
+                        _ => rec.add_gauge(spec),
+                    },
+                    busy: 0,
+                }
+            })
+            .collect()
+    }
+}
 
 impl Shop {
     #[inline(always)]

@@ -8,7 +8,7 @@ use lab_core::scenario::{FaultKind, FpmPool, LB_MASTER, ProcessManager};
 use lab_core::topology::Topology;
 
 use super::{Ev, Front, Key, Phase, Shop};
-use lab_core::record::{Span, SpanKind};
+use lab_core::record::{Span, SpanKind, Timeline};
 
 use crate::cpu::Cpu;
 use crate::engine::Time;
@@ -115,6 +115,11 @@ impl Shop {
             }
         }
         spans
+    }
+
+    /// The states the record charts over the run: who held the VIP.
+    pub(super) fn timelines(&self) -> Vec<Timeline> {
+        self.front.iter().map(|f| f.vip.timeline(self.end)).collect()
     }
 
     pub(super) fn schedule_faults(&mut self) {

@@ -1,0 +1,321 @@
+//! An era's utilisation chart: every resource with a capacity; each group
+//! of like gauges (the web nodes' CPUs) as its busiest few and a band for
+//! the others, so that a thousand nodes draw as fast and read as well as
+//! four; then the queues.
+
+use lab_core::Record;
+use lab_core::record::{GaugeGroup, GaugeKind};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::era::{shade_spans, x_max};
+use super::{
+    DrawResult, FONT, Plot, caption_font, color, legend, legend_box, legend_line, linear_top, mid, timed_frame,
+};
+
+/// The members of a group drawn each as its own line.
+pub const BUSIEST: usize = 5;
+
+const UPPER: u32 = 360;
+const GROUP_PANEL: u32 = 330;
+
+/// Utilisation of every resource with a capacity, and the queues.
+pub struct Utilisation<'a>(pub &'a Record);
+
+/// How a group is drawn: its busiest members apart, the others together.
+#[derive(Debug, PartialEq)]
+pub struct GroupView {
+    /// Indices in `Record::gauges`, the busiest first.
+    pub busiest: Vec<usize>,
+    /// The other members, in the group's order.
+    pub others: Vec<usize>,
+}
+
+/// Ranks a group's members by their mean over the measured span (ties in
+/// the group's order): the first [`BUSIEST`] apart, the others together,
+/// unless they are too few to make a band.
+pub fn group_view(r: &Record, g: &GaugeGroup) -> GroupView {
+    let mut ranked = g.members.clone();
+    ranked.sort_by(|&a, &b| r.totals.gauges[b].mean.total_cmp(&r.totals.gauges[a].mean));
+    if ranked.len() <= BUSIEST + 1 {
+        return GroupView {
+            busiest: ranked,
+            others: Vec::new(),
+        };
+    }
+    let busiest = ranked[..BUSIEST].to_vec();
+    let others = g.members.iter().copied().filter(|m| !busiest.contains(m)).collect();
+    GroupView { busiest, others }
+}
+
+/// Per window: the lowest, mean and highest utilisation (%) of `members`,
+/// each at its gauge's resolution.
+/// Empty when `members` is.
+pub fn band(r: &Record, members: &[usize]) -> Vec<(f64, f64, f64)> {
+    if members.is_empty() {
+        return Vec::new();
+    }
+    let percent = |i: usize, w: usize| 100.0 * r.gauge_in_window(i, w).mean / r.gauges[i].capacity.unwrap_or(1.0);
+    (0..r.windows.len())
+        .map(|w| {
+            let (mut lo, mut hi, mut sum) = (f64::MAX, f64::MIN, 0.0);
+            for &i in members {
+                let v = percent(i, w);
+                lo = lo.min(v);
+                hi = hi.max(v);
+                sum += v;
+            }
+            (lo, sum / members.len() as f64, hi)
+        })
+        .collect()
+}
+
+fn in_a_group(r: &Record, i: usize) -> bool {
+    r.groups.iter().any(|g| g.members.contains(&i))
+}
+
+impl Plot for Utilisation<'_> {
+    fn id(&self) -> String {
+        format!("{}-utilisation", self.0.meta.era)
+    }
+    fn title(&self) -> String {
+        format!("{}: utilisation and queues", self.0.meta.era)
+    }
+    fn caption(&self) -> String {
+        let mut c = "The resource that reaches 100% first is the bottleneck; below, the queue that grows behind it \
+                     (FPM's listen backlog, row-lock waiters) tells where requests wait."
+            .to_string();
+        if !self.0.groups.is_empty() {
+            c.push_str(&format!(
+                " The web nodes' CPUs have a panel of their own: the {BUSIEST} busiest over the run as lines, the \
+                 others as a band from the least to the most busy in each window, with their mean dashed; one \
+                 node apart from the band is one the balancer treats differently."
+            ));
+        }
+        c
+    }
+    fn size(&self) -> (u32, u32) {
+        (1000, 760 + GROUP_PANEL * self.0.groups.len() as u32)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        let r = self.0;
+        root.fill(&WHITE)?;
+        let root = root.titled(&self.title(), caption_font())?;
+        let (upper, mut rest) = root.split_vertically(UPPER);
+        let util: Vec<usize> = r
+            .gauges
+            .iter()
+            .enumerate()
+            .filter(|&(i, g)| {
+                g.capacity.is_some_and(|c| c > 0.0)
+                    && matches!(g.kind, GaugeKind::Cpu | GaugeKind::Workers | GaugeKind::Connections)
+                    && !in_a_group(r, i)
+            })
+            .map(|(i, _)| i)
+            .collect();
+        let mut chart = timed_frame(&upper, 35, false).build_cartesian_2d(0f64..x_max(r), 0f64..105f64)?;
+        chart
+            .configure_mesh()
+            .y_desc("utilisation (%)")
+            .label_style((FONT, 13))
+            .axis_desc_style((FONT, 14))
+            .draw()?;
+        shade_spans(&mut chart, r, 0.0, 105.0, true)?;
+        for (n, &i) in util.iter().enumerate() {
+            let cap = r.gauges[i].capacity.unwrap_or(1.0);
+            let c = color(n);
+            chart
+                .draw_series(LineSeries::new(
+                    r.windows.iter().map(|w| (mid(w), 100.0 * w.gauges[i].mean / cap)),
+                    c.stroke_width(2),
+                ))?
+                .label(format!("{} (of {})", r.gauges[i].label, cap))
+                .legend(legend_line(c));
+        }
+        legend(&mut chart, SeriesLabelPosition::LowerRight)?;
+
+        for g in &r.groups {
+            let (panel, below) = rest.split_vertically(GROUP_PANEL);
+            rest = below;
+            draw_group(&panel, r, g)?;
+        }
+
+        let queues: Vec<usize> = r
+            .gauges
+            .iter()
+            .enumerate()
+            .filter(|(_, g)| matches!(g.kind, GaugeKind::Queue | GaugeKind::InSystem))
+            .map(|(i, _)| i)
+            .collect();
+        let top = linear_top(r.windows.iter().flat_map(|w| queues.iter().map(|&i| w.gauges[i].max)));
+        let mut chart = timed_frame(&rest, 40, false).build_cartesian_2d(0f64..x_max(r), 0f64..top)?;
+        chart
+            .configure_mesh()
+            .x_desc("time (s)")
+            .y_desc("requests (window mean)")
+            .label_style((FONT, 13))
+            .axis_desc_style((FONT, 14))
+            .draw()?;
+        shade_spans(&mut chart, r, 0.0, top, false)?;
+        for (n, &i) in queues.iter().enumerate() {
+            let c = color(n + util.len());
+            chart
+                .draw_series(LineSeries::new(
+                    r.windows.iter().map(|w| (mid(w), w.gauges[i].mean)),
+                    c.stroke_width(2),
+                ))?
+                .label(r.gauges[i].label.clone())
+                .legend(legend_line(c));
+        }
+        legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
+        Ok(())
+    }
+}
+
+/// A group's panel: the busiest members' lines over the others' band.
+fn draw_group<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, r: &Record, g: &GaugeGroup) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let view = group_view(r, g);
+    let band = band(r, &view.others);
+    let lines: Vec<Vec<(f64, f64)>> = view
+        .busiest
+        .iter()
+        .map(|&i| {
+            let cap = r.gauges[i].capacity.unwrap_or(1.0);
+            r.gauge_points(i)
+                .into_iter()
+                .map(|(start, len, s)| ((start as f64 + len as f64 / 2.0) / 1e9, 100.0 * s.mean / cap))
+                .collect()
+        })
+        .collect();
+    // Up to the busiest figure: a thousand lightly loaded nodes would
+    // otherwise lie flat along the bottom of a 100% axis.
+    let top = linear_top(lines.iter().flatten().map(|p| p.1).chain(band.iter().map(|b| b.2))).min(105.0);
+    let mut chart = timed_frame(area, 35, false).build_cartesian_2d(0f64..x_max(r), 0f64..top)?;
+    chart
+        .configure_mesh()
+        .y_desc(format!("{} (%)", g.label))
+        .label_style((FONT, 13))
+        .axis_desc_style((FONT, 14))
+        .draw()?;
+    shade_spans(&mut chart, r, 0.0, top, false)?;
+    if !view.others.is_empty() {
+        let xs: Vec<f64> = r.windows.iter().map(mid).collect();
+        let outline: Vec<(f64, f64)> = xs
+            .iter()
+            .zip(&band)
+            .map(|(&x, b)| (x, b.0))
+            .chain(xs.iter().zip(&band).rev().map(|(&x, b)| (x, b.2)))
+            .collect();
+        let grey = RGBColor(120, 120, 120);
+        chart
+            .draw_series(std::iter::once(Polygon::new(outline, grey.mix(0.3).filled())))?
+            .label(format!("the other {}: least to most busy", view.others.len()))
+            .legend(legend_box(grey.mix(0.3)));
+    }
+    for (n, (&i, points)) in view.busiest.iter().zip(lines).enumerate() {
+        let cap = r.gauges[i].capacity.unwrap_or(1.0);
+        let c = color(n);
+        chart
+            .draw_series(LineSeries::new(points, c.stroke_width(2)))?
+            .label(format!(
+                "{} (of {cap}), {:.0}% over the run",
+                r.gauges[i].label,
+                100.0 * r.totals.gauges[i].mean / cap
+            ))
+            .legend(legend_line(c));
+    }
+    // The others' mean last, over the lines: it is what the busiest are
+    // measured against.
+    if !view.others.is_empty() {
+        let n = view.others.len();
+        let mean = RGBColor(40, 40, 40);
+        chart
+            .draw_series(DashedLineSeries::new(
+                r.windows.iter().map(mid).zip(&band).map(|(x, b)| (x, b.1)),
+                6,
+                4,
+                mean.stroke_width(2),
+            ))?
+            .label(format!("the other {n}: mean"))
+            .legend(legend_line(mean));
+    }
+    legend(&mut chart, SeriesLabelPosition::LowerRight)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use lab_core::record::{RecordBuilder, RecordMeta, Source};
+
+    use super::*;
+
+    const S: u64 = 1_000_000_000;
+
+    /// Eight nodes of 4 cores over two seconds: node `m` busy `m / 2` cores,
+    /// all of them the second second but node 0, which is idle.
+    fn record() -> Record {
+        let mut b = RecordBuilder::new(RecordMeta {
+            scenario: "t".into(),
+            era: "silver".into(),
+            model: "silver".into(),
+            source: Source::Simulated,
+            seed: 1,
+            window: S,
+            warmup: 0,
+            duration: 2 * S,
+            price_per_hour: 0.0,
+        });
+        let g = b.add_group("web.cpu", "web nodes' CPU");
+        let ids: Vec<_> = (0..8)
+            .map(|m| {
+                b.add_gauge_in(
+                    g,
+                    lab_core::record::GaugeSpec {
+                        key: format!("web[{m}].cpu"),
+                        label: format!("web[{m}] CPU"),
+                        kind: GaugeKind::Cpu,
+                        capacity: Some(4.0),
+                    },
+                )
+            })
+            .collect();
+        for (m, &id) in ids.iter().enumerate() {
+            b.gauge(0, id, m as u64 / 2);
+        }
+        for (m, &id) in ids.iter().enumerate() {
+            b.gauge(S, id, if m == 0 { 0 } else { 4 });
+        }
+        b.finish(2 * S, 0, |_, _| 0.0)
+    }
+
+    #[test]
+    fn the_busiest_go_apart_and_the_others_make_a_band() {
+        let r = record();
+        let view = group_view(&r, &r.groups[0]);
+        // Means 0, 2, 2.5, 2.5, 3, 3, 3.5 and 3.5 cores: ties keep the
+        // group's order.
+        assert_eq!(view.busiest, [6, 7, 4, 5, 2]);
+        assert_eq!(view.others, [0, 1, 3]);
+        let b = band(&r, &view.others);
+        // First second: 0, 0 and 1 of 4 cores; then 0, 4 and 4.
+        assert_eq!(b[0], (0.0, 100.0 / 12.0, 25.0));
+        assert_eq!(b[1], (0.0, 200.0 / 3.0, 100.0));
+        assert!(band(&r, &[]).is_empty());
+    }
+
+    #[test]
+    fn a_group_too_small_for_a_band_is_all_lines() {
+        let mut r = record();
+        r.groups[0].members.truncate(BUSIEST + 1);
+        let view = group_view(&r, &r.groups[0]);
+        assert_eq!(view.busiest.len(), BUSIEST + 1);
+        assert!(view.others.is_empty());
+    }
+}
