@@ -4,6 +4,7 @@
 
 mod compare;
 mod era;
+mod services;
 mod strip;
 mod utilisation;
 
@@ -16,6 +17,8 @@ use plotters::prelude::*;
 
 pub use compare::Comparison;
 pub use era::{Latency, Throughput};
+pub use services::Services;
+pub(crate) use services::service_waits;
 pub use utilisation::Utilisation;
 
 pub(crate) type DrawResult = Result<(), Box<dyn Error + Send + Sync>>;

@@ -29,7 +29,7 @@ use rayon::prelude::*;
 
 pub use summary::Summary;
 
-use charts::{Comparison, Latency, Rendered, Throughput, Utilisation};
+use charts::{Comparison, Latency, Rendered, Services, Throughput, Utilisation};
 
 /// Why a report could not be written. The cause is the error's source, so
 /// that a printed chain (`{:#}`) shows it once.
@@ -58,6 +58,7 @@ enum Job<'a> {
     Latency(Latency<'a>),
     Throughput(Throughput<'a>),
     Utilisation(Utilisation<'a>),
+    Services(Services<'a>),
 }
 
 impl Job<'_> {
@@ -67,6 +68,7 @@ impl Job<'_> {
             Job::Latency(p) => charts::render(p, dir),
             Job::Throughput(p) => charts::render(p, dir),
             Job::Utilisation(p) => charts::render(p, dir),
+            Job::Services(p) => charts::render(p, dir),
         }
     }
 }
@@ -110,6 +112,9 @@ pub fn write(scenario: &Scenario, records: &[Record], dir: &Path) -> Result<Repo
         jobs.push(Job::Latency(Latency(r)));
         jobs.push(Job::Throughput(Throughput(r)));
         jobs.push(Job::Utilisation(Utilisation(r)));
+        if !charts::service_waits(r).is_empty() {
+            jobs.push(Job::Services(Services(r)));
+        }
     }
     let mut rendered: Vec<Rendered> = jobs
         .par_iter()
@@ -124,7 +129,8 @@ pub fn write(scenario: &Scenario, records: &[Record], dir: &Path) -> Result<Repo
     let mut per_era = Vec::new();
     let mut rest = rendered.into_iter();
     for r in records {
-        per_era.push((r.meta.era.clone(), rest.by_ref().take(3).collect::<Vec<_>>()));
+        let charts = if charts::service_waits(r).is_empty() { 3 } else { 4 };
+        per_era.push((r.meta.era.clone(), rest.by_ref().take(charts).collect::<Vec<_>>()));
     }
     let page = html::page(&summary, comparison.as_ref(), &per_era);
     let index = dir.join("index.html");

@@ -219,3 +219,39 @@ fn each_era_s_page_lists_its_waits() {
     let table = html.split("waits</h3>").nth(1).expect("a waits table");
     assert!(table.contains("FPM listen backlog wait <code>queue_wait</code></td><td>40</td><td>1.0 ms</td>"));
 }
+
+#[test]
+fn an_era_with_services_gets_a_chart_of_its_calls() {
+    let mut b = RecordBuilder::new(RecordMeta {
+        scenario: "hand".into(),
+        era: "gold".into(),
+        model: "gold".into(),
+        source: Source::Simulated,
+        seed: 1,
+        window: S,
+        warmup: 0,
+        duration: 4 * S,
+        price_per_hour: 0.0,
+    });
+    let calls = b.add_wait(lab_core::record::HistogramSpec {
+        key: "rpc.cart".into(),
+        label: "calls to cart".into(),
+    });
+    for i in 0..40u64 {
+        let t = i * S / 10;
+        b.arrival(t);
+        b.wait(t + 5_000_000, calls, 5_000_000);
+        b.outcome(t + 6_000_000, OutcomeId::OK, 6_000_000);
+    }
+    let gold = b.finish(4 * S, 0, |_, _| 10.0);
+    let tmp = tempfile::tempdir().unwrap();
+    let report = lab_reports::write(&scenario(), &[record(), gold], tmp.path()).unwrap();
+    assert!(report.files.contains(&"gold-services.svg".to_string()));
+    assert!(!report.files.iter().any(|f| f.starts_with("stone-services")));
+    let svg = std::fs::read_to_string(tmp.path().join("gold-services.svg")).unwrap();
+    assert!(svg.contains("cart"), "the legend names the service");
+    let html = std::fs::read_to_string(tmp.path().join("index.html")).unwrap();
+    let gold_part = html.split("<h2>Era: gold</h2>").nth(1).unwrap();
+    assert!(gold_part.contains("id=\"gold-services\""));
+    assert!(gold_part.contains("calls to cart <code>rpc.cart</code>"));
+}
