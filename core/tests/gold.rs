@@ -230,3 +230,28 @@ fn calls_and_branches_count_as_steps_of_a_request() {
         "each call and each parallel branch counting as one",
     );
 }
+
+#[test]
+fn a_gold_era_runs_at_most_10000_web_nodes_in_all() {
+    let text =
+        gold("nodes = 4000\n[eras.gold.services.cart]\nnodes = 4000\n[eras.gold.services.catalog]\nnodes = 4000");
+    rejects(&text, "eras.gold", "[eras.gold]", "at most 10000 web nodes");
+}
+
+#[test]
+fn service_and_operation_names_hold_no_dot() {
+    let text = doc(
+        "",
+        "rate = \"10/s\"",
+        "[app.services.\"a.b\".ops.x]\nsteps = [{ cpu = \"1ms\" }]",
+        "[eras.gold]",
+    );
+    rejects(&text, "app.services.\"a.b\"", "\"a.b\"", "cannot hold a '.'");
+    let text = doc(
+        "",
+        "rate = \"10/s\"",
+        "[app.services.a.ops.\"b.x\"]\nsteps = [{ cpu = \"1ms\" }]",
+        "[eras.gold]",
+    );
+    rejects(&text, "app.services.a.ops.\"b.x\"", "\"b.x\"", "cannot hold a '.'");
+}

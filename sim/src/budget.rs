@@ -34,7 +34,7 @@
 //!   ([`WINDOW_BYTES`] + services × [`SERVICE_WINDOW_BYTES`]) + the web
 //!   nodes' CPU gauges (a 16-byte figure a window for the first 16, at
 //!   most 256 8-byte points for each other) + max_children ×
-//!   [`CHILD_BYTES`] + users × [`USER_BYTES`] + steps × the size of a
+//!   [`CHILD_BYTES`] + web nodes × [`NODE_BYTES`] + users × [`USER_BYTES`] + steps × the size of a
 //!   compiled step + [`FIXED_BYTES`].
 //!   A request's bytes count its slab entry (176 bytes), its three timers
 //!   (40 bytes each, twice: lanes are swept once they hold twice their live
@@ -92,6 +92,9 @@ pub const SERVICE_WINDOW_BYTES: f64 = 1024.0;
 /// Bytes per FPM child (its entry, its place in the changed list, its
 /// pending start, twice).
 pub const CHILD_BYTES: f64 = 2.0 * (crate::nodes::fpm::CHILD_BYTES + 4 + crate::shop::TIMER_BYTES) as f64;
+/// Bytes per web node besides its children: its pool, nginx, host, CPU
+/// and the balancers' server entries.
+pub const NODE_BYTES: f64 = 2048.0;
 /// Bytes per closed-model user: its pending wake-up, twice.
 pub const USER_BYTES: f64 = 2.0 * crate::shop::TIMER_BYTES as f64;
 /// The recorder's batches in flight (up to 19 of 8,256 facts) and live
@@ -319,7 +322,16 @@ pub fn estimate(scenario: &Scenario, era: &Era) -> Estimate {
     if users > 0.0 && !answered_early {
         in_system = in_system.min(users);
     }
-    in_system = in_system.min(requests.ceil() + 1.0);
+    // A request brings its calls and branches along (gold).
+    let per_request = if remote {
+        1.0 + (0..scenario.app.endpoints.len())
+            .map(|i| scenario.app.subrequests(i))
+            .max()
+            .unwrap_or(0) as f64
+    } else {
+        1.0
+    };
+    in_system = in_system.min((requests.ceil() + 1.0) * per_request);
 
     let windows = scenario.duration.div_ceil(scenario.stats.window).max(1);
     let window_bytes = WINDOW_BYTES + path.services.len() as f64 * SERVICE_WINDOW_BYTES;
@@ -327,6 +339,7 @@ pub fn estimate(scenario: &Scenario, era: &Era) -> Estimate {
         + windows as f64 * window_bytes
         + host_gauge_bytes(path.webs.len(), windows)
         + path.webs.iter().map(|w| f64::from(w.fpm.max_children)).sum::<f64>() * CHILD_BYTES
+        + path.webs.len() as f64 * NODE_BYTES
         + users * USER_BYTES
         + compiled_steps(&scenario.app) * crate::shop::COMPILED_STEP_BYTES as f64
         + FIXED_BYTES;

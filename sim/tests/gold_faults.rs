@@ -256,3 +256,119 @@ fn a_call_without_a_timeout_waits_as_long_as_it_takes() {
     let ms = r.totals.latency.quantile(0.99).unwrap() as f64 / 1e6;
     assert!((ms - 5000.0).abs() < 50.0, "{ms}");
 }
+
+#[test]
+fn haproxy_giving_up_on_a_request_nginx_still_connects_forgets_it_once() {
+    // A TCP pool with a full backlog: nginx's SYNs are dropped and sent
+    // again; HAProxy gives up (timeout server) while they are, nginx sees
+    // it and forgets the connection. It was forgotten twice (a panic).
+    let r = run(r#"
+        duration = "120s"
+        [traffic]
+        rate = "200/s"
+        [app.endpoints.home]
+        steps = [{ cpu = "exp(mean = 100ms)" }]
+        [eras.silver]
+        fpm = { listen = "tcp", listen_backlog = 511 }
+    "#);
+    accounted(&r);
+}
+
+#[test]
+fn branches_waiting_on_a_lost_call_end_with_their_killed_request() {
+    // Each request's first branch calls a service whose balancer is down
+    // for good and waits without a timeout; FPM kills the request at 1 s.
+    // The branch goes with it, its MySQL connection closed.
+    let r = run(r#"
+        duration = "60s"
+        [traffic]
+        profile = [{ at = "0s", rate = "10/s" }, { at = "20s", rate = "10/s" }, { at = "20s", rate = "0/s" }]
+        [app.services.c.ops.z]
+        steps = [{ cpu = "1ms" }]
+        [app.endpoints.home]
+        steps = [{ parallel = [[{ query = "q", db_cpu = "1ms" }, { call = "c.z" }], [{ cpu = "10ms" }]] }]
+        [eras.gold]
+        rpc = { timeout = "off" }
+        fpm = { pm = "static", max_children = 100, request_terminate_timeout = "2s" }
+        [[faults]]
+        at = "5s"
+        kind = "crash"
+        target = "lb.c"
+    "#);
+    assert!(counter(&r, "fpm.terminated") > 50);
+    assert_eq!(last_max(&r, "requests.in_system"), 0.0);
+    assert_eq!(last_max(&r, "mysql.connections"), 0.0);
+}
+
+#[test]
+fn calls_to_a_balancer_that_comes_back_get_through_on_a_syn_retransmission() {
+    // lb.s is down from 10 to 15 s: calls sent meanwhile get no answer,
+    // and their callers' kernels send the SYN again at 1, 3, 7 s…; once
+    // the balancer is back they go through, and nothing waits for ever.
+    let r = run(r#"
+        duration = "60s"
+        [traffic]
+        rate = "10/s"
+        [app.services.s.ops.x]
+        steps = [{ cpu = "1ms" }]
+        [app.endpoints.home]
+        steps = [{ call = "s.x" }]
+        [eras.gold]
+        rpc = { timeout = "off" }
+        fpm = { pm = "static", max_children = 200 }
+        [[faults]]
+        at = "10s"
+        for = "5s"
+        kind = "crash"
+        target = "lb.s"
+    "#);
+    let all: u64 = r.outcome_ids().map(|o| r.totals.outcomes[o]).sum();
+    assert_eq!(r.totals.outcomes[OutcomeId::OK], all, "every call got through");
+    let slow = r.totals.latency.max().unwrap() as f64 / 1e9;
+    assert!(
+        (5.0..=8.5).contains(&slow),
+        "the slowest waited for a retransmission: {slow} s"
+    );
+    accounted(&r);
+}
+
+#[test]
+fn source_balancing_sends_one_caller_s_calls_to_one_server() {
+    // balance source hashes the client's address: for a call, its caller
+    // node's. One front node, so one service node gets every call.
+    let r = run(r#"
+        duration = "30s"
+        [traffic]
+        rate = "50/s"
+        [app.services.s.ops.x]
+        steps = [{ cpu = "10ms" }]
+        [app.endpoints.home]
+        steps = [{ call = "s.x" }]
+        [eras.gold]
+        nodes = 1
+        services.s = { nodes = 4, haproxy = { balance = "source" } }
+    "#);
+    let busy: Vec<f64> = (0..4)
+        .map(|i| gauge_mean(&r, &format!("svc.s[{i}].cpu"), 5, 30))
+        .collect();
+    assert_eq!(busy.iter().filter(|&&b| b > 0.0).count(), 1, "{busy:?}");
+}
+
+#[test]
+fn a_callee_s_work_after_its_balancer_gave_up_is_abandoned_work() {
+    let r = run(r#"
+        duration = "30s"
+        [traffic]
+        rate = "5/s"
+        [app.services.s.ops.x]
+        steps = [{ cpu = "2s" }]
+        [app.endpoints.home]
+        steps = [{ call = "s.x" }]
+        [eras.gold]
+        fpm = { pm = "static", max_children = 100 }
+        services.s = { host = { cores = 64 }, fpm = { pm = "static", max_children = 100 }, haproxy = { timeout_server = "500ms" } }
+    "#);
+    let failed = count(&r, "haproxy_504");
+    assert!(failed > 100);
+    assert!(counter(&r, "fpm.abandoned") + 20 >= failed);
+}

@@ -54,7 +54,9 @@ impl Plot for Services<'_> {
             })
             .collect();
         let (lo, hi) = log_range(lines.iter().flat_map(|(_, p)| p.iter().map(|p| p.1)));
-        let mut chart = timed_frame(root, 10, false).build_cartesian_2d(0.0..x_max(r), (lo..hi).log_scale())?;
+        let mut chart = timed_frame(root, 40, false)
+            .caption(self.title(), caption_font())
+            .build_cartesian_2d(0.0..x_max(r), (lo..hi).log_scale())?;
         chart
             .configure_mesh()
             .x_desc("time (s)")

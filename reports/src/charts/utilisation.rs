@@ -31,12 +31,14 @@ pub struct GroupView {
     pub others: Vec<usize>,
 }
 
-/// Ranks a group's members by their mean over the measured span (ties in
-/// the group's order): the first [`BUSIEST`] apart, the others together,
+/// Ranks a group's members by their mean utilisation over the measured
+/// span, mean over capacity (gold's group mixes host sizes; ties in the
+/// group's order): the first [`BUSIEST`] apart, the others together,
 /// unless they are too few to make a band.
 pub fn group_view(r: &Record, g: &GaugeGroup) -> GroupView {
     let mut ranked = g.members.clone();
-    ranked.sort_by(|&a, &b| r.totals.gauges[b].mean.total_cmp(&r.totals.gauges[a].mean));
+    let share = |i: usize| r.totals.gauges[i].mean / r.gauges[i].capacity.unwrap_or(1.0);
+    ranked.sort_by(|&a, &b| share(b).total_cmp(&share(a)));
     if ranked.len() <= BUSIEST + 1 {
         return GroupView {
             busiest: ranked,

@@ -23,7 +23,16 @@ impl Host {
         for w in &path.webs {
             is_web[w.host] = true;
         }
-        let web_group = path.front.is_some().then(|| rec.add_group("web.cpu", "web nodes' CPU"));
+        let web_group = path.front.is_some().then(|| {
+            rec.add_group(
+                "web.cpu",
+                if path.services.is_empty() {
+                    "web nodes' CPU"
+                } else {
+                    "web and service nodes' CPU"
+                },
+            )
+        });
         topology
             .hosts
             .iter()

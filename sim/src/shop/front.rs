@@ -177,18 +177,20 @@ impl Shop {
     /// A call reaches its service's balancer `lb`: a dead one says nothing
     /// (the caller waits for its timeout), a stopped one refuses.
     pub(super) fn call_arrives(&mut self, key: Key) {
-        let r = &mut self.reqs[key.slot as usize];
+        let r = &self.reqs[key.slot as usize];
         if r.front != Front::Sent {
             return;
         }
         let lb = r.lb;
         let b = &self.front.as_deref().expect("a balancer").lbs[lb as usize];
-        if !b.up {
-            r.front = Front::Lost;
+        // A dead balancer, or a caller cut off, answers nothing: the
+        // caller's kernel sends the SYN again, as a client's does.
+        if !b.up || !self.caller_reachable(key) {
+            self.syn_lost(key);
             return;
         }
         if b.refusing {
-            r.front = Front::Done;
+            self.reqs[key.slot as usize].front = Front::Done;
             self.client_answer(key, self.outcomes.connect_failed);
             self.settle(key);
             return;
@@ -247,13 +249,15 @@ impl Shop {
 
     /// HAProxy picks a server for the request, or queues it, or answers 503.
     fn dispatch_lb(&mut self, key: Key, avoid: Option<u32>) {
-        let front = self.front.as_deref_mut().expect("a balancer");
-        let r = &mut self.reqs[key.slot as usize];
+        let r = &self.reqs[key.slot as usize];
         let client = if r.user != super::NO_USER {
             u64::from(r.user)
         } else {
             r.id
         };
+        let client = self.caller_node(key).map_or(client, |web| u64::MAX - u64::from(web));
+        let front = self.front.as_deref_mut().expect("a balancer");
+        let r = &mut self.reqs[key.slot as usize];
         let b = &mut front.lbs[r.lb as usize];
         let avoid = avoid.map(|w| w - b.first);
         match b.backend.dispatch(key, client, avoid, &mut front.rng) {
@@ -407,7 +411,8 @@ impl Shop {
         r.nginx_waiting = false;
         super::steps::leave_nginx(r, &mut self.webs[r.web as usize].nginx);
         if r.phase == super::Phase::Syn {
-            self.leave_web(key);
+            // Off the node; whoever closed settles the request.
+            r.at_web = false;
         }
     }
 
@@ -681,10 +686,12 @@ impl Shop {
         b.accept.clear();
         for s in 0..servers as u32 {
             let w = &self.webs[(b.first + s) as usize];
-            let l = if w.up && w.reachable {
-                Liveness::Alive
-            } else {
+            let l = if !(w.up && w.reachable) {
                 Liveness::Silent
+            } else if w.refusing {
+                Liveness::Refusing
+            } else {
+                Liveness::Alive
             };
             b.backend.set_liveness(s, l);
         }

@@ -50,6 +50,46 @@ impl Shop {
         &mut self.links[r.link as usize]
     }
 
+    /// The request left its node in the middle of a `parallel` step:
+    /// branches that wait (for a call, or for branches of their own) could
+    /// wait for ever, so they end now; the others stop at their next step.
+    #[cold]
+    pub(super) fn drop_branches(&mut self, key: Key) {
+        let links = &self.links;
+        let waiting: Vec<Key> = self
+            .reqs
+            .iter()
+            .filter(|(_, r)| {
+                r.link != NO_LINK
+                    && matches!(r.phase, Phase::RpcWait | Phase::ForkWait)
+                    && links[r.link as usize].fiber
+                    && links[r.link as usize].parent == key
+            })
+            .map(|(slot, r)| Key {
+                slot: slot as u32,
+                id: r.id,
+            })
+            .collect();
+        for b in waiting {
+            // Its own call or branches go as it leaves.
+            self.leave_web_quietly(b);
+            self.branch_done(b, OutcomeId::OK);
+        }
+    }
+
+    /// A branch's side of `leave_web`, without forgetting it (its end,
+    /// `branch_done`, does).
+    fn leave_web_quietly(&mut self, key: Key) {
+        let phase = self.reqs[key.slot as usize].phase;
+        if phase == Phase::RpcWait {
+            self.give_up_call(key);
+        }
+        self.reqs[key.slot as usize].at_web = false;
+        if phase == Phase::ForkWait {
+            self.drop_branches(key);
+        }
+    }
+
     /// Whether the request is a call (its client is its caller).
     pub(super) fn is_call(&self, key: Key) -> bool {
         let r = &self.reqs[key.slot as usize];
@@ -57,6 +97,25 @@ impl Shop {
             let l = &self.links[r.link as usize];
             l.parent != NO_KEY && !l.fiber
         }
+    }
+
+    /// The web node a call's caller runs on, if the request is a call and
+    /// its caller is still there.
+    pub(super) fn caller_node(&self, key: Key) -> Option<u32> {
+        if !self.is_call(key) {
+            return None;
+        }
+        let parent = self.link(key).parent;
+        self.reqs
+            .get(parent.slot as usize)
+            .filter(|p| p.id == parent.id && p.at_web)
+            .map(|p| p.web)
+    }
+
+    /// Whether a call's caller can reach the network (its node's link is
+    /// up); true for anything but a call.
+    pub(super) fn caller_reachable(&self, key: Key) -> bool {
+        self.caller_node(key).is_none_or(|w| self.webs[w as usize].reachable)
     }
 
     /// The link of a request that has one.
@@ -134,12 +193,10 @@ impl Shop {
         let reachable = self.webs[r.web as usize].reachable;
         let c = &mut self.reqs[call.slot as usize];
         c.lb = lb;
-        if reachable {
-            self.sched.at(after(now, d), Ev::CallArrives(call));
-        } else {
-            // The caller's host is cut off: its SYN never leaves.
-            c.front = Front::Lost;
-        }
+        // A caller cut off sends its SYN anyway; `call_arrives` finds it
+        // lost and the kernel sends it again.
+        let _ = reachable;
+        self.sched.at(after(now, d), Ev::CallArrives(call));
         if let Some(t) = timeout {
             self.timer(lane, after(now, t), Ev::CallTimeout(key));
         }
@@ -160,6 +217,9 @@ impl Shop {
     pub(super) fn call_answered(&mut self, key: Key, outcome: OutcomeId) {
         let r = &mut self.reqs[key.slot as usize];
         r.front = Front::Replying;
+        // Its caller has its answer: work the callee still does is for
+        // nobody (`fpm.abandoned`).
+        r.client_waiting = false;
         let d = self.rtt.as_ref().map_or(0, |s| s.sample(&mut r.net) / 2);
         self.sched.at(after(self.now, d), Ev::CallReply(key, outcome));
     }

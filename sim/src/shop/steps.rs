@@ -243,10 +243,14 @@ impl Shop {
 
     /// The request leaves its web node (finished, killed, or its node died).
     pub(super) fn leave_web(&mut self, key: Key) {
-        if self.reqs[key.slot as usize].phase == Phase::RpcWait {
+        let phase = self.reqs[key.slot as usize].phase;
+        if phase == Phase::RpcWait {
             self.give_up_call(key);
         }
         self.reqs[key.slot as usize].at_web = false;
+        if phase == Phase::ForkWait {
+            self.drop_branches(key);
+        }
         self.settle(key);
     }
 

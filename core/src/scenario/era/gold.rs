@@ -342,6 +342,28 @@ pub(in crate::scenario) fn place_services(cx: &mut Ctx<'_, '_>, eras: &mut [Era]
             );
             continue;
         }
+        let nodes: u64 = u64::from(g.front.nodes)
+            + app
+                .services
+                .iter()
+                .map(|s| {
+                    g.written
+                        .iter()
+                        .find(|w| w.service == s.name)
+                        .map_or(Gold::DEFAULT_SERVICE_NODES, |w| w.nodes)
+                })
+                .map(u64::from)
+                .sum::<u64>();
+        if nodes > u64::from(limits::MAX_WEB_NODES) {
+            cx.report(
+                &ep,
+                format!(
+                    "a gold era runs at most {} web nodes, the front's and every service's together; this one has {nodes}",
+                    limits::MAX_WEB_NODES
+                ),
+            );
+            continue;
+        }
         let mut ok = true;
         for w in &g.written {
             if !app.services.iter().any(|s| s.name == w.service) {

@@ -71,7 +71,7 @@ pub(super) fn app(cx: &mut Ctx<'_, '_>, raw: &RawApp) -> Option<App> {
     }
     for (name, svc) in raw_services.into_iter().flatten() {
         let svp = sp.key(name);
-        ok &= checked_name(cx, &svp, name, "a service");
+        ok &= checked_name(cx, &svp, name, "a service") && undotted(cx, &svp, name, "a service");
         let ops = cx.field(&svp, svc, "").and_then(|s| cx.get(&svp.key("ops"), &s.ops));
         let ops = match ops {
             None => {
@@ -99,7 +99,7 @@ pub(super) fn app(cx: &mut Ctx<'_, '_>, raw: &RawApp) -> Option<App> {
         let mut list = Vec::new();
         for (op, f) in ops {
             let opp = svp.key("ops").key(op);
-            ok &= checked_name(cx, &opp, op, "an operation");
+            ok &= checked_name(cx, &opp, op, "an operation") && undotted(cx, &opp, op, "an operation");
             let body = cx.field(&opp, f, "");
             ok &= body.is_some();
             list.push((op.clone(), body));
@@ -234,6 +234,22 @@ fn checked_name(cx: &mut Ctx<'_, '_>, p: &KeyPath, name: &str, what: &str) -> bo
         p,
         format!(
             "{what} name may hold letters, digits, '-', '_' and '.', not start with '.' and be at most 100 characters, found \"{}\"",
+            echo(name)
+        ),
+    );
+    false
+}
+
+/// A call names "service.operation": a dot in either name would make two
+/// operations one name (service "a.b" op "x", service "a" op "b.x").
+fn undotted(cx: &mut Ctx<'_, '_>, p: &KeyPath, name: &str, what: &str) -> bool {
+    if !name.contains('.') {
+        return true;
+    }
+    cx.report_key(
+        p,
+        format!(
+            "{what} name cannot hold a '.', which separates the service from the operation in a call, found \"{}\"",
             echo(name)
         ),
     );
