@@ -355,9 +355,11 @@ struct Lanes {
     client: Lane,
 }
 
-/// The stack's gauges, which come first in the record; the hosts' follow,
-/// each recorded when it changes.
-const STACK_GAUGES: usize = 6;
+/// The stack's gauges, which come first in the record, in this order; the
+/// hosts' follow, each recorded when it changes.
+const FPM_BUSY: usize = 0;
+const MYSQL_CONNECTIONS: usize = 3;
+const IN_SYSTEM: usize = 5;
 
 struct Counters {
     slow_queries: CounterId,
@@ -413,9 +415,10 @@ impl Recorder {
     fn count(&mut self, at: Time, counter: CounterId, n: u64) {
         self.0.push(Fact::Count { at, counter, n });
     }
-    #[inline]
-    fn levels(&mut self, at: Time, values: &[u64; STACK_GAUGES]) {
-        self.0.levels(at, values);
+    /// The levels of the stack's gauges `first`… after an event.
+    #[inline(always)]
+    fn levels<const N: usize>(&mut self, at: Time, first: usize, values: [u64; N]) {
+        self.0.levels_from(at, first, values);
     }
     #[inline]
     fn gauge(&mut self, at: Time, gauge: GaugeId, value: u64) {
@@ -450,9 +453,12 @@ pub(crate) struct Shop {
     webs: Vec<WebNode>,
     /// Web nodes whose pool changed during the current event.
     touched: Vec<u32>,
-    /// The stack's levels as last recorded; the pool totals are kept up to
-    /// date from the touched nodes.
-    levels: [u64; STACK_GAUGES],
+    /// The pools' totals (busy, children, backlog) over several web nodes,
+    /// kept up to date from the touched nodes.
+    pool_levels: [u64; 3],
+    /// Whether a program queries a database: without a query, MySQL's
+    /// connections and lock waiters stay at zero, and are not looked at.
+    db_levels: bool,
     /// One network round trip between two hosts; `None` on one host.
     rtt: Option<Sampler>,
     /// The MySQL servers; the front's is the first.

@@ -9,8 +9,8 @@ use lab_core::scenario::{Era, Scenario, Workload};
 use slab::Slab;
 
 use super::{
-    Counters, Database, Driver, FIRST_SUB_ID, Host, Lanes, Limits, Outcomes, Path, Recorder, STACK_GAUGES, Service,
-    Shop, WebNode, faults, front, program,
+    Counters, Database, Driver, FIRST_SUB_ID, Host, Lanes, Limits, Outcomes, Path, Recorder, Service, Shop, WebNode,
+    faults, front, program,
 };
 use crate::arrivals::Arrivals;
 use crate::budget::Estimate;
@@ -58,7 +58,7 @@ impl Shop {
             });
         };
         // In the order `sample_gauges` gives their levels: the stack's
-        // STACK_GAUGES levels, then each host's busy cores.
+        // levels (`FPM_BUSY`…`IN_SYSTEM`), then each host's busy cores.
         for (key, label, kind, capacity) in [
             ("fpm.busy", "FPM busy workers", GaugeKind::Workers, Some(children)),
             ("fpm.children", "FPM children", GaugeKind::Workers, Some(children)),
@@ -268,7 +268,8 @@ impl Shop {
             base_speed,
             webs,
             touched,
-            levels: [0; STACK_GAUGES],
+            pool_levels: [0; 3],
+            db_levels: false,
             rtt,
             dbs,
             services,
@@ -300,6 +301,12 @@ impl Shop {
                 in_system: estimate.in_system_limit,
             },
         };
+        shop.db_levels = shop.programs.iter().flatten().any(|s| {
+            matches!(
+                s,
+                program::CompiledStep::Query { .. } | program::CompiledStep::Begin | program::CompiledStep::Commit(_)
+            )
+        });
         shop.start();
         shop
     }

@@ -12,7 +12,8 @@ use slab::Slab;
 
 use super::program::CompiledStep;
 use super::{
-    Database, Driver, Ev, Front, Key, NO_KEY, NO_LINK, NO_USER, Phase, Recorder, Request, STACK_GAUGES, Shop, WebNode,
+    Database, Driver, Ev, FPM_BUSY, Front, IN_SYSTEM, Key, MYSQL_CONNECTIONS, NO_KEY, NO_LINK, NO_USER, Phase,
+    Recorder, Request, Shop, WebNode,
 };
 use crate::cpu::JobTag;
 use crate::engine::{Lane, Scheduler, Time, after};
@@ -725,28 +726,36 @@ impl Shop {
     /// Levels only change inside events, so handing the recorder the
     /// stack's levels after each event records them exactly (in the order
     /// the gauges were added in `Shop::new`). The pools' totals move by
-    /// what the nodes touched in this event changed; hosts record their own
-    /// busy cores when they change (`cpu_changed`).
+    /// what the nodes touched in this event changed; MySQL's levels are
+    /// looked at only where a program queries; hosts record their own busy
+    /// cores when they change (`cpu_changed`).
     #[inline(always)]
     pub(super) fn sample_gauges(&mut self) {
-        if let [w] = &self.webs[..] {
+        let now = self.now;
+        let pools = if let [w] = &self.webs[..] {
             // One web node (stone, bronze): its levels are the totals.
-            self.levels[0] = u64::from(w.pool.busy());
-            self.levels[1] = u64::from(w.pool.running());
-            self.levels[2] = w.pool.backlog_len() as u64;
+            [
+                u64::from(w.pool.busy()),
+                u64::from(w.pool.running()),
+                w.pool.backlog_len() as u64,
+            ]
         } else {
             self.total_touched_pools();
+            self.pool_levels
+        };
+        self.rec.levels(now, FPM_BUSY, pools);
+        if self.db_levels {
+            let dbs = if let [db] = &self.dbs[..] {
+                [u64::from(db.server.connections()), u64::from(db.server.lock_waiters())]
+            } else {
+                [
+                    self.dbs.iter().map(|d| u64::from(d.server.connections())).sum(),
+                    self.dbs.iter().map(|d| u64::from(d.server.lock_waiters())).sum(),
+                ]
+            };
+            self.rec.levels(now, MYSQL_CONNECTIONS, dbs);
         }
-        if let [db] = &self.dbs[..] {
-            self.levels[3] = u64::from(db.server.connections());
-            self.levels[4] = u64::from(db.server.lock_waiters());
-        } else {
-            self.levels[3] = self.dbs.iter().map(|d| u64::from(d.server.connections())).sum();
-            self.levels[4] = self.dbs.iter().map(|d| u64::from(d.server.lock_waiters())).sum();
-        }
-        self.levels[5] = self.reqs.len() as u64;
-        let levels: [u64; STACK_GAUGES] = self.levels;
-        self.rec.levels(self.now, &levels);
+        self.rec.levels(now, IN_SYSTEM, [self.reqs.len() as u64]);
         if self.lb_gauges.is_some() {
             self.sample_lb_gauges();
         }
@@ -787,7 +796,7 @@ impl Shop {
                 u64::from(w.pool.running()),
                 w.pool.backlog_len() as u64,
             ];
-            for ((level, now), before) in self.levels.iter_mut().zip(now).zip(w.reported) {
+            for ((level, now), before) in self.pool_levels.iter_mut().zip(now).zip(w.reported) {
                 *level = *level + now - before;
             }
             w.reported = now;
