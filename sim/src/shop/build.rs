@@ -252,6 +252,11 @@ impl Shop {
             lanes,
             reqs: Slab::new(),
             links: Slab::new(),
+            vias: Slab::new(),
+            thinks: match &scenario.traffic.workload {
+                Workload::Closed { users, .. } => vec![0; *users as usize],
+                Workload::Open(_) => Vec::new(),
+            },
             next_id: 0,
             next_sub: FIRST_SUB_ID,
             next_job: 0,

@@ -7,7 +7,7 @@
 //! in, the kernel gives up (502) or nginx does at
 //! `fastcgi_connect_timeout` (504).
 
-use super::{Ev, Key, Phase, Shop};
+use super::{Ev, Key, Phase, Shop, via};
 use crate::engine::after;
 use crate::nodes::fpm::{Connect, SynStep};
 use crate::nodes::nginx::Admit;
@@ -57,7 +57,7 @@ impl Shop {
             self.read_timer(key);
         }
         // The client's timer, unless a lost SYN already set it.
-        if direct && self.reqs[key.slot as usize].syn_sent == 0 {
+        if direct && via(&self.vias, &self.reqs[key.slot as usize]).syn_sent == 0 {
             if let Some(t) = self.client_timeout {
                 self.timer(self.lanes.client, after(now, t), Ev::ClientTimeout(key));
             }

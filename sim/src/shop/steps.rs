@@ -12,7 +12,7 @@ use slab::Slab;
 
 use super::program::CompiledStep;
 use super::{
-    Database, Driver, Ev, FPM_BUSY, Front, IN_SYSTEM, Key, MYSQL_CONNECTIONS, NO_KEY, NO_LINK, NO_USER, Phase,
+    Database, Driver, Ev, FPM_BUSY, Front, IN_SYSTEM, Key, MYSQL_CONNECTIONS, NO_KEY, NO_LINK, NO_USER, NO_VIA, Phase,
     Recorder, Request, Shop, WebNode,
 };
 use crate::cpu::JobTag;
@@ -185,10 +185,11 @@ impl Shop {
         };
         // Drawn now, in the same place of the request's stream in every era,
         // so that the user thinks as long whatever became of the request.
-        let think = match &self.driver {
-            Driver::Closed { think, .. } if user != NO_USER => think.sample(&mut rng),
-            _ => 0,
-        };
+        if let Driver::Closed { think, .. } = &self.driver {
+            if user != NO_USER {
+                self.thinks[user as usize] = think.sample(&mut rng);
+            }
+        }
         // Network times only exist in some eras: they come from a stream of
         // their own so that they do not shift the request's other draws.
         let net = match self.rtt {
@@ -201,11 +202,9 @@ impl Shop {
             arrived: now,
             started: 0,
             query_start: 0,
-            lock_wait_start: 0,
             cpu_job: 0,
             rng,
             net,
-            think,
             user,
             web: 0,
             child: 0,
@@ -223,13 +222,8 @@ impl Shop {
             terminated: false,
             front: Front::Direct,
             at_web: false,
-            lb: 0,
-            attempts: 0,
-            syn_sent: 0,
-            redispatch: false,
-            waiter: crate::nodes::haproxy::Waiter::default(),
-            queued_at: 0,
             link: NO_LINK,
+            via: NO_VIA,
         });
         // The slab never holds more than the safety net's bound (about a
         // million), which `Shop::check_limits` enforces.
@@ -278,7 +272,7 @@ impl Shop {
         if r.client_waiting {
             r.client_waiting = false;
             self.rec.outcome(self.now, outcome, self.now - r.arrived);
-            next_request_of(r, self.now, &mut self.sched);
+            next_request_of(r.user, &self.thinks, self.now, &mut self.sched);
         }
     }
 
@@ -446,7 +440,7 @@ impl Shop {
         }
         r.row = row;
         r.phase = Phase::LockWait;
-        r.lock_wait_start = now;
+        // `query_start` is now: when the wait started too.
         let deadline = db.lock_wait_deadline(now);
         let lane = self.dbs[self.webs[self.reqs[key.slot as usize].web as usize].db as usize].lock_lane;
         self.timer(lane, deadline, Ev::LockTimeout(key));
@@ -535,7 +529,15 @@ impl Shop {
         let r = &mut self.reqs[key.slot as usize];
         if r.front == Front::Direct {
             let nginx = &mut self.webs[r.web as usize].nginx;
-            answer(r, outcome, self.now, &mut self.rec, &mut self.sched, nginx);
+            answer(
+                r,
+                outcome,
+                self.now,
+                &mut self.rec,
+                &mut self.sched,
+                &self.thinks,
+                nginx,
+            );
         } else {
             self.reply_upstream(key, outcome);
         }
@@ -562,7 +564,7 @@ impl Shop {
             r.client_waiting = false;
             self.rec
                 .outcome(self.now, self.outcomes.client_timeout, self.now - r.arrived);
-            next_request_of(r, self.now, &mut self.sched);
+            next_request_of(r.user, &self.thinks, self.now, &mut self.sched);
             if r.front != Front::Direct {
                 self.settle(key);
                 return;
@@ -604,6 +606,7 @@ impl Shop {
                 now,
                 &mut self.rec,
                 &mut self.sched,
+                &self.thinks,
                 &mut self.webs[web as usize].nginx,
             );
             self.forget(key);
@@ -815,6 +818,7 @@ fn answer(
     now: Time,
     rec: &mut Recorder,
     sched: &mut Scheduler<Ev>,
+    thinks: &[Time],
     nginx: &mut Conns,
 ) {
     if !r.nginx_waiting {
@@ -825,7 +829,7 @@ fn answer(
     if r.client_waiting {
         r.client_waiting = false;
         rec.outcome(now, outcome, now - r.arrived);
-        next_request_of(r, now, sched);
+        next_request_of(r.user, thinks, now, sched);
     }
 }
 
@@ -840,9 +844,9 @@ pub(super) fn leave_nginx(r: &mut Request, nginx: &mut Conns) {
 
 /// A closed-model user thinks, then sends its next request.
 #[inline(always)]
-fn next_request_of(r: &Request, now: Time, sched: &mut Scheduler<Ev>) {
-    if r.user != NO_USER {
-        sched.at(after(now, r.think), Ev::UserWakes(r.user));
+fn next_request_of(user: u32, thinks: &[Time], now: Time, sched: &mut Scheduler<Ev>) {
+    if user != NO_USER {
+        sched.at(after(now, thinks[user as usize]), Ev::UserWakes(user));
     }
 }
 
@@ -859,7 +863,7 @@ fn timer_matters(reqs: &Slab<Request>, webs: &[WebNode], dbs: &[Database], t: Ti
         Ev::ServerTimeout(k) => live(k).is_some_and(|r| matches!(r.front, Front::AtServer | Front::Returning)),
         Ev::LockTimeout(k) => live(k).is_some_and(|r| {
             let db = &dbs[webs[r.web as usize].db as usize].server;
-            r.phase == Phase::LockWait && db.lock_wait_deadline(r.lock_wait_start) == t
+            r.phase == Phase::LockWait && db.lock_wait_deadline(r.query_start) == t
         }),
         Ev::CallTimeout(k) => live(k).is_some_and(|r| r.phase == Phase::RpcWait),
         _ => true,

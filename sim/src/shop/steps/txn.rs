@@ -13,7 +13,7 @@ impl Shop {
     /// A waiter now holds the row: it joins its transaction's rows.
     pub(super) fn lock_granted(&mut self, key: Key) -> Option<Freed> {
         let r = &mut self.reqs[key.slot as usize];
-        self.rec.wait(self.now, self.lock_wait, self.now - r.lock_wait_start);
+        self.rec.wait(self.now, self.lock_wait, self.now - r.query_start);
         let row = std::mem::replace(&mut r.row, NO_ROW);
         debug_assert_ne!(row, NO_ROW, "a granted request waited for a row");
         self.dbs[self.webs[r.web as usize].db as usize]
@@ -84,7 +84,7 @@ impl Shop {
         let now = self.now;
         let r = &mut self.reqs[key.slot as usize];
         let db = &mut self.dbs[self.webs[r.web as usize].db as usize].server;
-        if r.phase != Phase::LockWait || db.lock_wait_deadline(r.lock_wait_start) != now {
+        if r.phase != Phase::LockWait || db.lock_wait_deadline(r.query_start) != now {
             return None; // an earlier wait of this request, long over
         }
         let row = r.row;
