@@ -197,7 +197,14 @@ impl Shop {
             None => Pcg64Mcg::new(1),
         };
         self.rec.arrival(now);
-        let slot = self.reqs.insert(Request {
+        // The slab never holds more than the safety net's bound (about a
+        // million), which `Shop::check_limits` enforces.
+        let entry = self.reqs.vacant_entry();
+        let key = Key {
+            slot: entry.key() as u32,
+            id,
+        };
+        entry.insert(Request {
             id,
             arrived: now,
             started: 0,
@@ -225,13 +232,17 @@ impl Shop {
             link: NO_LINK,
             via: NO_VIA,
         });
-        // The slab never holds more than the safety net's bound (about a
-        // million), which `Shop::check_limits` enforces.
-        let key = Key { slot: slot as u32, id };
-        if self.front.is_some() {
-            if let Some(t) = self.client_timeout {
-                self.timer(self.lanes.client, after(now, t), Ev::ClientTimeout(key));
+        if self.front.is_none() {
+            let w = &self.webs[0];
+            if !w.refusing && w.up && w.reachable {
+                self.enter_direct(key);
+            } else {
+                self.connect_entry(key);
             }
+            return;
+        }
+        if let Some(t) = self.client_timeout {
+            self.timer(self.lanes.client, after(now, t), Ev::ClientTimeout(key));
         }
         self.connect_entry(key);
     }
