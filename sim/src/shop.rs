@@ -361,7 +361,9 @@ pub(crate) struct WebNode {
 pub(crate) struct Database {
     server: Server<Key>,
     host: usize,
-    flush: Slot,
+    /// Only where a program commits: the scheduler scans its slots at
+    /// every event.
+    flush: Option<Slot>,
     /// The lane of its lock-wait timeouts.
     lock_lane: Lane,
 }
@@ -387,9 +389,12 @@ struct Lanes {
 
 /// The stack's gauges, which come first in the record, in this order; the
 /// hosts' follow, each recorded when it changes.
-const FPM_BUSY: usize = 0;
-const MYSQL_CONNECTIONS: usize = 3;
-const IN_SYSTEM: usize = 5;
+const FPM_BUSY: u16 = 0;
+const FPM_CHILDREN: u16 = 1;
+const FPM_BACKLOG: u16 = 2;
+const MYSQL_CONNECTIONS: u16 = 3;
+const MYSQL_LOCK_WAITERS: u16 = 4;
+const IN_SYSTEM: u16 = 5;
 
 struct Counters {
     slow_queries: CounterId,
@@ -445,10 +450,10 @@ impl Recorder {
     fn count(&mut self, at: Time, counter: CounterId, n: u64) {
         self.0.push(Fact::Count { at, counter, n });
     }
-    /// The levels of the stack's gauges `first`… after an event.
+    /// The levels of the stack's gauges `gauges` after an event.
     #[inline(always)]
-    fn levels<const N: usize>(&mut self, at: Time, first: usize, values: [u64; N]) {
-        self.0.levels_from(at, first, values);
+    fn levels<const N: usize>(&mut self, at: Time, gauges: [u16; N], values: [u64; N]) {
+        self.0.levels_at(at, gauges, values);
     }
     #[inline]
     fn gauge(&mut self, at: Time, gauge: GaugeId, value: u64) {

@@ -145,64 +145,40 @@ impl FactSender {
     /// last sent, which is what the builder would find out itself.
     #[inline]
     pub fn levels<const N: usize>(&mut self, at: u64, values: &[u64; N]) {
-        self.levels_from(at, 0, *values);
+        self.levels_at(at, std::array::from_fn(|i| i as u16), *values);
     }
 
-    /// Sets the levels of gauges `first`, `first + 1`, … (in the order
-    /// they were added; values beyond the builder's gauges are ignored),
+    /// Sets the levels of the gauges `gauges` (by the order they were
+    /// added, increasing; those beyond the builder's gauges are ignored),
     /// sending a gauge fact for each that differs from the one last sent.
     ///
     /// Inlined, so that the values stay in the registers they were
     /// computed in (a copy through memory in wider moves waited for the
-    /// stores just made); most levels do not change from one event to the
-    /// next.
+    /// stores just made) and the gauges' numbers are constants; most
+    /// levels do not change from one event to the next.
     #[inline(always)]
-    pub fn levels_from<const N: usize>(&mut self, at: u64, first: usize, values: [u64; N]) {
+    pub fn levels_at<const N: usize>(&mut self, at: u64, gauges: [u16; N], values: [u64; N]) {
         // A call starts with fewer than BATCH facts in the batch (every
         // call that adds facts hands a full batch over before it returns),
         // so N levels fit in the slack without a check.
         const { assert!(N <= SLACK) };
-        match self.last.get_mut(first..first + N) {
-            // As many gauges as values or more (the usual case): a loop of
-            // known length, unrolled, with no bounds to check.
-            Some(last) => {
-                let last: &mut [u64; N] = last.try_into().expect("N levels");
-                Self::send_changed(&mut self.batch, at, first, &values, last);
-            }
-            None => self.levels_beyond(at, first, &values),
-        }
-        if self.batch.len >= BATCH {
-            self.hand_over();
-        }
-    }
-
-    /// [`FactSender::levels_from`] for values past the builder's gauges.
-    #[cold]
-    fn levels_beyond(&mut self, at: u64, first: usize, values: &[u64]) {
-        let n = self.last.len().saturating_sub(first).min(values.len());
-        if n > 0 {
-            Self::send_changed(
-                &mut self.batch,
-                at,
-                first,
-                &values[..n],
-                &mut self.last[first..first + n],
-            );
-        }
-    }
-
-    #[inline(always)]
-    fn send_changed(b: &mut Batch, at: u64, first: usize, values: &[u64], last: &mut [u64]) {
-        for (i, (&value, last)) in values.iter().zip(last).enumerate() {
+        let b = &mut self.batch;
+        for (gauge, value) in gauges.into_iter().zip(values) {
+            let Some(last) = self.last.get_mut(usize::from(gauge)) else {
+                continue;
+            };
             if value != *last {
                 *last = value;
                 b.facts[b.len] = Fact::Gauge {
                     at,
-                    gauge: GaugeId((first + i) as u16),
+                    gauge: GaugeId(gauge),
                     value,
                 };
                 b.len += 1;
             }
+        }
+        if self.batch.len >= BATCH {
+            self.hand_over();
         }
     }
 

@@ -235,13 +235,18 @@ impl Shop {
             &service_lbs,
             &lb_faults,
         );
+        let programs = program::compile(&scenario.app, topology.rpc.is_some());
+        let commits = programs
+            .iter()
+            .flatten()
+            .any(|s| matches!(s, program::CompiledStep::Commit(_)));
         let dbs = path
             .dbs
             .iter()
             .map(|d| Database {
                 server: Server::new(d.mysql.clone(), &scenario.app.locks),
                 host: d.host,
-                flush: sched.add_slot(),
+                flush: commits.then(|| sched.add_slot()),
                 lock_lane: book.lane(&mut sched, "lock", d.mysql.innodb_lock_wait_timeout),
             })
             .collect();
@@ -261,7 +266,7 @@ impl Shop {
             next_sub: FIRST_SUB_ID,
             next_job: 0,
             streams,
-            programs: program::compile(&scenario.app, topology.rpc.is_some()),
+            programs,
             mix,
             driver,
             profile: match &scenario.traffic.workload {

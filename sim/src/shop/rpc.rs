@@ -25,13 +25,18 @@ use crate::nodes::mysql::NO_ROW;
 
 impl Shop {
     /// Forgets a request (and its link).
+    #[inline(always)]
     pub(super) fn forget(&mut self, key: Key) {
-        let r = self.reqs.remove(key.slot as usize);
-        if r.link != NO_LINK {
-            self.links.remove(r.link as usize);
+        // The side entries read where the request lies, not from a copy of
+        // it moved out of the slab.
+        let r = &self.reqs[key.slot as usize];
+        let (link, via) = (r.link, r.via);
+        self.reqs.remove(key.slot as usize);
+        if link != NO_LINK {
+            self.links.remove(link as usize);
         }
-        if r.via != NO_VIA {
-            self.vias.remove(r.via as usize);
+        if via != NO_VIA {
+            self.vias.remove(via as usize);
         }
     }
 

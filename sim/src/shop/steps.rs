@@ -12,8 +12,8 @@ use slab::Slab;
 
 use super::program::CompiledStep;
 use super::{
-    Database, Driver, Ev, FPM_BUSY, Front, IN_SYSTEM, Key, MYSQL_CONNECTIONS, NO_KEY, NO_LINK, NO_USER, NO_VIA, Phase,
-    Recorder, Request, Shop, WebNode,
+    Database, Driver, Ev, FPM_BACKLOG, FPM_BUSY, FPM_CHILDREN, Front, IN_SYSTEM, Key, MYSQL_CONNECTIONS,
+    MYSQL_LOCK_WAITERS, NO_KEY, NO_LINK, NO_USER, NO_VIA, Phase, Recorder, Request, Shop, WebNode,
 };
 use crate::cpu::JobTag;
 use crate::engine::{Lane, Scheduler, Time, after};
@@ -746,7 +746,7 @@ impl Shop {
     #[inline(always)]
     pub(super) fn sample_gauges(&mut self) {
         let now = self.now;
-        let pools = if let [w] = &self.webs[..] {
+        let [busy, children, backlog] = if let [w] = &self.webs[..] {
             // One web node (stone, bronze): its levels are the totals.
             [
                 u64::from(w.pool.busy()),
@@ -757,9 +757,9 @@ impl Shop {
             self.total_touched_pools();
             self.pool_levels
         };
-        self.rec.levels(now, FPM_BUSY, pools);
+        let in_system = self.reqs.len() as u64;
         if self.db_levels {
-            let dbs = if let [db] = &self.dbs[..] {
+            let [connections, waiters] = if let [db] = &self.dbs[..] {
                 [u64::from(db.server.connections()), u64::from(db.server.lock_waiters())]
             } else {
                 [
@@ -767,9 +767,25 @@ impl Shop {
                     self.dbs.iter().map(|d| u64::from(d.server.lock_waiters())).sum(),
                 ]
             };
-            self.rec.levels(now, MYSQL_CONNECTIONS, dbs);
+            self.rec.levels(
+                now,
+                [
+                    FPM_BUSY,
+                    FPM_CHILDREN,
+                    FPM_BACKLOG,
+                    MYSQL_CONNECTIONS,
+                    MYSQL_LOCK_WAITERS,
+                    IN_SYSTEM,
+                ],
+                [busy, children, backlog, connections, waiters, in_system],
+            );
+        } else {
+            self.rec.levels(
+                now,
+                [FPM_BUSY, FPM_CHILDREN, FPM_BACKLOG, IN_SYSTEM],
+                [busy, children, backlog, in_system],
+            );
         }
-        self.rec.levels(now, IN_SYSTEM, [self.reqs.len() as u64]);
         if self.lb_gauges.is_some() {
             self.sample_lb_gauges();
         }
