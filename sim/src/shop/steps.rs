@@ -321,7 +321,13 @@ impl Shop {
 
     /// A child is free (it finished, or it has just been forked): it takes
     /// connections from the backlog until one of them keeps it busy.
-    pub(super) fn child_free(&mut self, mut web: u32, mut child: ChildId) {
+    pub(super) fn child_free(&mut self, web: u32, child: ChildId) {
+        self.next_connection(web, child);
+    }
+
+    /// [`Shop::child_free`] in line, where a request ends (once a request).
+    #[inline(always)]
+    pub(super) fn next_connection(&mut self, mut web: u32, mut child: ChildId) {
         loop {
             let now = self.now;
             let pool = self.pool(web);
