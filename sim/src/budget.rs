@@ -36,7 +36,8 @@
 //!   most 256 8-byte points for each other) + max_children ×
 //!   [`CHILD_BYTES`] + web nodes × [`NODE_BYTES`] + users × [`USER_BYTES`] + steps × the size of a
 //!   compiled step + [`FIXED_BYTES`].
-//!   A request's bytes count its slab entry (176 bytes), its three timers
+//!   A request's bytes count its slab entry (144 bytes) and, behind a
+//!   balancer, its way in (a 32-byte entry of its own), its three timers
 //!   (40 bytes each, twice: lanes are swept once they hold twice their live
 //!   entries), a backlog place (24), a CPU job (32, as one in its wake-up
 //!   credit), a pending event (40) and a lock wait (16), all twice again
@@ -79,6 +80,7 @@ use crate::engine::Time;
 /// Bytes per request in the system (see the module doc).
 pub const REQUEST_BYTES: f64 = 2.0
     * (crate::shop::SLAB_ENTRY_BYTES
+        + crate::shop::VIA_ENTRY_BYTES
         + 3 * crate::shop::TIMER_BYTES * 2
         + crate::shop::BACKLOG_BYTES
         + crate::cpu::JOB_BYTES
@@ -368,8 +370,9 @@ mod tests {
     #[test]
     fn the_sizes_in_the_module_doc_are_the_types_sizes() {
         // When a layout changes, the figures documented above need a look.
-        assert_eq!(size_of::<crate::shop::Request>(), 160);
-        assert_eq!(crate::shop::SLAB_ENTRY_BYTES, 176);
+        assert_eq!(size_of::<crate::shop::Request>(), 128);
+        assert_eq!(crate::shop::SLAB_ENTRY_BYTES, 144);
+        assert_eq!(crate::shop::VIA_ENTRY_BYTES, 32);
         assert_eq!(crate::shop::TIMER_BYTES, 40);
         assert_eq!(crate::shop::BACKLOG_BYTES, 24);
         assert_eq!(crate::cpu::JOB_BYTES, 32);

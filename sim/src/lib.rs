@@ -46,6 +46,7 @@ mod budget;
 mod cpu;
 mod engine;
 mod nodes;
+mod ring;
 mod sample;
 mod shop;
 

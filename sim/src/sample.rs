@@ -117,8 +117,13 @@ fn round_ns_slow(x: f64) -> u64 {
 /// [`round_ns`] does.
 #[inline(always)]
 pub fn ceil_ns(x: f64) -> u64 {
-    let r = round_ns(x);
-    if x < TWO_52 && (r as i64 as f64) < x { r + 1 } else { r }
+    if x < TWO_52 {
+        let r = round_ns(x);
+        // Without a branch: whether `x` rounded down is a coin toss.
+        r + u64::from((r as i64 as f64) < x)
+    } else {
+        round_ns_slow(x)
+    }
 }
 
 /// SplitMix64's finaliser: spreads nearby integers over the whole range.

@@ -183,15 +183,15 @@ pub(crate) struct Request {
     id: u64,
     arrived: Time,
     started: Time,
+    /// When its current statement started; while it waits for a row lock,
+    /// when that wait started too (the lock is asked for as it starts).
     query_start: Time,
-    lock_wait_start: Time,
     cpu_job: u64,
     /// Draws about the request itself (endpoint, demands): the same in every era.
     rng: Pcg64Mcg,
     /// Draws about the network, which only some eras have.
     net: Pcg64Mcg,
-    /// A closed-model user's pause after this request.
-    think: u64,
+    /// Its closed-model user (whose pause after it is in `Shop::thinks`).
     user: u32,
     /// The web node (nginx and its pool) serving the request.
     web: u32,
@@ -221,6 +221,23 @@ pub(crate) struct Request {
     front: Front,
     /// Queued or running on its web node.
     at_web: bool,
+    /// Its entry in `Shop::links` ([`NO_LINK`]: none): only calls,
+    /// branches and the requests that wait for them have one, so that the
+    /// other eras' requests stay small.
+    link: u32,
+    /// Its entry in `Shop::vias` ([`NO_VIA`]: none, which reads as
+    /// [`Via::default`]).
+    via: u32,
+}
+
+const NO_LINK: u32 = u32::MAX;
+const NO_VIA: u32 = u32::MAX;
+
+/// A request's way in through a balancer, and its client's retransmitted
+/// SYNs: kept apart (`Shop::vias`), made when first written, so that a
+/// request that goes straight to nginx stays within two cache lines.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Via {
     /// Its balancer, when it came through one.
     lb: u8,
     /// HAProxy's failed connection attempts (its `retries` count them).
@@ -232,13 +249,25 @@ pub(crate) struct Request {
     /// Its place in HAProxy's queue, and since when.
     waiter: crate::nodes::haproxy::Waiter,
     queued_at: Time,
-    /// Its entry in `Shop::links` ([`NO_LINK`]: none): only calls,
-    /// branches and the requests that wait for them have one, so that the
-    /// other eras' requests stay small.
-    link: u32,
 }
 
-const NO_LINK: u32 = u32::MAX;
+/// The request's [`Via`] (the defaults where it has none).
+#[inline(always)]
+fn via(vias: &Slab<Via>, r: &Request) -> Via {
+    if r.via == NO_VIA {
+        Via::default()
+    } else {
+        vias[r.via as usize]
+    }
+}
+
+/// The request's [`Via`] to write, made on first need.
+fn via_mut<'a>(vias: &'a mut Slab<Via>, r: &mut Request) -> &'a mut Via {
+    if r.via == NO_VIA {
+        r.via = u32::try_from(vias.insert(Via::default())).expect("fewer than 2^32 vias");
+    }
+    &mut vias[r.via as usize]
+}
 
 /// What ties a request to its calls and branches (gold).
 pub(crate) struct Link {
@@ -259,6 +288,7 @@ pub(crate) struct Link {
 /// Sizes for the memory estimate (`crate::budget`). A slab entry is the
 /// request behind the slab's tag, rounded to the request's alignment.
 pub(crate) const SLAB_ENTRY_BYTES: usize = size_of::<Request>() + align_of::<Request>();
+pub(crate) const VIA_ENTRY_BYTES: usize = size_of::<Via>() + align_of::<Via>();
 pub(crate) const TIMER_BYTES: usize = crate::engine::entry_bytes::<Ev>();
 pub(crate) const BACKLOG_BYTES: usize = size_of::<crate::nodes::fpm::Waiting<Key>>();
 pub(crate) const WAITER_BYTES: usize = size_of::<Key>();
@@ -331,7 +361,9 @@ pub(crate) struct WebNode {
 pub(crate) struct Database {
     server: Server<Key>,
     host: usize,
-    flush: Slot,
+    /// Only where a program commits: the scheduler scans its slots at
+    /// every event.
+    flush: Option<Slot>,
     /// The lane of its lock-wait timeouts.
     lock_lane: Lane,
 }
@@ -355,9 +387,14 @@ struct Lanes {
     client: Lane,
 }
 
-/// The stack's gauges, which come first in the record; the hosts' follow,
-/// each recorded when it changes.
-const STACK_GAUGES: usize = 6;
+/// The stack's gauges, which come first in the record, in this order; the
+/// hosts' follow, each recorded when it changes.
+const FPM_BUSY: u16 = 0;
+const FPM_CHILDREN: u16 = 1;
+const FPM_BACKLOG: u16 = 2;
+const MYSQL_CONNECTIONS: u16 = 3;
+const MYSQL_LOCK_WAITERS: u16 = 4;
+const IN_SYSTEM: u16 = 5;
 
 struct Counters {
     slow_queries: CounterId,
@@ -413,9 +450,10 @@ impl Recorder {
     fn count(&mut self, at: Time, counter: CounterId, n: u64) {
         self.0.push(Fact::Count { at, counter, n });
     }
-    #[inline]
-    fn levels(&mut self, at: Time, values: &[u64; STACK_GAUGES]) {
-        self.0.levels(at, values);
+    /// The levels of the stack's gauges `gauges` after an event.
+    #[inline(always)]
+    fn levels<const N: usize>(&mut self, at: Time, gauges: [u16; N], values: [u64; N]) {
+        self.0.levels_at(at, gauges, values);
     }
     #[inline]
     fn gauge(&mut self, at: Time, gauge: GaugeId, value: u64) {
@@ -430,6 +468,10 @@ pub(crate) struct Shop {
     lanes: Lanes,
     reqs: Slab<Request>,
     links: Slab<Link>,
+    vias: Slab<Via>,
+    /// Each closed-model user's pause after its request in progress (a
+    /// user has one at a time), drawn as it arrives.
+    thinks: Vec<Time>,
     next_id: u64,
     /// The next call's or branch's number (from [`FIRST_SUB_ID`]).
     next_sub: u64,
@@ -450,9 +492,12 @@ pub(crate) struct Shop {
     webs: Vec<WebNode>,
     /// Web nodes whose pool changed during the current event.
     touched: Vec<u32>,
-    /// The stack's levels as last recorded; the pool totals are kept up to
-    /// date from the touched nodes.
-    levels: [u64; STACK_GAUGES],
+    /// The pools' totals (busy, children, backlog) over several web nodes,
+    /// kept up to date from the touched nodes.
+    pool_levels: [u64; 3],
+    /// Whether a program queries a database: without a query, MySQL's
+    /// connections and lock waiters stay at zero, and are not looked at.
+    db_levels: bool,
     /// One network round trip between two hosts; `None` on one host.
     rtt: Option<Sampler>,
     /// The MySQL servers; the front's is the first.

@@ -143,44 +143,42 @@ impl FactSender {
     /// added (values beyond the builder's gauges are ignored): a gauge
     /// fact goes to the builder for each level that differs from the one
     /// last sent, which is what the builder would find out itself.
-    ///
-    /// The values are read one by one, as they were written (a copy in
-    /// wider moves waited for those stores to land); most levels do not
-    /// change from one event to the next.
     #[inline]
     pub fn levels<const N: usize>(&mut self, at: u64, values: &[u64; N]) {
-        if self.batch.len + N > self.batch.facts.len() {
-            self.hand_over();
-        }
-        match self.last.get_mut(..N) {
-            // As many gauges as values or more (the usual case): a loop of
-            // known length, unrolled, with no bounds to check.
-            Some(last) => {
-                let last: &mut [u64; N] = last.try_into().expect("N levels");
-                Self::send_changed(&mut self.batch, at, values, last);
-            }
-            None => {
-                let n = self.last.len();
-                Self::send_changed(&mut self.batch, at, &values[..n], &mut self.last);
-            }
-        }
-        if self.batch.len >= BATCH {
-            self.hand_over();
-        }
+        self.levels_at(at, std::array::from_fn(|i| i as u16), *values);
     }
 
+    /// Sets the levels of the gauges `gauges` (by the order they were
+    /// added, increasing; those beyond the builder's gauges are ignored),
+    /// sending a gauge fact for each that differs from the one last sent.
+    ///
+    /// Inlined, so that the values stay in the registers they were
+    /// computed in (a copy through memory in wider moves waited for the
+    /// stores just made) and the gauges' numbers are constants; most
+    /// levels do not change from one event to the next.
     #[inline(always)]
-    fn send_changed(b: &mut Batch, at: u64, values: &[u64], last: &mut [u64]) {
-        for (i, (&value, last)) in values.iter().zip(last).enumerate() {
+    pub fn levels_at<const N: usize>(&mut self, at: u64, gauges: [u16; N], values: [u64; N]) {
+        // A call starts with fewer than BATCH facts in the batch (every
+        // call that adds facts hands a full batch over before it returns),
+        // so N levels fit in the slack without a check.
+        const { assert!(N <= SLACK) };
+        let b = &mut self.batch;
+        for (gauge, value) in gauges.into_iter().zip(values) {
+            let Some(last) = self.last.get_mut(usize::from(gauge)) else {
+                continue;
+            };
             if value != *last {
                 *last = value;
                 b.facts[b.len] = Fact::Gauge {
                     at,
-                    gauge: GaugeId(i as u16),
+                    gauge: GaugeId(gauge),
                     value,
                 };
                 b.len += 1;
             }
+        }
+        if self.batch.len >= BATCH {
+            self.hand_over();
         }
     }
 

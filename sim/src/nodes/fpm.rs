@@ -29,7 +29,7 @@
 //! changed since: a tick costs O(log n) per child that changed, not a scan
 //! of a hundred thousand idle children every second.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::BTreeSet;
 
 use lab_core::scenario::{FpmPool, Kernel, Listen, ProcessManager};
 
@@ -37,6 +37,7 @@ mod syn;
 pub use syn::{SynSchedule, SynStep};
 
 use crate::engine::Time;
+use crate::ring::Ring;
 
 /// FPM_MAX_SPAWN_RATE: the cap of the dynamic spawn batch.
 pub const MAX_SPAWN_RATE: u32 = 32;
@@ -140,7 +141,7 @@ pub struct Pool<K> {
     /// Children whose state changed since the last sync.
     changed: Vec<ChildId>,
     track: bool,
-    backlog: VecDeque<Waiting<K>>,
+    backlog: Ring<Waiting<K>>,
     /// Children forked and not yet exited (FPM's `running_children`).
     running: u32,
     busy: u32,
@@ -173,7 +174,7 @@ impl<K: Copy> Pool<K> {
             by_start: BTreeSet::new(),
             changed: Vec::new(),
             track,
-            backlog: VecDeque::new(),
+            backlog: Ring::new(),
             running: 0,
             busy: 0,
             idle_spawn_rate: 1,
@@ -324,6 +325,7 @@ impl<K: Copy> Pool<K> {
     /// Queues a connection in the listen backlog; `false` when it is full.
     /// Linux counts a listener full when more than `backlog` wait
     /// (`sk_acceptq_is_full`, `unix_recvq_full`), so `backlog + 1` fit.
+    #[inline(always)]
     pub fn enqueue(&mut self, key: K, now: Time) -> bool {
         if self.backlog.len() as u64 > u64::from(self.max_backlog) {
             return false;
@@ -352,6 +354,7 @@ impl<K: Copy> Pool<K> {
         Some(due.div_ceil(h).saturating_mul(h))
     }
 
+    #[inline(always)]
     pub fn dequeue(&mut self) -> Option<Waiting<K>> {
         self.backlog.pop_front()
     }

@@ -9,8 +9,8 @@ use lab_core::scenario::{Era, Scenario, Workload};
 use slab::Slab;
 
 use super::{
-    Counters, Database, Driver, FIRST_SUB_ID, Host, Lanes, Limits, Outcomes, Path, Recorder, STACK_GAUGES, Service,
-    Shop, WebNode, faults, front, program,
+    Counters, Database, Driver, FIRST_SUB_ID, Host, Lanes, Limits, Outcomes, Path, Recorder, Service, Shop, WebNode,
+    faults, front, program,
 };
 use crate::arrivals::Arrivals;
 use crate::budget::Estimate;
@@ -58,7 +58,7 @@ impl Shop {
             });
         };
         // In the order `sample_gauges` gives their levels: the stack's
-        // STACK_GAUGES levels, then each host's busy cores.
+        // levels (`FPM_BUSY`…`IN_SYSTEM`), then each host's busy cores.
         for (key, label, kind, capacity) in [
             ("fpm.busy", "FPM busy workers", GaugeKind::Workers, Some(children)),
             ("fpm.children", "FPM children", GaugeKind::Workers, Some(children)),
@@ -235,13 +235,18 @@ impl Shop {
             &service_lbs,
             &lb_faults,
         );
+        let programs = program::compile(&scenario.app, topology.rpc.is_some());
+        let commits = programs
+            .iter()
+            .flatten()
+            .any(|s| matches!(s, program::CompiledStep::Commit(_)));
         let dbs = path
             .dbs
             .iter()
             .map(|d| Database {
                 server: Server::new(d.mysql.clone(), &scenario.app.locks),
                 host: d.host,
-                flush: sched.add_slot(),
+                flush: commits.then(|| sched.add_slot()),
                 lock_lane: book.lane(&mut sched, "lock", d.mysql.innodb_lock_wait_timeout),
             })
             .collect();
@@ -252,11 +257,16 @@ impl Shop {
             lanes,
             reqs: Slab::new(),
             links: Slab::new(),
+            vias: Slab::new(),
+            thinks: match &scenario.traffic.workload {
+                Workload::Closed { users, .. } => vec![0; *users as usize],
+                Workload::Open(_) => Vec::new(),
+            },
             next_id: 0,
             next_sub: FIRST_SUB_ID,
             next_job: 0,
             streams,
-            programs: program::compile(&scenario.app, topology.rpc.is_some()),
+            programs,
             mix,
             driver,
             profile: match &scenario.traffic.workload {
@@ -268,7 +278,8 @@ impl Shop {
             base_speed,
             webs,
             touched,
-            levels: [0; STACK_GAUGES],
+            pool_levels: [0; 3],
+            db_levels: false,
             rtt,
             dbs,
             services,
@@ -300,6 +311,12 @@ impl Shop {
                 in_system: estimate.in_system_limit,
             },
         };
+        shop.db_levels = shop.programs.iter().flatten().any(|s| {
+            matches!(
+                s,
+                program::CompiledStep::Query { .. } | program::CompiledStep::Begin | program::CompiledStep::Commit(_)
+            )
+        });
         shop.start();
         shop
     }

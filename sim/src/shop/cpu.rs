@@ -88,6 +88,12 @@ impl Shop {
 
     /// Moves the host's completion event after its set of jobs changed.
     pub(super) fn cpu_changed(&mut self, host: usize) {
+        self.cpu_moved(host);
+    }
+
+    /// [`Shop::cpu_changed`] in line, for a completion (once an event).
+    #[inline(always)]
+    fn cpu_moved(&mut self, host: usize) {
         let h = &mut self.hosts[host];
         let busy = h.cpu.busy_cores();
         if busy != h.busy {
@@ -121,7 +127,7 @@ impl Shop {
             }
         }
         self.done.truncate(live);
-        self.cpu_changed(host);
+        self.cpu_moved(host);
         for i in 0..live {
             let tag = self.done[i];
             let r = &mut self.reqs[tag.slot as usize];
@@ -144,7 +150,7 @@ impl Shop {
                 other => unreachable!("CPU finished in phase {other:?}"),
             };
             if let Some((web, child)) = freed {
-                self.child_free(web, child);
+                self.next_connection(web, child);
             }
         }
     }

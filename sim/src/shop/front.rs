@@ -14,7 +14,7 @@ use rand_pcg::Pcg64Mcg;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
-use super::{Ev, Front, Key, Shop};
+use super::{Ev, Front, Key, Shop, via, via_mut};
 use crate::engine::{Lane, Slot, Time, after};
 use crate::nodes::haproxy::{Backend, Connect, Dispatch, Effects, Liveness, Retry, Transition};
 use crate::nodes::vip::VipTimeline;
@@ -160,7 +160,7 @@ impl Shop {
         let front = self.front.as_deref_mut().expect("a balancer");
         let b = &mut front.lbs[lb as usize];
         let r = &mut self.reqs[key.slot as usize];
-        r.lb = lb;
+        via_mut(&mut self.vias, r).lb = lb;
         if b.conns >= b.cfg.maxconn {
             if b.accept.len() >= b.accept_limit {
                 self.syn_lost(key);
@@ -181,7 +181,7 @@ impl Shop {
         if r.front != Front::Sent {
             return;
         }
-        let lb = r.lb;
+        let lb = via(&self.vias, r).lb;
         let b = &self.front.as_deref().expect("a balancer").lbs[lb as usize];
         // A dead balancer, or a caller cut off, answers nothing: the
         // caller's kernel sends the SYN again, as a client's does.
@@ -203,7 +203,7 @@ impl Shop {
     fn syn_lost(&mut self, key: Key) {
         let now = self.now;
         let r = &mut self.reqs[key.slot as usize];
-        let sent = r.syn_sent as usize;
+        let sent = via(&self.vias, r).syn_sent as usize;
         if sent == 0 && self.front.is_none() {
             // The client's own timer (with a balancer, set on arrival).
             if let Some(t) = self.client_timeout {
@@ -216,7 +216,7 @@ impl Shop {
         let first = now - if sent == 0 { 0 } else { syn.retransmits[sent - 1] };
         match syn.retransmits.get(sent) {
             Some(&t) => {
-                r.syn_sent += 1;
+                via_mut(&mut self.vias, r).syn_sent += 1;
                 self.sched.at(after(first, t), Ev::SynRetry(key));
             }
             None => {
@@ -258,7 +258,7 @@ impl Shop {
         let client = self.caller_node(key).map_or(client, |web| u64::MAX - u64::from(web));
         let front = self.front.as_deref_mut().expect("a balancer");
         let r = &mut self.reqs[key.slot as usize];
-        let b = &mut front.lbs[r.lb as usize];
+        let b = &mut front.lbs[via(&self.vias, r).lb as usize];
         let avoid = avoid.map(|w| w - b.first);
         match b.backend.dispatch(key, client, avoid, &mut front.rng) {
             Dispatch::Server(s) => {
@@ -267,8 +267,9 @@ impl Shop {
             }
             Dispatch::Queued(w) => {
                 r.front = Front::Queued;
-                r.waiter = w;
-                r.queued_at = self.now;
+                let v = via_mut(&mut self.vias, r);
+                v.waiter = w;
+                v.queued_at = self.now;
                 let (t, lane) = (after(self.now, b.cfg.timeout_queue), b.queue_lane);
                 self.timer(lane, t, Ev::QueueTimeout(key));
             }
@@ -281,7 +282,7 @@ impl Shop {
         let front = self.front.as_deref_mut().expect("a balancer");
         let r = &mut self.reqs[key.slot as usize];
         r.front = Front::Connecting;
-        let b = &front.lbs[r.lb as usize];
+        let b = &front.lbs[via(&self.vias, r).lb as usize];
         match b.backend.connect(r.web - b.first) {
             Connect::Established => {
                 // Half a round trip to the server; the other half brings
@@ -306,17 +307,18 @@ impl Shop {
     fn connect_failed(&mut self, key: Key, refused: bool) {
         let front = self.front.as_deref_mut().expect("a balancer");
         let r = &mut self.reqs[key.slot as usize];
-        r.attempts += 1;
-        let b = &front.lbs[r.lb as usize];
-        match b.backend.retry(r.web - b.first, u32::from(r.attempts), refused) {
+        let v = via_mut(&mut self.vias, r);
+        v.attempts += 1;
+        let b = &front.lbs[v.lb as usize];
+        match b.backend.retry(r.web - b.first, u32::from(v.attempts), refused) {
             Retry::GiveUp => self.lb_answer(key, self.outcomes.lb_unavailable, true),
             Retry::SameServer { after: t } => {
-                r.redispatch = false;
+                v.redispatch = false;
                 self.sched.at(after(self.now, t), Ev::ConnectRetry(key));
             }
             Retry::Redispatch { after: t } => {
-                r.redispatch = true;
-                let (lb, s) = (r.lb, r.web);
+                v.redispatch = true;
+                let (lb, s) = (v.lb, r.web);
                 self.release_slot(lb, s);
                 self.sched.at(after(self.now, t), Ev::ConnectRetry(key));
             }
@@ -328,7 +330,7 @@ impl Shop {
         if r.front != Front::Connecting {
             return;
         }
-        if r.redispatch {
+        if via(&self.vias, r).redispatch {
             let avoid = r.web;
             self.dispatch_lb(key, Some(avoid));
         } else {
@@ -346,7 +348,7 @@ impl Shop {
         }
         r.front = Front::AtServer;
         let web = r.web;
-        let b = &front.lbs[r.lb as usize];
+        let b = &front.lbs[via(&self.vias, r).lb as usize];
         let (t, lane) = (after(now, b.cfg.timeout_server), b.server_lane);
         self.timer(lane, t, Ev::ServerTimeout(key));
         if self.webs[web as usize].up && self.webs[web as usize].reachable {
@@ -359,10 +361,11 @@ impl Shop {
         let now = self.now;
         let front = self.front.as_deref_mut().expect("a balancer");
         let r = &self.reqs[key.slot as usize];
-        if r.front != Front::Queued || after(r.queued_at, front.lbs[r.lb as usize].cfg.timeout_queue) != now {
+        let v = via(&self.vias, r);
+        if r.front != Front::Queued || after(v.queued_at, front.lbs[v.lb as usize].cfg.timeout_queue) != now {
             return;
         }
-        if front.lbs[r.lb as usize].backend.abandon(r.waiter).is_some() {
+        if front.lbs[v.lb as usize].backend.abandon(v.waiter).is_some() {
             self.lb_answer(key, self.outcomes.lb_unavailable, false);
         }
     }
@@ -387,7 +390,7 @@ impl Shop {
         let r = &mut self.reqs[key.slot as usize];
         let at_server = r.front == Front::AtServer;
         r.front = Front::Done;
-        let (lb, s) = (r.lb, r.web);
+        let (lb, s) = (via(&self.vias, r).lb, r.web);
         self.client_answer(key, outcome);
         if holds_slot {
             self.release_slot(lb, s);
@@ -426,11 +429,12 @@ impl Shop {
             return;
         }
         // Between a failed attempt and its redispatch it holds no slot.
-        let holds_slot = !(r.front == Front::Connecting && r.redispatch);
+        let v = via(&self.vias, r);
+        let holds_slot = !(r.front == Front::Connecting && v.redispatch);
         let at_server = r.front == Front::AtServer;
         let r = &mut self.reqs[key.slot as usize];
         r.front = Front::Done;
-        let (lb, s) = (r.lb, r.web);
+        let (lb, s) = (v.lb, r.web);
         if holds_slot {
             self.release_slot(lb, s);
         }
@@ -497,9 +501,10 @@ impl Shop {
         let r = &mut self.reqs[key.slot as usize];
         r.web = web;
         r.front = Front::Connecting;
-        r.redispatch = false;
+        let v = via_mut(&mut self.vias, r);
+        v.redispatch = false;
         if let Some(h) = self.haproxy_wait {
-            self.rec.wait(self.now, h, self.now - r.queued_at);
+            self.rec.wait(self.now, h, self.now - v.queued_at);
         }
         self.sched.at(self.now, Ev::ConnectRetry(key));
     }
@@ -654,7 +659,7 @@ impl Shop {
             .reqs
             .iter()
             .filter(|(_, r)| {
-                r.lb == lb
+                via(&self.vias, r).lb == lb
                     && !matches!(
                         r.front,
                         Front::Direct | Front::Syn | Front::Done | Front::Sent | Front::Replying

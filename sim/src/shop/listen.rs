@@ -7,7 +7,7 @@
 //! in, the kernel gives up (502) or nginx does at
 //! `fastcgi_connect_timeout` (504).
 
-use super::{Ev, Key, Phase, Shop};
+use super::{Ev, Key, Phase, Shop, via};
 use crate::engine::after;
 use crate::nodes::fpm::{Connect, SynStep};
 use crate::nodes::nginx::Admit;
@@ -26,23 +26,10 @@ impl Shop {
                 r.in_nginx = true;
                 self.pool(web).connect(key, now)
             }
-            refused => {
-                // Refused at once: no timer is set, for none could ever
-                // matter (at a hundred million refusals a second, they
-                // filled memory).
-                let outcome = match refused {
-                    Admit::Closed => self.outcomes.nginx_closed,
-                    _ => self.outcomes.nginx_no_connection,
-                };
-                self.reply(key, outcome);
-                self.settle(key);
-                return;
-            }
+            refused => return self.refused_by_nginx(key, refused),
         };
         if connect == Connect::Refused {
-            self.reply(key, self.outcomes.backlog_full);
-            self.settle(key);
-            return;
+            return self.refused_by_fpm(key);
         }
         self.reqs[key.slot as usize].at_web = true;
         // nginx's and the client's timeouts, before anything the request
@@ -57,7 +44,7 @@ impl Shop {
             self.read_timer(key);
         }
         // The client's timer, unless a lost SYN already set it.
-        if direct && self.reqs[key.slot as usize].syn_sent == 0 {
+        if direct && via(&self.vias, &self.reqs[key.slot as usize]).syn_sent == 0 {
             if let Some(t) = self.client_timeout {
                 self.timer(self.lanes.client, after(now, t), Ev::ClientTimeout(key));
             }
@@ -65,9 +52,86 @@ impl Shop {
         self.connected(key, web, connect);
     }
 
+    /// A new request's client reaches nginx on the one web node of stone
+    /// and bronze, which is up: [`Shop::connect_entry`] and
+    /// [`Shop::enter_web`] for that case, in line, the request looked up
+    /// once (the request is made with `web` 0 and `front` direct).
+    #[inline(always)]
+    pub(super) fn enter_direct(&mut self, key: Key) {
+        let now = self.now;
+        let admit = self.webs[0].nginx.admit();
+        if !matches!(admit, Admit::Yes) {
+            return self.refused_by_nginx(key, admit);
+        }
+        let connect = self.pool(0).connect(key, now);
+        let r = &mut self.reqs[key.slot as usize];
+        r.in_nginx = true;
+        // As in `enter_web`: nginx's and the client's timers, then what
+        // the connection starts.
+        match connect {
+            Connect::Accepted(child) => {
+                r.at_web = true;
+                self.read_timer_on(0, key);
+                self.client_timer(key);
+                if let Some((web, child)) = self.start_on(child, key, now) {
+                    self.child_free(web, child);
+                }
+            }
+            Connect::Queued => {
+                r.at_web = true;
+                self.read_timer_on(0, key);
+                self.client_timer(key);
+                if self.webs[0].pool.wants_fork_on_connect() {
+                    self.spawn_child(0);
+                }
+            }
+            Connect::Refused => self.refused_by_fpm(key),
+            Connect::Dropped => {
+                r.at_web = true;
+                r.started = now;
+                self.client_timer(key);
+                self.syn_dropped(key);
+            }
+        }
+    }
+
+    /// The client's timer, set when its connection reaches nginx directly.
+    #[inline(always)]
+    fn client_timer(&mut self, key: Key) {
+        if let Some(t) = self.client_timeout {
+            self.timer(self.lanes.client, after(self.now, t), Ev::ClientTimeout(key));
+        }
+    }
+
+    /// nginx has no connection for the request: refused at once. No timer
+    /// is set, for none could ever matter (at a hundred million refusals a
+    /// second, they filled memory).
+    #[cold]
+    fn refused_by_nginx(&mut self, key: Key, refused: Admit) {
+        let outcome = match refused {
+            Admit::Closed => self.outcomes.nginx_closed,
+            _ => self.outcomes.nginx_no_connection,
+        };
+        self.reply(key, outcome);
+        self.settle(key);
+    }
+
+    /// FPM's full Unix-socket backlog refuses nginx's connection: 502.
+    #[cold]
+    fn refused_by_fpm(&mut self, key: Key) {
+        self.reply(key, self.outcomes.backlog_full);
+        self.settle(key);
+    }
+
     /// nginx starts waiting for FPM's answer: its connection is made.
     pub(super) fn read_timer(&mut self, key: Key) {
-        let w = &self.webs[self.reqs[key.slot as usize].web as usize];
+        self.read_timer_on(self.reqs[key.slot as usize].web, key);
+    }
+
+    /// [`Shop::read_timer`] for a request on web node `web`.
+    #[inline(always)]
+    fn read_timer_on(&mut self, web: u32, key: Key) {
+        let w = &self.webs[web as usize];
         if let Some(t) = w.read_timeout {
             let lane = w.read_lane;
             self.timer(lane, after(self.now, t), Ev::UpstreamTimeout(key));

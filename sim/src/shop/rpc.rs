@@ -19,17 +19,24 @@
 use lab_core::record::OutcomeId;
 
 use super::steps::Freed;
-use super::{Ev, FIRST_SUB_ID, Front, Key, Link, NO_KEY, NO_LINK, NO_USER, Phase, Request, Shop};
+use super::{Ev, FIRST_SUB_ID, Front, Key, Link, NO_KEY, NO_LINK, NO_USER, NO_VIA, Phase, Request, Shop, via_mut};
 use crate::engine::after;
-use crate::nodes::haproxy::Waiter;
 use crate::nodes::mysql::NO_ROW;
 
 impl Shop {
     /// Forgets a request (and its link).
+    #[inline(always)]
     pub(super) fn forget(&mut self, key: Key) {
-        let r = self.reqs.remove(key.slot as usize);
-        if r.link != NO_LINK {
-            self.links.remove(r.link as usize);
+        // The side entries read where the request lies, not from a copy of
+        // it moved out of the slab.
+        let r = &self.reqs[key.slot as usize];
+        let (link, via) = (r.link, r.via);
+        self.reqs.remove(key.slot as usize);
+        if link != NO_LINK {
+            self.links.remove(link as usize);
+        }
+        if via != NO_VIA {
+            self.vias.remove(via as usize);
         }
     }
 
@@ -138,11 +145,9 @@ impl Shop {
             arrived: now,
             started: now,
             query_start: 0,
-            lock_wait_start: 0,
             cpu_job: 0,
             rng,
             net: self.streams.network(id),
-            think: 0,
             user: NO_USER,
             web,
             child,
@@ -161,13 +166,8 @@ impl Shop {
             terminated: false,
             front: if fiber { Front::Direct } else { Front::Sent },
             at_web: fiber,
-            lb: 0,
-            attempts: 0,
-            syn_sent: 0,
-            redispatch: false,
-            waiter: Waiter::default(),
-            queued_at: 0,
             link: NO_LINK,
+            via: NO_VIA,
         });
         let key = Key { slot: slot as u32, id };
         let l = self.link_of(key);
@@ -192,7 +192,7 @@ impl Shop {
         let d = self.rtt.as_ref().map_or(0, |s| s.sample(&mut r.net) / 2);
         let reachable = self.webs[r.web as usize].reachable;
         let c = &mut self.reqs[call.slot as usize];
-        c.lb = lb;
+        via_mut(&mut self.vias, c).lb = lb;
         // A caller cut off sends its SYN anyway; `call_arrives` finds it
         // lost and the kernel sends it again.
         let _ = reachable;

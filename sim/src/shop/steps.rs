@@ -12,7 +12,8 @@ use slab::Slab;
 
 use super::program::CompiledStep;
 use super::{
-    Database, Driver, Ev, Front, Key, NO_KEY, NO_LINK, NO_USER, Phase, Recorder, Request, STACK_GAUGES, Shop, WebNode,
+    Database, Driver, Ev, FPM_BACKLOG, FPM_BUSY, FPM_CHILDREN, Front, IN_SYSTEM, Key, MYSQL_CONNECTIONS,
+    MYSQL_LOCK_WAITERS, NO_KEY, NO_LINK, NO_USER, NO_VIA, Phase, Recorder, Request, Shop, WebNode,
 };
 use crate::cpu::JobTag;
 use crate::engine::{Lane, Scheduler, Time, after};
@@ -184,10 +185,11 @@ impl Shop {
         };
         // Drawn now, in the same place of the request's stream in every era,
         // so that the user thinks as long whatever became of the request.
-        let think = match &self.driver {
-            Driver::Closed { think, .. } if user != NO_USER => think.sample(&mut rng),
-            _ => 0,
-        };
+        if let Driver::Closed { think, .. } = &self.driver {
+            if user != NO_USER {
+                self.thinks[user as usize] = think.sample(&mut rng);
+            }
+        }
         // Network times only exist in some eras: they come from a stream of
         // their own so that they do not shift the request's other draws.
         let net = match self.rtt {
@@ -195,16 +197,21 @@ impl Shop {
             None => Pcg64Mcg::new(1),
         };
         self.rec.arrival(now);
-        let slot = self.reqs.insert(Request {
+        // The slab never holds more than the safety net's bound (about a
+        // million), which `Shop::check_limits` enforces.
+        let entry = self.reqs.vacant_entry();
+        let key = Key {
+            slot: entry.key() as u32,
+            id,
+        };
+        entry.insert(Request {
             id,
             arrived: now,
             started: 0,
             query_start: 0,
-            lock_wait_start: 0,
             cpu_job: 0,
             rng,
             net,
-            think,
             user,
             web: 0,
             child: 0,
@@ -222,21 +229,20 @@ impl Shop {
             terminated: false,
             front: Front::Direct,
             at_web: false,
-            lb: 0,
-            attempts: 0,
-            syn_sent: 0,
-            redispatch: false,
-            waiter: crate::nodes::haproxy::Waiter::default(),
-            queued_at: 0,
             link: NO_LINK,
+            via: NO_VIA,
         });
-        // The slab never holds more than the safety net's bound (about a
-        // million), which `Shop::check_limits` enforces.
-        let key = Key { slot: slot as u32, id };
-        if self.front.is_some() {
-            if let Some(t) = self.client_timeout {
-                self.timer(self.lanes.client, after(now, t), Ev::ClientTimeout(key));
+        if self.front.is_none() {
+            let w = &self.webs[0];
+            if !w.refusing && w.up && w.reachable {
+                self.enter_direct(key);
+            } else {
+                self.connect_entry(key);
             }
+            return;
+        }
+        if let Some(t) = self.client_timeout {
+            self.timer(self.lanes.client, after(now, t), Ev::ClientTimeout(key));
         }
         self.connect_entry(key);
     }
@@ -281,7 +287,7 @@ impl Shop {
         if r.client_waiting {
             r.client_waiting = false;
             self.rec.outcome(self.now, outcome, self.now - r.arrived);
-            next_request_of(r, self.now, &mut self.sched);
+            next_request_of(r.user, &self.thinks, self.now, &mut self.sched);
         }
     }
 
@@ -319,7 +325,13 @@ impl Shop {
 
     /// A child is free (it finished, or it has just been forked): it takes
     /// connections from the backlog until one of them keeps it busy.
-    pub(super) fn child_free(&mut self, mut web: u32, mut child: ChildId) {
+    pub(super) fn child_free(&mut self, web: u32, child: ChildId) {
+        self.next_connection(web, child);
+    }
+
+    /// [`Shop::child_free`] in line, where a request ends (once a request).
+    #[inline(always)]
+    pub(super) fn next_connection(&mut self, mut web: u32, mut child: ChildId) {
         loop {
             let now = self.now;
             let pool = self.pool(web);
@@ -449,7 +461,7 @@ impl Shop {
         }
         r.row = row;
         r.phase = Phase::LockWait;
-        r.lock_wait_start = now;
+        // `query_start` is now: when the wait started too.
         let deadline = db.lock_wait_deadline(now);
         let lane = self.dbs[self.webs[self.reqs[key.slot as usize].web as usize].db as usize].lock_lane;
         self.timer(lane, deadline, Ev::LockTimeout(key));
@@ -538,7 +550,15 @@ impl Shop {
         let r = &mut self.reqs[key.slot as usize];
         if r.front == Front::Direct {
             let nginx = &mut self.webs[r.web as usize].nginx;
-            answer(r, outcome, self.now, &mut self.rec, &mut self.sched, nginx);
+            answer(
+                r,
+                outcome,
+                self.now,
+                &mut self.rec,
+                &mut self.sched,
+                &self.thinks,
+                nginx,
+            );
         } else {
             self.reply_upstream(key, outcome);
         }
@@ -565,7 +585,7 @@ impl Shop {
             r.client_waiting = false;
             self.rec
                 .outcome(self.now, self.outcomes.client_timeout, self.now - r.arrived);
-            next_request_of(r, self.now, &mut self.sched);
+            next_request_of(r.user, &self.thinks, self.now, &mut self.sched);
             if r.front != Front::Direct {
                 self.settle(key);
                 return;
@@ -607,6 +627,7 @@ impl Shop {
                 now,
                 &mut self.rec,
                 &mut self.sched,
+                &self.thinks,
                 &mut self.webs[web as usize].nginx,
             );
             self.forget(key);
@@ -729,28 +750,52 @@ impl Shop {
     /// Levels only change inside events, so handing the recorder the
     /// stack's levels after each event records them exactly (in the order
     /// the gauges were added in `Shop::new`). The pools' totals move by
-    /// what the nodes touched in this event changed; hosts record their own
-    /// busy cores when they change (`cpu_changed`).
+    /// what the nodes touched in this event changed; MySQL's levels are
+    /// looked at only where a program queries; hosts record their own busy
+    /// cores when they change (`cpu_changed`).
     #[inline(always)]
     pub(super) fn sample_gauges(&mut self) {
-        if let [w] = &self.webs[..] {
+        let now = self.now;
+        let [busy, children, backlog] = if let [w] = &self.webs[..] {
             // One web node (stone, bronze): its levels are the totals.
-            self.levels[0] = u64::from(w.pool.busy());
-            self.levels[1] = u64::from(w.pool.running());
-            self.levels[2] = w.pool.backlog_len() as u64;
+            [
+                u64::from(w.pool.busy()),
+                u64::from(w.pool.running()),
+                w.pool.backlog_len() as u64,
+            ]
         } else {
             self.total_touched_pools();
-        }
-        if let [db] = &self.dbs[..] {
-            self.levels[3] = u64::from(db.server.connections());
-            self.levels[4] = u64::from(db.server.lock_waiters());
+            self.pool_levels
+        };
+        let in_system = self.reqs.len() as u64;
+        if self.db_levels {
+            let [connections, waiters] = if let [db] = &self.dbs[..] {
+                [u64::from(db.server.connections()), u64::from(db.server.lock_waiters())]
+            } else {
+                [
+                    self.dbs.iter().map(|d| u64::from(d.server.connections())).sum(),
+                    self.dbs.iter().map(|d| u64::from(d.server.lock_waiters())).sum(),
+                ]
+            };
+            self.rec.levels(
+                now,
+                [
+                    FPM_BUSY,
+                    FPM_CHILDREN,
+                    FPM_BACKLOG,
+                    MYSQL_CONNECTIONS,
+                    MYSQL_LOCK_WAITERS,
+                    IN_SYSTEM,
+                ],
+                [busy, children, backlog, connections, waiters, in_system],
+            );
         } else {
-            self.levels[3] = self.dbs.iter().map(|d| u64::from(d.server.connections())).sum();
-            self.levels[4] = self.dbs.iter().map(|d| u64::from(d.server.lock_waiters())).sum();
+            self.rec.levels(
+                now,
+                [FPM_BUSY, FPM_CHILDREN, FPM_BACKLOG, IN_SYSTEM],
+                [busy, children, backlog, in_system],
+            );
         }
-        self.levels[5] = self.reqs.len() as u64;
-        let levels: [u64; STACK_GAUGES] = self.levels;
-        self.rec.levels(self.now, &levels);
         if self.lb_gauges.is_some() {
             self.sample_lb_gauges();
         }
@@ -791,7 +836,7 @@ impl Shop {
                 u64::from(w.pool.running()),
                 w.pool.backlog_len() as u64,
             ];
-            for ((level, now), before) in self.levels.iter_mut().zip(now).zip(w.reported) {
+            for ((level, now), before) in self.pool_levels.iter_mut().zip(now).zip(w.reported) {
                 *level = *level + now - before;
             }
             w.reported = now;
@@ -810,6 +855,7 @@ fn answer(
     now: Time,
     rec: &mut Recorder,
     sched: &mut Scheduler<Ev>,
+    thinks: &[Time],
     nginx: &mut Conns,
 ) {
     if !r.nginx_waiting {
@@ -820,7 +866,7 @@ fn answer(
     if r.client_waiting {
         r.client_waiting = false;
         rec.outcome(now, outcome, now - r.arrived);
-        next_request_of(r, now, sched);
+        next_request_of(r.user, thinks, now, sched);
     }
 }
 
@@ -835,9 +881,9 @@ pub(super) fn leave_nginx(r: &mut Request, nginx: &mut Conns) {
 
 /// A closed-model user thinks, then sends its next request.
 #[inline(always)]
-fn next_request_of(r: &Request, now: Time, sched: &mut Scheduler<Ev>) {
-    if r.user != NO_USER {
-        sched.at(after(now, r.think), Ev::UserWakes(r.user));
+fn next_request_of(user: u32, thinks: &[Time], now: Time, sched: &mut Scheduler<Ev>) {
+    if user != NO_USER {
+        sched.at(after(now, thinks[user as usize]), Ev::UserWakes(user));
     }
 }
 
@@ -854,7 +900,7 @@ fn timer_matters(reqs: &Slab<Request>, webs: &[WebNode], dbs: &[Database], t: Ti
         Ev::ServerTimeout(k) => live(k).is_some_and(|r| matches!(r.front, Front::AtServer | Front::Returning)),
         Ev::LockTimeout(k) => live(k).is_some_and(|r| {
             let db = &dbs[webs[r.web as usize].db as usize].server;
-            r.phase == Phase::LockWait && db.lock_wait_deadline(r.lock_wait_start) == t
+            r.phase == Phase::LockWait && db.lock_wait_deadline(r.query_start) == t
         }),
         Ev::CallTimeout(k) => live(k).is_some_and(|r| r.phase == Phase::RpcWait),
         _ => true,

@@ -13,7 +13,7 @@ impl Shop {
     /// A waiter now holds the row: it joins its transaction's rows.
     pub(super) fn lock_granted(&mut self, key: Key) -> Option<Freed> {
         let r = &mut self.reqs[key.slot as usize];
-        self.rec.wait(self.now, self.lock_wait, self.now - r.lock_wait_start);
+        self.rec.wait(self.now, self.lock_wait, self.now - r.query_start);
         let row = std::mem::replace(&mut r.row, NO_ROW);
         debug_assert_ne!(row, NO_ROW, "a granted request waited for a row");
         self.dbs[self.webs[r.web as usize].db as usize]
@@ -40,7 +40,7 @@ impl Shop {
     }
 
     fn flush_starts(&mut self, db: u32, len: u64) {
-        let slot = &self.dbs[db as usize].flush;
+        let slot = self.dbs[db as usize].flush.as_ref().expect("a database that commits");
         self.sched.set_slot(slot, after(self.now, len), Ev::FlushDone(db));
         self.rec.count(self.now, self.counters.log_flushes, 1);
     }
@@ -51,7 +51,10 @@ impl Shop {
         self.served.clear();
         match self.dbs[db as usize].server.flush_done(&mut self.served) {
             Some(len) => self.flush_starts(db, len),
-            None => self.sched.clear_slot(&self.dbs[db as usize].flush),
+            None => {
+                let slot = self.dbs[db as usize].flush.as_ref().expect("a database that commits");
+                self.sched.clear_slot(slot);
+            }
         }
         // `served` is this function's list; nothing it calls touches it.
         for i in 0..self.served.len() {
@@ -66,11 +69,16 @@ impl Shop {
     /// Releases every row the request's transaction holds (a commit, or
     /// the rollback when the request ends without one), granting each row
     /// to its first waiter.
+    #[inline(always)]
     pub(in crate::shop) fn release_rows(&mut self, key: Key) {
-        let r = &mut self.reqs[key.slot as usize];
-        if r.held == NO_ROW {
-            return;
+        if self.reqs[key.slot as usize].held != NO_ROW {
+            self.release_held_rows(key);
         }
+    }
+
+    /// [`Shop::release_rows`] for a request that holds some.
+    fn release_held_rows(&mut self, key: Key) {
+        let r = &mut self.reqs[key.slot as usize];
         self.granted.clear();
         let db = &mut self.dbs[self.webs[r.web as usize].db as usize].server;
         db.release_all(&mut r.held, &mut self.granted);
@@ -84,7 +92,7 @@ impl Shop {
         let now = self.now;
         let r = &mut self.reqs[key.slot as usize];
         let db = &mut self.dbs[self.webs[r.web as usize].db as usize].server;
-        if r.phase != Phase::LockWait || db.lock_wait_deadline(r.lock_wait_start) != now {
+        if r.phase != Phase::LockWait || db.lock_wait_deadline(r.query_start) != now {
             return None; // an earlier wait of this request, long over
         }
         let row = r.row;
