@@ -53,7 +53,7 @@ use crate::{Progress, Run};
 
 /// A request's slab slot and its unique id: events that outlive their
 /// request find a different id (or none) in the slot and are ignored.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Key {
     slot: u32,
     id: u64,
