@@ -51,7 +51,8 @@
 //!   holds the largest window and leaves room for wider distributions.
 //!   The fixed part is the recorder's
 //!   batches in flight (at most 19 of 8,256 facts of 24 bytes, 3.8 MB;
-//!   gauge levels travel as facts), its four live histograms and the
+//!   gauge levels travel as facts), its four live histograms, the open
+//!   model's arrivals drawn ahead (7 batches of 1,024, 0.5 MB) and the
 //!   queues' headers;
 //!   small runs measure 1 to 5 MB in all.
 //!
@@ -100,8 +101,11 @@ pub const NODE_BYTES: f64 = 2048.0;
 /// Bytes per closed-model user: its pending wake-up, twice.
 pub const USER_BYTES: f64 = 2.0 * crate::shop::TIMER_BYTES as f64;
 /// The recorder's batches in flight (up to 19 of 8,256 facts) and live
-/// histograms, the queues' and the record's headers.
+/// histograms, the arrivals drawn ahead, the queues' and the record's
+/// headers.
 pub const FIXED_BYTES: f64 = 16.0 * 1024.0 * 1024.0;
+// The open model's arrivals drawn ahead fit in the fixed part with room.
+const _: () = assert!(crate::feed::FEED_BYTES < 1 << 20);
 
 /// How many events past the estimate the safety net allows, and a floor
 /// for runs too small for the ratio to mean anything.

@@ -17,6 +17,8 @@
 //! - `mysql`: connections against `max_connections` and row locks;
 //! - `arrivals`, `sample`: Poisson arrivals on a rate profile, distributions
 //!   and the seeded random streams;
+//! - `feed`: an open model's arrivals (times, streams, endpoints), drawn
+//!   ahead on a thread of their own;
 //! - `shop`: the request path of the stone and bronze eras (nginx → an FPM
 //!   pool → MySQL), wired from the era's `lab_core::topology::Topology`;
 //! - `budget`: what a run will cost ([`estimate`]) and the limits past
@@ -45,6 +47,7 @@ mod arrivals;
 mod budget;
 mod cpu;
 mod engine;
+mod feed;
 mod nodes;
 mod ring;
 mod sample;

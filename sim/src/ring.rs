@@ -5,7 +5,9 @@
 //! value went to it through the stack, written field by field and read
 //! back in wider moves, which waited for those stores (a store-forwarding
 //! stall on every connection queued in FPM's backlog). Here a push and a
-//! pop are a few instructions where they are made.
+//! pop are a few instructions where they are made, and the value is never
+//! needed in memory before it is stored where it goes (growing fills the
+//! new room with defaults, not with it).
 
 pub(crate) struct Ring<T> {
     /// Its length is the capacity (0 or a power of two); slots past the
@@ -15,7 +17,7 @@ pub(crate) struct Ring<T> {
     len: usize,
 }
 
-impl<T: Copy> Ring<T> {
+impl<T: Copy + Default> Ring<T> {
     pub fn new() -> Ring<T> {
         Ring {
             buf: Vec::new(),
@@ -32,7 +34,7 @@ impl<T: Copy> Ring<T> {
     #[inline(always)]
     pub fn push_back(&mut self, value: T) {
         if self.len == self.buf.len() {
-            return self.grow_with(value);
+            self.grow();
         }
         let i = (self.head + self.len) & (self.buf.len() - 1);
         self.buf[i] = value;
@@ -50,19 +52,16 @@ impl<T: Copy> Ring<T> {
         Some(value)
     }
 
-    /// Doubles the capacity (at least 4), the queue moved to its start,
-    /// and pushes `value`.
+    /// Doubles the capacity (at least 4), the queue moved to its start.
     #[cold]
     #[inline(never)]
-    fn grow_with(&mut self, value: T) {
+    fn grow(&mut self) {
         let capacity = (2 * self.buf.len()).max(4);
         let mut buf = Vec::with_capacity(capacity);
         buf.extend((0..self.len).map(|i| self.buf[(self.head + i) & (self.buf.len() - 1)]));
-        buf.push(value);
-        buf.resize(capacity, value);
+        buf.resize(capacity, T::default());
         self.buf = buf;
         self.head = 0;
-        self.len += 1;
     }
 }
 

@@ -38,14 +38,13 @@ pub(crate) use path::Path;
 
 use lab_core::record::{CounterId, Fact, FactSender, GaugeId, HistogramId, OutcomeId};
 use lab_core::scenario::{FpmPool, Kernel, RateProfile};
-use rand_distr::{Distribution, Exp1};
 use rand_pcg::Pcg64Mcg;
 use slab::Slab;
 
-use crate::arrivals::Arrivals;
 use crate::budget::SimError;
 use crate::cpu::Cpu;
 use crate::engine::{Lane, Scheduler, Slot, Time};
+use crate::feed::Feed;
 use crate::nodes::fpm::{ChildId, MAINTENANCE_PERIOD, Pool};
 use crate::nodes::mysql::{RowId, Server};
 use crate::nodes::nginx::Conns;
@@ -54,7 +53,7 @@ use crate::{Progress, Run};
 
 /// A request's slab slot and its unique id: events that outlive their
 /// request find a different id (or none) in the slot and are ignored.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Key {
     slot: u32,
     id: u64,
@@ -296,8 +295,9 @@ pub(crate) const COMPILED_STEP_BYTES: usize = size_of::<program::CompiledStep>()
 
 enum Driver {
     Open {
-        arrivals: Arrivals,
-        rng: Pcg64Mcg,
+        /// The arrivals, drawn ahead on a thread of their own; its
+        /// current one is the one the slot holds.
+        feed: Feed,
         slot: Slot,
     },
     Closed {
@@ -562,10 +562,10 @@ impl Shop {
         }
     }
 
+    #[inline(always)]
     fn schedule_arrival(&mut self) {
-        if let Driver::Open { arrivals, rng, slot } = &mut self.driver {
-            let e: f64 = Exp1.sample(rng);
-            match arrivals.next(e) {
+        if let Driver::Open { feed, slot } = &mut self.driver {
+            match feed.advance() {
                 Some(t) => self.sched.set_slot(slot, t, Ev::Arrival),
                 None => self.sched.clear_slot(slot),
             }

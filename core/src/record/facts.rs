@@ -122,7 +122,7 @@ impl FactSender {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, fact: Fact) {
         // A gauge set here is set in the builder too: `levels` compares
         // with it from now on (resolved at compile time for other facts).

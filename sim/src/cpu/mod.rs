@@ -196,7 +196,9 @@ impl Cpu {
             self.last = now;
             let demand = demand as f64;
             let finish = self.shared.mark_after(demand);
-            self.shared.marks.push(Job { finish, tag });
+            self.shared
+                .marks
+                .push_made(Job::key_of(finish, tag.job), || Job { finish, tag });
             self.shared.n += 1;
             let inv_rate = self.shared.inv_rate;
             return inv_rate.is_finite().then(|| after(now, ceil_ns(demand * inv_rate)));
@@ -226,7 +228,9 @@ impl Cpu {
             (first, self.fresh.inv_rate)
         } else {
             let finish = self.shared.mark_after(demand);
-            self.shared.marks.push(Job { finish, tag });
+            self.shared
+                .marks
+                .push_made(Job::key_of(finish, tag.job), || Job { finish, tag });
             self.shared.n += 1;
             self.set_rates();
             (demand, self.shared.inv_rate)

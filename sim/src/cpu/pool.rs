@@ -26,7 +26,13 @@ impl Job {
     /// (mark, job) as one integer, which compares in two instructions.
     #[inline]
     fn key(&self) -> u128 {
-        (u128::from(self.finish) << 64) | u128::from(self.tag.job)
+        Self::key_of(self.finish, self.tag.job)
+    }
+
+    /// The key of a job with mark bits `finish` and number `job`.
+    #[inline(always)]
+    pub fn key_of(finish: u64, job: u64) -> u128 {
+        (u128::from(finish) << 64) | u128::from(job)
     }
 }
 
@@ -112,14 +118,22 @@ impl<E: Entry> Marks<E> {
 
     #[inline(always)]
     pub fn push(&mut self, entry: E) {
+        self.push_made(entry.job().key(), || entry);
+    }
+
+    /// Pushes the entry `make` builds, whose key is `key`: it is built
+    /// where it goes, from the values in registers (built first and moved,
+    /// it went through the stack, written in narrow stores and read back
+    /// in a wide one, which waited for them).
+    #[inline(always)]
+    pub fn push_made(&mut self, key: u128, make: impl Fn() -> E) {
         if !(self.heap.is_empty() && self.sorted.len() < Self::SMALL) {
-            return self.push_to_heap(entry);
+            return self.push_to_heap(make());
         }
         // Descending by (mark, job): the job goes after every job that
         // finishes later. Counting those, rather than searching for the
         // first that does not, leaves no data-dependent branch to
         // mispredict (marks arrive in random order).
-        let key = entry.job().key();
         let len = self.sorted.len();
         let at: usize = self.sorted.iter().map(|j| usize::from(j.job().key() > key)).sum();
         // Shift by hand: `Vec::insert` calls memmove even to move nothing,
@@ -128,7 +142,7 @@ impl<E: Entry> Marks<E> {
         // on the stack and copied from there in wider moves than it was
         // written with, which waited for those stores.
         if at == len {
-            self.sorted.push(entry);
+            self.sorted.push(make());
             return;
         }
         let last = self.sorted[len - 1];
@@ -136,7 +150,7 @@ impl<E: Entry> Marks<E> {
         for i in (at + 1..len).rev() {
             self.sorted[i] = self.sorted[i - 1];
         }
-        self.sorted[at] = entry;
+        self.sorted[at] = make();
     }
 
     /// Past [`Marks::SMALL`] jobs, and until they drain: out of line, so

@@ -97,7 +97,7 @@ pub enum Maintenance {
 }
 
 /// A waiting connection: the request's slab slot and id, and when it arrived.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Waiting<K> {
     pub key: K,
     pub since: Time,
@@ -148,7 +148,7 @@ pub struct Pool<K> {
     idle_spawn_rate: u32,
 }
 
-impl<K: Copy> Pool<K> {
+impl<K: Copy + Default> Pool<K> {
     /// A pool at start-up on a host with `kernel`: `static` forks every
     /// child, `dynamic` forks `start_servers`, `ondemand` none; they are
     /// ready at time zero, when FPM's heartbeats start.
@@ -542,7 +542,7 @@ mod tests {
         );
     }
 
-    impl<K: Copy> Pool<K> {
+    impl<K: Copy + Default> Pool<K> {
         fn new_default(cfg: FpmPool) -> Pool<K> {
             Pool::new(cfg, &Kernel::default())
         }

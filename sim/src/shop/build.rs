@@ -15,6 +15,7 @@ use super::{
 use crate::arrivals::Arrivals;
 use crate::budget::Estimate;
 use crate::engine::{Lane, Scheduler};
+use crate::feed::{self, Feed};
 use crate::nodes::fpm::Pool;
 use crate::nodes::mysql::Server;
 use crate::nodes::nginx::Conns;
@@ -152,20 +153,8 @@ impl Shop {
             .collect();
         let rpc_timeout = (!path.services.is_empty()).then(|| rec.add_outcome(outcomes::RPC_TIMEOUT));
         let streams = Streams::new(scenario.seed);
-        let driver = match &scenario.traffic.workload {
-            Workload::Open(profile) => Driver::Open {
-                arrivals: Arrivals::new(profile),
-                rng: streams.traffic(),
-                slot: sched.add_slot(),
-            },
-            Workload::Closed { users, think } => Driver::Closed {
-                think: Sampler::new(think),
-                rng: streams.traffic(),
-                users: *users,
-            },
-        };
         let mut acc = 0.0;
-        let mix = scenario
+        let mix: Vec<(f64, u32)> = scenario
             .traffic
             .mix
             .iter()
@@ -174,6 +163,24 @@ impl Shop {
                 (acc, u32::try_from(*i).expect("fewer than 2^32 endpoints"))
             })
             .collect();
+        let driver = match &scenario.traffic.workload {
+            Workload::Open(profile) => Driver::Open {
+                feed: Feed::spawn(feed::Source {
+                    arrivals: Arrivals::new(profile),
+                    rng: streams.traffic(),
+                    streams: Streams::new(scenario.seed),
+                    mix: mix.clone(),
+                    network: rtt.is_some(),
+                    end: scenario.duration,
+                }),
+                slot: sched.add_slot(),
+            },
+            Workload::Closed { users, think } => Driver::Closed {
+                think: Sampler::new(think),
+                rng: streams.traffic(),
+                users: *users,
+            },
+        };
         let lanes = Lanes {
             client: sched.add_lane(),
         };

@@ -113,7 +113,20 @@ impl Shop {
     pub(super) fn cpu_done(&mut self, host: usize) {
         // `done` is this function's scratch list; nothing it calls uses it.
         self.done.clear();
-        self.hosts[host].cpu.complete(self.now, &mut self.done);
+        let popped = self.hosts[host].cpu.complete(self.now, &mut self.done);
+        if popped == 1 {
+            // The usual case, without the lists: one job finished.
+            let tag = self.done[0];
+            let live = self.reqs.get(tag.slot as usize).is_some_and(|r| r.cpu_job == tag.job);
+            if live {
+                self.hosts[host].cpu.finished();
+            }
+            self.cpu_moved(host);
+            if live {
+                self.job_done(tag);
+            }
+            return;
+        }
         // Account for every finished job before any request moves on and
         // starts new work on this host.
         let cpu = &mut self.hosts[host].cpu;
@@ -129,29 +142,40 @@ impl Shop {
         self.done.truncate(live);
         self.cpu_moved(host);
         for i in 0..live {
-            let tag = self.done[i];
-            let r = &mut self.reqs[tag.slot as usize];
-            r.cpu_job = 0;
-            let key = Key {
-                slot: tag.slot,
-                id: r.id,
-            };
-            let freed = match r.phase {
-                Phase::AppCpu => {
-                    r.step += 1;
-                    self.run_steps(key)
-                }
-                Phase::DbCpu => self.after_db_cpu(key),
-                Phase::RpcSend => self.send_call(key),
-                Phase::RpcRecv => {
-                    r.step += 1;
-                    self.run_steps(key)
-                }
-                other => unreachable!("CPU finished in phase {other:?}"),
-            };
-            if let Some((web, child)) = freed {
-                self.next_connection(web, child);
+            self.jobs_done(self.done[i]);
+        }
+    }
+
+    /// [`Shop::job_done`] out of line, for a completion of several jobs.
+    #[inline(never)]
+    fn jobs_done(&mut self, tag: JobTag) {
+        self.job_done(tag);
+    }
+
+    /// The live job `tag` has finished: its request moves on.
+    #[inline(always)]
+    fn job_done(&mut self, tag: JobTag) {
+        let r = &mut self.reqs[tag.slot as usize];
+        r.cpu_job = 0;
+        let key = Key {
+            slot: tag.slot,
+            id: r.id,
+        };
+        let freed = match r.phase {
+            Phase::AppCpu => {
+                r.step += 1;
+                self.run_steps(key)
             }
+            Phase::DbCpu => self.after_db_cpu(key),
+            Phase::RpcSend => self.send_call(key),
+            Phase::RpcRecv => {
+                r.step += 1;
+                self.run_steps(key)
+            }
+            other => unreachable!("CPU finished in phase {other:?}"),
+        };
+        if let Some((web, child)) = freed {
+            self.next_connection(web, child);
         }
     }
 }

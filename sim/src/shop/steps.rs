@@ -31,7 +31,7 @@ impl Shop {
     pub(super) fn dispatch(&mut self, ev: Ev) {
         let freed = match ev {
             Ev::Arrival => {
-                self.arrive(NO_USER);
+                self.arrive_open();
                 self.schedule_arrival();
                 None
             }
@@ -164,25 +164,12 @@ impl Shop {
         self.reqs.get(key.slot as usize).is_some_and(|r| r.id == key.id)
     }
 
+    /// A closed-model user sends a request.
     fn arrive(&mut self, user: u32) {
-        let now = self.now;
         let id = self.next_id;
-        self.next_id += 1;
         let mut rng = self.streams.request(id);
         let u: f64 = rng.random();
-        // The first endpoint whose cumulative weight exceeds `u` (the last
-        // if rounding left `u` above them all): a scan for the usual few, a
-        // binary search for thousands.
-        let endpoint = if self.mix.len() <= 16 {
-            self.mix
-                .iter()
-                .find(|(c, _)| u < *c)
-                .unwrap_or(&self.mix[self.mix.len() - 1])
-                .1
-        } else {
-            let at = self.mix.partition_point(|(c, _)| *c <= u);
-            self.mix[at.min(self.mix.len() - 1)].1
-        };
+        let endpoint = crate::feed::endpoint(&self.mix, u);
         // Drawn now, in the same place of the request's stream in every era,
         // so that the user thinks as long whatever became of the request.
         if let Driver::Closed { think, .. } = &self.driver {
@@ -196,6 +183,26 @@ impl Shop {
             Some(_) => self.streams.network(id),
             None => Pcg64Mcg::new(1),
         };
+        self.admit(rng, net, endpoint, user);
+    }
+
+    /// The open model's arrival the slot held, drawn on the feed's thread
+    /// as `arrive` draws a user's (without a think time).
+    fn arrive_open(&mut self) {
+        let Driver::Open { feed, .. } = &self.driver else {
+            unreachable!("arrivals of an open model")
+        };
+        let a = feed.current();
+        let (rng, net, endpoint) = (a.rng.clone(), a.net.clone(), a.endpoint);
+        self.admit(rng, net, endpoint, NO_USER);
+    }
+
+    /// A new request, number `next_id`, reaches the entry.
+    #[inline(always)]
+    fn admit(&mut self, rng: Pcg64Mcg, net: Pcg64Mcg, endpoint: u32, user: u32) {
+        let now = self.now;
+        let id = self.next_id;
+        self.next_id += 1;
         self.rec.arrival(now);
         // The slab never holds more than the safety net's bound (about a
         // million), which `Shop::check_limits` enforces.

@@ -1,0 +1,255 @@
+//! An open model's arrivals, made ahead on a thread of their own.
+//!
+//! Everything about the next arrival that does not depend on the shop is
+//! drawn there: its time (an Exp(1) draw from the traffic stream, turned
+//! into a time by the rate profile), its request's stream and endpoint
+//! (request number `n` is the `n`-th arrival, whose stream starts with the
+//! endpoint's draw), and its network stream where the era has round trips.
+//! The draws are the ones the shop made itself, in the same order, so the
+//! run is the same; the simulating thread only reads them, in batches, as
+//! the recorder's thread reads its facts.
+//!
+//! The thread stops after the first arrival at or past the end of the run
+//! (which never happens), after the last one (the rate stays at zero from
+//! there), or when the shop drops the feed.
+
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread::JoinHandle;
+
+use rand::Rng;
+use rand_distr::{Distribution, Exp1};
+use rand_pcg::Pcg64Mcg;
+
+use crate::arrivals::Arrivals;
+use crate::engine::Time;
+use crate::sample::Streams;
+
+/// Arrivals per batch, and batches made ahead of the shop.
+const BATCH: usize = 1024;
+const AHEAD: usize = 4;
+
+/// Bytes the feed holds at most: its batches in flight, the one being
+/// filled and the one being read, for the memory estimate.
+pub(crate) const FEED_BYTES: usize = (AHEAD + 3) * BATCH * size_of::<Arrival>();
+
+/// One arrival, and the request it brings.
+pub(crate) struct Arrival {
+    /// When; `None` when no arrival comes any more.
+    pub time: Option<Time>,
+    /// The request's stream, after the endpoint's draw.
+    pub rng: Pcg64Mcg,
+    /// The request's network stream (where the era has round trips).
+    pub net: Pcg64Mcg,
+    pub endpoint: u32,
+}
+
+/// The first endpoint whose cumulative weight exceeds `u` (the last if
+/// rounding left `u` above them all): a scan for the usual few, a binary
+/// search for thousands.
+#[inline(always)]
+pub(crate) fn endpoint(mix: &[(f64, u32)], u: f64) -> u32 {
+    if mix.len() <= 16 {
+        mix.iter().find(|(c, _)| u < *c).unwrap_or(&mix[mix.len() - 1]).1
+    } else {
+        let at = mix.partition_point(|(c, _)| *c <= u);
+        mix[at.min(mix.len() - 1)].1
+    }
+}
+
+/// What the thread needs to draw the arrivals.
+pub(crate) struct Source {
+    pub arrivals: Arrivals,
+    /// The traffic stream, for the Exp(1) draws.
+    pub rng: Pcg64Mcg,
+    pub streams: Streams,
+    pub mix: Vec<(f64, u32)>,
+    /// Whether requests draw a network stream.
+    pub network: bool,
+    /// The end of the run.
+    pub end: Time,
+}
+
+impl Source {
+    /// Fills `batch` with the arrivals from number `n` on; `true` when the
+    /// last one it will ever make is in.
+    fn fill(&mut self, batch: &mut Vec<Arrival>, n: &mut u64) -> bool {
+        batch.clear();
+        while batch.len() < BATCH {
+            let e: f64 = Exp1.sample(&mut self.rng);
+            let time = self.arrivals.next(e);
+            let id = *n;
+            *n += 1;
+            let mut rng = self.streams.request(id);
+            let u: f64 = rng.random();
+            let endpoint = endpoint(&self.mix, u);
+            let net = if self.network {
+                self.streams.network(id)
+            } else {
+                Pcg64Mcg::new(1)
+            };
+            batch.push(Arrival {
+                time,
+                rng,
+                net,
+                endpoint,
+            });
+            if time.is_none_or(|t| t >= self.end) {
+                return true;
+            }
+        }
+        false
+    }
+}
+
+/// The shop's end: the arrivals, one by one.
+pub(crate) struct Feed {
+    batch: Vec<Arrival>,
+    /// Past the current arrival in `batch`.
+    at: usize,
+    full: Option<Receiver<Vec<Arrival>>>,
+    empty: SyncSender<Vec<Arrival>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Feed {
+    /// Starts the thread that draws the arrivals of `source`.
+    pub fn spawn(mut source: Source) -> Feed {
+        let (full_tx, full_rx) = sync_channel::<Vec<Arrival>>(AHEAD);
+        let (empty_tx, empty_rx) = sync_channel::<Vec<Arrival>>(AHEAD + 2);
+        let thread = std::thread::Builder::new()
+            .name("lab-arrivals".into())
+            .spawn(move || {
+                let mut n = 0;
+                loop {
+                    let mut batch = empty_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH));
+                    let last = source.fill(&mut batch, &mut n);
+                    if full_tx.send(batch).is_err() || last {
+                        return;
+                    }
+                }
+            })
+            .expect("the arrivals' thread starts");
+        Feed {
+            batch: Vec::new(),
+            at: 0,
+            full: Some(full_rx),
+            empty: empty_tx,
+            thread: Some(thread),
+        }
+    }
+
+    /// Moves on to the next arrival and returns its time. Never called past
+    /// the one the thread made last: that one is past the end of the run,
+    /// or has no time.
+    #[inline(always)]
+    pub fn advance(&mut self) -> Option<Time> {
+        if self.at == self.batch.len() {
+            self.refill();
+        }
+        self.at += 1;
+        self.batch[self.at - 1].time
+    }
+
+    /// The arrival [`Feed::advance`] moved to, read where it lies.
+    #[inline(always)]
+    pub fn current(&self) -> &Arrival {
+        &self.batch[self.at - 1]
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn refill(&mut self) {
+        let next = self
+            .full
+            .as_ref()
+            .and_then(|rx| rx.recv().ok())
+            .expect("the arrivals' thread makes arrivals until the last");
+        let done = std::mem::replace(&mut self.batch, next);
+        let _ = self.empty.try_send(done);
+        self.at = 0;
+    }
+}
+
+impl Drop for Feed {
+    fn drop(&mut self) {
+        // Closing the channel stops the thread at its next batch.
+        self.full = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lab_core::scenario::RateProfile;
+    use rand::SeedableRng;
+
+    const S: Time = 1_000_000_000;
+
+    fn source(profile: &RateProfile, network: bool, end: Time) -> Source {
+        Source {
+            arrivals: Arrivals::new(profile),
+            rng: Pcg64Mcg::seed_from_u64(11),
+            streams: Streams::new(5),
+            mix: vec![(0.25, 3), (0.75, 1), (1.0, 0)],
+            network,
+            end,
+        }
+    }
+
+    #[test]
+    fn the_feed_draws_what_the_shop_drew_itself() {
+        // A rate that rises and stops, so that the last arrival has no time.
+        let p = RateProfile::new(vec![(0, 100.0), (60 * S, 3000.0), (61 * S, 0.0)]).unwrap();
+        for network in [false, true] {
+            let mut own = source(&p, network, u64::MAX);
+            let mut feed = Feed::spawn(source(&p, network, u64::MAX));
+            let mut n = 0u64;
+            loop {
+                let e: f64 = Exp1.sample(&mut own.rng);
+                let time = own.arrivals.next(e);
+                let mut rng = own.streams.request(n);
+                let u: f64 = rng.random();
+                assert_eq!(feed.advance(), time, "arrival {n}");
+                let a = feed.current();
+                assert_eq!(a.endpoint, endpoint(&own.mix, u));
+                assert_eq!(a.rng.clone().random::<u64>(), rng.random::<u64>());
+                let mut net = if network {
+                    own.streams.network(n)
+                } else {
+                    Pcg64Mcg::new(1)
+                };
+                assert_eq!(a.net.clone().random::<u64>(), net.random::<u64>());
+                n += 1;
+                if time.is_none() {
+                    break;
+                }
+            }
+            assert!(n > 3 * BATCH as u64, "{n} arrivals: several batches");
+        }
+    }
+
+    #[test]
+    fn the_thread_stops_at_the_end_of_the_run_or_when_dropped() {
+        let p = RateProfile::constant(1000.0);
+        // Past the end: the thread makes nothing more, and the shop asks
+        // for nothing more.
+        let mut feed = Feed::spawn(source(&p, false, 10 * S));
+        let mut last = 0;
+        while let Some(t) = feed.advance() {
+            last = t;
+            if t >= 10 * S {
+                break;
+            }
+        }
+        assert!(last >= 10 * S);
+        drop(feed);
+        // Dropped early, with batches waiting: the thread ends (the drop
+        // joins it).
+        let mut feed = Feed::spawn(source(&p, false, u64::MAX));
+        feed.advance();
+        drop(feed);
+    }
+}
