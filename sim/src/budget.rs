@@ -50,10 +50,10 @@
 //!   record's vector of windows (the rest is allocated to size), so 4 KiB
 //!   holds the largest window and leaves room for wider distributions.
 //!   The fixed part is the recorder's
-//!   batches in flight (at most 19 of 8,256 facts of 24 bytes, 3.8 MB;
+//!   batches in flight (at most 11 of 32,832 facts of 24 bytes, 8.7 MB;
 //!   gauge levels travel as facts), its four live histograms, the open
-//!   model's arrivals drawn ahead (7 batches of 1,024, 0.5 MB) and the
-//!   queues' headers;
+//!   model's arrivals drawn ahead (at most 5 batches of 4,096, 1.3 MB) and
+//!   the queues' headers;
 //!   small runs measure 1 to 5 MB in all.
 //!
 //! With a balancer (silver), a request adds 4 events (its way to the server
@@ -100,12 +100,12 @@ pub const CHILD_BYTES: f64 = 2.0 * (crate::nodes::fpm::CHILD_BYTES + 4 + crate::
 pub const NODE_BYTES: f64 = 2048.0;
 /// Bytes per closed-model user: its pending wake-up, twice.
 pub const USER_BYTES: f64 = 2.0 * crate::shop::TIMER_BYTES as f64;
-/// The recorder's batches in flight (up to 19 of 8,256 facts) and live
+/// The recorder's batches in flight (up to 11 of 32,832 facts) and live
 /// histograms, the arrivals drawn ahead, the queues' and the record's
 /// headers.
 pub const FIXED_BYTES: f64 = 16.0 * 1024.0 * 1024.0;
 // The open model's arrivals drawn ahead fit in the fixed part with room.
-const _: () = assert!(crate::feed::FEED_BYTES < 1 << 20);
+const _: () = assert!(crate::feed::FEED_BYTES < 2 << 20);
 
 /// How many events past the estimate the safety net allows, and a floor
 /// for runs too small for the ratio to mean anything.

@@ -25,8 +25,8 @@ use crate::engine::Time;
 use crate::sample::Streams;
 
 /// Arrivals per batch, and batches made ahead of the shop.
-const BATCH: usize = 1024;
-const AHEAD: usize = 4;
+const BATCH: usize = 4096;
+const AHEAD: usize = 2;
 
 /// Bytes the feed holds at most: its batches in flight, the one being
 /// filled and the one being read, for the memory estimate.

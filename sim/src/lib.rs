@@ -52,6 +52,7 @@ mod nodes;
 mod ring;
 mod sample;
 mod shop;
+mod table;
 
 use lab_core::Record;
 use lab_core::scenario::{Era, Scenario};

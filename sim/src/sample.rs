@@ -230,6 +230,28 @@ mod tests {
     }
 
     #[test]
+    fn ceil_ns_is_the_ceiling() {
+        // Against the integer it rounds to, converted back (as it once
+        // was computed), on random values of every size and on values a
+        // hair either side of whole numbers.
+        let mut rng = Pcg64Mcg::new(0x5eed_0000_0000_0001);
+        for i in 0..200_000 {
+            let scale = 2f64.powi((i % 53) as i32);
+            let mut x: f64 = rng.random::<f64>() * scale;
+            if i % 3 == 0 {
+                x = x.round() + [-1e-9, 0.0, 1e-9][i % 9 / 3] * scale.max(1.0);
+            }
+            if !(0.0..TWO_52).contains(&x) {
+                continue;
+            }
+            let r = round_ns(x);
+            let want = if (r as i64 as f64) < x { r + 1 } else { r };
+            assert_eq!(ceil_ns(x), want, "{x}");
+            assert_eq!(ceil_ns(x) as f64, x.ceil(), "{x}");
+        }
+    }
+
+    #[test]
     fn rounding_saturates_on_hostile_values() {
         // Once 0 (a NaN demand finished at once) or an overflow panic.
         for x in [f64::NAN, f64::INFINITY, 2e19, 1e300] {

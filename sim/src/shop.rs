@@ -41,6 +41,8 @@ use lab_core::scenario::{FpmPool, Kernel, RateProfile};
 use rand_pcg::Pcg64Mcg;
 use slab::Slab;
 
+use crate::table::Table;
+
 use crate::budget::SimError;
 use crate::cpu::Cpu;
 use crate::engine::{Lane, Scheduler, Slot, Time};
@@ -466,7 +468,7 @@ pub(crate) struct Shop {
     end: Time,
     sched: Scheduler<Ev>,
     lanes: Lanes,
-    reqs: Slab<Request>,
+    reqs: Table<Request>,
     links: Slab<Link>,
     vias: Slab<Via>,
     /// Each closed-model user's pause after its request in progress (a

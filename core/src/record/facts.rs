@@ -56,14 +56,15 @@ impl RecordBuilder {
     }
 }
 
-/// Facts per batch: large enough that handing a batch over is rare, small
-/// enough to stay in cache (8,192 × 24 bytes).
-const BATCH: usize = 8192;
+/// Facts per batch: large enough that handing a batch over, which wakes
+/// the builder's thread (a system call on the producer's), is rare: one
+/// every few thousand requests.
+const BATCH: usize = 32768;
 /// Room past a full batch, so that one call of [`FactSender::levels`]
 /// never has to look for room gauge by gauge.
 const SLACK: usize = 64;
 /// Batches in flight before the producer waits for the builder.
-const IN_FLIGHT: usize = 8;
+const IN_FLIGHT: usize = 4;
 
 /// A batch: its first `len` facts are to be recorded. The vector always
 /// holds `BATCH + SLACK` facts, so that writing one is a store at `len`.

@@ -251,7 +251,13 @@ impl<E: Entry> Pool<E> {
             return None;
         }
         let top = self.marks.peek()?;
-        let vnow = self.vclock + dt * self.rate;
+        // Asked just after the clock moved (the usual case), the clock is
+        // now: without the multiply and add, the answer comes sooner.
+        let vnow = if dt == 0.0 {
+            self.vclock
+        } else {
+            self.vclock + dt * self.rate
+        };
         let left = (top.job().mark() - vnow).max(0.0);
         Some(after(now, ceil_ns(left * self.inv_rate)))
     }

@@ -21,6 +21,7 @@ use crate::nodes::mysql::Server;
 use crate::nodes::nginx::Conns;
 use crate::nodes::vip::VipTimeline;
 use crate::sample::{Sampler, Streams};
+use crate::table::Table;
 
 impl Shop {
     pub(crate) fn new(scenario: &Scenario, era: &Era, estimate: &Estimate) -> Shop {
@@ -262,7 +263,7 @@ impl Shop {
             end: scenario.duration,
             sched,
             lanes,
-            reqs: Slab::new(),
+            reqs: Table::new(),
             links: Slab::new(),
             vias: Slab::new(),
             thinks: match &scenario.traffic.workload {

@@ -5,10 +5,10 @@
 //! it the next connection from that node's backlog in a loop
 //! ([`Shop::child_free`]), so a chain of instant requests never recurses.
 
+use crate::table::Table;
 use lab_core::record::OutcomeId;
 use rand::Rng;
 use rand_pcg::Pcg64Mcg;
-use slab::Slab;
 
 use super::program::CompiledStep;
 use super::{
@@ -205,12 +205,11 @@ impl Shop {
         self.rec.arrival(now);
         // The slab never holds more than the safety net's bound (about a
         // million), which `Shop::check_limits` enforces.
-        let entry = self.reqs.vacant_entry();
         let key = Key {
-            slot: entry.key() as u32,
+            slot: self.reqs.next_key() as u32,
             id,
         };
-        entry.insert(Request {
+        self.reqs.insert(Request {
             id,
             arrived: now,
             started: 0,
@@ -717,7 +716,7 @@ fn next_request_of(user: u32, thinks: &[Time], now: Time, sched: &mut Scheduler<
 /// Whether a timer on a lane can still do something; one that cannot may be
 /// dropped without changing the run. Each case is the early return of the
 /// event's handler.
-fn timer_matters(reqs: &Slab<Request>, webs: &[WebNode], dbs: &[Database], t: Time, ev: &Ev) -> bool {
+fn timer_matters(reqs: &Table<Request>, webs: &[WebNode], dbs: &[Database], t: Time, ev: &Ev) -> bool {
     let live = |k: Key| reqs.get(k.slot as usize).filter(|r| r.id == k.id);
     match *ev {
         Ev::ClientTimeout(k) => live(k).is_some_and(|r| r.client_waiting),
@@ -736,7 +735,7 @@ fn timer_matters(reqs: &Slab<Request>, webs: &[WebNode], dbs: &[Database], t: Ti
 
 /// The request and the step it is on, borrowing only those two fields.
 fn current<'a>(
-    reqs: &'a mut Slab<Request>,
+    reqs: &'a mut Table<Request>,
     programs: &'a [Vec<CompiledStep>],
     key: Key,
 ) -> (&'a mut Request, &'a CompiledStep) {
