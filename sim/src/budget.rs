@@ -240,7 +240,8 @@ pub fn estimate(scenario: &Scenario, era: &Era) -> Estimate {
             } else {
                 0.0
             };
-            w * (endpoint_events(&scenario.app.monolith_program(i), networked) + 16.0 * subs)
+            w * (endpoint_events(&scenario.app.monolith_program(i), networked)
+                + lab_core::scenario::limits::CALL_STEPS * subs)
         })
         .sum();
     let timers = [

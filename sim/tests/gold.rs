@@ -4,23 +4,12 @@
 
 mod support;
 
-use support::{batch_means, erlang_c};
+use support::{batch_means, check, erlang_c, run, run_era};
 
 use std::path::Path;
 
 use lab_core::record::outcomes::{RPC_TIMEOUT, TOO_MANY_CONNECTIONS};
 use lab_core::{OutcomeId, OutcomeSpec, Record, scenario};
-
-fn run_era(text: &str, era: usize) -> Record {
-    let s = scenario::parse(text, Path::new("t.toml")).unwrap_or_else(|e| panic!("{e}"));
-    lab_sim::run(&s, &s.eras[era], &mut |_| {})
-        .unwrap_or_else(|e| panic!("{e}"))
-        .record
-}
-
-fn run(text: &str) -> Record {
-    run_era(text, 0)
-}
 
 fn id(r: &Record, o: OutcomeSpec) -> OutcomeId {
     r.outcome_id(&o.key).unwrap()
@@ -31,16 +20,6 @@ fn ms(v: Option<u64>) -> f64 {
 }
 
 const S: f64 = 1e9;
-
-fn check(what: &str, (mean, se): (f64, f64), theory: f64) {
-    println!("{what}: simulated {mean:.6} ± {se:.6}, theory {theory:.6}");
-    assert!(se / theory < 0.03, "{what}: too few samples (se {se})");
-    assert!(
-        (mean - theory).abs() < 5.0 * se,
-        "{what}: {mean} is {:.1} standard errors from {theory}",
-        (mean - theory).abs() / se
-    );
-}
 
 #[test]
 fn an_unloaded_call_graph_takes_the_sum_of_its_calls_and_the_max_of_its_branches() {

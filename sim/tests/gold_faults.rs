@@ -3,21 +3,12 @@
 //! outside review found (a panic, a leak, a call routed to the wrong
 //! cluster, a fault that did nothing).
 
-use std::path::Path;
+mod support;
+
+use support::run;
 
 use lab_core::record::outcomes::{CONNECT_FAILED, RPC_TIMEOUT};
-use lab_core::{OutcomeId, Record, scenario};
-
-fn run_era(text: &str, era: usize) -> Record {
-    let s = scenario::parse(text, Path::new("t.toml")).unwrap_or_else(|e| panic!("{e}"));
-    lab_sim::run(&s, &s.eras[era], &mut |_| {})
-        .unwrap_or_else(|e| panic!("{e}"))
-        .record
-}
-
-fn run(text: &str) -> Record {
-    run_era(text, 0)
-}
+use lab_core::{OutcomeId, Record};
 
 fn count(r: &Record, outcome: &str) -> u64 {
     r.totals.outcomes[r.outcome_id(outcome).unwrap()]

@@ -4,19 +4,12 @@
 
 mod support;
 
-use support::{batch_means, erlang_c};
+use support::{batch_means, check, erlang_c, run};
 
 use std::path::Path;
 
 use lab_core::record::outcomes::{CLIENT_TIMEOUT, CONNECT_FAILED, CONNECTION_RESET, LB_UNAVAILABLE};
 use lab_core::{OutcomeId, OutcomeSpec, Record, scenario};
-
-fn run(text: &str) -> Record {
-    let s = scenario::parse(text, Path::new("t.toml")).unwrap_or_else(|e| panic!("{e}"));
-    lab_sim::run(&s, &s.eras[0], &mut |_| {})
-        .unwrap_or_else(|e| panic!("{e}"))
-        .record
-}
 
 /// The id of an outcome every shop declares.
 fn id(r: &Record, o: OutcomeSpec) -> OutcomeId {
@@ -55,16 +48,6 @@ fn an_unloaded_request_pays_one_more_round_trip_through_the_balancer() {
     "#);
     assert_eq!(ms(r.totals.latency.min()), 24.0);
     assert_eq!(ms(r.totals.latency.max()), 24.0);
-}
-
-fn check(what: &str, (mean, se): (f64, f64), theory: f64) {
-    println!("{what}: simulated {mean:.6} ± {se:.6}, theory {theory:.6}");
-    assert!(se / theory < 0.03, "{what}: too few samples (se {se})");
-    assert!(
-        (mean - theory).abs() < 5.0 * se,
-        "{what}: {mean} is {:.1} standard errors from {theory}",
-        (mean - theory).abs() / se
-    );
 }
 
 /// c web nodes with one PHP worker on one core each, exponential 10 ms

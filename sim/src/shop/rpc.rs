@@ -190,12 +190,10 @@ impl Shop {
         let r = &mut self.reqs[key.slot as usize];
         r.phase = Phase::RpcWait;
         let d = self.rtt.as_ref().map_or(0, |s| s.sample(&mut r.net) / 2);
-        let reachable = self.webs[r.web as usize].reachable;
         let c = &mut self.reqs[call.slot as usize];
         via_mut(&mut self.vias, c).lb = lb;
         // A caller cut off sends its SYN anyway; `call_arrives` finds it
         // lost and the kernel sends it again.
-        let _ = reachable;
         self.sched.at(after(now, d), Ev::CallArrives(call));
         if let Some(t) = timeout {
             self.timer(lane, after(now, t), Ev::CallTimeout(key));

@@ -3,8 +3,10 @@
 
 #![allow(dead_code)]
 
-use lab_core::Record;
+use std::path::Path;
+
 use lab_core::record::Window;
+use lab_core::{Record, scenario};
 
 /// Mean and standard error of a per-window statistic over measured windows.
 pub fn batch_means(r: &Record, stat: impl Fn(&Window) -> Option<f64>) -> (f64, f64) {
@@ -34,4 +36,30 @@ pub fn erlang_c(c: u32, a: f64) -> f64 {
     }
     let last = term * a / f64::from(c) / (1.0 - rho);
     last / (sum + last)
+}
+
+/// Era `era` of the scenario `text`, simulated.
+pub fn run_era(text: &str, era: usize) -> Record {
+    let s = scenario::parse(text, Path::new("t.toml")).unwrap_or_else(|e| panic!("{e}"));
+    lab_sim::run(&s, &s.eras[era], &mut |_| {})
+        .unwrap_or_else(|e| panic!("{e}"))
+        .record
+}
+
+/// The scenario's first era, simulated.
+pub fn run(text: &str) -> Record {
+    run_era(text, 0)
+}
+
+/// A batch-means estimate within five standard errors of theory, with
+/// enough batches for the standard error to mean something.
+#[track_caller]
+pub fn check(what: &str, (mean, se): (f64, f64), theory: f64) {
+    println!("{what}: simulated {mean:.6} ± {se:.6}, theory {theory:.6}");
+    assert!(se / theory < 0.03, "{what}: too few samples (se {se})");
+    assert!(
+        (mean - theory).abs() < 5.0 * se,
+        "{what}: {mean} is {:.1} standard errors from {theory}",
+        (mean - theory).abs() / se
+    );
 }
