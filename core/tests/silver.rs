@@ -146,6 +146,10 @@ fn fault_times_kinds_and_overlaps_are_checked() {
     rejects(&text, "faults[0].factor", "2.0", "at most 1");
     let text = faulted("at = \"1s\"\nkind = \"crash\"\nfactor = 0.5\ntarget = \"web\"\neras = [\"bronze\"]\n");
     rejects(&text, "faults[0].factor", "factor", "only applies to kind = \"slow\"");
+    let text = faulted("at = \"1s\"\nkind = \"restart\"\ntarget = \"web[0]\"\neras = [\"silver\"]\n");
+    rejects(&text, "faults[0]", "[[faults]]", "a restart needs \"for\"");
+    let text = faulted("at = \"1s\"\nkind = \"restart\"\ntarget = \"lb.master\"\neras = [\"silver\"]\n");
+    rejects(&text, "faults[0]", "[[faults]]", "how long the software is down");
     let text = faulted("kind = \"crash\"\ntarget = \"web\"\n");
     rejects(&text, "faults[0]", "[[faults]]", "missing key \"at\"");
     let two = "at = \"10s\"\nfor = \"10s\"\nkind = \"crash\"\ntarget = \"web\"\neras = [\"bronze\"]\n[[faults]]\nat = \"15s\"\nkind = \"slow\"\nfactor = 0.5\ntarget = \"web\"\neras = [\"bronze\"]\n";

@@ -212,6 +212,16 @@ fn fault(
             }
         }
     }
+    // A restart is the software down for a while: without `for` it would
+    // be down for good (a crash without the lost work) or up at once (no
+    // fault at all), and neither is what a restart means.
+    if kind == Some(FaultKind::Restart) && matches!(span, Some(None)) {
+        cx.report(
+            p,
+            "a restart needs \"for\": how long the software is down before it starts again, e.g. for = \"10s\"",
+        );
+        ok = false;
+    }
     let (at, span, kind, target, labels) = (at?, span?, kind?, target?, labels?);
     let fault = Fault {
         at,
