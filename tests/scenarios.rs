@@ -112,3 +112,42 @@ fn the_flash_sale_shows_what_breaks_in_each_era() {
     let w = records[3].wait_index("rpc.catalog").unwrap();
     assert!(records[3].totals.waits[w].count() > 0);
 }
+
+/// What `lab validate` compares against the real stack must first hold in
+/// the simulation: bronze copes at ~50 % and ~90 % of its capacity and
+/// answers 502 only while overloaded; silver's clients see the failover
+/// gap as SYN retransmissions and recover after it.
+#[test]
+fn the_validation_scenarios_show_what_they_are_sized_for() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let s = scenario::load(&dir.join("validate-bronze.toml")).unwrap();
+    let r = lab_sim::run(&s, &s.eras[0], &mut |_| {}).unwrap().record;
+    let full = r.outcome_id("backlog_full_502").unwrap();
+    let refused = |from: usize, to: usize| r.windows[from..to].iter().map(|w| w.outcomes[full]).sum::<u64>();
+    assert_eq!(refused(0, 40), 0, "502s before the overload");
+    assert!(refused(40, 50) > 300, "the overload fills the backlog: {}", refused(40, 50));
+    let ok = |from: usize, to: usize| {
+        r.windows[from..to]
+            .iter()
+            .map(|w| w.outcomes[lab_core::OutcomeId::OK])
+            .sum::<u64>() as f64
+            / (to - from) as f64
+    };
+    assert!((90.0..110.0).contains(&ok(2, 20)), "~100/s served at 50 %: {}", ok(2, 20));
+    assert!((165.0..195.0).contains(&ok(22, 40)), "~180/s served at 90 %: {}", ok(22, 40));
+    let busy = r.gauge_index("web.cpu").unwrap();
+    let mean_busy = |from: usize, to: usize| {
+        r.windows[from..to].iter().map(|w| w.gauges[busy].mean).sum::<f64>() / (to - from) as f64
+    };
+    assert!((0.4..0.6).contains(&mean_busy(2, 20)), "web CPU at 50 %: {}", mean_busy(2, 20));
+    assert!((0.8..0.97).contains(&mean_busy(22, 40)), "web CPU at 90 %: {}", mean_busy(22, 40));
+
+    let s = scenario::load(&dir.join("validate-silver.toml")).unwrap();
+    let r = lab_sim::run(&s, &s.eras[0], &mut |_| {}).unwrap().record;
+    let p99 = |i: usize| r.windows[i].latency.percentile(scenario::Percentile::P99).unwrap_or(0);
+    // Nobody answers SYNs to the address for ~2.6–3.6 s after the cut at
+    // 20 s: those requests wait for the kernel's retransmission, 1 s on.
+    assert!((20..25).any(|i| p99(i) > 1_000_000_000), "no failover gap");
+    assert!((2..20).all(|i| p99(i) < 200_000_000), "slow before the fault");
+    assert!((30..60).all(|i| p99(i) < 200_000_000), "no recovery after the gap");
+}
