@@ -125,7 +125,11 @@ fn the_validation_scenarios_show_what_they_are_sized_for() {
     let full = r.outcome_id("backlog_full_502").unwrap();
     let refused = |from: usize, to: usize| r.windows[from..to].iter().map(|w| w.outcomes[full]).sum::<u64>();
     assert_eq!(refused(0, 40), 0, "502s before the overload");
-    assert!(refused(40, 50) > 300, "the overload fills the backlog: {}", refused(40, 50));
+    assert!(
+        refused(40, 50) > 300,
+        "the overload fills the backlog: {}",
+        refused(40, 50)
+    );
     let ok = |from: usize, to: usize| {
         r.windows[from..to]
             .iter()
@@ -133,14 +137,30 @@ fn the_validation_scenarios_show_what_they_are_sized_for() {
             .sum::<u64>() as f64
             / (to - from) as f64
     };
-    assert!((90.0..110.0).contains(&ok(2, 20)), "~100/s served at 50 %: {}", ok(2, 20));
-    assert!((165.0..195.0).contains(&ok(22, 40)), "~180/s served at 90 %: {}", ok(22, 40));
+    assert!(
+        (90.0..110.0).contains(&ok(2, 20)),
+        "~100/s served at 50 %: {}",
+        ok(2, 20)
+    );
+    assert!(
+        (165.0..195.0).contains(&ok(22, 40)),
+        "~180/s served at 90 %: {}",
+        ok(22, 40)
+    );
     let busy = r.gauge_index("web.cpu").unwrap();
     let mean_busy = |from: usize, to: usize| {
         r.windows[from..to].iter().map(|w| w.gauges[busy].mean).sum::<f64>() / (to - from) as f64
     };
-    assert!((0.4..0.6).contains(&mean_busy(2, 20)), "web CPU at 50 %: {}", mean_busy(2, 20));
-    assert!((0.8..0.97).contains(&mean_busy(22, 40)), "web CPU at 90 %: {}", mean_busy(22, 40));
+    assert!(
+        (0.4..0.6).contains(&mean_busy(2, 20)),
+        "web CPU at 50 %: {}",
+        mean_busy(2, 20)
+    );
+    assert!(
+        (0.8..0.97).contains(&mean_busy(22, 40)),
+        "web CPU at 90 %: {}",
+        mean_busy(22, 40)
+    );
 
     let s = scenario::load(&dir.join("validate-silver.toml")).unwrap();
     let r = lab_sim::run(&s, &s.eras[0], &mut |_| {}).unwrap().record;
