@@ -41,7 +41,12 @@ fn ms(v: f64) -> String {
 
 /// The page: summary table, SLO checks, the comparison chart, then each
 /// era's charts, then the files.
-pub fn page(summary: &Summary, comparison: Option<&Rendered>, per_era: &[(String, Vec<Rendered>)]) -> String {
+pub fn page(
+    summary: &Summary,
+    comparison: Option<&Rendered>,
+    per_era: &[(String, Vec<Rendered>)],
+    after_summary: &str,
+) -> String {
     let s = &summary.scenario;
     let mut h = String::new();
     let _ = write!(
@@ -89,6 +94,7 @@ pub fn page(summary: &Summary, comparison: Option<&Rendered>, per_era: &[(String
         );
     }
     h.push_str("</table>\n");
+    h.push_str(after_summary);
     if summary.eras.iter().any(|e| e.cost.is_some()) {
         h.push_str("<h2>Cost</h2>\n<p>From the hosts' <code>price_per_hour</code>: what each era costs an hour, and over the measured span per million successful responses.</p>\n<table><tr><th class=\"l\">era</th><th>per hour</th><th>per million ok</th></tr>\n");
         for e in &summary.eras {

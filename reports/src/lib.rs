@@ -7,7 +7,11 @@
 //! - [`table::render`] → the terminal table `lab run` prints;
 //! - [`write`] → the report folder: `index.html` with the charts inlined,
 //!   each chart as SVG and PNG, one CSV of time series per era, and
-//!   `summary.json`.
+//!   `summary.json`;
+//! - [`validation::compare`] → a [`validation::Validation`]: a simulated
+//!   and a measured record of one era compared metric by metric, level by
+//!   level, against pass/fail bands; [`write_validation`] writes both runs'
+//!   report with that table and `validation.json`.
 //!
 //! ```no_run
 //! # fn demo(scenario: &lab_core::Scenario, records: &[lab_core::Record]) -> Result<(), lab_reports::ReportError> {
@@ -17,10 +21,11 @@
 //! ```
 
 pub mod charts;
-mod html;
+pub(crate) mod html;
 pub mod series;
 pub mod summary;
 pub mod table;
+pub mod validation;
 
 use std::path::{Path, PathBuf};
 
@@ -76,6 +81,34 @@ impl Job<'_> {
 /// Writes the report folder for `records` (one per era, in order) and
 /// returns the summary. Charts are drawn in parallel.
 pub fn write(scenario: &Scenario, records: &[Record], dir: &Path) -> Result<Report, ReportError> {
+    write_with(scenario, records, dir, "")
+}
+
+/// Writes the report of a simulated and a measured run of one era side by
+/// side (as two eras, `<era> · simulated` and `<era> · measured`), with
+/// the table of [`validation::compare`] under the summary and as
+/// `validation.json`.
+pub fn write_validation(
+    scenario: &Scenario,
+    simulated: &Record,
+    measured: &Record,
+    bands: validation::Bands,
+    dir: &Path,
+) -> Result<(Report, validation::Validation), ReportError> {
+    let v = validation::compare(simulated, measured, bands);
+    let mut records = [simulated.clone(), measured.clone()];
+    for r in &mut records {
+        r.meta.era = format!("{} · {}", r.meta.era, r.meta.source.key());
+    }
+    let mut report = write_with(scenario, &records, dir, &validation::html(&v))?;
+    let path = dir.join("validation.json");
+    let json = serde_json::to_string_pretty(&v).expect("the validation serialises");
+    std::fs::write(&path, json + "\n").map_err(|source| ReportError::Write { path, source })?;
+    report.files.push("validation.json".to_string());
+    Ok((report, v))
+}
+
+fn write_with(scenario: &Scenario, records: &[Record], dir: &Path, after_summary: &str) -> Result<Report, ReportError> {
     std::fs::create_dir_all(dir).map_err(|source| ReportError::Folder {
         path: dir.to_path_buf(),
         source,
@@ -132,7 +165,7 @@ pub fn write(scenario: &Scenario, records: &[Record], dir: &Path) -> Result<Repo
         let charts = if charts::service_waits(r).is_empty() { 3 } else { 4 };
         per_era.push((r.meta.era.clone(), rest.by_ref().take(charts).collect::<Vec<_>>()));
     }
-    let page = html::page(&summary, comparison.as_ref(), &per_era);
+    let page = html::page(&summary, comparison.as_ref(), &per_era, after_summary);
     let index = dir.join("index.html");
     std::fs::write(&index, page).map_err(|source| ReportError::Write { path: index, source })?;
     files.push("index.html".to_string());

@@ -255,3 +255,31 @@ fn an_era_with_services_gets_a_chart_of_its_calls() {
     assert!(gold_part.contains("id=\"gold-services\""));
     assert!(gold_part.contains("calls to cart <code>rpc.cart</code>"));
 }
+
+#[test]
+fn a_validation_report_lays_both_runs_side_by_side_with_its_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let simulated = record();
+    let mut measured = record();
+    measured.meta.source = Source::Measured;
+    let (report, v) = lab_reports::write_validation(
+        &scenario(),
+        &simulated,
+        &measured,
+        lab_reports::validation::Bands::default(),
+        dir.path(),
+    )
+    .unwrap();
+    let labels: Vec<_> = report.summary.eras.iter().map(|e| e.label.as_str()).collect();
+    assert_eq!(labels, ["stone · simulated", "stone · measured"]);
+    assert_eq!(report.summary.eras[1].source, "measured");
+    let page = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
+    assert!(
+        page.contains("Simulation against reality: stone"),
+        "no validation section"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("validation.json")).unwrap()).unwrap();
+    assert_eq!(json["pass"], v.pass);
+    assert!(report.files.contains(&"validation.json".to_string()));
+}

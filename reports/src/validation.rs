@@ -1,0 +1,340 @@
+//! Simulation against reality: the error of each metric between a simulated
+//! and a measured record of the same era, per load level, against pass/fail
+//! bands.
+//!
+//! A *level* is a stretch of the run where the intended arrival rate holds
+//! still (the windows' `offered` rate within 1 %), past the warm-up and the
+//! first [`SETTLE_WINDOWS`] windows after the rate changed, so that the
+//! queues have settled before they are compared. Within a level the
+//! windows are merged: throughput is successes per second, latency
+//! percentiles come from the merged histograms, the error rate is failures
+//! over ended requests. A *disruption* is the longest run of windows in
+//! which more than [`DISRUPTED_ERRORS`] of the ended requests failed or
+//! p99 exceeded [`DISRUPTED_P99_NS`] (a failover gap, a crash); the two
+//! records' disruptions are compared in seconds.
+//!
+//! ```
+//! use lab_reports::validation::Bands;
+//! let b = Bands::default();
+//! assert_eq!((b.throughput, b.p50, b.p99), (0.05, 0.15, 0.25));
+//! ```
+
+use std::fmt::Write as _;
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{Cell, CellAlignment, Color, Table};
+use lab_core::Record;
+use lab_core::record::{Latencies, OutcomeId, Window};
+use lab_core::scenario::Percentile;
+use serde::Serialize;
+
+/// Windows left out after the rate changes, for the queues to settle.
+pub const SETTLE_WINDOWS: usize = 2;
+/// A level needs at least this many windows once settled.
+pub const MIN_LEVEL_WINDOWS: usize = 3;
+/// A window whose failed share is above this is disrupted.
+pub const DISRUPTED_ERRORS: f64 = 0.05;
+/// A window whose p99 is above this (1 s) is disrupted.
+pub const DISRUPTED_P99_NS: u64 = 1_000_000_000;
+
+/// How far the measured figure may be from the simulated one.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Bands {
+    /// Relative, for successes per second.
+    pub throughput: f64,
+    /// Relative, for each percentile.
+    pub p50: f64,
+    pub p95: f64,
+    pub p99: f64,
+    /// Absolute, in percentage points of ended requests.
+    pub error_rate_points: f64,
+    /// Absolute, in seconds, for the longest disruption.
+    pub disruption_s: f64,
+}
+
+impl Default for Bands {
+    /// The bands the real-deployment issue set for a calibrated era.
+    fn default() -> Self {
+        Bands {
+            throughput: 0.05,
+            p50: 0.15,
+            p95: 0.20,
+            p99: 0.25,
+            error_rate_points: 1.0,
+            disruption_s: 1.0,
+        }
+    }
+}
+
+/// One metric of one level (or of the whole run, for the disruption).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Row {
+    /// `"100/s"` for a level, `"whole run"` for the disruption.
+    pub level: String,
+    pub metric: &'static str,
+    pub unit: &'static str,
+    pub simulated: Option<f64>,
+    pub measured: Option<f64>,
+    /// Relative for throughput and latency, absolute otherwise (see
+    /// [`Bands`]); `None` when a side has no figure.
+    pub error: Option<f64>,
+    pub relative: bool,
+    pub band: f64,
+    pub pass: bool,
+}
+
+/// Every row, and whether they all pass.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Validation {
+    pub era: String,
+    pub bands: Bands,
+    pub rows: Vec<Row>,
+    pub pass: bool,
+}
+
+/// A stretch of windows at one intended rate.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Level {
+    /// Window indexes, `from..to`.
+    pub from: usize,
+    pub to: usize,
+    pub rate: f64,
+}
+
+/// The constant-rate stretches of `windows`, warm-up and settling left out.
+pub fn levels(windows: &[Window], warmup: u64) -> Vec<Level> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < windows.len() {
+        let rate = windows[i].offered;
+        let mut j = i + 1;
+        while j < windows.len() && same_rate(windows[j].offered, rate) {
+            j += 1;
+        }
+        let from = (i + SETTLE_WINDOWS).max(windows.partition_point(|w| w.start < warmup));
+        // The last window may be shorter than the others: leave it out.
+        let to = if j == windows.len() && windows.len() > 1 && windows[j - 1].len < windows[0].len {
+            j - 1
+        } else {
+            j
+        };
+        if to >= from + MIN_LEVEL_WINDOWS && rate > 0.0 {
+            out.push(Level { from, to, rate });
+        }
+        i = j;
+    }
+    out
+}
+
+fn same_rate(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 0.01 * a.abs().max(b.abs())
+}
+
+/// What one record shows over one level.
+struct Figures {
+    throughput: f64,
+    latency: Latencies,
+    error_rate: Option<f64>,
+}
+
+fn figures(windows: &[Window]) -> Figures {
+    let mut latency = Latencies::default();
+    let (mut ok, mut ended, mut seconds) = (0u64, 0u64, 0.0);
+    for w in windows {
+        latency.merge(&w.latency.latencies());
+        ok += w.outcomes[OutcomeId::OK];
+        ended += w.outcomes.total();
+        seconds += w.seconds();
+    }
+    Figures {
+        throughput: ok as f64 / seconds,
+        latency,
+        error_rate: (ended > 0).then(|| 100.0 * (ended - ok) as f64 / ended as f64),
+    }
+}
+
+/// The longest disruption of a record, in seconds (0 when none).
+pub fn disruption(r: &Record) -> f64 {
+    let disrupted = |w: &Window| {
+        let (ended, failed) = (w.outcomes.total(), w.outcomes.errors());
+        (ended > 0 && failed as f64 > DISRUPTED_ERRORS * ended as f64)
+            || w.latency
+                .percentile(Percentile::P99)
+                .is_some_and(|p| p > DISRUPTED_P99_NS)
+    };
+    let (mut best, mut run) = (0.0f64, 0.0f64);
+    for w in &r.windows {
+        if disrupted(w) {
+            run += w.seconds();
+            best = best.max(run);
+        } else {
+            run = 0.0;
+        }
+    }
+    best
+}
+
+/// Compares `measured` with `simulated`, level by level. The levels are
+/// the simulated record's (the intended rates are the scenario's, the same
+/// on both sides).
+pub fn compare(simulated: &Record, measured: &Record, bands: Bands) -> Validation {
+    let mut rows = Vec::new();
+    for l in levels(&simulated.windows, simulated.meta.warmup) {
+        let to = l.to.min(measured.windows.len());
+        if to < l.from + MIN_LEVEL_WINDOWS {
+            continue;
+        }
+        let s = figures(&simulated.windows[l.from..l.to]);
+        let m = figures(&measured.windows[l.from..to]);
+        let level = format!("{}/s", trim(l.rate));
+        let mut row = |metric, unit, sim: Option<f64>, real: Option<f64>, relative: bool, band: f64| {
+            let error = match (sim, real) {
+                (Some(a), Some(b)) if relative && a > 0.0 => Some((b - a) / a),
+                (Some(a), Some(b)) if !relative => Some(b - a),
+                _ => None,
+            };
+            rows.push(Row {
+                level: level.clone(),
+                metric,
+                unit,
+                simulated: sim,
+                measured: real,
+                error,
+                relative,
+                band,
+                pass: error.is_some_and(|e| e.abs() <= band),
+            });
+        };
+        row(
+            "throughput",
+            "/s",
+            Some(s.throughput),
+            Some(m.throughput),
+            true,
+            bands.throughput,
+        );
+        for (p, band) in [
+            (Percentile::P50, bands.p50),
+            (Percentile::P95, bands.p95),
+            (Percentile::P99, bands.p99),
+        ] {
+            let ms = |f: &Figures| f.latency.percentile(p).map(|ns| ns as f64 / 1e6);
+            row(p.key(), "ms", ms(&s), ms(&m), true, band);
+        }
+        row(
+            "error rate",
+            "%",
+            s.error_rate,
+            m.error_rate,
+            false,
+            bands.error_rate_points,
+        );
+    }
+    let (ds, dm) = (disruption(simulated), disruption(measured));
+    if ds > 0.0 || dm > 0.0 {
+        let error = dm - ds;
+        rows.push(Row {
+            level: "whole run".into(),
+            metric: "disruption",
+            unit: "s",
+            simulated: Some(ds),
+            measured: Some(dm),
+            error: Some(error),
+            relative: false,
+            band: bands.disruption_s,
+            pass: error.abs() <= bands.disruption_s,
+        });
+    }
+    let pass = !rows.is_empty() && rows.iter().all(|r| r.pass);
+    Validation {
+        era: simulated.meta.era.clone(),
+        bands,
+        rows,
+        pass,
+    }
+}
+
+fn trim(v: f64) -> String {
+    if v.fract().abs() < 1e-9 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+fn figure(v: Option<f64>, unit: &str) -> String {
+    v.map_or("–".into(), |v| match unit {
+        "ms" | "/s" => format!("{v:.1}"),
+        "%" => format!("{v:.2}"),
+        _ => format!("{v:.2}"),
+    })
+}
+
+fn error_text(r: &Row) -> String {
+    match r.error {
+        None => "–".into(),
+        Some(e) if r.relative => format!("{:+.1} % (±{:.0} %)", 100.0 * e, 100.0 * r.band),
+        Some(e) => format!("{e:+.2} {} (±{})", r.unit, trim(r.band)),
+    }
+}
+
+/// The table `lab validate` prints.
+pub fn render_table(v: &Validation) -> String {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    t.set_header(["level", "metric", "simulated", "measured", "error (band)", "verdict"]);
+    for r in &v.rows {
+        let verdict = if r.pass {
+            Cell::new("pass").fg(Color::Green)
+        } else {
+            Cell::new("FAIL").fg(Color::Red)
+        };
+        t.add_row(vec![
+            Cell::new(&r.level),
+            Cell::new(format!("{} ({})", r.metric, r.unit)),
+            Cell::new(figure(r.simulated, r.unit)).set_alignment(CellAlignment::Right),
+            Cell::new(figure(r.measured, r.unit)).set_alignment(CellAlignment::Right),
+            Cell::new(error_text(r)).set_alignment(CellAlignment::Right),
+            verdict,
+        ]);
+    }
+    t.to_string()
+}
+
+/// The same table as an HTML fragment for the report's page.
+pub fn html(v: &Validation) -> String {
+    let mut h = String::new();
+    let _ = writeln!(
+        h,
+        "<h2>Simulation against reality: {}</h2>\n<p>Each constant-rate level of the run, after {SETTLE_WINDOWS} windows to settle; the error is relative for throughput and latency and absolute for the error rate and the longest disruption. Overall: {}.</p>",
+        crate::html::escape(&v.era),
+        if v.pass {
+            "<span class=\"pass\">pass</span>"
+        } else {
+            "<span class=\"fail\">fail</span>"
+        }
+    );
+    h.push_str("<table><tr><th class=\"l\">level</th><th class=\"l\">metric</th><th>simulated</th><th>measured</th><th>error (band)</th><th>verdict</th></tr>\n");
+    for r in &v.rows {
+        let _ = writeln!(
+            h,
+            "<tr><td class=\"l\">{}</td><td class=\"l\">{} ({})</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            crate::html::escape(&r.level),
+            r.metric,
+            r.unit,
+            figure(r.simulated, r.unit),
+            figure(r.measured, r.unit),
+            crate::html::escape(&error_text(r)),
+            if r.pass {
+                "<span class=\"pass\">pass</span>"
+            } else {
+                "<span class=\"fail\">fail</span>"
+            }
+        );
+    }
+    h.push_str("</table>\n");
+    h
+}
+
+#[cfg(test)]
+mod tests;
