@@ -6,6 +6,7 @@
 //! cannot hold a bad value. Errors name the file, line, column and key.
 
 mod app;
+pub mod calibrate;
 mod dist;
 mod era;
 mod error;

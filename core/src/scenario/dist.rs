@@ -124,6 +124,29 @@ impl Dist {
         Ok(Dist(DistKind::Mix(components)))
     }
 
+    /// The same shape with every duration multiplied by `factor` (> 0):
+    /// what calibration writes when the real stack takes `factor` times
+    /// the time the scenario gave. Durations round to whole nanoseconds
+    /// (at least 1).
+    pub fn scaled(&self, factor: f64) -> Dist {
+        assert!(factor.is_finite() && factor > 0.0, "a scale factor above 0");
+        let ns = |v: u64| ((v as f64 * factor).round() as u64).max(1);
+        let f = |v: f64| (v * factor).max(1.0);
+        Dist(match &self.0 {
+            DistKind::Const(c) => DistKind::Const(ns(*c)),
+            DistKind::Exp { mean } => DistKind::Exp { mean: f(*mean) },
+            DistKind::Uniform { min, max } => DistKind::Uniform {
+                min: ns(*min),
+                max: ns(*max).max(ns(*min)),
+            },
+            DistKind::LogNormal { median, p99 } => DistKind::LogNormal {
+                median: f(*median),
+                p99: f(*p99).max(f(*median) * (1.0 + 1e-9)),
+            },
+            DistKind::Mix(parts) => DistKind::Mix(parts.iter().map(|(w, d)| (*w, d.scaled(factor))).collect()),
+        })
+    }
+
     pub fn kind(&self) -> &DistKind {
         &self.0
     }
@@ -536,5 +559,33 @@ mod tests {
     fn long_text_is_not_echoed_whole() {
         let e = Dist::parse(&format!("exp({})", "x".repeat(300_000))).unwrap_err();
         assert!(e.len() < 400, "{}", e.len());
+    }
+
+    #[test]
+    fn scaling_multiplies_the_mean_and_keeps_the_shape() {
+        for text in [
+            "const(2ms)",
+            "exp(mean = 3ms)",
+            "uniform(1ms, 5ms)",
+            "lognormal(median = 4ms, p99 = 40ms)",
+            "mix(97% lognormal(median = 4ms, p99 = 30ms), 3% const(2s))",
+        ] {
+            let d = Dist::parse(text).unwrap();
+            let s = d.scaled(1.5);
+            assert!((s.mean() / d.mean() - 1.5).abs() < 1e-6, "{text}: {s}");
+            // The scaled distribution prints as one the parser takes back.
+            assert_eq!(
+                Dist::parse(&s.to_string()).unwrap().to_string(),
+                s.to_string(),
+                "{text}"
+            );
+        }
+        let l = Dist::parse("lognormal(median = 4ms, p99 = 40ms)").unwrap().scaled(0.5);
+        assert_eq!(l.to_string(), "lognormal(median = 2ms, p99 = 20ms)");
+        assert_eq!(
+            Dist::constant(1).scaled(0.1).to_string(),
+            "const(1ns)",
+            "never below 1 ns"
+        );
     }
 }
