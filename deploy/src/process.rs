@@ -151,6 +151,23 @@ pub fn group_alive(pgid: i32) -> bool {
         })
 }
 
+/// Live processes whose command line mentions `path` (a run folder):
+/// what a run started, recorded or not.
+pub fn naming(path: &Path) -> Vec<i32> {
+    let needle = path.as_os_str().as_encoded_bytes();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()))
+        .filter(|&pid| alive(pid, 0))
+        .filter(|&pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| !needle.is_empty() && c.windows(needle.len()).any(|w| w == needle))
+        })
+        .collect()
+}
+
 /// Whether `pid` is alive (not a zombie) and was started at `start_time`.
 pub fn alive(pid: i32, start: u64) -> bool {
     match stat_fields(pid) {

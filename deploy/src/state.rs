@@ -102,6 +102,47 @@ impl RunRecord {
     }
 }
 
+impl RunRecord {
+    /// What of the run is still there, each as a sentence: live processes
+    /// (recorded, or any whose command line names the run folder), the
+    /// cgroup, the folder (or its scratch parts when it is kept) and the
+    /// record. Empty after a complete teardown.
+    pub fn leftovers(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for p in &self.processes {
+            if process::group_alive(p.pid) {
+                out.push(format!("process group {} ({}) is alive", p.pid, p.name));
+            }
+        }
+        for pid in process::naming(&self.folder) {
+            out.push(format!(
+                "process {pid} names {} on its command line",
+                self.folder.display()
+            ));
+        }
+        if let Some(cg) = &self.cgroup
+            && cg.exists()
+        {
+            out.push(format!("cgroup {} exists", cg.display()));
+        }
+        let folders: Vec<&PathBuf> = if self.remove_folder {
+            vec![&self.folder]
+        } else {
+            self.scratch.iter().collect()
+        };
+        out.extend(
+            folders
+                .into_iter()
+                .filter(|f| f.exists())
+                .map(|f| format!("{} exists", f.display())),
+        );
+        if self.path().exists() {
+            out.push(format!("the record {} exists", self.path().display()));
+        }
+        out
+    }
+}
+
 fn remove_tree(p: &Path) -> Result<(), DeployError> {
     match std::fs::remove_dir_all(p) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(DeployError::Io {
