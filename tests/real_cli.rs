@@ -50,10 +50,11 @@ fn ready() -> bool {
     false
 }
 
-/// Starts `lab up` on `era` and waits for the URL it prints.
-fn lab_up(era: &str) -> (Child, String) {
+/// Starts `lab up` on `era` (with `extra` arguments) and waits for the URL it prints.
+fn lab_up(era: &str, extra: &[&str]) -> (Child, String) {
     let mut child = lab()
         .args(["up", scenario().to_str().unwrap(), "--era", era])
+        .args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -115,7 +116,9 @@ fn sigint_to_lab_up_tears_everything_down() {
     if !ready() {
         return;
     }
-    let (mut child, url) = lab_up("bronze");
+    let out = tempfile::tempdir().unwrap();
+    let run = out.path().join("run");
+    let (mut child, url) = lab_up("bronze", &["--out", run.to_str().unwrap()]);
     assert_eq!(status_of(&url, "home"), 200);
     let record = record_of(child.id());
     assert_eq!(record.processes.len(), 3, "{record:?}");
@@ -125,6 +128,8 @@ fn sigint_to_lab_up_tears_everything_down() {
     let status = wait_exit(&mut child, Duration::from_secs(60));
     assert!(status.success(), "lab up after SIGINT: {status}");
     assert_eq!(record.leftovers(), Vec::<String>::new());
+    // --out keeps the configs and logs.
+    assert!(run.join("etc/nginx.conf").exists() && run.join("log/mysql.err").exists());
     assert!(TcpStream::connect(url.trim_start_matches("http://").trim_end_matches('/')).is_err());
 }
 
@@ -133,7 +138,7 @@ fn lab_down_removes_what_a_killed_lab_up_left() {
     if !ready() {
         return;
     }
-    let (mut child, url) = lab_up("stone");
+    let (mut child, url) = lab_up("stone", &[]);
     let record = record_of(child.id());
     child.kill().unwrap(); // SIGKILL: no teardown of its own
     child.wait().unwrap();

@@ -6,7 +6,7 @@
 //! <run>/log/    every daemon's log (MariaDB's error and slow-query logs, FPM's, nginx's)
 //! <run>/run/    pid files and unix sockets            (scratch: removed at teardown)
 //! <run>/data/   MariaDB's data directory              (scratch)
-//! <run>/tmp/    nginx's temporary folders             (scratch)
+//! <run>/tmp/    nginx's and MariaDB's temporary folders (scratch)
 //! ```
 //!
 //! A folder given with `--out` keeps `etc/`, `app/` and `log/` after the run

@@ -207,7 +207,7 @@ pub fn up(scenario: &Scenario, label: &str, opts: &UpOptions) -> Result<Deployme
 
     let run = run_id();
     let folder = RunFolder::create(opts.out.as_deref(), &run)?;
-    let mut td = Teardown::new(RunRecord {
+    let record = RunRecord {
         run: run.clone(),
         owner: ProcessId {
             name: "lab".into(),
@@ -220,7 +220,15 @@ pub fn up(scenario: &Scenario, label: &str, opts: &UpOptions) -> Result<Deployme
         scratch: folder.scratch(),
         processes: Vec::new(),
         cgroup: None,
-    })?;
+    };
+    let mut td = match Teardown::new(record.clone()) {
+        Ok(td) => td,
+        Err(e) => {
+            // Nothing has started: undo the folder the record could not cover.
+            record.tear_down();
+            return Err(e);
+        }
+    };
 
     // The hosts' cgroups.
     let (control, unenforced) = match CpuControl::detect() {

@@ -64,6 +64,8 @@ pub fn config(folder: &RunFolder, name: &str, cfg: &MySql, as_root: bool) -> Str
     }
     s.push_str(&format!(
         "datadir = {data}\nsocket = {sock}\npid-file = {pid}\nlog-error = {err}\n\
+         # Its own temporary folder: two runs' installs collide on /tmp's\n\
+         # temporary-table names otherwise.\ntmpdir = {tmp}\n\
          # No TCP: the application reaches the database through the socket only.\nskip-networking\n\
          skip-name-resolve\n\
          max_connections = {maxc}\n\
@@ -73,6 +75,7 @@ pub fn config(folder: &RunFolder, name: &str, cfg: &MySql, as_root: bool) -> Str
          # Small enough for a laptop; the scenario's tables are tiny.\n\
          innodb_buffer_pool_size = 64M\ninnodb_log_file_size = 16M\nperformance_schema = OFF\n",
         data = folder.data().display(),
+        tmp = folder.tmp().join(name).display(),
         sock = folder.run(&format!("{name}.sock")).display(),
         pid = folder.run(&format!("{name}.pid")).display(),
         err = folder.log(&format!("{name}.err")).display(),
@@ -130,6 +133,8 @@ impl MariaDb {
         let client = Component::MariaDbClient.find()?;
         // SAFETY: geteuid() cannot fail.
         let as_root = unsafe { libc::geteuid() } == 0;
+        let tmp = folder.tmp().join(name);
+        std::fs::create_dir_all(&tmp).map_err(DeployError::io(&tmp))?;
         let cnf = folder.etc(&format!("{name}.cnf"));
         folder.write(&cnf, &config(folder, name, cfg, as_root))?;
         let defaults = format!("--defaults-file={}", cnf.display());
@@ -142,7 +147,12 @@ impl MariaDb {
             args.push("--user=root".into());
         }
         let out = process::run(&install, &args);
-        std::fs::write(folder.log(&format!("{name}-install.log")), format!("{out:?}")).ok();
+        let log = match &out {
+            Ok(text) => text.clone(),
+            Err(e) => e.to_string(),
+        };
+        // Only for a person reading the logs; the error above says it all.
+        std::fs::write(folder.log(&format!("{name}-install.log")), log).ok();
         out?;
 
         let socket = folder.run(&format!("{name}.sock"));
@@ -226,5 +236,6 @@ mod tests {
         assert!(c.contains("innodb_lock_wait_timeout = 3\n"), "{c}");
         assert!(c.contains("socket = /r/run/mysql.sock\n"), "{c}");
         assert!(c.contains("skip-networking"), "{c}");
+        assert!(c.contains("tmpdir = /r/tmp/mysql\n"), "{c}");
     }
 }

@@ -151,21 +151,32 @@ pub fn group_alive(pgid: i32) -> bool {
         })
 }
 
-/// Live processes whose command line mentions `path` (a run folder):
-/// what a run started, recorded or not.
+/// Live processes other than this one whose command line names `path` (a
+/// run folder) or a file in it: what a run started, recorded or not. (A
+/// `lab up --out DIR` names its folder too: its owner is not a daemon, and
+/// callers leave it out.)
 pub fn naming(path: &Path) -> Vec<i32> {
     let needle = path.as_os_str().as_encoded_bytes();
+    if needle.is_empty() {
+        return Vec::new();
+    }
+    let me = std::process::id() as i32;
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
     dir.flatten()
         .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()))
-        .filter(|&pid| alive(pid, 0))
-        .filter(|&pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline"))
-                .is_ok_and(|c| !needle.is_empty() && c.windows(needle.len()).any(|w| w == needle))
-        })
+        .filter(|&pid| pid != me && alive(pid, 0))
+        .filter(|&pid| std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| names(&c, needle)))
         .collect()
+}
+
+/// Whether a NUL-separated command line holds `path` whole: followed by a
+/// `/` or the argument's end, so `/x/run` is not found in `/x/run2`.
+fn names(cmdline: &[u8], path: &[u8]) -> bool {
+    cmdline
+        .windows(path.len() + 1)
+        .any(|w| &w[..path.len()] == path && matches!(w[path.len()], b'/' | 0))
 }
 
 /// Whether `pid` is alive (not a zombie) and was started at `start_time`.
@@ -233,4 +244,18 @@ pub fn cpu_ns(pid: i32) -> u64 {
         .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
         .filter_map(|s| s.split_whitespace().next().and_then(|n| n.parse::<u64>().ok()))
         .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_command_line_names_a_folder_whole() {
+        let c = b"mariadbd\0--defaults-file=/x/run/etc/my.cnf\0";
+        assert!(names(c, b"/x/run"));
+        assert!(names(b"nginx\0-p\0/x/run\0", b"/x/run"));
+        assert!(!names(b"nginx\0-p\0/x/run2\0", b"/x/run"));
+        assert!(!names(b"/x/ru\0", b"/x/run"));
+    }
 }

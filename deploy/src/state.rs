@@ -77,6 +77,13 @@ impl RunRecord {
         for p in self.processes.iter().rev() {
             process::stop_group(p, Duration::from_secs(3));
         }
+        // A helper the record could not hold (mariadb-install-db's
+        // bootstrap, if `lab` died during it) still names the run folder.
+        for pid in process::naming(&self.folder) {
+            if pid != self.owner.pid {
+                process::signal(pid, libc::SIGKILL);
+            }
+        }
         if let Some(cg) = &self.cgroup
             && let Err(e) = cgroup::remove(cg)
         {
@@ -114,7 +121,10 @@ impl RunRecord {
                 out.push(format!("process group {} ({}) is alive", p.pid, p.name));
             }
         }
-        for pid in process::naming(&self.folder) {
+        for pid in process::naming(&self.folder)
+            .into_iter()
+            .filter(|&p| p != self.owner.pid)
+        {
             out.push(format!(
                 "process {pid} names {} on its command line",
                 self.folder.display()

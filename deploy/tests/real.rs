@@ -223,6 +223,35 @@ fn a_panic_while_up_tears_down() {
 }
 
 #[test]
+fn two_runs_at_once_do_not_collide() {
+    if !ready() {
+        return;
+    }
+    let _one = lock();
+    let s = std::sync::Arc::new(scenario());
+    let both: Vec<_> = (0..2)
+        .map(|_| {
+            let s = s.clone();
+            std::thread::spawn(move || up(&s, "stone", &UpOptions::default()).expect("stone comes up"))
+        })
+        .collect();
+    let runs: Vec<_> = both.into_iter().map(|t| t.join().unwrap()).collect();
+    assert_ne!(runs[0].url(), runs[1].url());
+    assert_ne!(runs[0].record().run, runs[1].record().run);
+    assert_ne!(runs[0].folder().root, runs[1].folder().root);
+    for d in &runs {
+        assert_eq!(get(&d.url(), "buy").status, 200);
+        // Each has its own database: one checkout each.
+        assert_eq!(d.sql("SELECT touched FROM stock").unwrap().trim(), "1");
+    }
+    let records: Vec<_> = runs.iter().map(|d| d.record().clone()).collect();
+    drop(runs);
+    for r in records {
+        assert_eq!(r.leftovers(), Vec::<String>::new());
+    }
+}
+
+#[test]
 fn silver_is_refused_before_anything_starts() {
     let s = scenario();
     let e = up(&s, "silver", &UpOptions::default()).expect_err("silver does not deploy yet");
