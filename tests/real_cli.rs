@@ -11,8 +11,18 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use std::sync::{Mutex, MutexGuard};
+
 use lab_deploy::RunRecord;
 use lab_deploy::doctor::Component;
+
+/// One run at a time: `lab down --all` stops every live run, and the
+/// machine has two cores.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn lock() -> MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 fn lab() -> Command {
     Command::new(env!("CARGO_BIN_EXE_lab"))
@@ -116,6 +126,7 @@ fn sigint_to_lab_up_tears_everything_down() {
     if !ready() {
         return;
     }
+    let _one = lock();
     let out = tempfile::tempdir().unwrap();
     let run = out.path().join("run");
     let (mut child, url) = lab_up("bronze", &["--out", run.to_str().unwrap()]);
@@ -138,6 +149,7 @@ fn lab_down_removes_what_a_killed_lab_up_left() {
     if !ready() {
         return;
     }
+    let _one = lock();
     let (mut child, url) = lab_up("stone", &[]);
     let record = record_of(child.id());
     child.kill().unwrap(); // SIGKILL: no teardown of its own
@@ -149,6 +161,67 @@ fn lab_down_removes_what_a_killed_lab_up_left() {
     assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
     assert!(text.contains(&format!("run {} (era stone)", record.run)), "{text}");
     assert_eq!(record.leftovers(), Vec::<String>::new());
+}
+
+#[test]
+fn sigint_while_coming_up_stops_there_and_tears_down() {
+    if !ready() {
+        return;
+    }
+    let _one = lock();
+    let mut child = lab()
+        .args(["up", scenario().to_str().unwrap(), "--era", "stone"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The record appears with the run folder, before MariaDB is installed.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let record = loop {
+        let found = lab_deploy::state::runs()
+            .unwrap()
+            .into_iter()
+            .find(|r| r.owner.pid == child.id() as i32);
+        if let Some(r) = found {
+            break r;
+        }
+        assert!(Instant::now() < deadline, "no record of the run appeared");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    // SAFETY: kill() has no memory-safety preconditions.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = wait_exit(&mut child, Duration::from_secs(90));
+    let mut out = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    assert!(!status.success(), "{out}{err}");
+    assert!(err.contains("interrupted while bringing the era up"), "{err}");
+    assert!(!out.contains("is up at"), "{out}");
+    // The record read early holds no process: look for any by the folder.
+    let mut done = record.clone();
+    done.processes.clear();
+    assert_eq!(done.leftovers(), Vec::<String>::new());
+    assert!(!record.folder.exists());
+}
+
+#[test]
+fn lab_down_all_stops_a_live_run_through_its_own_teardown() {
+    if !ready() {
+        return;
+    }
+    let _one = lock();
+    let (mut child, url) = lab_up("stone", &[]);
+    let record = record_of(child.id());
+    let out = lab().args(["down", "--all"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    // SIGTERM made lab up tear down itself and exit as after Ctrl-C.
+    let status = wait_exit(&mut child, Duration::from_secs(30));
+    assert!(status.success(), "{status}");
+    assert_eq!(record.leftovers(), Vec::<String>::new());
+    assert!(TcpStream::connect(url.trim_start_matches("http://").trim_end_matches('/')).is_err());
 }
 
 #[test]
