@@ -32,6 +32,7 @@ mod error;
 pub mod folder;
 pub mod fpm;
 pub mod mariadb;
+pub mod netns;
 pub mod nginx;
 pub mod php;
 pub mod process;
@@ -220,6 +221,7 @@ pub fn up(scenario: &Scenario, label: &str, opts: &UpOptions) -> Result<Deployme
         scratch: folder.scratch(),
         processes: Vec::new(),
         cgroup: None,
+        netns: Vec::new(),
     };
     let mut td = match Teardown::new(record.clone()) {
         Ok(td) => td,

@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::cgroup;
 use crate::error::DeployError;
 use crate::process::{self, ProcessId};
+use crate::{cgroup, netns};
 
 /// What a run has created, enough to undo it from another process.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -32,6 +32,10 @@ pub struct RunRecord {
     pub processes: Vec<ProcessId>,
     /// The run's cgroup (its hosts' are inside it).
     pub cgroup: Option<PathBuf>,
+    /// Network namespaces the run created (silver's hosts); removed with
+    /// whatever runs inside them.
+    #[serde(default)]
+    pub netns: Vec<String>,
 }
 
 /// The folder of live-run records.
@@ -82,6 +86,11 @@ impl RunRecord {
         for pid in process::naming(&self.folder) {
             if pid != self.owner.pid {
                 process::signal(pid, libc::SIGKILL);
+            }
+        }
+        for ns in &self.netns {
+            if let Err(e) = netns::delete(ns) {
+                errors.push(e);
             }
         }
         if let Some(cg) = &self.cgroup
@@ -135,6 +144,12 @@ impl RunRecord {
         {
             out.push(format!("cgroup {} exists", cg.display()));
         }
+        out.extend(
+            self.netns
+                .iter()
+                .filter(|ns| netns::exists(ns))
+                .map(|ns| format!("network namespace {ns} exists")),
+        );
         let folders: Vec<&PathBuf> = if self.remove_folder {
             vec![&self.folder]
         } else {

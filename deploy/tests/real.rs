@@ -251,6 +251,61 @@ fn two_runs_at_once_do_not_collide() {
     }
 }
 
+/// Silver's hosts will be network namespaces: a run's record already
+/// carries them, and teardown (so `lab down`) removes each with what runs
+/// inside it.
+#[test]
+fn teardown_removes_recorded_namespaces_and_what_runs_in_them() {
+    if !ready() {
+        return;
+    }
+    let _one = lock();
+    let name = format!("lab-{}-test", std::process::id());
+    if let Err(e) = lab_deploy::netns::create(&name) {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI cannot create a network namespace: {e}"
+        );
+        eprintln!("skipping: {e}");
+        return;
+    }
+    let ip = lab_deploy::doctor::Component::Ip.find().unwrap();
+    let mut inside = std::process::Command::new(ip)
+        .args(["netns", "exec", &name, "sleep", "600"])
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !lab_deploy::process::alive(inside.id() as i32, 0)
+        || std::fs::read_link(format!("/proc/{}/ns/net", inside.id())).ok()
+            == std::fs::read_link("/proc/self/ns/net").ok()
+    {
+        assert!(std::time::Instant::now() < deadline, "sleep never entered {name}");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let record = lab_deploy::RunRecord {
+        run: format!("{}-netns", std::process::id()),
+        owner: lab_deploy::process::ProcessId {
+            name: "test".into(),
+            pid: std::process::id() as i32,
+            start_time: 0,
+        },
+        era: "silver".into(),
+        folder: dir.path().join("run"),
+        remove_folder: true,
+        scratch: Vec::new(),
+        processes: Vec::new(),
+        cgroup: None,
+        netns: vec![name.clone()],
+    };
+    assert_eq!(record.leftovers(), vec![format!("network namespace {name} exists")]);
+    assert_eq!(record.tear_down().len(), 0);
+    assert!(!lab_deploy::netns::exists(&name));
+    let status = inside.wait().unwrap();
+    assert!(!status.success(), "the process inside was killed: {status}");
+    assert_eq!(record.leftovers(), Vec::<String>::new());
+}
+
 #[test]
 fn silver_is_refused_before_anything_starts() {
     let s = scenario();
