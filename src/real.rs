@@ -24,17 +24,25 @@ pub fn doctor() -> Result<()> {
             missing_now.push(f.what.clone());
         }
     }
-    let for_later: Vec<_> = findings.iter().filter(|f| !f.ok && !f.needed_now).collect();
-    if !for_later.is_empty() {
-        println!("(haproxy, keepalived and ip netns are for silver, which does not deploy yet)");
-    }
+    let for_silver: Vec<_> = findings
+        .iter()
+        .filter(|f| !f.ok && !f.needed_now)
+        .map(|f| f.what.as_str())
+        .collect();
     if !missing_now.is_empty() {
         anyhow::bail!(
             "stone and bronze cannot be deployed here: {} missing; run `sudo scripts/install-real.sh`",
             missing_now.join(", ")
         );
     }
-    println!("stone and bronze can be deployed: `lab up SCENARIO --era ERA`");
+    if for_silver.is_empty() {
+        println!("stone, bronze and silver can be deployed: `lab up SCENARIO --era ERA`");
+    } else {
+        println!(
+            "stone and bronze can be deployed (`lab up SCENARIO --era ERA`); silver also needs {}",
+            for_silver.join(", ")
+        );
+    }
     Ok(())
 }
 
@@ -58,6 +66,20 @@ pub fn up(path: &std::path::Path, era: &str, out: Option<PathBuf>) -> Result<()>
     println!("era {era} is up at {}", d.url());
     for e in &s.app.endpoints {
         println!("  {}{}", d.url(), e.name);
+    }
+    if let Some(ns) = d.client_netns() {
+        println!(
+            "  (the VIP is on the run's own network: `ip netns exec {ns} curl {}…`)",
+            d.url()
+        );
+        for b in &d.balancers {
+            let h = &d.hosts[b.host];
+            println!(
+                "  balancer {} in namespace {}",
+                h.name,
+                h.netns.as_deref().unwrap_or("?")
+            );
+        }
     }
     for h in &d.hosts {
         match &h.cgroup {

@@ -187,7 +187,7 @@ pub struct Finding {
     /// What was found (a path and version), or what is missing and how to get it.
     pub detail: String,
     pub ok: bool,
-    /// Whether stone and bronze need it (the others are for silver).
+    /// Whether stone and bronze need it (the others are silver's).
     pub needed_now: bool,
 }
 

@@ -1,11 +1,12 @@
 //! A PHP-FPM pool per web node, configured from the topology's pool
 //! settings, running the generated application.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use lab_core::scenario::{FpmPool, Listen, ProcessManager};
 
+use crate::HostPlacement;
 use crate::doctor::Component;
 use crate::error::DeployError;
 use crate::folder::RunFolder;
@@ -35,10 +36,12 @@ impl FpmAddress {
         }
     }
 
-    fn accepts(&self) -> bool {
+    /// Whether the pool accepts, seen from namespace `ns` (a TCP pool
+    /// listens on its namespace's loopback).
+    fn accepts(&self, ns: Option<&str>) -> bool {
         match self {
             FpmAddress::Unix(p) => std::os::unix::net::UnixStream::connect(p).is_ok(),
-            FpmAddress::Tcp(port) => std::net::TcpStream::connect(("127.0.0.1", *port)).is_ok(),
+            FpmAddress::Tcp(port) => crate::netns::connects(ns, std::net::SocketAddr::from(([127, 0, 0, 1], *port))),
         }
     }
 }
@@ -123,7 +126,7 @@ pub fn start(
     name: &str,
     pool: &FpmPool,
     addr: &FpmAddress,
-    cgroup_procs: Option<&Path>,
+    host: &HostPlacement,
     on_spawn: &mut dyn FnMut(Daemon) -> Result<(), DeployError>,
 ) -> Result<(), DeployError> {
     let fpm = Component::PhpFpm.find()?;
@@ -140,8 +143,9 @@ pub fn start(
     if as_root {
         args.push("--allow-to-run-as-root".into());
     }
-    let mut daemon = process::spawn(name, &fpm, &args, cgroup_procs, &folder.log(&format!("{name}.out")))?;
-    let ready = daemon.wait_ready(Duration::from_secs(30), || addr.accepts());
+    let mut daemon = process::spawn(name, &fpm, &args, host, &folder.log(&format!("{name}.out")))?;
+    let ns = host.netns.as_deref();
+    let ready = daemon.wait_ready(Duration::from_secs(30), || addr.accepts(ns));
     on_spawn(daemon)?;
     ready
 }

@@ -1,7 +1,7 @@
 //! lab-deploy: brings an era of a scenario up for real on this machine,
 //! with Debian's MariaDB, PHP-FPM and nginx, and tears it down.
 //!
-//! [`up`] reads the era's [`Topology`] (the very value the simulator builds
+//! [`up`] reads the era's [`Topology`](lab_core::topology::Topology) (the value the simulator builds
 //! from) and the scenario's application, and starts, under one
 //! [`RunFolder`] of mode 0700: a [`MariaDb`] with its own data directory
 //! and a unix socket, the generated PHP application in an FPM pool per web
@@ -22,15 +22,21 @@
 //! d.tear_down().unwrap(); // or let it drop
 //! ```
 //!
-//! Stone and bronze deploy today; silver's balancers and keepalived (in
-//! network namespaces) and gold's services are refused with
-//! [`DeployError::Unsupported`] until they land.
+//! Stone, bronze and silver deploy. Silver's hosts other than the
+//! database's are network namespaces on a bridge of the run's own
+//! ([`netns::Lan`]): a web node per namespace, HAProxy ([`haproxy`]) and
+//! keepalived ([`keepalived`]) on each balancer, the VIP reachable from the
+//! run's client namespace ([`Deployment::as_client`]);
+//! [`Deployment::set_link`] takes a host's link down. Gold is refused with
+//! [`DeployError::Unsupported`] until its services land.
 
 pub mod cgroup;
 pub mod doctor;
 mod error;
 pub mod folder;
 pub mod fpm;
+pub mod haproxy;
+pub mod keepalived;
 pub mod mariadb;
 pub mod netns;
 pub mod nginx;
@@ -38,11 +44,10 @@ pub mod php;
 pub mod process;
 pub mod state;
 pub mod teardown;
+mod up;
 
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
-
-use lab_core::scenario::{Architecture, Scenario};
-use lab_core::topology::{HostId, NodeKind, Topology};
 
 pub use cgroup::CpuControl;
 pub use error::DeployError;
@@ -52,8 +57,7 @@ pub use mariadb::MariaDb;
 pub use state::RunRecord;
 pub use teardown::{Signals, Teardown};
 
-use doctor::Component;
-use process::ProcessId;
+pub use up::up;
 
 /// How to bring an era up.
 #[derive(Clone, Debug, Default)]
@@ -73,6 +77,10 @@ pub struct HostPlacement {
     /// Its cgroup, with a CPU quota of `cores`; `None` when this machine's
     /// cgroups are not writable.
     pub cgroup: Option<PathBuf>,
+    /// Its network namespace (silver's balancers and web nodes), where its
+    /// daemons run with `eth0` at `address`; `None`: this machine's.
+    pub netns: Option<String>,
+    pub address: Option<Ipv4Addr>,
 }
 
 /// A web node: nginx in front of an FPM pool.
@@ -80,14 +88,37 @@ pub struct HostPlacement {
 pub struct WebNode {
     pub nginx: String,
     pub fpm: String,
-    pub port: u16,
+    /// Where nginx listens: 127.0.0.1 and a free port, or in silver port 80
+    /// of the node's address, inside [`WebNode::netns`].
+    pub listen: SocketAddr,
+    pub netns: Option<String>,
     pub fpm_address: FpmAddress,
 }
 
 impl WebNode {
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}/", self.port)
+        format!("http://{}/", self.listen)
     }
+
+    /// nginx's stub_status page.
+    pub fn nginx_status_url(&self) -> String {
+        format!("http://{}{}", self.listen, nginx::NGINX_STATUS_PATH)
+    }
+
+    /// FPM's status page (active, idle, listen queue), through nginx.
+    pub fn fpm_status_url(&self) -> String {
+        format!("http://{}{}", self.listen, fpm::STATUS_PATH)
+    }
+}
+
+/// One of silver's balancers: HAProxy and keepalived on a host of its own.
+#[derive(Clone, Debug)]
+pub struct Balancer {
+    pub haproxy: String,
+    /// Its host's index in [`Deployment::hosts`].
+    pub host: usize,
+    /// HAProxy's stats socket (`show stat`, `show servers state`).
+    pub stats: PathBuf,
 }
 
 /// An era running for real. Dropping it tears it down.
@@ -96,17 +127,58 @@ pub struct Deployment {
     teardown: Teardown,
     folder: RunFolder,
     db: MariaDb,
-    entry: usize,
+    entry_url: String,
+    /// The namespace clients must be in to reach [`Deployment::url`]:
+    /// silver's VIP is on the run's own network.
+    client_netns: Option<String>,
+    vip: Option<Ipv4Addr>,
     pub web: Vec<WebNode>,
+    pub balancers: Vec<Balancer>,
     pub hosts: Vec<HostPlacement>,
     /// Why cores are not enforced, when they are not.
     pub unenforced: Option<String>,
 }
 
 impl Deployment {
-    /// Where clients connect: the entry node's base URL.
+    /// Where clients connect: the entry node's base URL (silver: the VIP's,
+    /// reachable from [`Deployment::client_netns`] only).
     pub fn url(&self) -> String {
-        self.web[self.entry].url()
+        self.entry_url.clone()
+    }
+
+    /// The namespace a client must be in to reach [`Deployment::url`];
+    /// `None` for stone and bronze (127.0.0.1).
+    pub fn client_netns(&self) -> Option<&str> {
+        self.client_netns.as_deref()
+    }
+
+    /// Runs `f` where clients are: on a thread inside the client namespace
+    /// for silver, here otherwise. Sockets `f` opens reach [`Deployment::url`].
+    pub fn as_client<T: Send>(&self, f: impl FnOnce() -> T + Send) -> Result<T, DeployError> {
+        netns::run_in(self.client_netns(), f)
+    }
+
+    /// Takes a host's link down (a crash, as keepalived sees it) or up
+    /// again: silver's hosts only, which have a namespace and a link.
+    pub fn set_link(&self, host: &str, up: bool) -> Result<(), DeployError> {
+        let h = self.hosts.iter().find(|h| h.name == host);
+        let ns = h
+            .and_then(|h| h.netns.as_deref())
+            .ok_or_else(|| DeployError::Unsupported {
+                era: self.record().era.clone(),
+                model: "this",
+                why: format!("host {host} has no link of its own to take down"),
+            })?;
+        netns::ip(ns, &["link", "set", "eth0", if up { "up" } else { "down" }]).map(drop)
+    }
+
+    /// The host whose balancer holds the VIP now, if one does.
+    pub fn vip_holder(&self) -> Option<&str> {
+        let vip = self.vip?.to_string();
+        self.balancers.iter().map(|b| &self.hosts[b.host]).find_map(|h| {
+            let out = netns::ip(h.netns.as_deref()?, &["-4", "addr", "show", "dev", "eth0"]).ok()?;
+            out.contains(&format!("inet {vip}/")).then_some(h.name.as_str())
+        })
     }
 
     pub fn folder(&self) -> &RunFolder {
@@ -139,220 +211,4 @@ impl Deployment {
 pub fn free_port() -> Result<u16, DeployError> {
     let l = std::net::TcpListener::bind(("127.0.0.1", 0)).map_err(DeployError::io("127.0.0.1:0"))?;
     Ok(l.local_addr().map_err(DeployError::io("127.0.0.1:0"))?.port())
-}
-
-/// A run's id: this process and the clock, short enough for socket paths.
-fn run_id() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    format!("{}-{:06x}", std::process::id(), nanos & 0xff_ffff)
-}
-
-/// What `up` refuses before starting anything.
-fn check_supported(label: &str, arch: &Architecture, t: &Topology) -> Result<(), DeployError> {
-    let unsupported = |why: &str| DeployError::Unsupported {
-        era: label.to_string(),
-        model: arch.model(),
-        why: why.to_string(),
-    };
-    match arch {
-        Architecture::Stone { .. } | Architecture::Bronze { .. } => {}
-        Architecture::Silver(_) => {
-            return Err(unsupported(
-                "HAProxy and keepalived in network namespaces are the next step; stone and bronze deploy today",
-            ));
-        }
-        Architecture::Gold(_) => return Err(unsupported("services on clusters of their own come after silver")),
-    }
-    if !t.services.is_empty() {
-        return Err(unsupported("calls are RPCs here"));
-    }
-    let dbs = t.nodes.iter().filter(|n| matches!(n.kind, NodeKind::MySql(_))).count();
-    if dbs != 1 {
-        return Err(unsupported(&format!("{dbs} MySQL nodes; one is deployed today")));
-    }
-    if !matches!(t.node(t.entry).kind, NodeKind::Nginx { .. }) {
-        return Err(unsupported("its entry is not nginx"));
-    }
-    Ok(())
-}
-
-/// Brings era `label` of `scenario` up: MariaDB, then each FPM pool with
-/// the generated application, then nginx in front of each. On any error
-/// (or a signal, see [`UpOptions::signals`]) what was started is torn down
-/// before the error is returned.
-pub fn up(scenario: &Scenario, label: &str, opts: &UpOptions) -> Result<Deployment, DeployError> {
-    let era = scenario.eras.iter().find(|e| e.label == label).ok_or_else(|| {
-        let known: Vec<_> = scenario.eras.iter().map(|e| e.label.as_str()).collect();
-        DeployError::Unsupported {
-            era: label.to_string(),
-            model: "unknown",
-            why: format!("the scenario declares no such era; it has: {}", known.join(", ")),
-        }
-    })?;
-    let t = era.topology();
-    check_supported(label, &era.arch, &t)?;
-    // Every program first: a missing package is said before anything starts.
-    for c in [
-        Component::MariaDb,
-        Component::MariaDbInstallDb,
-        Component::MariaDbClient,
-        Component::PhpFpm,
-        Component::PhpMysql,
-        Component::Nginx,
-    ] {
-        c.find()?;
-    }
-    let interrupted = || opts.signals.is_some_and(|s| s.interrupted());
-
-    let run = run_id();
-    let folder = RunFolder::create(opts.out.as_deref(), &run)?;
-    let record = RunRecord {
-        run: run.clone(),
-        owner: ProcessId {
-            name: "lab".into(),
-            pid: std::process::id() as i32,
-            start_time: process::start_time(std::process::id() as i32).unwrap_or(0),
-        },
-        era: label.to_string(),
-        folder: folder.root.clone(),
-        remove_folder: folder.temporary,
-        scratch: folder.scratch(),
-        processes: Vec::new(),
-        cgroup: None,
-        netns: Vec::new(),
-    };
-    let mut td = match Teardown::new(record.clone()) {
-        Ok(td) => td,
-        Err(e) => {
-            // Nothing has started: undo the folder the record could not cover.
-            record.tear_down();
-            return Err(e);
-        }
-    };
-
-    // The hosts' cgroups.
-    let (control, unenforced) = match CpuControl::detect() {
-        Ok(c) => (Some(c), None),
-        Err(why) => (None, Some(why)),
-    };
-    let mut hosts: Vec<HostPlacement> = t
-        .hosts
-        .iter()
-        .map(|h| HostPlacement {
-            name: h.name.clone(),
-            cores: h.cores,
-            cgroup: None,
-        })
-        .collect();
-    if let Some(ctl) = &control {
-        let dir = ctl.create_run(&run)?;
-        td.record.cgroup = Some(dir.clone());
-        td.record.save()?;
-        for h in &mut hosts {
-            h.cgroup = Some(ctl.create_host(&dir, &h.name, h.cores)?);
-        }
-    }
-    let procs =
-        |host: HostId| -> Option<PathBuf> { hosts[host.0 as usize].cgroup.as_ref().map(|c| c.join("cgroup.procs")) };
-    let stop_if_interrupted = || {
-        if interrupted() {
-            Err(DeployError::Interrupted)
-        } else {
-            Ok(())
-        }
-    };
-    stop_if_interrupted()?;
-
-    // MariaDB.
-    let (db_id, db_node) = t
-        .nodes
-        .iter()
-        .enumerate()
-        .find(|(_, n)| matches!(n.kind, NodeKind::MySql(_)))
-        .expect("checked: one MySQL node");
-    let NodeKind::MySql(mysql) = &db_node.kind else {
-        unreachable!()
-    };
-    let db = MariaDb::start(
-        &folder,
-        &db_node.name,
-        mysql,
-        &scenario.app,
-        procs(db_node.host).as_deref(),
-        &mut |d| td.adopt(d),
-    )?;
-    stop_if_interrupted()?;
-
-    // The pools, each with the application generated for its host.
-    let mut fpm_addrs: Vec<Option<FpmAddress>> = vec![None; t.nodes.len()];
-    for (i, n) in t.nodes.iter().enumerate() {
-        let NodeKind::Fpm { pool, db: to } = &n.kind else {
-            continue;
-        };
-        debug_assert_eq!(to.0 as usize, db_id);
-        let app_dir = folder.app().join(&n.name);
-        std::fs::create_dir_all(&app_dir).map_err(DeployError::io(&app_dir))?;
-        let code = php::index(
-            &scenario.app,
-            &php::PhpSettings {
-                db_socket: db.socket.display().to_string(),
-                db_password: db.password.clone(),
-                web_speed: t.host(n.host).speed,
-                db_speed: t.host(db_node.host).speed,
-                md5_ns: db.md5_ns,
-            },
-        );
-        folder.write(&app_dir.join("index.php"), &code)?;
-        let addr = fpm::address(&folder, &n.name, pool)?;
-        fpm::start(&folder, &n.name, pool, &addr, procs(n.host).as_deref(), &mut |d| {
-            td.adopt(d)
-        })?;
-        fpm_addrs[i] = Some(addr);
-        stop_if_interrupted()?;
-    }
-
-    // nginx in front of each pool.
-    let mut web = Vec::new();
-    let mut entry = 0;
-    for (i, n) in t.nodes.iter().enumerate() {
-        let NodeKind::Nginx { cfg, upstream } = &n.kind else {
-            continue;
-        };
-        let addr = fpm_addrs[upstream.0 as usize]
-            .clone()
-            .expect("nginx's upstream is a pool");
-        let port = free_port()?;
-        let script = folder.app().join(&t.node(*upstream).name).join("index.php");
-        let node = nginx::NginxNode {
-            name: &n.name,
-            cfg,
-            cores: t.host(n.host).cores,
-            port,
-            upstream: &addr,
-            script: &script,
-        };
-        nginx::start(&folder, &node, procs(n.host).as_deref(), &mut |d| td.adopt(d))?;
-        if i == t.entry.0 as usize {
-            entry = web.len();
-        }
-        web.push(WebNode {
-            nginx: n.name.clone(),
-            fpm: t.node(*upstream).name.clone(),
-            port,
-            fpm_address: addr,
-        });
-        stop_if_interrupted()?;
-    }
-
-    Ok(Deployment {
-        teardown: td,
-        folder,
-        db,
-        entry,
-        web,
-        hosts,
-        unenforced,
-    })
 }

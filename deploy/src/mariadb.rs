@@ -3,11 +3,12 @@
 //! application user with a generated password, and the schema and seed rows
 //! the generated application queries.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use lab_core::scenario::{App, MySql};
 
+use crate::HostPlacement;
 use crate::doctor::Component;
 use crate::error::DeployError;
 use crate::folder::RunFolder;
@@ -125,7 +126,7 @@ impl MariaDb {
         name: &str,
         cfg: &MySql,
         app: &App,
-        cgroup_procs: Option<&Path>,
+        host: &HostPlacement,
         on_spawn: &mut dyn FnMut(Daemon) -> Result<(), DeployError>,
     ) -> Result<MariaDb, DeployError> {
         let mariadbd = Component::MariaDb.find()?;
@@ -160,7 +161,7 @@ impl MariaDb {
             name,
             &mariadbd,
             std::slice::from_ref(&defaults),
-            cgroup_procs,
+            host,
             &folder.log(&format!("{name}.out")),
         )?;
         let err_log = folder.log(&format!("{name}.err"));

@@ -1,14 +1,17 @@
 //! nginx in front of a web node's pool, listening on a free loopback port.
 
+use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
 use lab_core::scenario::Nginx;
 
+use crate::HostPlacement;
 use crate::doctor::Component;
 use crate::error::DeployError;
 use crate::folder::RunFolder;
 use crate::fpm::{FpmAddress, STATUS_PATH};
+use crate::netns;
 use crate::process::{self, Daemon};
 
 /// nginx's stub_status page, for the load generator's gauges.
@@ -30,7 +33,9 @@ pub struct NginxNode<'a> {
     pub cfg: &'a Nginx,
     /// Its host's cores: `worker_processes auto` means one per core.
     pub cores: u32,
-    pub port: u16,
+    /// 127.0.0.1 and a free port; in silver, port 80 of the node's address
+    /// in its namespace.
+    pub listen: SocketAddr,
     pub upstream: &'a FpmAddress,
     /// The application's `index.php`.
     pub script: &'a Path,
@@ -42,7 +47,7 @@ pub fn config(folder: &RunFolder, node: &NginxNode<'_>, as_root: bool) -> String
         name,
         cfg,
         cores,
-        port,
+        listen,
         upstream,
         script,
     } = *node;
@@ -64,8 +69,8 @@ pub fn config(folder: &RunFolder, node: &NginxNode<'_>, as_root: bool) -> String
          \x20   access_log off;\n\
          {temps}\
          \x20   server {{\n\
-         \x20       # Loopback only: nothing of a run is reachable from outside.\n\
-         \x20       listen 127.0.0.1:{port};\n\
+         \x20       # Loopback, or the node's namespace: nothing of a run is reachable from outside.\n\
+         \x20       listen {listen};\n\
          \x20       location = {NGINX_STATUS_PATH} {{\n            stub_status;\n        }}\n\
          \x20       # FPM answers its status page itself, matched on SCRIPT_NAME.\n\
          \x20       location = {STATUS_PATH} {{\n\
@@ -108,13 +113,13 @@ pub fn config(folder: &RunFolder, node: &NginxNode<'_>, as_root: bool) -> String
 pub fn start(
     folder: &RunFolder,
     node: &NginxNode<'_>,
-    cgroup_procs: Option<&Path>,
+    host: &HostPlacement,
     on_spawn: &mut dyn FnMut(Daemon) -> Result<(), DeployError>,
 ) -> Result<(), DeployError> {
     let nginx = Component::Nginx.find()?;
     // SAFETY: geteuid() cannot fail.
     let as_root = unsafe { libc::geteuid() } == 0;
-    let (name, port) = (node.name, node.port);
+    let name = node.name;
     let conf = folder.etc(&format!("{name}.conf"));
     folder.write(&conf, &config(folder, node, as_root))?;
     std::fs::create_dir_all(folder.tmp().join(name)).map_err(DeployError::io(folder.tmp()))?;
@@ -129,10 +134,9 @@ pub fn start(
         "-e".into(),
         err.display().to_string(),
     ];
-    let mut daemon = process::spawn(name, &nginx, &args, cgroup_procs, &folder.log(&format!("{name}.out")))?;
-    let ready = daemon.wait_ready(Duration::from_secs(30), || {
-        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-    });
+    let mut daemon = process::spawn(name, &nginx, &args, host, &folder.log(&format!("{name}.out")))?;
+    let ns = host.netns.as_deref();
+    let ready = daemon.wait_ready(Duration::from_secs(30), || netns::connects(ns, node.listen));
     daemon.log = err;
     on_spawn(daemon)?;
     ready
@@ -159,7 +163,7 @@ mod tests {
             name: "nginx",
             cfg: &cfg,
             cores: 3,
-            port: 8123,
+            listen: "127.0.0.1:8123".parse().unwrap(),
             upstream: &upstream,
             script: Path::new("/r/app/fpm/index.php"),
         };

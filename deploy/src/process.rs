@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use crate::HostPlacement;
+use crate::doctor::Component;
 use crate::error::{DeployError, tail};
 
 /// A process as the state file remembers it: its pid, which is also its
@@ -31,32 +33,44 @@ pub struct Daemon {
     child: Child,
 }
 
-/// Starts `program` with `args`, its output in `log`, in the cgroup whose
-/// `cgroup.procs` is given.
+/// Starts `program` with `args`, its output in `log`, on `host`: in its
+/// cgroup and its network namespace, where it has them.
 pub fn spawn(
     name: &str,
     program: &Path,
     args: &[String],
-    cgroup_procs: Option<&Path>,
+    host: &HostPlacement,
     log: &Path,
 ) -> Result<Daemon, DeployError> {
     let out = File::create(log).map_err(DeployError::io(log))?;
     let err = out.try_clone().map_err(DeployError::io(log))?;
-    let mut cmd = match cgroup_procs {
+    // `ip netns exec` enters the namespace and execs the program, so the
+    // pid stays the daemon's.
+    let mut argv: Vec<std::ffi::OsString> = Vec::new();
+    if let Some(ns) = &host.netns {
+        argv.extend([
+            Component::Ip.find()?.into_os_string(),
+            "netns".into(),
+            "exec".into(),
+            ns.into(),
+        ]);
+    }
+    argv.push(program.as_os_str().to_owned());
+    argv.extend(args.iter().map(std::ffi::OsString::from));
+    let mut cmd = match &host.cgroup {
         // The shell joins the cgroup and then becomes the daemon, so the
         // daemon and every child it forks are counted from the start.
-        Some(procs) => {
+        Some(cg) => {
             let mut c = Command::new("/bin/sh");
             c.arg("-c")
                 .arg("echo $$ > \"$0\" && exec \"$@\"")
-                .arg(procs)
-                .arg(program)
-                .args(args);
+                .arg(cg.join("cgroup.procs"))
+                .args(&argv);
             c
         }
         None => {
-            let mut c = Command::new(program);
-            c.args(args);
+            let mut c = Command::new(&argv[0]);
+            c.args(&argv[1..]);
             c
         }
     };

@@ -307,9 +307,12 @@ fn teardown_removes_recorded_namespaces_and_what_runs_in_them() {
 }
 
 #[test]
-fn silver_is_refused_before_anything_starts() {
-    let s = scenario();
-    let e = up(&s, "silver", &UpOptions::default()).expect_err("silver does not deploy yet");
+fn gold_is_refused_before_anything_starts() {
+    let text = std::fs::read_to_string(support::scenario_path())
+        .unwrap()
+        .replace("[eras.silver]", "[eras.gold]");
+    let s = lab_core::scenario::parse(&text, Path::new("gold.toml")).unwrap();
+    let e = up(&s, "gold", &UpOptions::default()).expect_err("gold does not deploy yet");
     assert!(matches!(e, DeployError::Unsupported { .. }), "{e}");
-    assert!(e.to_string().contains("next step"), "{e}");
+    assert!(e.to_string().contains("after silver"), "{e}");
 }

@@ -1,0 +1,115 @@
+//! Silver for real: two HAProxy hosts and keepalived's VIP in network
+//! namespaces of the run's own, two web nodes behind them; requests through
+//! the VIP reach both nodes, and when the master balancer's link goes down
+//! the VIP moves to the backup and service resumes after keepalived's
+//! master-down interval. Nothing is left after teardown, namespaces
+//! included.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use lab_deploy::{UpOptions, up};
+use support::{get, ready, scenario, try_get};
+
+/// `accepted conn` on a pool's status page.
+fn accepted(status_page: &str) -> u64 {
+    status_page
+        .lines()
+        .find_map(|l| l.strip_prefix("accepted conn:"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no accepted conn in {status_page}"))
+}
+
+#[test]
+fn silver_balances_over_its_nodes_and_fails_over_when_the_master_dies() {
+    if !ready() {
+        return;
+    }
+    if let Err(e) = lab_deploy::doctor::Component::Haproxy
+        .find()
+        .and(lab_deploy::doctor::Component::Keepalived.find())
+    {
+        assert!(std::env::var_os("CI").is_none(), "CI lacks silver's components: {e}");
+        eprintln!("skipping silver: {e}");
+        return;
+    }
+    let s = scenario();
+    let d = up(&s, "silver", &UpOptions::default()).expect("silver comes up");
+    let url = d.url();
+    assert_eq!(url, "http://10.77.0.100:80/");
+    assert!(d.client_netns().is_some());
+    assert_eq!(d.balancers.len(), 2);
+    assert_eq!(d.web.len(), 2);
+    // lb[0] has the higher priority (101): it holds the VIP.
+    assert_eq!(d.vip_holder(), Some("lb[0]"));
+
+    // Round robin over both web nodes, every answer a 200 from the PHP.
+    let before: Vec<u64> = d
+        .as_client(|| {
+            d.web
+                .iter()
+                .map(|w| accepted(&get(&w.url(), "fpm-status").body))
+                .collect()
+        })
+        .unwrap();
+    let statuses: Vec<u16> = d
+        .as_client(|| (0..6).map(|_| get(&url, "home").status).collect())
+        .unwrap();
+    assert_eq!(statuses, vec![200; 6]);
+    let after: Vec<u64> = d
+        .as_client(|| {
+            d.web
+                .iter()
+                .map(|w| accepted(&get(&w.url(), "fpm-status").body))
+                .collect()
+        })
+        .unwrap();
+    for (i, (b, a)) in before.iter().zip(&after).enumerate() {
+        // The status page itself counts once.
+        assert!(
+            a - b >= 2,
+            "web node {i} served {} of 6: {before:?} -> {after:?}",
+            a - b - 1
+        );
+    }
+
+    // The master's link goes down: the VIP is gone until the backup's
+    // master-down timer (3 adverts + skew, about 3.6 s) fires.
+    d.set_link("lb[0]", false).unwrap();
+    let down_at = Instant::now();
+    let (failed, back_after) = d
+        .as_client(|| {
+            let mut failed = 0;
+            loop {
+                let r = try_get(&url, "home", Duration::from_millis(200));
+                if r.as_ref().is_some_and(|r| r.status == 200) {
+                    return (failed, down_at.elapsed());
+                }
+                failed += 1;
+                assert!(down_at.elapsed() < Duration::from_secs(20), "no failover within 20 s");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        })
+        .unwrap();
+    assert!(
+        failed >= 1,
+        "the VIP answered at once after the master's link went down"
+    );
+    assert!(
+        back_after > Duration::from_secs(2) && back_after < Duration::from_secs(8),
+        "failover took {back_after:?}"
+    );
+    assert_eq!(d.vip_holder(), Some("lb[1]"));
+    eprintln!("silver failover: {back_after:?}, {failed} failed attempts");
+
+    let record = d.record().clone();
+    assert_eq!(
+        record.netns.len(),
+        6,
+        "lan, lb0, lb1, web0, web1, client: {:?}",
+        record.netns
+    );
+    d.tear_down().expect("teardown succeeds");
+    assert_eq!(record.leftovers(), Vec::<String>::new());
+}
