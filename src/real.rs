@@ -121,10 +121,11 @@ pub fn down(all: bool) -> Result<()> {
                         format!("the data, sockets and temporary files in {}", run.folder.display())
                     };
                     println!(
-                        "run {} (era {}): {} process group(s), its cgroup and {folder} removed",
+                        "run {} (era {}): {} process group(s), {} network namespace(s), its cgroup and {folder} removed",
                         run.run,
                         run.era,
-                        run.processes.len()
+                        run.processes.len(),
+                        run.netns.len()
                     );
                 } else {
                     failed = true;
