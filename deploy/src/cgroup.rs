@@ -122,6 +122,16 @@ impl CpuControl {
     }
 }
 
+/// Sets a host cgroup's quota, microseconds per [`PERIOD_US`] (a `slow`
+/// fault cuts it; healing writes the host's cores back).
+pub fn set_quota(dir: &Path, quota: u64) -> Result<(), DeployError> {
+    if dir.join("cpu.max").exists() {
+        write(&dir.join("cpu.max"), &format!("{quota} {PERIOD_US}"))
+    } else {
+        write(&dir.join("cpu.cfs_quota_us"), &quota.to_string())
+    }
+}
+
 /// A host cgroup's quota as written, in microseconds per period (`None`: no limit).
 pub fn quota_us(dir: &Path) -> Option<u64> {
     if let Ok(max) = std::fs::read_to_string(dir.join("cpu.max")) {

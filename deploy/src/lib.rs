@@ -27,12 +27,15 @@
 //! ([`netns::Lan`]): a web node per namespace, HAProxy ([`haproxy`]) and
 //! keepalived ([`keepalived`]) on each balancer, the VIP reachable from the
 //! run's client namespace ([`Deployment::as_client`]);
-//! [`Deployment::set_link`] takes a host's link down. Gold is refused with
+//! [`Deployment::set_link`] takes a host's link down, and
+//! [`Deployment::strike`] and [`Deployment::heal`] play the scenario's
+//! faults for real ([`faults`]). Gold is refused with
 //! [`DeployError::Unsupported`] until its services land.
 
 pub mod cgroup;
 pub mod doctor;
 mod error;
+pub mod faults;
 pub mod folder;
 pub mod fpm;
 pub mod haproxy;
@@ -135,6 +138,8 @@ pub struct Deployment {
     pub web: Vec<WebNode>,
     pub balancers: Vec<Balancer>,
     pub hosts: Vec<HostPlacement>,
+    /// Daemons a crash or a restart stopped, to start again when it heals.
+    stopped: Vec<process::Launch>,
     /// Why cores are not enforced, when they are not.
     pub unenforced: Option<String>,
 }

@@ -30,7 +30,27 @@ pub struct ProcessId {
 pub struct Daemon {
     pub id: ProcessId,
     pub log: PathBuf,
+    /// How it was started, to start it again after a crash or a restart.
+    pub launch: Launch,
     child: Child,
+}
+
+/// A daemon's command line and place, as [`spawn`] was given them.
+#[derive(Clone, Debug)]
+pub struct Launch {
+    pub name: String,
+    pub program: PathBuf,
+    pub args: Vec<String>,
+    pub host: HostPlacement,
+    pub out: PathBuf,
+}
+
+impl Launch {
+    /// Starts the daemon again, the same way (no readiness wait: a host
+    /// that boots again takes the time it takes).
+    pub fn respawn(&self) -> Result<Daemon, DeployError> {
+        spawn(&self.name, &self.program, &self.args, &self.host, &self.out)
+    }
 }
 
 /// Starts `program` with `args`, its output in `log`, on `host`: in its
@@ -87,6 +107,13 @@ pub fn spawn(
             start_time: start_time(pid).unwrap_or(0),
         },
         log: log.to_path_buf(),
+        launch: Launch {
+            name: name.to_string(),
+            program: program.to_path_buf(),
+            args: args.to_vec(),
+            host: host.clone(),
+            out: log.to_path_buf(),
+        },
         child,
     })
 }

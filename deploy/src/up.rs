@@ -360,6 +360,7 @@ pub fn up(scenario: &Scenario, label: &str, opts: &UpOptions) -> Result<Deployme
         web,
         balancers,
         hosts,
+        stopped: Vec::new(),
         unenforced,
     })
 }

@@ -71,8 +71,36 @@ fn stone_answers_with_real_queries_inside_its_cgroup_and_leaves_nothing() {
     let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&d.folder().root).unwrap().permissions());
     assert_eq!(mode & 0o777, 0o700);
 
+    assert_eq!(d.record().processes.len(), 3, "{:?}", d.record());
+
+    // The server crashes: its daemons die; healed, they start again (MariaDB
+    // through its crash recovery) and the shop answers as before.
+    let mut d = d;
+    let crash = lab_deploy::faults::fault(lab_core::scenario::FaultKind::Crash, "server");
+    let host = d.strike(&crash).unwrap();
+    assert_eq!(host, "server");
+    assert!(
+        support::try_get(&url, "home", std::time::Duration::from_secs(1)).is_none(),
+        "nginx died"
+    );
+    d.heal(&crash, &host).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let r = support::try_get(&url, "buy", std::time::Duration::from_secs(1));
+        if r.as_ref().is_some_and(|r| r.status == 200) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no 200 after the crash healed: {r:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    // The committed rows survived the crash: two checkouts before, one after.
+    assert_eq!(d.sql("SELECT touched FROM stock WHERE id = 1").unwrap().trim(), "3");
+
     let record = d.record().clone();
-    assert_eq!(record.processes.len(), 3, "{record:?}");
+    assert_eq!(record.processes.len(), 6, "three daemons, then three again: {record:?}");
     d.tear_down().expect("teardown succeeds");
     assert_eq!(record.leftovers(), Vec::<String>::new());
 }
@@ -116,6 +144,19 @@ fn bronze_puts_web_and_db_in_separate_cgroups_and_keeps_its_out_folder() {
         web.len() >= 2 + 2,
         "web holds nginx, its workers, FPM and its children: {web:?}"
     );
+
+    // A slow database: its quota cut to half its core, then back.
+    let mut d = d;
+    let slow = lab_deploy::faults::fault(lab_core::scenario::FaultKind::Slow { factor: 0.5 }, "db");
+    let host = d.strike(&slow).unwrap();
+    let db_cg = d.hosts[1].cgroup.clone().unwrap();
+    assert_eq!(cgroup::quota_us(&db_cg), Some(cgroup::PERIOD_US / 2));
+    assert_eq!(get(&url, "home").status, 200);
+    d.heal(&slow, &host).unwrap();
+    assert_eq!(cgroup::quota_us(&db_cg), Some(cgroup::PERIOD_US));
+    // bronze's hosts share this machine's network: there is no link to cut.
+    let isolate = lab_deploy::faults::fault(lab_core::scenario::FaultKind::Isolate, "web");
+    assert!(matches!(d.strike(&isolate), Err(DeployError::Unsupported { .. })));
 
     // The topology's settings are in the real configs.
     let fpm = std::fs::read_to_string(run.join("etc/fpm.conf")).unwrap();

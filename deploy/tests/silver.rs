@@ -2,13 +2,14 @@
 //! namespaces of the run's own, two web nodes behind them; requests through
 //! the VIP reach both nodes, and when the master balancer's link goes down
 //! the VIP moves to the backup and service resumes after keepalived's
-//! master-down interval. Nothing is left after teardown, namespaces
-//! included.
+//! master-down interval; a crashed web node is routed around and answers
+//! again once healed. Nothing is left after teardown, namespaces included.
 
 mod support;
 
 use std::time::{Duration, Instant};
 
+use lab_core::scenario::FaultKind;
 use lab_deploy::{UpOptions, up};
 use support::{get, ready, scenario, try_get};
 
@@ -19,6 +20,14 @@ fn accepted(status_page: &str) -> u64 {
         .find_map(|l| l.strip_prefix("accepted conn:"))
         .and_then(|n| n.trim().parse().ok())
         .unwrap_or_else(|| panic!("no accepted conn in {status_page}"))
+}
+
+fn wait_for(within: Duration, what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    while !done() {
+        assert!(Instant::now() < deadline, "waited {within:?} for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
 
 #[test]
@@ -102,6 +111,42 @@ fn silver_balances_over_its_nodes_and_fails_over_when_the_master_dies() {
     );
     assert_eq!(d.vip_holder(), Some("lb[1]"));
     eprintln!("silver failover: {back_after:?}, {failed} failed attempts");
+
+    // lb[0]'s link back: with preemption (the default) it takes the VIP back.
+    d.set_link("lb[0]", true).unwrap();
+    wait_for(Duration::from_secs(15), "lb[0] to take the VIP back", || {
+        d.vip_holder() == Some("lb[0]")
+    });
+
+    // web[0] crashes: HAProxy's checks mark it DOWN (fall 3 × inter 2 s) and
+    // web[1] takes every request; healed, web[0] answers again.
+    let mut d = d;
+    let crash = lab_deploy::faults::fault(FaultKind::Crash, "web[0]");
+    let host = d.strike(&crash).unwrap();
+    let web0 = d.web[0].url();
+    assert!(
+        d.as_client(|| try_get(&web0, "home", Duration::from_millis(500)))
+            .unwrap()
+            .is_none()
+    );
+    wait_for(Duration::from_secs(60), "five 200s in a row without web[0]", || {
+        d.as_client(|| (0..5).all(|_| try_get(&url, "home", Duration::from_secs(2)).is_some_and(|r| r.status == 200)))
+            .unwrap()
+    });
+    d.heal(&crash, &host).unwrap();
+    wait_for(
+        Duration::from_secs(30),
+        "web[0] to answer after its crash healed",
+        || {
+            d.as_client(|| try_get(&web0, "home", Duration::from_millis(500)).is_some_and(|r| r.status == 200))
+                .unwrap()
+        },
+    );
+    // lb.master names the VIP's holder.
+    let isolate = lab_deploy::faults::fault(FaultKind::Isolate, "lb.master");
+    let struck = d.strike(&isolate).unwrap();
+    assert_eq!(struck, "lb[0]");
+    d.heal(&isolate, &struck).unwrap();
 
     let record = d.record().clone();
     assert_eq!(
