@@ -154,6 +154,20 @@ fn bronze_puts_web_and_db_in_separate_cgroups_and_keeps_its_out_folder() {
     assert_eq!(get(&url, "home").status, 200);
     d.heal(&slow, &host).unwrap();
     assert_eq!(cgroup::quota_us(&db_cg), Some(cgroup::PERIOD_US));
+    // The web host restarts: new nginx and FPM processes, the same address.
+    let before: Vec<i32> = d.record().processes.iter().map(|p| p.pid).collect();
+    let restart = lab_deploy::faults::fault(lab_core::scenario::FaultKind::Restart, "web");
+    d.strike(&restart).unwrap();
+    let after: Vec<String> = d.record().processes[before.len()..]
+        .iter()
+        .map(|p| p.name.clone())
+        .collect();
+    assert_eq!(after, ["fpm", "nginx"], "{:?}", d.record().processes);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while support::try_get(&url, "home", std::time::Duration::from_secs(1)).is_none_or(|r| r.status != 200) {
+        assert!(std::time::Instant::now() < deadline, "no 200 after the restart");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
     // bronze's hosts share this machine's network: there is no link to cut.
     let isolate = lab_deploy::faults::fault(lab_core::scenario::FaultKind::Isolate, "web");
     assert!(matches!(d.strike(&isolate), Err(DeployError::Unsupported { .. })));
