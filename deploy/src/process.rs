@@ -165,10 +165,7 @@ impl Daemon {
 /// SIGTERM, then SIGKILL after `grace`. A leader whose pid now belongs to
 /// another program (its start time differs) is left alone.
 pub fn stop_group(id: &ProcessId, grace: Duration) {
-    if let Some(t) = start_time(id.pid)
-        && id.start_time != 0
-        && t != id.start_time
-    {
+    if start_time(id.pid).is_some_and(|t| id.start_time != 0 && t != id.start_time) {
         return;
     }
     signal(-id.pid, libc::SIGTERM);

@@ -93,9 +93,7 @@ impl RunRecord {
                 errors.push(e);
             }
         }
-        if let Some(cg) = &self.cgroup
-            && let Err(e) = cgroup::remove(cg)
-        {
+        if let Some(Err(e)) = self.cgroup.as_deref().map(cgroup::remove) {
             errors.push(e);
         }
         let folders: Vec<&PathBuf> = if self.remove_folder {
@@ -109,10 +107,9 @@ impl RunRecord {
             }
         }
         let p = self.path();
-        if let Err(e) = std::fs::remove_file(&p)
-            && e.kind() != std::io::ErrorKind::NotFound
-        {
-            errors.push(DeployError::Io { path: p, source: e });
+        match std::fs::remove_file(&p) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => errors.push(DeployError::Io { path: p, source: e }),
+            _ => {}
         }
         errors
     }
@@ -139,9 +136,7 @@ impl RunRecord {
                 self.folder.display()
             ));
         }
-        if let Some(cg) = &self.cgroup
-            && cg.exists()
-        {
+        if let Some(cg) = self.cgroup.as_ref().filter(|cg| cg.exists()) {
             out.push(format!("cgroup {} exists", cg.display()));
         }
         out.extend(
