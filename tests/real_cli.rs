@@ -1,6 +1,7 @@
 //! `lab up`, `lab down` and `lab doctor` as a person runs them: a `lab up`
 //! child answers on the URL it prints and leaves nothing after SIGINT; one
-//! killed with SIGKILL leaves its daemons, which `lab down` removes.
+//! killed with SIGKILL leaves its daemons (and silver its namespaces),
+//! which `lab down` removes.
 //!
 //! Without the real components (or root) these tests print why and pass;
 //! with `CI` set they fail.
@@ -160,6 +161,27 @@ fn lab_down_removes_what_a_killed_lab_up_left() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
     assert!(text.contains(&format!("run {} (era stone)", record.run)), "{text}");
+    assert_eq!(record.leftovers(), Vec::<String>::new());
+}
+
+#[test]
+fn lab_down_removes_a_killed_silver_run_namespaces_included() {
+    if !ready() {
+        return;
+    }
+    let _one = lock();
+    let (mut child, url) = lab_up("silver", &[]);
+    assert_eq!(url, "http://10.77.0.100:80/");
+    let record = record_of(child.id());
+    assert_eq!(record.netns.len(), 6, "{record:?}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let left = record.leftovers();
+    assert!(left.iter().any(|l| l.contains("network namespace")), "{left:?}");
+    let out = lab().arg("down").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("6 network namespace(s)"), "{text}");
     assert_eq!(record.leftovers(), Vec::<String>::new());
 }
 
