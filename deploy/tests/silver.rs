@@ -50,6 +50,33 @@ fn silver_balances_over_its_nodes_and_fails_over_when_the_master_dies() {
     assert!(d.client_netns().is_some());
     assert_eq!(d.balancers.len(), 2);
     assert_eq!(d.web.len(), 2);
+    // Every daemon runs in its host's cgroup, inside its namespace.
+    for p in &d.record().processes {
+        let h = d
+            .hosts
+            .iter()
+            .find(|h| {
+                h.cgroup
+                    .as_ref()
+                    .is_some_and(|c| lab_deploy::cgroup::procs(c).contains(&p.pid))
+            })
+            .unwrap_or_else(|| panic!("{} ({}) is in no host's cgroup", p.name, p.pid));
+        let ns = std::fs::read_link(format!("/proc/{}/ns/net", p.pid)).unwrap();
+        match &h.netns {
+            Some(name) => {
+                let want = std::fs::metadata(lab_deploy::netns::path(name)).unwrap();
+                let got = std::fs::metadata(format!("/proc/{}/ns/net", p.pid)).unwrap();
+                use std::os::unix::fs::MetadataExt;
+                assert_eq!(
+                    (got.dev(), got.ino()),
+                    (want.dev(), want.ino()),
+                    "{} in {name}: {ns:?}",
+                    p.name
+                );
+            }
+            None => assert_eq!(h.name, "db", "only the database stays in this machine's network"),
+        }
+    }
     // lb[0] has the higher priority (101): it holds the VIP.
     assert_eq!(d.vip_holder(), Some("lb[0]"));
 
