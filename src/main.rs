@@ -2,8 +2,10 @@
 //!
 //! `lab run SCENARIO` simulates each era of a scenario in parallel, prints a
 //! summary table and writes a report folder; `lab check SCENARIO` validates a
-//! scenario and says what it describes.
+//! scenario and says what it describes. `lab doctor`, `lab up` and `lab down`
+//! deploy an era for real on this machine (lab-deploy).
 
+mod real;
 mod run;
 
 use std::path::PathBuf;
@@ -15,7 +17,7 @@ use clap::{Args, Parser, Subcommand};
 #[command(
     name = "lab",
     version,
-    about = "A laboratory for web architectures: simulate how a web shop copes, era by era."
+    about = "A laboratory for web architectures: simulate how a web shop copes, era by era, and deploy it for real."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -30,6 +32,25 @@ enum Command {
     Check {
         /// The scenario file (TOML)
         scenario: PathBuf,
+    },
+    /// Say what this machine has and lacks for real deployments
+    Doctor,
+    /// Bring an era up for real, print its URL, keep it up until Ctrl-C, then tear down
+    Up {
+        /// The scenario file (TOML)
+        scenario: PathBuf,
+        /// The era to bring up (its label in the scenario)
+        #[arg(long)]
+        era: String,
+        /// Run folder, kept after teardown with its configs and logs [default: a temporary one, removed]
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
+    /// Remove what killed `lab up` runs left (processes, cgroups, run folders)
+    Down {
+        /// Also stop runs whose `lab` is still alive
+        #[arg(long)]
+        all: bool,
     },
 }
 
@@ -94,6 +115,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run::run(&args).map(|slo_ok| if slo_ok || !args.check_slo { 0 } else { SLO_FAILED }),
         Command::Check { scenario } => run::check(&scenario).map(|()| 0),
+        Command::Doctor => real::doctor().map(|()| 0),
+        Command::Up { scenario, era, out } => real::up(&scenario, &era, out).map(|()| 0),
+        Command::Down { all } => real::down(all).map(|()| 0),
     };
     match result {
         Ok(code) => ExitCode::from(code),
