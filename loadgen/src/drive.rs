@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use goose::config::GooseConfiguration;
 use goose::goose::{GooseMethod, GooseRequest, GooseUser, Transaction, TransactionResult};
 use goose::prelude::{GooseAttack, Scenario as GooseScenario};
-use lab_core::record::{Record, RecordBuilder, RecordMeta, Source};
+use lab_core::record::{HistogramId, HistogramSpec, Record, RecordBuilder, RecordMeta, Source};
 use lab_core::scenario::{Kernel, Scenario, Workload};
 use rand::SeedableRng;
 use rand_pcg::Pcg64Mcg;
@@ -41,6 +41,11 @@ pub const DRAIN_WITHOUT_TIMEOUT: Duration = Duration::from_secs(60);
 /// An idle user with nothing left to do sleeps this long before goose asks
 /// it again (goose calls a user's transaction until the run stops).
 const IDLE_POLL: Duration = Duration::from_millis(20);
+
+/// The wait a measured open-model record declares: how late each request
+/// left the load generator after its intended time (the scheduler's and the
+/// users' own delay, which the latency includes).
+pub const SEND_LAG: HistogramSpec = HistogramSpec::new("send_lag", "send lag (load generator)");
 
 /// goose's stop switch is one per process: drives take turns.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -95,6 +100,8 @@ struct Shared {
     clock: Clock,
     facts: Facts,
     outcomes: Outcomes,
+    /// Open model only: the send lag's histogram.
+    send_lag: Option<HistogramId>,
     client: reqwest::Client,
     /// Per endpoint index.
     paths: Vec<String>,
@@ -124,7 +131,18 @@ impl Shared {
             .timeout
             .map_or(self.hard_stop, |t| at.saturating_add(t).min(self.hard_stop));
         let deadline = tokio::time::Instant::from_std(self.clock.at(deadline_ns));
+        let lag = self.send_lag;
+        let (clock, facts) = (&self.clock, &self.facts);
         let request = async {
+            if let (Some(id), Some(now)) = (lag, clock.now()) {
+                facts.send(
+                    now,
+                    Fact::Wait {
+                        id,
+                        wait: now.saturating_sub(at),
+                    },
+                );
+            }
             let builder = user
                 .get_request_builder(&GooseMethod::Get, &self.paths[endpoint])
                 .ok()?;
@@ -210,6 +228,29 @@ impl Shared {
     }
 }
 
+/// goose logs every failed request at warn level on the `log` crate, and
+/// installs a logger to stdout for it: a drive of a failing server would
+/// flood the terminal with what the record already counts. Unless the
+/// program has a logger of its own, only errors are shown, on stderr.
+fn quiet_goose() {
+    struct Quiet;
+    impl log::Log for Quiet {
+        fn enabled(&self, m: &log::Metadata) -> bool {
+            m.level() <= log::Level::Error
+        }
+        fn log(&self, r: &log::Record) {
+            if self.enabled(r.metadata()) {
+                eprintln!("{}: {}", r.target(), r.args());
+            }
+        }
+        fn flush(&self) {}
+    }
+    static QUIET: Quiet = Quiet;
+    if log::set_logger(&QUIET).is_ok() {
+        log::set_max_level(log::LevelFilter::Error);
+    }
+}
+
 /// The connect timeout of the scenario's clients.
 fn connect_timeout(plan: &Plan, timeout: Option<u64>) -> Duration {
     plan.connect_timeout.unwrap_or_else(|| {
@@ -230,6 +271,7 @@ fn connect_timeout(plan: &Plan, timeout: Option<u64>) -> Duration {
 /// process take turns: goose's stop switch is one per process.
 pub fn drive(scenario: &Scenario, mut plan: Plan, observer: &mut dyn Observer) -> Result<Record, LoadgenError> {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    quiet_goose();
     let traffic = &scenario.traffic;
     let duration = scenario.duration;
     let drain = traffic.timeout.unwrap_or(DRAIN_WITHOUT_TIMEOUT.as_nanos() as u64);
@@ -267,6 +309,7 @@ pub fn drive(scenario: &Scenario, mut plan: Plan, observer: &mut dyn Observer) -
         price_per_hour: 0.0,
     });
     let outcomes = Outcomes::declare(&mut builder);
+    let send_lag = profile.is_some().then(|| builder.add_wait(SEND_LAG));
     for s in &mut plan.scrapers {
         s.declare(&mut builder);
     }
@@ -278,6 +321,7 @@ pub fn drive(scenario: &Scenario, mut plan: Plan, observer: &mut dyn Observer) -
         clock: clock.clone(),
         facts: facts.clone(),
         outcomes: outcomes.clone(),
+        send_lag,
         client,
         paths: scenario
             .app

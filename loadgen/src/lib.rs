@@ -40,7 +40,7 @@ mod recorder;
 mod schedule;
 mod target;
 
-pub use drive::{DRAIN_WITHOUT_TIMEOUT, MAX_USERS, Plan, drive};
+pub use drive::{DRAIN_WITHOUT_TIMEOUT, MAX_USERS, Plan, SEND_LAG, drive};
 pub use error::LoadgenError;
 pub use observe::{Bar, Observer, Reading, Scrape, Snapshot};
 pub use target::Target;

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use lab_core::record::{CounterId, GaugeId, OutcomeId, Record, RecordBuilder};
+use lab_core::record::{CounterId, GaugeId, HistogramId, OutcomeId, Record, RecordBuilder};
 
 use crate::clock::Clock;
 
@@ -26,6 +26,7 @@ pub const HORIZON: u64 = 100_000_000;
 pub enum Fact {
     Arrival,
     Outcome { id: OutcomeId, latency: u64 },
+    Wait { id: HistogramId, wait: u64 },
     Gauge { id: GaugeId, value: u64 },
     Count { id: CounterId, n: u64 },
 }
@@ -156,6 +157,7 @@ fn run(
             match t.fact {
                 Fact::Arrival => b.arrival(at),
                 Fact::Outcome { id, latency } => b.outcome(at, id, latency),
+                Fact::Wait { id, wait } => b.wait(at, id, wait),
                 Fact::Gauge { id, value } => b.gauge(at, id, value),
                 Fact::Count { id, n } => b.count(at, id, n),
             }
