@@ -179,12 +179,10 @@ impl Shared {
 
     async fn running(&self) -> Phase {
         let mut phase = self.phase.clone();
-        *phase
+        phase
             .wait_for(|p| *p != Phase::Waiting)
             .await
-            .map(|p| *p)
-            .as_ref()
-            .unwrap_or(&Phase::Stopping)
+            .map_or(Phase::Stopping, |p| *p)
     }
 
     /// One ticket: wait for the scheduler to hand one over, send it.
@@ -487,7 +485,10 @@ impl Run<'_> {
                 Some(h) => h.is_finished(),
                 None => now >= self.duration,
             };
-            if !stopping && ((traffic_over && live.in_flight.load(Ordering::Relaxed) == 0) || now >= self.hard_stop) {
+            let done = (traffic_over && live.in_flight.load(Ordering::Relaxed) == 0) || now >= self.hard_stop;
+            // goose's Ctrl-C handler sets the same switch: stop the
+            // schedule too, or idle users would wait for tickets until its end.
+            if !stopping && (done || goose::is_killswitch_triggered()) {
                 stopping = true;
                 let _ = phase.send(Phase::Stopping);
                 cancel.store(true, Ordering::Relaxed);
