@@ -167,6 +167,20 @@ mod tests {
     }
 
     #[test]
+    fn a_ramp_is_integrated() {
+        // 0 to 2,000/s over 10 s: 2,500 arrivals in the first half, 7,500 in the second.
+        let p = RateProfile::new(vec![(0, 0.0), (10 * S, 2000.0)]).unwrap();
+        let mut a = Arrivals::new(&p);
+        let mut rng = Pcg64Mcg::seed_from_u64(11);
+        let mut halves = [0u64; 2];
+        while let Some(t) = a.next(&mut rng).filter(|t| *t < 10 * S) {
+            halves[(t / (5 * S)) as usize] += 1;
+        }
+        let near = |n: u64, mean: f64| (n as f64 - mean).abs() < 3.5 * mean.sqrt();
+        assert!(near(halves[0], 2500.0) && near(halves[1], 7500.0), "{halves:?}");
+    }
+
+    #[test]
     fn a_zero_rate_ends_the_arrivals() {
         let mut a = Arrivals::new(&RateProfile::constant(0.0));
         assert_eq!(a.next(&mut Pcg64Mcg::seed_from_u64(1)), None);

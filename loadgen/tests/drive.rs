@@ -207,3 +207,62 @@ fn traffic_goes_only_to_loopback_or_declared_addresses() {
     let e = drive(&s, plan, &mut ()).unwrap_err();
     assert!(e.to_string().contains("between 1 and 10000"), "{e}");
 }
+
+/// A scraper that reports a fixed queue length and counts its scrapes.
+struct Fixed {
+    gauge: Option<lab_core::record::GaugeId>,
+    counter: Option<lab_core::record::CounterId>,
+}
+
+impl lab_loadgen::Scrape for Fixed {
+    fn declare(&mut self, b: &mut lab_core::RecordBuilder) {
+        use lab_core::record::{CounterSpec, GaugeKind, GaugeSpec};
+        self.gauge = Some(b.add_gauge(GaugeSpec {
+            key: "fpm.listen_queue".into(),
+            label: "FPM listen queue".into(),
+            kind: GaugeKind::Queue,
+            capacity: None,
+        }));
+        self.counter = Some(b.add_counter(CounterSpec {
+            key: "scrapes".into(),
+            label: "scrapes".into(),
+        }));
+    }
+
+    fn scrape(&mut self, out: &mut Vec<lab_loadgen::Reading>) {
+        out.push(lab_loadgen::Reading::Gauge(self.gauge.unwrap(), 7));
+        out.push(lab_loadgen::Reading::Count(self.counter.unwrap(), 1));
+    }
+}
+
+#[test]
+fn the_rate_follows_the_profile_and_scrapers_fill_gauges() {
+    let server = Server::start(Behaviour::Delay(Duration::from_millis(5)));
+    let s = scenario(
+        "4s",
+        "profile = [{ at = \"0s\", rate = \"100/s\" }, { at = \"2s\", rate = \"100/s\" }, { at = \"2s\", rate = \"400/s\" }]\ntimeout = \"1s\"",
+    );
+    let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let mut plan = Plan::new(Target::new(&server.url()).unwrap());
+    plan.scrapers.push(Box::new(Fixed {
+        gauge: None,
+        counter: None,
+    }));
+    let r = drive(&s, plan, &mut ()).unwrap();
+    let low: u64 = r.windows[..2].iter().map(|w| w.arrivals).sum();
+    let high: u64 = r.windows[2..].iter().map(|w| w.arrivals).sum();
+    assert!((130..=270).contains(&low), "{low} arrivals in the 100/s half");
+    assert!((680..=920).contains(&high), "{high} arrivals in the 400/s half");
+    assert_eq!((r.windows[0].offered, r.windows[3].offered), (100.0, 400.0));
+    // Scraped once a second from the first second on: the queue's level
+    // is 7 from then, and each window after the first counts a scrape.
+    let g = r.gauge_index("fpm.listen_queue").unwrap();
+    assert_eq!(r.windows[2].gauges[g].mean, 7.0);
+    assert_eq!(r.totals.gauges[g].max, 7.0);
+    let c = r.counter_index("scrapes").unwrap();
+    assert!(
+        (2..=4).contains(&r.totals.counters[c]),
+        "{} scrapes",
+        r.totals.counters[c]
+    );
+}
