@@ -2,9 +2,12 @@
 //!
 //! `lab run SCENARIO` simulates each era of a scenario in parallel, prints a
 //! summary table and writes a report folder; `lab check SCENARIO` validates a
-//! scenario and says what it describes. `lab doctor`, `lab up` and `lab down`
-//! deploy an era for real on this machine (lab-deploy).
+//! scenario and says what it describes; `lab drive SCENARIO --target URL`
+//! sends the scenario's traffic to a running server and writes the same
+//! report from what the clients measured. `lab doctor`, `lab up` and
+//! `lab down` deploy an era for real on this machine (lab-deploy).
 
+mod drive;
 mod real;
 mod run;
 
@@ -28,6 +31,8 @@ struct Cli {
 enum Command {
     /// Simulate a scenario's eras, print a summary and write a report
     Run(RunArgs),
+    /// Send a scenario's traffic to a running server (goose) and report what the clients measured
+    Drive(DriveArgs),
     /// Validate a scenario file and summarise what it describes
     Check {
         /// The scenario file (TOML)
@@ -78,6 +83,36 @@ pub struct RunArgs {
     pub quiet: bool,
 }
 
+#[derive(Args)]
+pub struct DriveArgs {
+    /// The scenario file (TOML): its traffic, endpoints, duration and SLO
+    pub scenario: PathBuf,
+    /// The server, such as http://127.0.0.1:8080 (loopback, or an address given with --allow)
+    #[arg(long, value_name = "URL")]
+    pub target: String,
+    /// Also allow this address as a target (the lab's own network namespaces); repeatable
+    #[arg(long, value_name = "ADDR", value_parser = drive::parse_addr)]
+    pub allow: Vec<std::net::IpAddr>,
+    /// Override the scenario's duration, e.g. 30s
+    #[arg(long, allow_hyphen_values = true, value_parser = parse_duration)]
+    pub duration: Option<u64>,
+    /// Report folder [default: out/<scenario name>-drive]
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
+    /// Label the record with this era of the scenario (the one the server runs)
+    #[arg(long, value_name = "ERA")]
+    pub era: Option<String>,
+    /// Open model: goose users taking arrivals [default: the peak rate × 1 s, 16 to 2,000]
+    #[arg(long, value_name = "N")]
+    pub users: Option<usize>,
+    /// Exit with status 3 when the run misses the scenario's SLO
+    #[arg(long)]
+    pub check_slo: bool,
+    /// Print nothing but errors
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
 fn parse_duration(s: &str) -> Result<u64, String> {
     match lab_core::scenario::units::parse_duration(s)? {
         0 => Err("a run must be longer than 0s".into()),
@@ -114,6 +149,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run::run(&args).map(|slo_ok| if slo_ok || !args.check_slo { 0 } else { SLO_FAILED }),
+        Command::Drive(args) => {
+            drive::drive(&args).map(|slo_ok| if slo_ok || !args.check_slo { 0 } else { SLO_FAILED })
+        }
         Command::Check { scenario } => run::check(&scenario).map(|()| 0),
         Command::Doctor => real::doctor().map(|()| 0),
         Command::Up { scenario, era, out } => real::up(&scenario, &era, out).map(|()| 0),
