@@ -44,7 +44,7 @@ use slab::Slab;
 use crate::table::Table;
 
 use crate::budget::SimError;
-use crate::cpu::Cpu;
+use crate::cpu::HostCpu;
 use crate::engine::{Lane, Scheduler, Slot, Time};
 use crate::feed::Feed;
 use crate::nodes::fpm::{ChildId, MAINTENANCE_PERIOD, Pool};
@@ -310,7 +310,9 @@ enum Driver {
 }
 
 struct Host {
-    cpu: Cpu,
+    cpu: HostCpu,
+    /// Whether its jobs can never share a core (`cpu::dedicated_hosts`).
+    dedicated: bool,
     slot: Slot,
     /// Its number in `Ev::CpuDone`, checked once here so that it is never
     /// cut short when an event is made.
