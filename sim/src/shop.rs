@@ -459,6 +459,11 @@ impl Recorder {
     fn levels<const N: usize>(&mut self, at: Time, gauges: [u16; N], values: [u64; N]) {
         self.0.levels_at(at, gauges, values);
     }
+    /// Four of the stack's gauges' levels after an event, changed or not.
+    #[inline(always)]
+    fn levels4(&mut self, at: Time, gauges: [u16; 4], values: [u64; 4]) {
+        self.0.levels4(at, gauges.map(|g| g as u8), values);
+    }
     #[inline]
     fn gauge(&mut self, at: Time, gauge: GaugeId, value: u64) {
         self.0.push(Fact::Gauge { at, gauge, value });
