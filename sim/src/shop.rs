@@ -44,7 +44,7 @@ use slab::Slab;
 use crate::table::Table;
 
 use crate::budget::SimError;
-use crate::cpu::Cpu;
+use crate::cpu::HostCpu;
 use crate::engine::{Lane, Scheduler, Slot, Time};
 use crate::feed::Feed;
 use crate::nodes::fpm::{ChildId, MAINTENANCE_PERIOD, Pool};
@@ -310,7 +310,9 @@ enum Driver {
 }
 
 struct Host {
-    cpu: Cpu,
+    cpu: HostCpu,
+    /// Whether its jobs can never share a core (`cpu::dedicated_hosts`).
+    dedicated: bool,
     slot: Slot,
     /// Its number in `Ev::CpuDone`, checked once here so that it is never
     /// cut short when an event is made.
@@ -456,6 +458,11 @@ impl Recorder {
     #[inline(always)]
     fn levels<const N: usize>(&mut self, at: Time, gauges: [u16; N], values: [u64; N]) {
         self.0.levels_at(at, gauges, values);
+    }
+    /// Four of the stack's gauges' levels after an event, changed or not.
+    #[inline(always)]
+    fn levels4(&mut self, at: Time, gauges: [u16; 4], values: [u64; 4]) {
+        self.0.levels4(at, gauges.map(|g| g as u8), values);
     }
     #[inline]
     fn gauge(&mut self, at: Time, gauge: GaugeId, value: u64) {

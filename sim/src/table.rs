@@ -5,21 +5,24 @@
 //! `Slab::remove` returns the value it removes, a copy of the whole entry
 //! read in wide moves; a request's fields written just before, in the same
 //! event (its flags, its job), made each of those reads wait for the
-//! stores (a store-forwarding stall per request). Here removing writes the
-//! vacancy over the entry and reads nothing.
+//! stores (a store-forwarding stall per request). Here removing writes
+//! the slot's link and reads nothing. Which slots are free is kept apart
+//! from the entries, so that indexing a held slot is a bounds check alone.
 //!
 //! Slots are handed out exactly as `slab` hands them out, so that the
 //! requests' keys, and every order that follows them (a scan of the
 //! requests, the events it schedules), stay the same.
 
-enum Entry<T> {
-    /// Free; the slot freed before it (a chain through the free slots).
-    Vacant(usize),
-    Occupied(T),
-}
+/// `Table::links` of a slot that holds an entry.
+const OCCUPIED: usize = usize::MAX;
 
 pub(crate) struct Table<T> {
-    entries: Vec<Entry<T>>,
+    /// The entries by slot; a free slot keeps its last entry until the
+    /// slot is taken again, and nothing reads it meanwhile.
+    values: Vec<T>,
+    /// Per slot: [`OCCUPIED`], or (free) the slot freed before it, a chain
+    /// through the free slots.
+    links: Vec<usize>,
     len: usize,
     /// The slot the next entry takes.
     next: usize,
@@ -28,7 +31,8 @@ pub(crate) struct Table<T> {
 impl<T> Table<T> {
     pub fn new() -> Table<T> {
         Table {
-            entries: Vec::new(),
+            values: Vec::new(),
+            links: Vec::new(),
             len: 0,
             next: 0,
         }
@@ -51,82 +55,84 @@ impl<T> Table<T> {
     pub fn insert(&mut self, value: T) -> usize {
         let key = self.next;
         self.len += 1;
-        if key == self.entries.len() {
-            self.entries.push(Entry::Occupied(value));
+        if key == self.values.len() {
+            self.values.push(value);
+            self.links.push(OCCUPIED);
             self.next = key + 1;
         } else {
-            self.next = match self.entries[key] {
-                Entry::Vacant(next) => next,
-                Entry::Occupied(_) => unreachable!("the next slot is free"),
-            };
-            self.entries[key] = Entry::Occupied(value);
+            self.next = std::mem::replace(&mut self.links[key], OCCUPIED);
+            debug_assert_ne!(self.next, OCCUPIED, "the next slot is free");
+            self.values[key] = value;
         }
         key
     }
 
-    /// Frees slot `key`, which must hold an entry; the entry is dropped
-    /// where it lies.
+    /// Frees slot `key`, which must hold an entry. The entry is not read
+    /// nor written: it is dropped when the slot is taken again.
     #[inline(always)]
     pub fn remove(&mut self, key: usize) {
-        let e = &mut self.entries[key];
-        assert!(matches!(e, Entry::Occupied(_)), "slot {key} is free");
-        *e = Entry::Vacant(self.next);
+        let link = &mut self.links[key];
+        assert_eq!(*link, OCCUPIED, "slot {key} is free");
+        *link = self.next;
         self.next = key;
         self.len -= 1;
     }
 
     #[inline(always)]
     pub fn get(&self, key: usize) -> Option<&T> {
-        match self.entries.get(key) {
-            Some(Entry::Occupied(v)) => Some(v),
+        match self.links.get(key) {
+            Some(&OCCUPIED) => Some(&self.values[key]),
             _ => None,
         }
     }
 
     #[inline(always)]
     pub fn get_mut(&mut self, key: usize) -> Option<&mut T> {
-        match self.entries.get_mut(key) {
-            Some(Entry::Occupied(v)) => Some(v),
+        match self.links.get(key) {
+            Some(&OCCUPIED) => Some(&mut self.values[key]),
             _ => None,
         }
     }
 
     /// The entries and their slots, in slot order.
     pub fn iter(&self) -> impl Iterator<Item = (usize, &T)> {
-        self.entries.iter().enumerate().filter_map(|(k, e)| match e {
-            Entry::Occupied(v) => Some((k, v)),
-            Entry::Vacant(_) => None,
-        })
+        let links = &self.links;
+        self.values
+            .iter()
+            .enumerate()
+            .filter(move |&(k, _)| links[k] == OCCUPIED)
     }
 
     /// The entries and their slots, in slot order.
     pub fn iter_mut(&mut self) -> impl Iterator<Item = (usize, &mut T)> {
-        self.entries.iter_mut().enumerate().filter_map(|(k, e)| match e {
-            Entry::Occupied(v) => Some((k, v)),
-            Entry::Vacant(_) => None,
-        })
+        let links = &self.links;
+        self.values
+            .iter_mut()
+            .enumerate()
+            .filter(move |(k, _)| links[*k] == OCCUPIED)
     }
 }
 
+/// Indexing is for slots the caller knows to be held (a request's own key
+/// while it runs): checked in debug builds only. The release build pays
+/// the bounds check and not the occupancy's, a load, a compare and a
+/// branch at each of the hot path's twenty-odd look-ups per request; a
+/// free slot would read the entry last in it, never memory out of bounds.
 impl<T> std::ops::Index<usize> for Table<T> {
     type Output = T;
 
     #[inline(always)]
     fn index(&self, key: usize) -> &T {
-        match self.entries.get(key) {
-            Some(Entry::Occupied(v)) => v,
-            _ => panic!("invalid key {key}"),
-        }
+        debug_assert_eq!(self.links[key], OCCUPIED, "invalid key {key}");
+        &self.values[key]
     }
 }
 
 impl<T> std::ops::IndexMut<usize> for Table<T> {
     #[inline(always)]
     fn index_mut(&mut self, key: usize) -> &mut T {
-        match self.entries.get_mut(key) {
-            Some(Entry::Occupied(v)) => v,
-            _ => panic!("invalid key {key}"),
-        }
+        debug_assert_eq!(self.links[key], OCCUPIED, "invalid key {key}");
+        &mut self.values[key]
     }
 }
 

@@ -43,6 +43,9 @@
 //! to go, which takes at least 1 ns at any speed), and never before `now`:
 //! time moves forward.
 
+mod dedicated;
+#[cfg(test)]
+mod dedicated_tests;
 mod pool;
 #[cfg(test)]
 mod tests;
@@ -51,6 +54,7 @@ mod wakeup_tests;
 
 use crate::engine::{Time, after};
 use crate::sample::ceil_ns;
+pub use dedicated::HostCpu;
 use pool::{Fresh, Job, Pool};
 
 /// Identifies a job to whoever started it; opaque to the CPU.

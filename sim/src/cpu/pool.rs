@@ -199,13 +199,19 @@ impl<E: Entry> Marks<E> {
     /// order is kept: subtraction is monotonic, and exact for the bases
     /// [`Pool::rebase`] picks, so no two marks become equal.
     fn shift(&mut self, base: f64) {
-        let shift = |e: &mut E| {
+        self.remap(|m| (f64::from_bits(m) - base).to_bits());
+    }
+
+    /// Replaces every mark's bits `m` by `f(m)`, which must keep their
+    /// order (and keep distinct marks distinct).
+    pub fn remap(&mut self, f: impl Fn(u64) -> u64) {
+        let remap = |e: &mut E| {
             let j = e.job_mut();
-            j.finish = (j.mark() - base).to_bits();
+            j.finish = f(j.finish);
         };
-        self.sorted.iter_mut().for_each(shift);
+        self.sorted.iter_mut().for_each(remap);
         let mut heap = std::mem::take(&mut self.heap).into_vec();
-        heap.iter_mut().for_each(|e| shift(&mut e.0));
+        heap.iter_mut().for_each(|e| remap(&mut e.0));
         self.heap = BinaryHeap::from(heap);
     }
 }

@@ -81,7 +81,8 @@ impl Shop {
         ] {
             gauge(key.into(), label.into(), kind, capacity);
         }
-        let hosts = Host::all(&topology, &path, &mut rec, &mut sched);
+        let programs = program::compile(&scenario.app, topology.rpc.is_some());
+        let hosts = Host::all(&topology, &path, &programs, &mut rec, &mut sched);
         let base_speed = topology.hosts.iter().map(|h| h.speed).collect();
         let mut counter = |key: &str, label: &str| {
             rec.add_counter(CounterSpec {
@@ -243,7 +244,6 @@ impl Shop {
             &service_lbs,
             &lb_faults,
         );
-        let programs = program::compile(&scenario.app, topology.rpc.is_some());
         let commits = programs
             .iter()
             .flatten()

@@ -2,10 +2,12 @@
 //! completion event when its jobs change, and what finished jobs resume.
 
 use lab_core::record::{GaugeKind, GaugeSpec, RecordBuilder};
+use lab_core::scenario::ProcessManager;
 use lab_core::topology::Topology;
 
+use super::program::CompiledStep;
 use super::{Ev, Host, Key, Path, Phase, Shop};
-use crate::cpu::{Cpu, JobTag};
+use crate::cpu::{HostCpu, JobTag};
 use crate::engine::Scheduler;
 
 impl Host {
@@ -16,6 +18,7 @@ impl Host {
     pub(super) fn all(
         topology: &Topology,
         path: &Path,
+        programs: &[Vec<CompiledStep>],
         rec: &mut RecordBuilder,
         sched: &mut Scheduler<Ev>,
     ) -> Vec<Host> {
@@ -23,6 +26,7 @@ impl Host {
         for w in &path.webs {
             is_web[w.host] = true;
         }
+        let dedicated = dedicated_hosts(topology, path, programs);
         let web_group = path.front.is_some().then(|| {
             rec.add_group(
                 "web.cpu",
@@ -45,7 +49,8 @@ impl Host {
                     capacity: Some(f64::from(h.cores)),
                 };
                 Host {
-                    cpu: Cpu::new(h.cores, h.speed),
+                    cpu: HostCpu::new(h.cores, h.speed, dedicated[i]),
+                    dedicated: dedicated[i],
                     slot: sched.add_slot(),
                     id: u32::try_from(i).expect("fewer than 2^32 hosts"),
                     cores: h.cores,
@@ -58,6 +63,44 @@ impl Host {
             })
             .collect()
     }
+}
+
+/// Which hosts' jobs can never share a core (see `cpu/dedicated.rs` for
+/// what that saves and why the record stays the same), besides the speed
+/// of 1 that [`HostCpu::new`] checks. Every CPU job is a PHP child's on
+/// its web node's host (its code, or a call's encoding and decoding) or a
+/// query's on its MySQL's host (`Shop::cpu_start`'s callers). So a host
+/// qualifies when:
+///
+/// - no MySQL on it runs queries with CPU (no program has `db_cpu`, or no
+///   MySQL is on the host): MySQL's threads are many;
+/// - no program forks: a `parallel` step's branches compute side by side
+///   in one child;
+/// - its pools are all static, with `max_children` in all at most its
+///   cores: a child computes one job at a time, and a static pool never
+///   runs more children than that (dynamic and on-demand pools are left
+///   out, though bounded by `max_children` too, to keep the proof short).
+///
+/// Then at most `cores - 1` jobs are live when one starts.
+fn dedicated_hosts(topology: &Topology, path: &Path, programs: &[Vec<CompiledStep>]) -> Vec<bool> {
+    let steps = || programs.iter().flatten();
+    let forks = steps().any(|s| matches!(s, CompiledStep::Fork { .. }));
+    let db_cpu = steps().any(|s| matches!(s, CompiledStep::Query { db_cpu: Some(_), .. }));
+    let mut ok = vec![!forks; topology.hosts.len()];
+    let mut children = vec![0u64; topology.hosts.len()];
+    if db_cpu {
+        for d in &path.dbs {
+            ok[d.host] = false;
+        }
+    }
+    for w in &path.webs {
+        ok[w.host] &= w.fpm.pm == ProcessManager::Static;
+        children[w.host] += u64::from(w.fpm.max_children);
+    }
+    for (i, h) in topology.hosts.iter().enumerate() {
+        ok[i] &= children[i] <= u64::from(h.cores);
+    }
+    ok
 }
 
 impl Shop {
@@ -179,3 +222,7 @@ impl Shop {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "cpu_tests.rs"]
+mod tests;

@@ -10,7 +10,7 @@ use lab_core::topology::Topology;
 use super::{Ev, Front, Key, Phase, Shop};
 use lab_core::record::{Span, SpanKind, Timeline};
 
-use crate::cpu::Cpu;
+use crate::cpu::HostCpu;
 use crate::engine::Time;
 use crate::nodes::fpm::Pool;
 use crate::nodes::haproxy::Liveness;
@@ -233,7 +233,7 @@ impl Shop {
             }
         }
         let h = &mut self.hosts[host];
-        h.cpu = Cpu::new(h.cores, self.base_speed[host]);
+        h.cpu = HostCpu::new(h.cores, self.base_speed[host], h.dedicated);
         self.sched.clear_slot(&self.hosts[host].slot);
         self.cpu_changed(host);
     }

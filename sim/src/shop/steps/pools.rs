@@ -96,8 +96,10 @@ impl Shop {
     /// stack's levels after each event records them exactly (in the order
     /// the gauges were added in `Shop::new`). The pools' totals move by
     /// what the nodes touched in this event changed; MySQL's levels are
-    /// looked at only where a program queries; hosts record their own busy
-    /// cores when they change (`cpu_changed`).
+    /// looked at only where a program queries (elsewhere the four levels
+    /// go in one fact, changed or not, and the recorder's thread skips
+    /// those that did not change); hosts record their own busy cores when
+    /// they change (`cpu_changed`).
     #[inline(always)]
     pub(in crate::shop) fn sample_gauges(&mut self) {
         let now = self.now;
@@ -135,7 +137,7 @@ impl Shop {
                 [busy, children, backlog, connections, waiters, in_system],
             );
         } else {
-            self.rec.levels(
+            self.rec.levels4(
                 now,
                 [FPM_BUSY, FPM_CHILDREN, FPM_BACKLOG, IN_SYSTEM],
                 [busy, children, backlog, in_system],
