@@ -40,6 +40,7 @@
 
 pub mod record;
 pub mod scenario;
+pub mod streams;
 pub mod topology;
 
 pub use record::{OutcomeId, OutcomeSpec, Record, RecordBuilder};

@@ -20,6 +20,7 @@ use goose::goose::{GooseMethod, GooseRequest, GooseUser, Transaction, Transactio
 use goose::prelude::{GooseAttack, Scenario as GooseScenario};
 use lab_core::record::{HistogramId, HistogramSpec, Record, RecordBuilder, RecordMeta, Source};
 use lab_core::scenario::{Kernel, Scenario, Workload};
+use lab_core::streams::Streams;
 use rand::SeedableRng;
 use rand_pcg::Pcg64Mcg;
 use tokio::sync::watch;
@@ -66,6 +67,13 @@ pub struct Plan {
     pub model: String,
     /// Read the system's gauges once a second while the traffic runs.
     pub scrapers: Vec<Box<dyn Scrape>>,
+    /// Told the wall-clock instant of run time 0 once the users are ready,
+    /// so that a caller can play the scenario's faults at its times.
+    pub on_start: Option<Box<dyn FnOnce(Instant) + Send>>,
+    /// Polled every 50 ms: `true` stops the drive as goose's own Ctrl-C
+    /// would, with what was measured so far (for a caller that catches
+    /// the signals itself, such as a real deployment that must tear down).
+    pub stop: Option<Box<dyn Fn() -> bool + Send>>,
 }
 
 impl Plan {
@@ -77,6 +85,8 @@ impl Plan {
             era: "target".into(),
             model: "real".into(),
             scrapers: Vec::new(),
+            on_start: None,
+            stop: None,
         }
     }
 }
@@ -358,7 +368,11 @@ pub fn drive(scenario: &Scenario, mut plan: Plan, observer: &mut dyn Observer) -
         profile,
         seed: scenario.seed,
     };
-    let result = runtime.block_on(run.go(attack, phase_tx, ticket_tx, &mut plan.scrapers, observer));
+    let hooks = Hooks {
+        on_start: plan.on_start.take(),
+        stop: plan.stop.take(),
+    };
+    let result = runtime.block_on(run.go(attack, phase_tx, ticket_tx, &mut plan.scrapers, hooks, observer));
     runtime.shutdown_timeout(Duration::from_secs(1));
     drop(shared);
     drop(facts);
@@ -425,6 +439,12 @@ fn attack(shared: &Arc<Shared>, target: &Target, users: usize, hard_stop: u64) -
         ))
 }
 
+/// The caller's hooks of [`Plan`].
+struct Hooks {
+    on_start: Option<Box<dyn FnOnce(Instant) + Send>>,
+    stop: Option<Box<dyn Fn() -> bool + Send>>,
+}
+
 /// The driving thread's side of a drive.
 struct Run<'a> {
     shared: &'a Arc<Shared>,
@@ -444,6 +464,7 @@ impl Run<'_> {
         phase: watch::Sender<Phase>,
         tickets: flume::Sender<Ticket>,
         scrapers: &mut [Box<dyn Scrape>],
+        hooks: Hooks,
         observer: &mut dyn Observer,
     ) -> Result<(), LoadgenError> {
         // A stop left over from an earlier drive in this process would end
@@ -458,7 +479,10 @@ impl Run<'_> {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         // A little lead so that the first arrivals find their users waiting.
-        self.clock.start(Instant::now() + Duration::from_millis(20));
+        let origin = self.clock.start(Instant::now() + Duration::from_millis(20));
+        if let Some(f) = hooks.on_start {
+            f(origin);
+        }
         let _ = phase.send(Phase::Running);
         let cancel = Arc::new(AtomicBool::new(false));
         let scheduler = match &self.profile {
@@ -488,7 +512,8 @@ impl Run<'_> {
             let done = (traffic_over && live.in_flight.load(Ordering::Relaxed) == 0) || now >= self.hard_stop;
             // goose's Ctrl-C handler sets the same switch: stop the
             // schedule too, or idle users would wait for tickets until its end.
-            if !stopping && (done || goose::is_killswitch_triggered()) {
+            let asked_to_stop = hooks.stop.as_ref().is_some_and(|f| f());
+            if !stopping && (done || asked_to_stop || goose::is_killswitch_triggered()) {
                 stopping = true;
                 let _ = phase.send(Phase::Stopping);
                 cancel.store(true, Ordering::Relaxed);
@@ -501,13 +526,23 @@ impl Run<'_> {
                     s.scrape(&mut readings);
                     let at = self.clock.now().unwrap_or(0);
                     for r in &readings {
-                        self.facts.send(
-                            at,
-                            match *r {
-                                Reading::Gauge(id, value) => Fact::Gauge { id, value },
-                                Reading::Count(id, n) => Fact::Count { id, n },
-                            },
-                        );
+                        match *r {
+                            Reading::Gauge(id, value) => self.facts.send(at, Fact::Gauge { id, value }),
+                            Reading::Count(id, n) => self.facts.send(at, Fact::Count { id, n }),
+                            Reading::Level(id, level) => {
+                                // The recorder holds facts until their time,
+                                // so the second half can be sent now.
+                                let level = level.max(0.0);
+                                let below = level.floor();
+                                let above_for = ((level - below) * 1e9) as u64;
+                                if above_for > 0 {
+                                    let value = below as u64 + 1;
+                                    self.facts.send(at, Fact::Gauge { id, value });
+                                }
+                                let value = below as u64;
+                                self.facts.send(at + above_for, Fact::Gauge { id, value });
+                            }
+                        }
                     }
                 }
                 let snap = self.snapshot(&mut last);
@@ -571,15 +606,18 @@ impl Run<'_> {
         std::thread::Builder::new()
             .name("lab-arrivals".into())
             .spawn(move || {
-                let mut rng = Pcg64Mcg::seed_from_u64(seed);
+                // The simulator's streams: request n arrives when and for
+                // the endpoint it does in a simulated run of the scenario.
+                let streams = Streams::new(seed);
+                let mut rng = streams.traffic();
                 let mut arrivals = Arrivals::new(&profile);
                 let mut n = 0u64;
                 while let Some(at) = arrivals.next(&mut rng) {
                     if at >= duration || n >= max {
                         break;
                     }
+                    let endpoint = mix.pick(&mut streams.request(n));
                     n += 1;
-                    let endpoint = mix.pick(&mut rng);
                     // Sleep in slices, so a stop is seen within 100 ms.
                     let when = clock.at(at);
                     loop {

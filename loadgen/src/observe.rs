@@ -83,10 +83,15 @@ impl Observer for Bar {
 }
 
 /// One reading of a scraper.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Reading {
     /// The gauge's level from now on.
     Gauge(GaugeId, u64),
+    /// A fractional level for the coming second, such as busy cores: the
+    /// record holds whole levels, so it is laid down as the level above
+    /// for the fraction of the second and the level below for the rest,
+    /// which averages to it over any window.
+    Level(GaugeId, f64),
     /// Events since the last reading.
     Count(CounterId, u64),
 }
