@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 
 use units::format_duration;
 
-pub use app::{App, Endpoint, Lock, Op, OpRef, Query, Service, Step, Transaction, Work};
+pub use app::{App, Endpoint, Lock, Op, OpRef, Overhead, Query, Service, Step, Transaction, Work};
 pub use dist::{Dist, DistKind};
 pub use era::{
     Architecture, Era, FpmPool, Gold, Host, Kernel, Listen, MODELS, MySql, Network, Nginx, Placement, ProcessManager,

@@ -27,6 +27,23 @@ pub struct App {
 pub struct Endpoint {
     pub name: String,
     pub steps: Vec<Step>,
+    /// What the real stack costs per request beyond the steps' own work.
+    pub overhead: Overhead,
+}
+
+/// CPU a request of an endpoint costs the real stack beyond its steps, at
+/// speed 1 (`overhead = { web = "0.9ms", db = "0.5ms" }`, written by `lab
+/// calibrate`): nginx and PHP-FPM handling the request, the PHP
+/// interpreter, the database connection and statement parsing. The
+/// simulator adds it (web: at the start of the request; db: spread evenly
+/// over its queries); a real deployment pays it by itself and burns the
+/// steps only.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Overhead {
+    /// ns of PHP-FPM's host CPU.
+    pub web: u64,
+    /// ns of the database host's CPU.
+    pub db: u64,
 }
 
 /// A service of the application (catalog, cart, order…) and what it offers.

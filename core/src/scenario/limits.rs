@@ -21,6 +21,9 @@ pub const MAX_MIX_PARTS: usize = 64;
 
 /// Endpoints in one application, and steps in one endpoint.
 pub const MAX_ENDPOINTS: usize = 10_000;
+/// The most CPU an endpoint's `overhead` may add per request (web or db):
+/// a stack's own cost is a millisecond or so; a second is a typo.
+pub const MAX_OVERHEAD_NS: u64 = 1_000_000_000;
 pub const MAX_STEPS: usize = 1_000;
 /// Services, and operations in one service.
 pub const MAX_SERVICES: usize = 1_000;

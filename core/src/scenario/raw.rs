@@ -133,6 +133,14 @@ pub struct RawService {
 #[serde(deny_unknown_fields)]
 pub struct RawEndpoint {
     pub steps: Opt<Vec<Field<RawStep>>>,
+    pub overhead: Opt<RawOverhead>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOverhead {
+    pub web: Opt<String>,
+    pub db: Opt<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -258,6 +266,7 @@ tables!(
     RawApp,
     RawService,
     RawEndpoint,
+    RawOverhead,
     RawStep,
     RawLock,
     RawHost,

@@ -8,7 +8,7 @@
 //! a `parallel` step forks branches that run side by side in the caller's
 //! child (curl_multi for the calls, one MySQL connection per branch).
 
-use lab_core::scenario::{App, Query, Step, Work};
+use lab_core::scenario::{App, Overhead, Query, Step, Work};
 
 use crate::sample::Sampler;
 
@@ -52,7 +52,9 @@ fn query(app: &App, q: &Query) -> CompiledStep {
 pub(super) fn compile(app: &App, remote: bool) -> Vec<Vec<CompiledStep>> {
     assert!(u32::try_from(app.endpoints.len()).is_ok(), "fewer than 2^32 endpoints");
     if !remote {
-        return (0..app.endpoints.len()).map(|i| monolith(app, i)).collect();
+        return (0..app.endpoints.len())
+            .map(|i| with_overhead(monolith(app, i), app.endpoints[i].overhead))
+            .collect();
     }
     let mut op_base = Vec::with_capacity(app.services.len());
     let mut n = app.endpoints.len();
@@ -66,7 +68,8 @@ pub(super) fn compile(app: &App, remote: bool) -> Vec<Vec<CompiledStep>> {
         programs: (0..n).map(|_| Vec::new()).collect(),
     };
     for (i, e) in app.endpoints.iter().enumerate() {
-        c.programs[i] = c.steps(&e.steps);
+        let p = c.steps(&e.steps);
+        c.programs[i] = with_overhead(p, e.overhead);
     }
     for (si, s) in app.services.iter().enumerate() {
         for (oi, op) in s.ops.iter().enumerate() {
@@ -78,6 +81,32 @@ pub(super) fn compile(app: &App, remote: bool) -> Vec<Vec<CompiledStep>> {
     }
     assert!(u32::try_from(c.programs.len()).is_ok(), "fewer than 2^32 programs");
     c.programs
+}
+
+/// An endpoint's program with what the real stack costs beyond its steps:
+/// the web share as CPU at the start of the request (nginx and FPM take it
+/// before the script runs), the database share spread evenly over the
+/// program's own queries (connecting, parsing), dropped when it has none.
+fn with_overhead(mut program: Vec<CompiledStep>, o: Overhead) -> Vec<CompiledStep> {
+    let queries = program
+        .iter()
+        .filter(|s| matches!(s, CompiledStep::Query { .. }))
+        .count() as u64;
+    if o.db > 0 && queries > 0 {
+        let each = o.db / queries;
+        for s in &mut program {
+            if let CompiledStep::Query { db_cpu, .. } = s {
+                *db_cpu = Some(match db_cpu.take() {
+                    Some(d) => Sampler::Shifted(each, Box::new(d)),
+                    None => Sampler::Const(each),
+                });
+            }
+        }
+    }
+    if o.web > 0 {
+        program.insert(0, CompiledStep::Cpu(Sampler::Const(o.web)));
+    }
+    program
 }
 
 /// Endpoint `i`'s program with its calls inlined.

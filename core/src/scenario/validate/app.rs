@@ -3,11 +3,12 @@
 
 use std::collections::HashMap;
 
-use super::super::app::{App, Endpoint, Lock, Op, OpRef, Query, Service, Step, Transaction};
+use super::super::app::{App, Endpoint, Lock, Op, OpRef, Overhead, Query, Service, Step, Transaction};
 use super::super::dist::Dist;
 use super::super::limits::{self, echo};
 use super::super::locate::KeyPath;
-use super::super::raw::{Field, Opt, RawApp, RawEndpoint, RawStep};
+use super::super::raw::{Field, Opt, RawApp, RawEndpoint, RawOverhead, RawStep};
+use super::super::units::format_duration;
 use super::{Ctx, is_safe_name};
 
 /// What steps can refer to while they are checked.
@@ -128,6 +129,13 @@ pub(super) fn app(cx: &mut Ctx<'_, '_>, raw: &RawApp) -> Option<App> {
             let me = Some(OpRef { service: s, op: o });
             let steps = body.and_then(|b| program(cx, &opp, &b.steps, &names, me, &mut calls));
             ok &= steps.is_some();
+            if body.is_some_and(|b| b.overhead.is_some()) {
+                cx.report(
+                    &opp.key("overhead"),
+                    "an overhead is the real stack's cost per request of an endpoint: give it to the endpoints that call this operation",
+                );
+                ok = false;
+            }
             out.push(Op {
                 name: op.clone(),
                 steps: steps.unwrap_or_default(),
@@ -177,15 +185,17 @@ pub(super) fn app(cx: &mut Ctx<'_, '_>, raw: &RawApp) -> Option<App> {
             ok = false;
             continue;
         };
-        match program(cx, &ep, &e.steps, &names, None, &mut calls) {
-            Some(steps) => {
+        let overhead = overhead(cx, &ep, &e.overhead);
+        match (program(cx, &ep, &e.steps, &names, None, &mut calls), overhead) {
+            (Some(steps), Some(overhead)) => {
                 endpoints.push(Endpoint {
                     name: name.clone(),
                     steps,
+                    overhead,
                 });
                 endpoint_paths.push(ep);
             }
-            None => ok = false,
+            _ => ok = false,
         }
     }
     if !ok {
@@ -226,6 +236,34 @@ pub(super) fn app(cx: &mut Ctx<'_, '_>, raw: &RawApp) -> Option<App> {
 }
 
 /// Endpoint, service and lock names appear in reports and file names.
+/// An endpoint's `overhead = { web = "…", db = "…" }`, both optional.
+fn overhead(cx: &mut Ctx<'_, '_>, ep: &KeyPath, raw: &Opt<RawOverhead>) -> Option<Overhead> {
+    let Some(f) = raw else {
+        return Some(Overhead::default());
+    };
+    let p = ep.key("overhead");
+    let o = cx.field(&p, f, "")?;
+    let web = cx.duration(&p.key("web"), &o.web)?;
+    let db = cx.duration(&p.key("db"), &o.db)?;
+    let mut ok = true;
+    for (key, v) in [("web", web), ("db", db)] {
+        if v.is_some_and(|ns| ns > limits::MAX_OVERHEAD_NS) {
+            cx.report(
+                &p.key(key),
+                format!(
+                    "an overhead is CPU per request, at most {}: this is not what the stack costs beyond the steps",
+                    format_duration(limits::MAX_OVERHEAD_NS)
+                ),
+            );
+            ok = false;
+        }
+    }
+    ok.then(|| Overhead {
+        web: web.unwrap_or(0),
+        db: db.unwrap_or(0),
+    })
+}
+
 fn checked_name(cx: &mut Ctx<'_, '_>, p: &KeyPath, name: &str, what: &str) -> bool {
     if is_safe_name(name) {
         return true;
