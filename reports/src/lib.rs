@@ -95,7 +95,19 @@ pub fn write_validation(
     bands: validation::Bands,
     dir: &Path,
 ) -> Result<(Report, validation::Validation), ReportError> {
-    let v = validation::compare(simulated, measured, bands);
+    let mut v = validation::compare(simulated, measured, bands);
+    let faults = scenario
+        .eras
+        .iter()
+        .find(|e| e.label == simulated.meta.era)
+        .map_or(&[][..], |e| &e.faults[..]);
+    if !faults.is_empty() {
+        // Each fault's own disruption says more than the longest one.
+        v.rows.retain(|r| r.metric != "disruption");
+        v.rows
+            .extend(validation::fault_rows(simulated, measured, bands, faults));
+    }
+    v.pass = !v.rows.is_empty() && v.rows.iter().all(|r| r.pass);
     let mut records = [simulated.clone(), measured.clone()];
     for r in &mut records {
         r.meta.era = format!("{} · {}", r.meta.era, r.meta.source.key());

@@ -10,8 +10,11 @@
 //! percentiles come from the merged histograms, the error rate is failures
 //! over ended requests. A *disruption* is the longest run of windows in
 //! which more than [`DISRUPTED_ERRORS`] of the ended requests failed or
-//! p99 exceeded [`DISRUPTED_P99_NS`] (a failover gap, a crash); the two
-//! records' disruptions are compared in seconds.
+//! fewer than [`DISRUPTED_SERVED`] of the offered requests succeeded (a
+//! failover gap, a crash: nothing answers, nothing fails yet); the two
+//! records' disruptions are compared in seconds. Slow answers alone do not
+//! count: after a gap, the requests that waited through it end late in
+//! both runs, but when depends on each client's connect retries.
 //!
 //! ```
 //! use lab_reports::validation::Bands;
@@ -25,7 +28,8 @@ use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, CellAlignment, Color, Table};
 use lab_core::Record;
 use lab_core::record::{Latencies, OutcomeId, Window};
-use lab_core::scenario::Percentile;
+use lab_core::scenario::units::format_duration;
+use lab_core::scenario::{Fault, Percentile};
 use serde::Serialize;
 
 /// Windows left out after the rate changes, for the queues to settle.
@@ -35,7 +39,7 @@ pub const MIN_LEVEL_WINDOWS: usize = 3;
 /// A window whose failed share is above this is disrupted.
 pub const DISRUPTED_ERRORS: f64 = 0.05;
 /// A window whose p99 is above this (1 s) is disrupted.
-pub const DISRUPTED_P99_NS: u64 = 1_000_000_000;
+pub const DISRUPTED_SERVED: f64 = 0.5;
 
 /// How far the measured figure may be from the simulated one.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
@@ -69,7 +73,8 @@ impl Default for Bands {
 /// One metric of one level (or of the whole run, for the disruption).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Row {
-    /// `"100/s"` for a level, `"whole run"` for the disruption.
+    /// `"100/s"` for a level, `"whole run"` for the longest disruption,
+    /// `"isolate lb.master at 20s"` for the disruption a fault began.
     pub level: String,
     pub metric: &'static str,
     pub unit: &'static str,
@@ -153,15 +158,15 @@ fn figures(windows: &[Window]) -> Figures {
     }
 }
 
+fn disrupted(w: &Window) -> bool {
+    let (ended, failed) = (w.outcomes.total(), w.outcomes.errors());
+    let offered = w.offered * w.seconds();
+    (ended > 0 && failed as f64 > DISRUPTED_ERRORS * ended as f64)
+        || (offered >= 1.0 && ((ended - failed) as f64) < DISRUPTED_SERVED * offered)
+}
+
 /// The longest disruption of a record, in seconds (0 when none).
 pub fn disruption(r: &Record) -> f64 {
-    let disrupted = |w: &Window| {
-        let (ended, failed) = (w.outcomes.total(), w.outcomes.errors());
-        (ended > 0 && failed as f64 > DISRUPTED_ERRORS * ended as f64)
-            || w.latency
-                .percentile(Percentile::P99)
-                .is_some_and(|p| p > DISRUPTED_P99_NS)
-    };
     let (mut best, mut run) = (0.0f64, 0.0f64);
     for w in &r.windows {
         if disrupted(w) {
@@ -172,6 +177,60 @@ pub fn disruption(r: &Record) -> f64 {
         }
     }
     best
+}
+
+/// How long after a fault's strike (or heal) its disruption may begin and
+/// still be its own.
+pub const FAULT_REACH_NS: u64 = 10_000_000_000;
+
+/// The disruption that begins in the window holding `at` or within
+/// [`FAULT_REACH_NS`] after it, in seconds, to its end (0 when none).
+pub fn disruption_after(r: &Record, at: u64) -> f64 {
+    let end = |w: &Window| w.start + w.len;
+    let Some(first) = r
+        .windows
+        .iter()
+        .position(|w| end(w) > at && w.start < at.saturating_add(FAULT_REACH_NS) && disrupted(w))
+    else {
+        return 0.0;
+    };
+    r.windows[first..]
+        .iter()
+        .take_while(|w| disrupted(w))
+        .map(Window::seconds)
+        .sum()
+}
+
+/// A row per moment a fault strikes or heals: the disruption that follows
+/// it in each record, against the disruption band. This is how a failover
+/// gap is compared: the longest disruption of a run may be another one.
+pub fn fault_rows(simulated: &Record, measured: &Record, bands: Bands, faults: &[Fault]) -> Vec<Row> {
+    let mut moments = Vec::new();
+    for f in faults {
+        let what = format!("{} {}", f.kind.name(), f.target);
+        moments.push((f.at, format!("{what} at {}", format_duration(f.at))));
+        if let Some(until) = f.until.filter(|u| *u < simulated.meta.duration) {
+            moments.push((until, format!("{what} healed at {}", format_duration(until))));
+        }
+    }
+    moments
+        .into_iter()
+        .map(|(at, level)| {
+            let (ds, dm) = (disruption_after(simulated, at), disruption_after(measured, at));
+            let error = dm - ds;
+            Row {
+                level,
+                metric: "disruption",
+                unit: "s",
+                simulated: Some(ds),
+                measured: Some(dm),
+                error: Some(error),
+                relative: false,
+                band: bands.disruption_s,
+                pass: error.abs() <= bands.disruption_s,
+            }
+        })
+        .collect()
 }
 
 /// Compares `measured` with `simulated`, level by level. The levels are

@@ -113,9 +113,62 @@ fn a_longer_disruption_fails_by_its_seconds() {
         .find(|r| r.level == "200/s" && r.metric == "error rate")
         .unwrap();
     assert!(!e.pass && (e.error.unwrap() - 3.32).abs() < 0.01, "{e:?}");
-    // A slow window counts as disrupted too.
+    // Slow answers alone are not a disruption.
     let slow = record(Source::Measured, |t| if t == 7 { 2 * S } else { 10 * MS }, |_| 0);
-    assert_eq!(disruption(&slow), 1.0);
+    assert_eq!(disruption(&slow), 0.0);
+}
+
+#[test]
+fn each_fault_is_judged_by_the_disruption_that_follows_it() {
+    use lab_core::scenario::{Fault, FaultKind};
+    // Simulated: 3 s of errors after the strike at 20 s, nothing at the heal.
+    // Measured: 2 s after the strike, 4 s after the heal at 25 s.
+    let a = record(
+        Source::Simulated,
+        |_| 10 * MS,
+        |t| if (20..23).contains(&t) { 500 } else { 0 },
+    );
+    let b = record(
+        Source::Measured,
+        |_| 10 * MS,
+        |t| {
+            if (20..22).contains(&t) || (26..30).contains(&t) {
+                500
+            } else {
+                0
+            }
+        },
+    );
+    assert_eq!((disruption_after(&a, 20 * S), disruption_after(&b, 20 * S)), (3.0, 2.0));
+    assert_eq!((disruption_after(&a, 25 * S), disruption_after(&b, 25 * S)), (0.0, 4.0));
+    // Nothing begins within reach of a moment far from both.
+    assert_eq!(disruption_after(&b, 5 * S), 0.0);
+    let isolate = Fault {
+        at: 20 * S,
+        until: Some(25 * S),
+        kind: FaultKind::Isolate,
+        target: "lb.master".into(),
+    };
+    let rows = fault_rows(&a, &b, Bands::default(), &[isolate]);
+    let got: Vec<_> = rows.iter().map(|r| (r.level.as_str(), r.error, r.pass)).collect();
+    assert_eq!(
+        got,
+        [
+            ("isolate lb.master at 20s", Some(-1.0), true),
+            ("isolate lb.master healed at 25s", Some(4.0), false),
+        ]
+    );
+}
+
+#[test]
+fn a_gap_with_nothing_answered_is_a_disruption() {
+    let mut r = record(Source::Measured, |_| 10 * MS, |_| 0);
+    // Seconds 10 and 11: requests offered, none answered, none failed yet.
+    for t in [10, 11] {
+        let w = &mut r.windows[t];
+        w.outcomes = lab_core::record::OutcomeCounts::zeroed(w.outcomes.len());
+    }
+    assert_eq!(disruption(&r), 2.0);
 }
 
 #[test]
