@@ -106,6 +106,28 @@ impl CpuControl {
         Ok(dir)
     }
 
+    /// Where the quotas are cgroup v1's and the unified hierarchy is
+    /// mounted beside them, the run's twin cgroup there: v1's cpu
+    /// controller counts no CPU time (cpuacct does, in a hierarchy of its
+    /// own on some machines), while every v2 cgroup has `cpu.stat`.
+    pub fn create_accounting(&self, run: &str) -> Option<Result<PathBuf, DeployError>> {
+        let CpuControl::V1 { v2: Some(root), .. } = self else {
+            return None;
+        };
+        if !writable(root) {
+            return None;
+        }
+        let dir = root.join(format!("lab-{run}"));
+        Some(std::fs::create_dir(&dir).map(|()| dir.clone()).map_err(cg(&dir)))
+    }
+
+    /// Creates a cgroup under the run's with no quota (the load generator's).
+    pub fn create_unlimited(&self, run_dir: &Path, name: &str) -> Result<PathBuf, DeployError> {
+        let dir = run_dir.join(name);
+        std::fs::create_dir(&dir).map_err(cg(&dir))?;
+        Ok(dir)
+    }
+
     /// Creates a host's cgroup under the run's and caps it at `cores`.
     pub fn create_host(&self, run_dir: &Path, host: &str, cores: u32) -> Result<PathBuf, DeployError> {
         let dir = run_dir.join(host);
@@ -120,6 +142,19 @@ impl CpuControl {
         }
         Ok(dir)
     }
+}
+
+/// A host's twin under the run's accounting cgroup ([`CpuControl::create_accounting`]).
+pub fn create_twin(run_dir: &Path, host: &str) -> Result<PathBuf, DeployError> {
+    let dir = run_dir.join(host);
+    std::fs::create_dir(&dir).map_err(cg(&dir))?;
+    Ok(dir)
+}
+
+/// A cgroup's CPU time so far, in ns (cgroup v2's `cpu.stat`).
+pub fn cpu_time_ns(dir: &Path) -> Option<u64> {
+    let text = std::fs::read_to_string(dir.join("cpu.stat")).ok()?;
+    crate::scrape::parse_cgroup_cpu("cpu.stat", &text).ok()
 }
 
 /// Sets a host cgroup's quota, microseconds per [`PERIOD_US`] (a `slow`
@@ -167,7 +202,13 @@ pub fn remove(dir: &Path) -> Result<(), DeployError> {
             break;
         }
         for pid in pids {
-            process::signal(pid, libc::SIGKILL);
+            if pid == std::process::id() as i32 {
+                // `lab` itself, as the load generator: it leaves, it does
+                // not die.
+                leave(dir);
+            } else {
+                process::signal(pid, libc::SIGKILL);
+            }
         }
         if Instant::now() > deadline {
             break;
@@ -175,6 +216,22 @@ pub fn remove(dir: &Path) -> Result<(), DeployError> {
         std::thread::sleep(Duration::from_millis(20));
     }
     std::fs::remove_dir(dir).map_err(cg(dir))
+}
+
+/// Moves this process to the root of `dir`'s hierarchy (v1's root has
+/// `release_agent`; v2's alone has no `cgroup.type`).
+fn leave(dir: &Path) {
+    let root = dir.ancestors().skip(1).find(|a| {
+        a.join("release_agent").exists() || (a.join("cgroup.procs").exists() && !a.join("cgroup.type").exists())
+    });
+    if let Some(root) = root {
+        let _ = std::fs::write(root.join("cgroup.procs"), std::process::id().to_string());
+    }
+}
+
+/// Puts this whole process (every thread) into `dir`.
+pub fn join(dir: &Path) -> Result<(), DeployError> {
+    write(&dir.join("cgroup.procs"), &std::process::id().to_string())
 }
 
 /// The processes in a cgroup.
@@ -186,7 +243,7 @@ pub fn procs(dir: &Path) -> Vec<i32> {
         .collect()
 }
 
-fn writable(dir: &Path) -> bool {
+pub(crate) fn writable(dir: &Path) -> bool {
     use std::os::unix::ffi::OsStrExt;
     let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
         return false;

@@ -167,7 +167,8 @@ fn php_has_mysqli(fpm: &Path) -> bool {
 /// puts the daemons.
 const SEARCH_DIRS: [&str; 4] = ["/usr/sbin", "/usr/bin", "/sbin", "/bin"];
 
-fn which(name: &str) -> Option<PathBuf> {
+/// A program by name, on the PATH or in the folders Debian puts daemons in.
+pub fn which(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
         .chain(SEARCH_DIRS.iter().map(PathBuf::from))

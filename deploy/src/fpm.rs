@@ -59,6 +59,14 @@ pub fn address(folder: &RunFolder, name: &str, pool: &FpmPool) -> Result<FpmAddr
 /// listen queue).
 pub const STATUS_PATH: &str = "/fpm-status";
 
+/// The socket of the pool's status page: a pool of its own that FPM
+/// keeps beside the application's (`pm.status_listen`, PHP 8.0), so that
+/// the page answers when every worker is busy and the backlog is full —
+/// when the gauges matter most.
+pub fn status_socket(folder: &RunFolder, name: &str) -> PathBuf {
+    folder.run(&format!("{name}-status.sock"))
+}
+
 /// `php-fpm.conf` with the one pool, from the topology's settings.
 pub fn config(folder: &RunFolder, name: &str, pool: &FpmPool, addr: &FpmAddress, as_root: bool) -> String {
     let mut s = format!(
@@ -109,12 +117,14 @@ pub fn config(folder: &RunFolder, name: &str, pool: &FpmPool, addr: &FpmAddress,
     ));
     s.push_str(&format!(
         "pm.status_path = {STATUS_PATH}\n\
+         pm.status_listen = {}\n\
          ; The topology's request_terminate_timeout alone ends a request:\n\
          ; php.ini's max_execution_time would count CPU time on its own.\n\
          php_admin_value[max_execution_time] = 0\n\
          php_admin_flag[log_errors] = on\n\
          php_admin_flag[display_errors] = off\n\
          php_admin_value[error_log] = {}\n",
+        status_socket(folder, name).display(),
         folder.log(&format!("{name}-php.log")).display()
     ));
     s

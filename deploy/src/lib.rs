@@ -33,6 +33,7 @@
 //! [`DeployError::Unsupported`] until its services land.
 
 pub mod cgroup;
+pub mod cpuset;
 pub mod doctor;
 mod error;
 pub mod faults;
@@ -45,6 +46,7 @@ pub mod netns;
 pub mod nginx;
 pub mod php;
 pub mod process;
+pub mod scrape;
 pub mod state;
 pub mod teardown;
 mod up;
@@ -80,6 +82,13 @@ pub struct HostPlacement {
     /// Its cgroup, with a CPU quota of `cores`; `None` when this machine's
     /// cgroups are not writable.
     pub cgroup: Option<PathBuf>,
+    /// The cgroup whose `cpu.stat` counts its CPU time (`usage_usec`): its
+    /// own on cgroup v2, a twin on the unified hierarchy where the quotas
+    /// are cgroup v1's; `None` when neither exists.
+    pub accounting: Option<PathBuf>,
+    /// Its cpuset, pinning it to [`HostPlacement::cpus`] ([`cpuset`]).
+    pub cpuset: Option<PathBuf>,
+    pub cpus: Vec<u32>,
     /// Its network namespace (silver's balancers and web nodes), where its
     /// daemons run with `eth0` at `address`; `None`: this machine's.
     pub netns: Option<String>,
@@ -142,6 +151,13 @@ pub struct Deployment {
     stopped: Vec<process::Launch>,
     /// Why cores are not enforced, when they are not.
     pub unenforced: Option<String>,
+    /// Why hosts are not pinned to CPUs of their own, or share them, when
+    /// so (the quotas still hold).
+    pub unpinned: Option<String>,
+    /// The load generator's cgroups (no quota: counted, not capped), which
+    /// [`Deployment::join_load_generator`] puts `lab` in; the last one
+    /// counts its CPU time.
+    pub load_generator: Vec<PathBuf>,
 }
 
 impl Deployment {
@@ -175,6 +191,23 @@ impl Deployment {
                 why: format!("host {host} has no link of its own to take down"),
             })?;
         netns::ip(ns, &["link", "set", "eth0", if up { "up" } else { "down" }]).map(drop)
+    }
+
+    /// Moves this process, the load generator, into a cgroup of its own,
+    /// so that the CPU it takes from the hosts is counted (teardown moves
+    /// it back out before removing the cgroup).
+    pub fn join_load_generator(&self) -> Result<(), DeployError> {
+        self.load_generator.iter().try_for_each(|c| cgroup::join(c))
+    }
+
+    /// Where the load generator's CPU time is counted, if it is.
+    pub fn load_generator_accounting(&self) -> Option<&std::path::Path> {
+        self.load_generator.last().map(PathBuf::as_path)
+    }
+
+    /// Silver's virtual address, which clients connect to.
+    pub fn vip(&self) -> Option<Ipv4Addr> {
+        self.vip
     }
 
     /// The host whose balancer holds the VIP now, if one does.

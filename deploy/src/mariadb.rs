@@ -22,7 +22,7 @@ pub const USER: &str = "lab";
 pub const STOCK: u64 = 1_000_000;
 
 /// A started MariaDB and how to reach it.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct MariaDb {
     pub socket: PathBuf,
     pub password: String,

@@ -37,6 +37,8 @@ pub struct NginxNode<'a> {
     /// in its namespace.
     pub listen: SocketAddr,
     pub upstream: &'a FpmAddress,
+    /// The pool's status socket ([`crate::fpm::status_socket`]).
+    pub status: &'a Path,
     /// The application's `index.php`.
     pub script: &'a Path,
 }
@@ -49,8 +51,10 @@ pub fn config(folder: &RunFolder, node: &NginxNode<'_>, as_root: bool) -> String
         cores,
         listen,
         upstream,
+        status,
         script,
     } = *node;
+    let status = status.display();
     let tmp = folder.tmp().join(name);
     let temps: String = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]
         .iter()
@@ -72,9 +76,10 @@ pub fn config(folder: &RunFolder, node: &NginxNode<'_>, as_root: bool) -> String
          \x20       # Loopback, or the node's namespace: nothing of a run is reachable from outside.\n\
          \x20       listen {listen};\n\
          \x20       location = {NGINX_STATUS_PATH} {{\n            stub_status;\n        }}\n\
-         \x20       # FPM answers its status page itself, matched on SCRIPT_NAME.\n\
+         \x20       # FPM answers its status page itself, matched on SCRIPT_NAME, on a\n\
+         \x20       # socket of its own that a full backlog does not block.\n\
          \x20       location = {STATUS_PATH} {{\n\
-         \x20           fastcgi_pass {pass};\n\
+         \x20           fastcgi_pass unix:{status};\n\
          \x20           fastcgi_param SCRIPT_FILENAME {STATUS_PATH};\n\
          \x20           fastcgi_param SCRIPT_NAME {STATUS_PATH};\n\
          \x20           fastcgi_param QUERY_STRING $query_string;\n\
@@ -165,6 +170,7 @@ mod tests {
             cores: 3,
             listen: "127.0.0.1:8123".parse().unwrap(),
             upstream: &upstream,
+            status: Path::new("/r/run/fpm-status.sock"),
             script: Path::new("/r/app/fpm/index.php"),
         };
         let c = config(&f, &node, false);
@@ -173,6 +179,7 @@ mod tests {
             "worker_connections 99;",
             "listen 127.0.0.1:8123;",
             "fastcgi_pass unix:/r/run/fpm.sock;",
+            "fastcgi_pass unix:/r/run/fpm-status.sock;",
             "fastcgi_read_timeout 2500ms;",
             "fastcgi_connect_timeout 60000ms;",
             "fastcgi_param SCRIPT_FILENAME /r/app/fpm/index.php;",

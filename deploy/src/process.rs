@@ -77,22 +77,27 @@ pub fn spawn(
     }
     argv.push(program.as_os_str().to_owned());
     argv.extend(args.iter().map(std::ffi::OsString::from));
-    let mut cmd = match &host.cgroup {
-        // The shell joins the cgroup and then becomes the daemon, so the
+    // The quota's cgroup, its accounting twin and the cpuset, each once.
+    let mut cgroups: Vec<&PathBuf> = Vec::new();
+    for c in [&host.cgroup, &host.accounting, &host.cpuset].into_iter().flatten() {
+        if !cgroups.contains(&c) {
+            cgroups.push(c);
+        }
+    }
+    let mut cmd = if cgroups.is_empty() {
+        let mut c = Command::new(&argv[0]);
+        c.args(&argv[1..]);
+        c
+    } else {
+        // The shell joins the cgroups and then becomes the daemon, so the
         // daemon and every child it forks are counted from the start.
-        Some(cg) => {
-            let mut c = Command::new("/bin/sh");
-            c.arg("-c")
-                .arg("echo $$ > \"$0\" && exec \"$@\"")
-                .arg(cg.join("cgroup.procs"))
-                .args(&argv);
-            c
-        }
-        None => {
-            let mut c = Command::new(&argv[0]);
-            c.args(&argv[1..]);
-            c
-        }
+        let mut c = Command::new("/bin/sh");
+        c.arg("-c")
+            .arg("n=$0; while [ \"$n\" -gt 0 ]; do echo $$ > \"$1\" || exit 1; shift; n=$((n - 1)); done; exec \"$@\"")
+            .arg(cgroups.len().to_string())
+            .args(cgroups.iter().map(|c| c.join("cgroup.procs")))
+            .args(&argv);
+        c
     };
     cmd.stdin(Stdio::null())
         .stdout(Stdio::from(out))

@@ -32,6 +32,13 @@ pub struct RunRecord {
     pub processes: Vec<ProcessId>,
     /// The run's cgroup (its hosts' are inside it).
     pub cgroup: Option<PathBuf>,
+    /// Its twin on the unified hierarchy, which counts the hosts' CPU time
+    /// where the quotas are cgroup v1's.
+    #[serde(default)]
+    pub accounting: Option<PathBuf>,
+    /// Its cpuset, pinning each host to its CPUs.
+    #[serde(default)]
+    pub cpuset: Option<PathBuf>,
     /// Network namespaces the run created (silver's hosts); removed with
     /// whatever runs inside them.
     #[serde(default)]
@@ -93,8 +100,10 @@ impl RunRecord {
                 errors.push(e);
             }
         }
-        if let Some(Err(e)) = self.cgroup.as_deref().map(cgroup::remove) {
-            errors.push(e);
+        for dir in [&self.cgroup, &self.accounting, &self.cpuset].into_iter().flatten() {
+            if let Err(e) = cgroup::remove(dir) {
+                errors.push(e);
+            }
         }
         let folders: Vec<&PathBuf> = if self.remove_folder {
             vec![&self.folder]
@@ -136,8 +145,10 @@ impl RunRecord {
                 self.folder.display()
             ));
         }
-        if let Some(cg) = self.cgroup.as_ref().filter(|cg| cg.exists()) {
-            out.push(format!("cgroup {} exists", cg.display()));
+        for cg in [&self.cgroup, &self.accounting, &self.cpuset].into_iter().flatten() {
+            if cg.exists() {
+                out.push(format!("cgroup {} exists", cg.display()));
+            }
         }
         out.extend(
             self.netns

@@ -24,7 +24,14 @@ pub struct Signals(());
 
 impl Signals {
     /// Installs the handlers (idempotent).
+    ///
+    /// The `ctrlc` crate's one handler per process is taken first (with a
+    /// handler that does nothing, replaced at once below): goose installs
+    /// one when a drive starts, and its second Ctrl-C exits the process on
+    /// the spot, which would leave a deployment behind. A drive of a
+    /// deployment polls [`Signals::interrupted`] instead.
     pub fn install() -> Signals {
+        let _ = ctrlc::set_handler(|| {});
         for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
             // SAFETY: the handler only stores to an atomic, which is
             // async-signal-safe; sigaction is given a zeroed, then filled, struct.

@@ -11,7 +11,7 @@ use crate::netns::{self, Lan};
 use crate::process::{self, ProcessId};
 use crate::{
     Balancer, CpuControl, DeployError, Deployment, FpmAddress, HostPlacement, MariaDb, RunFolder, RunRecord, Teardown,
-    UpOptions, WebNode, fpm, haproxy, keepalived, nginx, php,
+    UpOptions, WebNode, cgroup, cpuset, fpm, haproxy, keepalived, nginx, php,
 };
 
 /// A run's id: this process and the clock, short enough for socket paths
@@ -28,6 +28,8 @@ const FIRST_WEB: u8 = 10;
 const MAX_WEB_HOSTS: usize = 80;
 const VIP: u8 = 100;
 const CLIENT: u8 = 250;
+/// The load generator's cgroups, beside the hosts' under the run's.
+const LOAD_GENERATOR: &str = "load-generator";
 
 /// What `up` refuses before starting anything.
 fn check_supported(label: &str, arch: &Architecture, t: &Topology) -> Result<(), DeployError> {
@@ -132,6 +134,8 @@ pub fn up(scenario: &Scenario, label: &str, opts: &UpOptions) -> Result<Deployme
         scratch: folder.scratch(),
         processes: Vec::new(),
         cgroup: None,
+        accounting: None,
+        cpuset: None,
         netns: Vec::new(),
     };
     let mut td = match Teardown::new(record.clone()) {
@@ -150,6 +154,9 @@ pub fn up(scenario: &Scenario, label: &str, opts: &UpOptions) -> Result<Deployme
             name: h.name.clone(),
             cores: h.cores,
             cgroup: None,
+            accounting: None,
+            cpuset: None,
+            cpus: Vec::new(),
             netns: None,
             address: None,
         })
@@ -206,10 +213,55 @@ pub fn up(scenario: &Scenario, label: &str, opts: &UpOptions) -> Result<Deployme
         let dir = ctl.create_run(&run)?;
         td.record.cgroup = Some(dir.clone());
         td.record.save()?;
+        let twins = match ctl.create_accounting(&run) {
+            Some(made) => {
+                let twins = made?;
+                td.record.accounting = Some(twins.clone());
+                td.record.save()?;
+                Some(twins)
+            }
+            None => None,
+        };
         for h in &mut hosts {
-            h.cgroup = Some(ctl.create_host(&dir, &plain(&h.name), h.cores)?);
+            let name = plain(&h.name);
+            let dir = ctl.create_host(&dir, &name, h.cores)?;
+            h.accounting = match &twins {
+                Some(t) => Some(cgroup::create_twin(t, &name)?),
+                None => Some(dir.clone()),
+            };
+            h.cgroup = Some(dir);
         }
     }
+    // The load generator: `lab` itself, counted beside the hosts.
+    let mut load_generator = Vec::new();
+    if let (Some(ctl), Some(dir)) = (&control, &td.record.cgroup) {
+        load_generator.push(ctl.create_unlimited(dir, LOAD_GENERATOR)?);
+        if let Some(t) = &td.record.accounting {
+            load_generator.push(cgroup::create_twin(t, LOAD_GENERATOR)?);
+        }
+    }
+    let unpinned = match cpuset::Cpusets::detect() {
+        Some(sets) => {
+            let online = cpuset::online();
+            let cores: Vec<u32> = hosts.iter().map(|h| h.cores).collect();
+            let placement = cpuset::place(&cores, &online);
+            let dir = sets.create_run(&run)?;
+            td.record.cpuset = Some(dir.clone());
+            td.record.save()?;
+            for (h, cpus) in hosts.iter_mut().zip(placement.cpus) {
+                h.cpuset = Some(sets.create_host(&dir, &plain(&h.name), &cpus)?);
+                h.cpus = cpus;
+            }
+            placement.shared.then(|| {
+                format!(
+                    "the era's hosts have {} cores together and this machine {} CPUs: some hosts share CPUs",
+                    cores.iter().sum::<u32>(),
+                    online.len()
+                )
+            })
+        }
+        None => Some("no writable cgroup v1 cpuset hierarchy: hosts run on any CPU, within their quotas".into()),
+    };
     stop_if_interrupted()?;
 
     // MariaDB.
@@ -275,12 +327,14 @@ pub fn up(scenario: &Scenario, label: &str, opts: &UpOptions) -> Result<Deployme
         };
         let name = plain(&n.name);
         let script = folder.app().join(plain(&t.node(*upstream).name)).join("index.php");
+        let status = fpm::status_socket(&folder, &plain(&t.node(*upstream).name));
         let node = nginx::NginxNode {
             name: &name,
             cfg,
             cores: t.host(n.host).cores,
             listen,
             upstream: &addr,
+            status: &status,
             script: &script,
         };
         nginx::start(&folder, &node, host, &mut |d| td.adopt(d))?;
@@ -362,5 +416,7 @@ pub fn up(scenario: &Scenario, label: &str, opts: &UpOptions) -> Result<Deployme
         hosts,
         stopped: Vec::new(),
         unenforced,
+        unpinned,
+        load_generator,
     })
 }

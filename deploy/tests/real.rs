@@ -351,6 +351,8 @@ fn teardown_removes_recorded_namespaces_and_what_runs_in_them() {
         scratch: Vec::new(),
         processes: Vec::new(),
         cgroup: None,
+        accounting: None,
+        cpuset: None,
         netns: vec![name.clone()],
     };
     assert_eq!(record.leftovers(), vec![format!("network namespace {name} exists")]);

@@ -1,0 +1,150 @@
+//! Each logical host pinned to CPUs of its own (cgroup v1's cpuset), beside
+//! its CPU quota.
+//!
+//! A quota alone is a budget of CPU time per 100 ms, spent on any of the
+//! machine's CPUs: a 1-core web host would run two PHP workers at once on a
+//! 2-CPU machine until its budget ran out, then stall until the next
+//! period, which no one-core server does. Pinned, a host of `cores` cores
+//! runs on `cores` CPUs, as the simulator's host does. Hosts take CPUs in
+//! the topology's order, round the machine's online CPUs; when the era has
+//! more cores than the machine, later hosts share CPUs with earlier ones
+//! and [`Placement::shared`] says so.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::DeployError;
+
+/// The cpuset hierarchy of cgroup v1, where one is mounted and writable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cpusets {
+    pub root: PathBuf,
+}
+
+impl Cpusets {
+    /// The cgroup v1 cpuset mount, if there is one this process may write.
+    pub fn detect() -> Option<Cpusets> {
+        let mounts = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+        mounts.lines().find_map(|line| {
+            let (left, right) = line.split_once(" - ")?;
+            let mountpoint = left.split(' ').nth(4)?;
+            let mut r = right.split(' ');
+            let fstype = r.next()?;
+            let superopts = r.nth(1)?;
+            let root = PathBuf::from(mountpoint);
+            (fstype == "cgroup"
+                && superopts.split(',').any(|o| o == "cpuset")
+                && root.join("cpuset.cpus").exists()
+                && crate::cgroup::writable(&root))
+            .then_some(Cpusets { root })
+        })
+    }
+
+    /// The run's cpuset, `lab-<run>`, with every CPU and memory node of the
+    /// root (v1 lets no task into a cpuset whose own are empty).
+    pub fn create_run(&self, run: &str) -> Result<PathBuf, DeployError> {
+        let dir = self.root.join(format!("lab-{run}"));
+        std::fs::create_dir(&dir).map_err(cg(&dir))?;
+        for f in ["cpuset.mems", "cpuset.cpus"] {
+            copy(&self.root.join(f), &dir.join(f))?;
+        }
+        Ok(dir)
+    }
+
+    /// A host's cpuset under the run's, on `cpus`.
+    pub fn create_host(&self, run_dir: &Path, host: &str, cpus: &[u32]) -> Result<PathBuf, DeployError> {
+        let dir = run_dir.join(host);
+        std::fs::create_dir(&dir).map_err(cg(&dir))?;
+        copy(&run_dir.join("cpuset.mems"), &dir.join("cpuset.mems"))?;
+        let list = format_list(cpus);
+        std::fs::write(dir.join("cpuset.cpus"), &list).map_err(cg(&dir.join("cpuset.cpus")))?;
+        Ok(dir)
+    }
+}
+
+/// Which CPUs each host runs on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Placement {
+    /// Per host, in the topology's order.
+    pub cpus: Vec<Vec<u32>>,
+    /// The hosts have more cores together than the machine has CPUs.
+    pub shared: bool,
+}
+
+/// Gives each host `cores[i]` CPUs of `online`, in turn, wrapping round.
+pub fn place(cores: &[u32], online: &[u32]) -> Placement {
+    let mut next = 0usize;
+    let mut cpus = Vec::with_capacity(cores.len());
+    for &c in cores {
+        let want = (c as usize).min(online.len()).max(1);
+        let mut mine: Vec<u32> = (0..want).map(|k| online[(next + k) % online.len()]).collect();
+        mine.sort_unstable();
+        next = (next + want) % online.len().max(1);
+        cpus.push(mine);
+    }
+    let total: u64 = cores.iter().map(|&c| u64::from(c)).sum();
+    Placement {
+        cpus,
+        shared: total > online.len() as u64,
+    }
+}
+
+/// This machine's online CPUs.
+pub fn online() -> Vec<u32> {
+    std::fs::read_to_string("/sys/devices/system/cpu/online")
+        .map(|s| parse_list(&s))
+        .unwrap_or_default()
+}
+
+/// A kernel CPU list (`0-3,6`) as numbers.
+pub fn parse_list(s: &str) -> Vec<u32> {
+    let mut out = Vec::new();
+    for part in s.trim().split(',').filter(|p| !p.is_empty()) {
+        match part.split_once('-') {
+            Some((a, b)) => {
+                if let (Ok(a), Ok(b)) = (a.parse::<u32>(), b.parse::<u32>()) {
+                    out.extend(a..=b);
+                }
+            }
+            None => out.extend(part.parse::<u32>().ok()),
+        }
+    }
+    out
+}
+
+/// Numbers as a kernel CPU list, one by one (`0,1`).
+pub fn format_list(cpus: &[u32]) -> String {
+    cpus.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
+}
+
+fn copy(from: &Path, to: &Path) -> Result<(), DeployError> {
+    let v = std::fs::read_to_string(from).map_err(cg(from))?;
+    std::fs::write(to, v.trim()).map_err(cg(to))
+}
+
+fn cg(path: &Path) -> impl FnOnce(std::io::Error) -> DeployError {
+    let path = path.to_path_buf();
+    move |source| DeployError::Cgroup { path, source }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_take_cpus_in_turn_and_share_when_there_are_too_few() {
+        assert_eq!(parse_list("0-1\n"), [0, 1]);
+        assert_eq!(parse_list("0-2,5,7-8"), [0, 1, 2, 5, 7, 8]);
+        assert_eq!(format_list(&[0, 3]), "0,3");
+        // Bronze on two CPUs: the web host on one, the database on the other.
+        let p = place(&[1, 1], &[0, 1]);
+        assert_eq!(p.cpus, [vec![0], vec![1]]);
+        assert!(!p.shared);
+        // Silver's six one-core hosts on two CPUs share them, in turn.
+        let p = place(&[1; 6], &[0, 1]);
+        assert_eq!(p.cpus, [[0], [1], [0], [1], [0], [1]]);
+        assert!(p.shared);
+        // A host wider than the machine gets all of it.
+        let p = place(&[4], &[0, 1]);
+        assert_eq!((p.cpus, p.shared), (vec![vec![0, 1]], true));
+    }
+}
