@@ -7,7 +7,11 @@
 //! report from what the clients measured. `lab doctor`, `lab up` and
 //! `lab down` deploy an era for real on this machine (lab-deploy).
 
+mod calibrate;
+mod compare;
 mod drive;
+mod gauges;
+mod measure;
 mod real;
 mod run;
 
@@ -38,6 +42,12 @@ enum Command {
         /// The scenario file (TOML)
         scenario: PathBuf,
     },
+    /// Deploy an era for real, drive it with the scenario's traffic and faults, tear it down, report
+    Real(RealArgs),
+    /// Simulate an era and run it for real; compare them against pass/fail bands
+    Validate(RealArgs),
+    /// Measure each endpoint's CPU on the real stack and write a calibrated scenario
+    Calibrate(CalibrateArgs),
     /// Say what this machine has and lacks for real deployments
     Doctor,
     /// Bring an era up for real, print its URL, keep it up until Ctrl-C, then tear down
@@ -113,6 +123,59 @@ pub struct DriveArgs {
     pub quiet: bool,
 }
 
+#[derive(Args)]
+pub struct RealArgs {
+    /// The scenario file (TOML)
+    pub scenario: PathBuf,
+    /// The era to deploy (its label in the scenario): stone, bronze or silver models
+    #[arg(long)]
+    pub era: String,
+    /// Report folder; the deployment's configs and logs go to its `deployment/`
+    /// [default: out/<scenario name>-real, or -validate]
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
+    /// Override the scenario's duration, e.g. 30s
+    #[arg(long, allow_hyphen_values = true, value_parser = parse_duration)]
+    pub duration: Option<u64>,
+    /// Open model: goose users taking arrivals [default: the peak rate × 1 s, 16 to 2,000]
+    #[arg(long, value_name = "N")]
+    pub users: Option<usize>,
+    /// Print nothing but errors
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Args)]
+pub struct CalibrateArgs {
+    /// The scenario file (TOML)
+    pub scenario: PathBuf,
+    /// The era to deploy and measure (its label in the scenario)
+    #[arg(long)]
+    pub era: String,
+    /// The calibrated scenario to write [default: <scenario>.calibrated.toml beside it]
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
+    /// Requests per second while an endpoint is measured [default: 20 % of the
+    /// busiest host's modelled capacity, 2 to 100]
+    #[arg(long, value_parser = parse_rate)]
+    pub rate: Option<f64>,
+    /// Seconds each endpoint is driven
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(2..=600))]
+    pub seconds: u64,
+    /// Print nothing but errors and the result
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    let r = lab_core::scenario::units::parse_rate(s)?;
+    if r > 0.0 && r <= 10_000.0 {
+        Ok(r)
+    } else {
+        Err("a calibration rate is above 0/s and at most 10000/s".into())
+    }
+}
+
 fn parse_duration(s: &str) -> Result<u64, String> {
     match lab_core::scenario::units::parse_duration(s)? {
         0 => Err("a run must be longer than 0s".into()),
@@ -128,6 +191,8 @@ fn parse_seed(s: &str) -> Result<u64, String> {
 
 /// Exit status when `--check-slo` is given and an SLO fails.
 const SLO_FAILED: u8 = 3;
+/// Exit status of `lab validate` when a figure is outside its band.
+const BANDS_MISSED: u8 = 4;
 /// Exit status of a bad command line, as clap gives for what it checks.
 const USAGE: u8 = 2;
 
@@ -153,6 +218,9 @@ fn main() -> ExitCode {
             drive::drive(&args).map(|slo_ok| if slo_ok || !args.check_slo { 0 } else { SLO_FAILED })
         }
         Command::Check { scenario } => run::check(&scenario).map(|()| 0),
+        Command::Real(args) => compare::real(&args).map(|_slo_ok| 0),
+        Command::Validate(args) => compare::validate(&args).map(|ok| if ok { 0 } else { BANDS_MISSED }),
+        Command::Calibrate(args) => calibrate::calibrate(&args).map(|()| 0),
         Command::Doctor => real::doctor().map(|()| 0),
         Command::Up { scenario, era, out } => real::up(&scenario, &era, out).map(|()| 0),
         Command::Down { all } => real::down(all).map(|()| 0),

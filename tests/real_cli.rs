@@ -6,59 +6,20 @@
 //! Without the real components (or root) these tests print why and pass;
 //! with `CI` set they fail.
 
+mod support;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-use std::sync::{Mutex, MutexGuard};
+use std::path::PathBuf;
+use std::process::{Child, Stdio};
+use std::time::Duration;
 
 use lab_deploy::RunRecord;
 use lab_deploy::doctor::Component;
-
-/// One run at a time: `lab down --all` stops every live run, and the
-/// machine has two cores.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn lock() -> MutexGuard<'static, ()> {
-    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn lab() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_lab"))
-}
+use support::{lab, lock, ready, wait_exit};
 
 fn scenario() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/tests/scenarios/shop.toml")
-}
-
-/// Whether the real components and root are here (see deploy/tests/support).
-fn ready() -> bool {
-    use std::os::unix::fs::MetadataExt;
-    let mut missing: Vec<String> = [
-        Component::MariaDb,
-        Component::MariaDbInstallDb,
-        Component::MariaDbClient,
-        Component::PhpFpm,
-        Component::PhpMysql,
-        Component::Nginx,
-    ]
-    .iter()
-    .filter_map(|c| c.find().err().map(|e| e.to_string()))
-    .collect();
-    if std::fs::metadata("/proc/self").map(|m| m.uid()).unwrap_or(1) != 0 {
-        missing.push("root".into());
-    }
-    if missing.is_empty() {
-        return true;
-    }
-    let why = missing.join("; ");
-    if std::env::var_os("CI").is_some() {
-        panic!("CI is set and this machine lacks what real deployments need: {why}");
-    }
-    eprintln!("skipping a real-deployment test: {why}");
-    false
+    support::repo("deploy/tests/scenarios/shop.toml")
 }
 
 /// Starts `lab up` on `era` (with `extra` arguments) and waits for the URL it prints.
@@ -109,17 +70,6 @@ fn status_of(url: &str, path: &str) -> u16 {
     let mut r = String::new();
     s.read_to_string(&mut r).unwrap();
     r.split_whitespace().nth(1).unwrap().parse().unwrap()
-}
-
-fn wait_exit(child: &mut Child, within: Duration) -> std::process::ExitStatus {
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            return s;
-        }
-        assert!(Instant::now() < deadline, "lab did not exit within {within:?}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 #[test]

@@ -1,0 +1,191 @@
+//! One era measured for real: deployed, driven by the load generator with
+//! its faults struck at the scenario's times, torn down. `lab real`,
+//! `lab validate` and `lab calibrate` share it.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow};
+use lab_core::Record;
+use lab_core::scenario::{Era, Fault, Scenario};
+use lab_deploy::{Deployment, Signals, UpOptions};
+use lab_loadgen::{Bar, Plan, Target};
+
+use crate::gauges;
+
+/// How to measure.
+pub struct Measure {
+    /// The deployment's run folder (configs and logs, kept); a temporary
+    /// one, removed at teardown, when `None`.
+    pub folder: Option<PathBuf>,
+    pub users: Option<usize>,
+    pub quiet: bool,
+}
+
+/// What a measured run gives besides its record.
+pub struct Measured {
+    pub record: Record,
+    /// What each fault struck and when, as it happened.
+    pub faults: Vec<String>,
+    /// Why hosts' cores were not enforced, if they were not.
+    pub unenforced: Option<String>,
+    /// Ctrl-C (or SIGTERM, SIGHUP) ended the run early.
+    pub interrupted: bool,
+}
+
+/// Goose users enough that an arrival is dropped only when the system
+/// keeps that many requests waiting: the peak rate times the client's
+/// patience (its timeout, at most 10 s), so that a failover gap, when
+/// every request hangs on a SYN, does not run the pool dry (as `lab
+/// drive`'s one second of the peak would); 16 to 2,000.
+/// (`None` for the closed model, whose users are the scenario's.)
+fn default_users(s: &Scenario) -> Option<usize> {
+    let lab_core::scenario::Workload::Open(p) = &s.traffic.workload else {
+        return None;
+    };
+    let patience = s.traffic.timeout.map_or(10.0, |t| (t as f64 / 1e9).min(10.0));
+    Some(((p.peak() * patience).ceil() as usize).clamp(16, 2000))
+}
+
+/// A scheduled step of the fault player.
+enum Step {
+    Strike(usize),
+    Heal(usize),
+}
+
+/// Deploys `era`, drives it for the scenario's duration while playing its
+/// faults, and tears it down whatever happens.
+pub fn measure(scenario: &Scenario, era: &Era, m: &Measure) -> Result<Measured> {
+    // Before anything starts, so a Ctrl-C at any point ends in teardown.
+    let signals = Signals::install();
+    let opts = UpOptions {
+        out: m.folder.clone(),
+        signals: Some(signals),
+    };
+    let label = &era.label;
+    let file = scenario.file.display();
+    if !m.quiet {
+        eprintln!("bringing era {label} up…");
+    }
+    let mut d = lab_deploy::up(scenario, label, &opts).with_context(|| format!("bringing era {label} of {file} up"))?;
+    let unenforced = d.unenforced.clone();
+    if let Some(why) = &unenforced {
+        eprintln!("warning: hosts' cores are not enforced, so the comparison with the simulator is not fair: {why}");
+    }
+    if let Some(why) = &d.unpinned {
+        eprintln!("note: {why}");
+    }
+    if let Err(e) = d.join_load_generator() {
+        eprintln!("warning: the load generator runs outside a cgroup of its own, its CPU uncounted: {e}");
+    }
+    let topology = era.topology();
+    let allowed: Vec<std::net::IpAddr> = d.vip().map(Into::into).into_iter().collect();
+    let target = Target::with_allowed(&d.url(), &allowed).map_err(|e| anyhow!("the deployment's address: {e}"))?;
+    let mut plan = Plan::new(target);
+    plan.users = m.users.or_else(|| default_users(scenario));
+    plan.era = label.clone();
+    plan.model = era.arch.model().to_string();
+    plan.scrapers = gauges::scrapers(&d, &topology);
+    let (origin_tx, origin_rx) = mpsc::channel();
+    plan.on_start = Some(Box::new(move |at| {
+        let _ = origin_tx.send(at);
+    }));
+    plan.stop = Some(Box::new(move || signals.interrupted()));
+
+    let client_netns = d.client_netns().map(str::to_string);
+    let over = AtomicBool::new(false);
+    let faults = topology.faults.clone();
+    let (driven, played) = std::thread::scope(|s| {
+        let player = s.spawn(|| play(&mut d, &faults, origin_rx, &over));
+        let driven = lab_deploy::netns::run_in(client_netns.as_deref(), || {
+            lab_loadgen::drive(scenario, plan, &mut Bar::new(m.quiet))
+        });
+        over.store(true, Ordering::SeqCst);
+        (driven, player.join().expect("the fault player does not panic"))
+    });
+    if !m.quiet {
+        eprintln!("tearing era {label} down…");
+    }
+    let teardown = d.tear_down().map_err(|errors| {
+        let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        anyhow!("teardown left something behind: {}", list.join("; "))
+    });
+    let record = driven
+        .context("entering the clients' network namespace")?
+        .with_context(|| format!("driving era {label} of {file}"))?;
+    teardown?;
+    let faults = played?;
+    Ok(Measured {
+        record,
+        faults,
+        unenforced,
+        interrupted: signals.interrupted(),
+    })
+}
+
+/// Strikes and heals `faults` at their times from the drive's origin;
+/// returns what it did, or the first fault it could not strike.
+fn play(
+    d: &mut Deployment,
+    faults: &[Fault],
+    origin: mpsc::Receiver<Instant>,
+    over: &AtomicBool,
+) -> Result<Vec<String>> {
+    let mut steps: Vec<(u64, Step)> = Vec::new();
+    for (i, f) in faults.iter().enumerate() {
+        steps.push((f.at, Step::Strike(i)));
+        if let Some(until) = f.until {
+            steps.push((until, Step::Heal(i)));
+        }
+    }
+    // A heal before a strike at the same instant (a fault ending as the
+    // next begins on the same host).
+    steps.sort_by_key(|(t, s)| (*t, matches!(s, Step::Strike(_))));
+    if steps.is_empty() {
+        return Ok(Vec::new());
+    }
+    let origin = loop {
+        match origin.recv_timeout(Duration::from_millis(50)) {
+            Ok(at) => break at,
+            Err(mpsc::RecvTimeoutError::Timeout) if !over.load(Ordering::SeqCst) => {}
+            // The drive ended (or never started) before its traffic did.
+            Err(_) => return Ok(Vec::new()),
+        }
+    };
+    let mut struck: Vec<Option<String>> = vec![None; faults.len()];
+    let mut log = Vec::new();
+    for (t, step) in steps {
+        let when = origin + Duration::from_nanos(t);
+        loop {
+            if over.load(Ordering::SeqCst) {
+                return Ok(log);
+            }
+            let left = when.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            std::thread::sleep(left.min(Duration::from_millis(20)));
+        }
+        let secs = origin.elapsed().as_secs_f64();
+        match step {
+            Step::Strike(i) => {
+                let f = &faults[i];
+                let host = d
+                    .strike(f)
+                    .with_context(|| format!("striking fault {} on {} at {secs:.2} s", f.kind.name(), f.target))?;
+                log.push(format!("{secs:6.2} s  {} {} ({host})", f.kind.name(), f.target));
+                struck[i] = Some(host);
+            }
+            Step::Heal(i) => {
+                let f = &faults[i];
+                let Some(host) = struck[i].take() else { continue };
+                d.heal(f, &host)
+                    .with_context(|| format!("healing fault {} on {host} at {secs:.2} s", f.kind.name()))?;
+                log.push(format!("{secs:6.2} s  {} {} healed", f.kind.name(), f.target));
+            }
+        }
+    }
+    Ok(log)
+}
