@@ -12,10 +12,9 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use lab_deploy::RunRecord;
-use lab_deploy::doctor::Component;
 use support::{lab, lock, ready, wait_exit};
 
 fn scenario() -> PathBuf {

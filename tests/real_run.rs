@@ -27,7 +27,12 @@ fn nothing_left(out: &Path) {
         !runs.iter().any(|r| r.folder.starts_with(out)),
         "a run record is left: {runs:?}"
     );
-    assert_eq!(lab_deploy::process::naming(out), Vec::<i32>::new(), "processes name {}", out.display());
+    assert_eq!(
+        lab_deploy::process::naming(out),
+        Vec::<i32>::new(),
+        "processes name {}",
+        out.display()
+    );
     for root in [
         "/sys/fs/cgroup/cpu",
         "/sys/fs/cgroup/cpuset",
@@ -99,7 +104,10 @@ fn lab_real_drives_bronze_past_its_capacity_into_502s_and_leaves_nothing() {
     let era = &summary["eras"][0];
     assert_eq!(era["source"], "measured");
     let outcomes = &era["outcomes"];
-    let (ok, e502) = (outcomes["ok"].as_u64().unwrap(), outcomes["http_502"].as_u64().unwrap_or(0));
+    let (ok, e502) = (
+        outcomes["ok"].as_u64().unwrap(),
+        outcomes["http_502"].as_u64().unwrap_or(0),
+    );
     assert!(ok > 300, "{outcomes}");
     assert!(e502 > 50, "the backlog of 4 fills at 150/s against ~90/s: {outcomes}");
     // At 20/s nothing is refused; past 3 s, 502s every second.
@@ -114,6 +122,18 @@ fn lab_real_drives_bronze_past_its_capacity_into_502s_and_leaves_nothing() {
     assert!(gauge(era, "load-generator.cpu")["mean"].as_f64().unwrap() > 0.0);
     // The deployment's configs and logs are kept beside the report.
     assert!(report.join("deployment/etc/nginx.conf").exists());
+    // The same requests as the simulator's: second by second, as many
+    // arrivals (counted at their intended times on both sides).
+    let sim = out.path().join("sim");
+    let status = lab()
+        .args(["run", repo("deploy/tests/scenarios/overload.toml").to_str().unwrap()])
+        .args(["--quiet", "--out", sim.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let simulated = windows(&sim.join("bronze.csv"));
+    let arrivals = |w: &[std::collections::HashMap<String, f64>]| w.iter().map(|w| w["arrivals"]).collect::<Vec<_>>();
+    assert_eq!(arrivals(&w), arrivals(&simulated));
 }
 
 #[test]
@@ -134,7 +154,11 @@ fn lab_validate_silver_sees_the_failover_gap_then_service_resuming() {
     let stderr = String::from_utf8_lossy(&run.stderr);
     // 0 when every figure is within its band, 4 when one is not: either
     // is a completed validation.
-    assert!(matches!(run.status.code(), Some(0 | 4)), "lab validate: {}\n{stderr}", run.status);
+    assert!(
+        matches!(run.status.code(), Some(0 | 4)),
+        "lab validate: {}\n{stderr}",
+        run.status
+    );
     nothing_left(out.path());
     let v = json(&report.join("validation.json"));
     let row = v["rows"]
@@ -175,8 +199,15 @@ fn lab_calibrate_writes_each_endpoint_s_overhead_and_a_diff() {
         .args(["--out", written.to_str().unwrap()])
         .output()
         .unwrap();
-    let (stdout, stderr) = (String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr));
-    assert!(run.status.success(), "lab calibrate: {}\n{stdout}\n{stderr}", run.status);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr),
+    );
+    assert!(
+        run.status.success(),
+        "lab calibrate: {}\n{stdout}\n{stderr}",
+        run.status
+    );
     nothing_left(out.path());
     for key in ["app.endpoints.page.overhead", "app.endpoints.order.overhead"] {
         assert!(stdout.contains(key), "the diff names {key}:\n{stdout}");
@@ -189,10 +220,21 @@ fn lab_calibrate_writes_each_endpoint_s_overhead_and_a_diff() {
     for e in &s.app.endpoints {
         let ms = e.overhead.web as f64 / 1e6;
         assert!((0.05..4.0).contains(&ms), "{}: web overhead {ms} ms", e.name);
-        assert!(e.overhead.db < 3_000_000, "{}: db overhead {} ns", e.name, e.overhead.db);
+        assert!(
+            e.overhead.db < 3_000_000,
+            "{}: db overhead {} ns",
+            e.name,
+            e.overhead.db
+        );
     }
     // And lab check takes it.
-    assert!(lab().args(["check", written.to_str().unwrap()]).status().unwrap().success());
+    assert!(
+        lab()
+            .args(["check", written.to_str().unwrap()])
+            .status()
+            .unwrap()
+            .success()
+    );
 }
 
 #[test]
@@ -205,7 +247,14 @@ fn sigint_mid_lab_real_tears_down_and_keeps_the_report() {
     let report = out.path().join("report");
     let mut child = lab()
         .args(["real", repo("deploy/tests/scenarios/overload.toml").to_str().unwrap()])
-        .args(["--era", "bronze", "--duration", "60s", "--out", report.to_str().unwrap()])
+        .args([
+            "--era",
+            "bronze",
+            "--duration",
+            "60s",
+            "--out",
+            report.to_str().unwrap(),
+        ])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -214,7 +263,11 @@ fn sigint_mid_lab_real_tears_down_and_keeps_the_report() {
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     // The era is up once the drive's progress starts; give it a few seconds.
     let started = std::time::Instant::now();
-    while lab_deploy::state::runs().unwrap().iter().all(|r| !r.folder.starts_with(&report)) {
+    while lab_deploy::state::runs()
+        .unwrap()
+        .iter()
+        .all(|r| !r.folder.starts_with(&report))
+    {
         assert!(started.elapsed() < Duration::from_secs(60), "the run never started");
         std::thread::sleep(Duration::from_millis(100));
     }

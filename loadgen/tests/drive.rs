@@ -212,6 +212,8 @@ fn traffic_goes_only_to_loopback_or_declared_addresses() {
 struct Fixed {
     gauge: Option<lab_core::record::GaugeId>,
     counter: Option<lab_core::record::CounterId>,
+    /// A fractional level, 2.25 busy cores.
+    busy: Option<lab_core::record::GaugeId>,
 }
 
 impl lab_loadgen::Scrape for Fixed {
@@ -227,12 +229,37 @@ impl lab_loadgen::Scrape for Fixed {
             key: "scrapes".into(),
             label: "scrapes".into(),
         }));
+        self.busy = Some(b.add_gauge(GaugeSpec {
+            key: "web.cpu".into(),
+            label: "web CPU".into(),
+            kind: GaugeKind::Cpu,
+            capacity: Some(4.0),
+        }));
     }
 
     fn scrape(&mut self, out: &mut Vec<lab_loadgen::Reading>) {
         out.push(lab_loadgen::Reading::Gauge(self.gauge.unwrap(), 7));
         out.push(lab_loadgen::Reading::Count(self.counter.unwrap(), 1));
+        out.push(lab_loadgen::Reading::Level(self.busy.unwrap(), 2.25));
     }
+}
+
+#[test]
+fn a_caller_s_stop_ends_the_drive_early_with_what_was_measured() {
+    let server = Server::start(Behaviour::Delay(Duration::from_millis(5)));
+    let s = scenario("20s", "rate = \"50/s\"\ntimeout = \"1s\"");
+    let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let mut plan = Plan::new(Target::new(&server.url()).unwrap());
+    let started = std::time::Instant::now();
+    plan.stop = Some(Box::new(move || started.elapsed() > Duration::from_secs(2)));
+    let r = drive(&s, plan, &mut ()).unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "stopped after {:?}",
+        started.elapsed()
+    );
+    let ok = r.totals.outcomes[OutcomeId::OK];
+    assert!((40..=200).contains(&ok), "{ok} answered in about 2 s at 50/s");
 }
 
 #[test]
@@ -247,8 +274,14 @@ fn the_rate_follows_the_profile_and_scrapers_fill_gauges() {
     plan.scrapers.push(Box::new(Fixed {
         gauge: None,
         counter: None,
+        busy: None,
     }));
+    let (tx, rx) = std::sync::mpsc::channel();
+    plan.on_start = Some(Box::new(move |at| tx.send(at).unwrap()));
+    let before = std::time::Instant::now();
     let r = drive(&s, plan, &mut ()).unwrap();
+    let origin = rx.try_recv().expect("on_start was told run time 0");
+    assert!(origin >= before && origin.elapsed() >= Duration::from_secs(4));
     let low: u64 = r.windows[..2].iter().map(|w| w.arrivals).sum();
     let high: u64 = r.windows[2..].iter().map(|w| w.arrivals).sum();
     assert!((130..=270).contains(&low), "{low} arrivals in the 100/s half");
@@ -259,6 +292,11 @@ fn the_rate_follows_the_profile_and_scrapers_fill_gauges() {
     let g = r.gauge_index("fpm.listen_queue").unwrap();
     assert_eq!(r.windows[2].gauges[g].mean, 7.0);
     assert_eq!(r.totals.gauges[g].max, 7.0);
+    // A fractional level: 3 for a quarter of each second, 2 for the rest.
+    let busy = r.gauge_index("web.cpu").unwrap();
+    let mean = r.windows[2].gauges[busy].mean;
+    assert!((mean - 2.25).abs() < 0.03, "busy cores {mean}");
+    assert_eq!(r.totals.gauges[busy].max, 3.0);
     let c = r.counter_index("scrapes").unwrap();
     assert!(
         (2..=4).contains(&r.totals.counters[c]),
