@@ -1,7 +1,8 @@
 //! `lab up`, `lab down` and `lab doctor` as a person runs them: a `lab up`
 //! child answers on the URL it prints and leaves nothing after SIGINT; one
 //! killed with SIGKILL leaves its daemons (and silver its namespaces),
-//! which `lab down` removes.
+//! which `lab down` removes; while an era is up, nothing new listens in
+//! this network namespace beyond 127.0.0.0/8.
 //!
 //! Without the real components (or root) these tests print why and pass;
 //! with `CI` set they fail.
@@ -227,4 +228,68 @@ fn lab_up_refuses_an_unknown_era_as_a_usage_error() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no era \"iron\""));
+}
+
+/// The TCP sockets listening in this network namespace.
+fn listeners() -> std::collections::HashSet<std::net::SocketAddr> {
+    let mut out = std::collections::HashSet::new();
+    for file in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            // sl local_address rem_address st …; 0A is LISTEN.
+            if f.len() < 4 || f[3] != "0A" {
+                continue;
+            }
+            let (addr, port) = f[1].split_once(':').unwrap();
+            let port = u16::from_str_radix(port, 16).unwrap();
+            // The kernel prints each 32-bit word in host (little-endian) order.
+            let words: Vec<u32> = (0..addr.len() / 8)
+                .map(|i| u32::from_str_radix(&addr[i * 8..i * 8 + 8], 16).unwrap().swap_bytes())
+                .collect();
+            let ip: std::net::IpAddr = match words.as_slice() {
+                [w] => std::net::Ipv4Addr::from(*w).into(),
+                ws => {
+                    let bytes: Vec<u8> = ws.iter().flat_map(|w| w.to_be_bytes()).collect();
+                    std::net::Ipv6Addr::from(<[u8; 16]>::try_from(bytes).unwrap()).into()
+                }
+            };
+            out.insert(std::net::SocketAddr::new(ip, port));
+        }
+    }
+    out
+}
+
+#[test]
+fn nothing_listens_beyond_loopback_while_an_era_is_up() {
+    if !ready() {
+        return;
+    }
+    let _one = lock();
+    let mut eras = vec!["bronze"];
+    if support::ready_with(&[
+        lab_deploy::doctor::Component::Haproxy,
+        lab_deploy::doctor::Component::Keepalived,
+        lab_deploy::doctor::Component::Ip,
+    ]) {
+        eras.push("silver");
+    }
+    for era in eras {
+        let before = listeners();
+        let (mut child, _url) = lab_up(era, &[]);
+        let during = listeners();
+        // SAFETY: kill() has no memory-safety preconditions.
+        unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+        assert!(wait_exit(&mut child, Duration::from_secs(60)).success());
+        let new: Vec<_> = during.difference(&before).collect();
+        // Bronze's nginx listens here, on 127.0.0.1; silver's balancers and
+        // nodes listen only inside the run's own namespaces.
+        if era == "bronze" {
+            assert!(!new.is_empty(), "nginx's listener was not seen");
+        }
+        assert!(
+            new.iter().all(|a| a.ip().is_loopback()),
+            "{era}: listening beyond loopback: {new:?}"
+        );
+    }
 }

@@ -365,7 +365,7 @@ pub fn html(v: &Validation) -> String {
     let mut h = String::new();
     let _ = writeln!(
         h,
-        "<h2>Simulation against reality: {}</h2>\n<p>Each constant-rate level of the run, after {SETTLE_WINDOWS} windows to settle; the error is relative for throughput and latency and absolute for the error rate and the longest disruption. Overall: {}.</p>",
+        "<h2>Simulation against reality: {}</h2>\n<p>Each constant-rate level of the run, after {SETTLE_WINDOWS} windows to settle; the error is relative for throughput and latency and absolute for the error rate and for the disruptions (the one each fault begins, or without faults the longest; a disruption is seconds where over 5 % of the requests failed or fewer than half were answered). Overall: {}.</p>",
         crate::html::escape(&v.era),
         if v.pass {
             "<span class=\"pass\">pass</span>"
