@@ -140,6 +140,9 @@ pub fn calibrate(args: &CalibrateArgs) -> Result<()> {
         let idle = idle_rates(&hosts)?;
         let mut costs = Vec::new();
         for (i, e) in s.app.endpoints.iter().enumerate() {
+            if signals.interrupted() {
+                anyhow::bail!("interrupted");
+            }
             let m = modelled(&s, i, web_speed, db_speed);
             let rate = args
                 .rate
@@ -157,7 +160,19 @@ pub fn calibrate(args: &CalibrateArgs) -> Result<()> {
                 .zip(&idle)
                 .map(|((ns, secs), idle)| (ns - idle * secs).max(0.0))
                 .collect();
-            let n = requests.max(1) as f64;
+            // A failed request costs a share of the CPU a good one does:
+            // more than a few of them and the figure is not the endpoint's.
+            if requests == 0 || errors * 100 > (requests + errors) {
+                anyhow::bail!(
+                    "endpoint {}: {errors} of {} requests failed at {rate:.1}/s, where none should: the CPU per request \
+                     would be wrong; check the deployment (lab up {} --era {}) or lower --rate",
+                    e.name,
+                    requests + errors,
+                    args.scenario.display(),
+                    args.era
+                );
+            }
+            let n = requests as f64;
             let web_ns = busy[..web.len()].iter().sum::<f64>() / n;
             let db_ns = if shared { 0.0 } else { busy[web.len()] / n };
             costs.push(Cost {
@@ -185,6 +200,13 @@ pub fn calibrate(args: &CalibrateArgs) -> Result<()> {
     print_costs(&costs, &overheads, shared);
     let (calibrated, changes) =
         calibrate::rewrite(&text, &overheads).with_context(|| format!("rewriting {}", args.scenario.display()))?;
+    // What is written must be a scenario `lab` takes.
+    scenario::parse(&calibrated, &out).with_context(|| {
+        format!(
+            "the calibrated scenario is not valid, so {} was not written (the measured overheads are above)",
+            out.display()
+        )
+    })?;
     std::fs::write(&out, &calibrated).with_context(|| format!("writing {}", out.display()))?;
     println!("--- {}\n+++ {}", args.scenario.display(), out.display());
     for c in &changes {
@@ -347,9 +369,6 @@ fn print_costs(costs: &[Cost], overheads: &[EndpointCost], shared: bool) {
                 c.requests,
                 c.errors
             );
-        }
-        if c.errors * 100 > c.requests.max(1) {
-            println!("    warning: over 1 % errors at low load: the measurement is suspect");
         }
         if c.below_model() {
             println!(

@@ -51,6 +51,12 @@ fn measured(s: &Scenario, era: &Era, args: &RealArgs, out: &Path) -> Result<Meas
 
 /// What ends a command cut short: the report holds what was measured.
 fn interrupted(m: &Measured, out: &Path) -> Result<()> {
+    if let Some(e) = &m.fault_error {
+        anyhow::bail!(
+            "a fault could not be played, so the run is not the scenario's: {e}; the report in {} holds the run as it went",
+            out.display()
+        );
+    }
     if m.interrupted {
         anyhow::bail!(
             "interrupted: the era is torn down; the report in {} holds what was measured until then",

@@ -148,7 +148,7 @@ impl Scrape for Fpm {
                     sum[2] += backlog;
                 }
                 // A node that is down has no pool to count.
-                Err(e) => return self.complaints.once(&e),
+                Err(e) => self.complaints.once(&e),
             }
         }
         out.extend([

@@ -137,9 +137,10 @@ pub struct RealArgs {
     /// Override the scenario's duration, e.g. 30s
     #[arg(long, allow_hyphen_values = true, value_parser = parse_duration)]
     pub duration: Option<u64>,
-    /// Open model: goose users taking arrivals [default: the peak rate × 1 s, 16 to 2,000]
-    #[arg(long, value_name = "N")]
-    pub users: Option<usize>,
+    /// Open model: goose users taking arrivals [default: the peak rate × the client's timeout
+    /// (at most 10 s), 16 to 2,000]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub users: Option<u32>,
     /// Print nothing but errors
     #[arg(long, short)]
     pub quiet: bool,
@@ -156,8 +157,8 @@ pub struct CalibrateArgs {
     #[arg(long, short)]
     pub out: Option<PathBuf>,
     /// Requests per second while an endpoint is measured [default: 20 % of the
-    /// busiest host's modelled capacity, 2 to 100]
-    #[arg(long, value_parser = parse_rate)]
+    /// busiest host's (or the PHP workers') modelled capacity, 0.5 to 100]
+    #[arg(long, allow_hyphen_values = true, value_parser = parse_rate)]
     pub rate: Option<f64>,
     /// Seconds each endpoint is driven
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(2..=600))]

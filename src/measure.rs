@@ -20,7 +20,7 @@ pub struct Measure {
     /// The deployment's run folder (configs and logs, kept); a temporary
     /// one, removed at teardown, when `None`.
     pub folder: Option<PathBuf>,
-    pub users: Option<usize>,
+    pub users: Option<u32>,
     pub quiet: bool,
 }
 
@@ -29,6 +29,9 @@ pub struct Measured {
     pub record: Record,
     /// What each fault struck and when, as it happened.
     pub faults: Vec<String>,
+    /// A fault that could not be struck or healed (the run went on, and
+    /// its record is kept for the report).
+    pub fault_error: Option<String>,
     /// Why hosts' cores were not enforced, if they were not.
     pub unenforced: Option<String>,
     /// Ctrl-C (or SIGTERM, SIGHUP) ended the run early.
@@ -84,7 +87,7 @@ pub fn measure(scenario: &Scenario, era: &Era, m: &Measure) -> Result<Measured> 
     let allowed: Vec<std::net::IpAddr> = d.vip().map(Into::into).into_iter().collect();
     let target = Target::with_allowed(&d.url(), &allowed).map_err(|e| anyhow!("the deployment's address: {e}"))?;
     let mut plan = Plan::new(target);
-    plan.users = m.users.or_else(|| default_users(scenario));
+    plan.users = m.users.map(|u| u as usize).or_else(|| default_users(scenario));
     plan.era = label.clone();
     plan.model = era.arch.model().to_string();
     plan.scrapers = gauges::scrapers(&d, &topology);
@@ -98,12 +101,18 @@ pub fn measure(scenario: &Scenario, era: &Era, m: &Measure) -> Result<Measured> 
     let over = AtomicBool::new(false);
     let faults = topology.faults.clone();
     let (driven, played) = std::thread::scope(|s| {
-        let player = s.spawn(|| play(&mut d, &faults, origin_rx, &over));
-        let driven = lab_deploy::netns::run_in(client_netns.as_deref(), || {
-            lab_loadgen::drive(scenario, plan, &mut Bar::new(m.quiet))
-        });
-        over.store(true, Ordering::SeqCst);
-        (driven, player.join().expect("the fault player does not panic"))
+        let player = s.spawn(|| play(&mut d, &faults, origin_rx, &over, signals));
+        let driven = {
+            // However the drive ends (a panic included), the player stops.
+            let _over = Over(&over);
+            lab_deploy::netns::run_in(client_netns.as_deref(), || {
+                lab_loadgen::drive(scenario, plan, &mut Bar::new(m.quiet))
+            })
+        };
+        let played = player
+            .join()
+            .unwrap_or_else(|_| Err(anyhow!("the fault player panicked")));
+        (driven, played)
     });
     if !m.quiet {
         eprintln!("tearing era {label} down…");
@@ -116,13 +125,26 @@ pub fn measure(scenario: &Scenario, era: &Era, m: &Measure) -> Result<Measured> 
         .context("entering the clients' network namespace")?
         .with_context(|| format!("driving era {label} of {file}"))?;
     teardown?;
-    let faults = played?;
+    let (faults, fault_error) = match played {
+        Ok(log) => (log, None),
+        Err(e) => (Vec::new(), Some(format!("{e:#}"))),
+    };
     Ok(Measured {
         record,
         faults,
+        fault_error,
         unenforced,
         interrupted: signals.interrupted(),
     })
+}
+
+/// Sets the flag when dropped: the drive is over, however it ended.
+struct Over<'a>(&'a AtomicBool);
+
+impl Drop for Over<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
 }
 
 /// Strikes and heals `faults` at their times from the drive's origin;
@@ -132,6 +154,7 @@ fn play(
     faults: &[Fault],
     origin: mpsc::Receiver<Instant>,
     over: &AtomicBool,
+    signals: Signals,
 ) -> Result<Vec<String>> {
     let mut steps: Vec<(u64, Step)> = Vec::new();
     for (i, f) in faults.iter().enumerate() {
@@ -149,7 +172,7 @@ fn play(
     let origin = loop {
         match origin.recv_timeout(Duration::from_millis(50)) {
             Ok(at) => break at,
-            Err(mpsc::RecvTimeoutError::Timeout) if !over.load(Ordering::SeqCst) => {}
+            Err(mpsc::RecvTimeoutError::Timeout) if !over.load(Ordering::SeqCst) && !signals.interrupted() => {}
             // The drive ended (or never started) before its traffic did.
             Err(_) => return Ok(Vec::new()),
         }
@@ -159,7 +182,7 @@ fn play(
     for (t, step) in steps {
         let when = origin + Duration::from_nanos(t);
         loop {
-            if over.load(Ordering::SeqCst) {
+            if over.load(Ordering::SeqCst) || signals.interrupted() {
                 return Ok(log);
             }
             let left = when.saturating_duration_since(Instant::now());

@@ -181,8 +181,10 @@ pub fn quota_us(dir: &Path) -> Option<u64> {
 }
 
 /// Kills every process left in `dir` and its children cgroups, then removes
-/// them, deepest first. A missing folder is already removed.
-pub fn remove(dir: &Path) -> Result<(), DeployError> {
+/// them, deepest first. A missing folder is already removed. This process
+/// and `spare` (the run's owner, which `lab down --all` may find still
+/// tearing down) are not killed: they are moved out ([`leave`]).
+pub fn remove(dir: &Path, spare: &[i32]) -> Result<(), DeployError> {
     if !dir.exists() {
         return Ok(());
     }
@@ -193,7 +195,7 @@ pub fn remove(dir: &Path) -> Result<(), DeployError> {
         .map(|e| e.path())
         .collect();
     for c in &children {
-        remove(c)?;
+        remove(c, spare)?;
     }
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -202,10 +204,10 @@ pub fn remove(dir: &Path) -> Result<(), DeployError> {
             break;
         }
         for pid in pids {
-            if pid == std::process::id() as i32 {
+            if pid == std::process::id() as i32 || spare.contains(&pid) {
                 // `lab` itself, as the load generator: it leaves, it does
                 // not die.
-                leave(dir);
+                leave(dir, pid);
             } else {
                 process::signal(pid, libc::SIGKILL);
             }
@@ -218,14 +220,15 @@ pub fn remove(dir: &Path) -> Result<(), DeployError> {
     std::fs::remove_dir(dir).map_err(cg(dir))
 }
 
-/// Moves this process to the root of `dir`'s hierarchy (v1's root has
-/// `release_agent`; v2's alone has no `cgroup.type`).
-fn leave(dir: &Path) {
-    let root = dir.ancestors().skip(1).find(|a| {
-        a.join("release_agent").exists() || (a.join("cgroup.procs").exists() && !a.join("cgroup.type").exists())
-    });
-    if let Some(root) = root {
-        let _ = std::fs::write(root.join("cgroup.procs"), std::process::id().to_string());
+/// Moves process `pid` out of a run's cgroup `dir` into the cgroup the
+/// run's was made in: the parent of the `lab-<run>` folder `dir` is or is
+/// under (the hierarchy's root, where `lab` was when it began).
+fn leave(dir: &Path, pid: i32) {
+    let run = dir
+        .ancestors()
+        .find(|a| a.file_name().is_some_and(|n| n.to_string_lossy().starts_with("lab-")));
+    if let Some(parent) = run.and_then(Path::parent) {
+        let _ = std::fs::write(parent.join("cgroup.procs"), pid.to_string());
     }
 }
 

@@ -39,15 +39,28 @@ impl Cpusets {
         })
     }
 
-    /// The run's cpuset, `lab-<run>`, with every CPU and memory node of the
+    /// Where the run's cpuset goes, `lab-<run>` (record it before
+    /// [`Cpusets::create_run`], so that a failure half-way is torn down).
+    pub fn run_dir(&self, run: &str) -> PathBuf {
+        self.root.join(format!("lab-{run}"))
+    }
+
+    /// Creates the run's cpuset with every CPU and memory node of the
     /// root (v1 lets no task into a cpuset whose own are empty).
-    pub fn create_run(&self, run: &str) -> Result<PathBuf, DeployError> {
-        let dir = self.root.join(format!("lab-{run}"));
-        std::fs::create_dir(&dir).map_err(cg(&dir))?;
+    pub fn create_run(&self, dir: &Path) -> Result<(), DeployError> {
+        std::fs::create_dir(dir).map_err(cg(dir))?;
         for f in ["cpuset.mems", "cpuset.cpus"] {
             copy(&self.root.join(f), &dir.join(f))?;
         }
-        Ok(dir)
+        Ok(())
+    }
+
+    /// The CPUs the hierarchy's root may use (in a container, fewer than
+    /// the machine's).
+    pub fn cpus(&self) -> Vec<u32> {
+        std::fs::read_to_string(self.root.join("cpuset.cpus"))
+            .map(|s| parse_list(&s))
+            .unwrap_or_default()
     }
 
     /// A host's cpuset under the run's, on `cpus`.
@@ -70,8 +83,12 @@ pub struct Placement {
     pub shared: bool,
 }
 
-/// Gives each host `cores[i]` CPUs of `online`, in turn, wrapping round.
-pub fn place(cores: &[u32], online: &[u32]) -> Placement {
+/// Gives each host `cores[i]` CPUs of `online`, in turn, wrapping round;
+/// `None` when there are no CPUs to give.
+pub fn place(cores: &[u32], online: &[u32]) -> Option<Placement> {
+    if online.is_empty() {
+        return None;
+    }
     let mut next = 0usize;
     let mut cpus = Vec::with_capacity(cores.len());
     for &c in cores {
@@ -82,10 +99,10 @@ pub fn place(cores: &[u32], online: &[u32]) -> Placement {
         cpus.push(mine);
     }
     let total: u64 = cores.iter().map(|&c| u64::from(c)).sum();
-    Placement {
+    Some(Placement {
         cpus,
         shared: total > online.len() as u64,
-    }
+    })
 }
 
 /// This machine's online CPUs.
@@ -136,15 +153,16 @@ mod tests {
         assert_eq!(parse_list("0-2,5,7-8"), [0, 1, 2, 5, 7, 8]);
         assert_eq!(format_list(&[0, 3]), "0,3");
         // Bronze on two CPUs: the web host on one, the database on the other.
-        let p = place(&[1, 1], &[0, 1]);
+        let p = place(&[1, 1], &[0, 1]).unwrap();
         assert_eq!(p.cpus, [vec![0], vec![1]]);
         assert!(!p.shared);
         // Silver's six one-core hosts on two CPUs share them, in turn.
-        let p = place(&[1; 6], &[0, 1]);
+        let p = place(&[1; 6], &[0, 1]).unwrap();
         assert_eq!(p.cpus, [[0], [1], [0], [1], [0], [1]]);
         assert!(p.shared);
         // A host wider than the machine gets all of it.
-        let p = place(&[4], &[0, 1]);
+        let p = place(&[4], &[0, 1]).unwrap();
+        assert_eq!(place(&[1], &[]), None);
         assert_eq!((p.cpus, p.shared), (vec![vec![0, 1]], true));
     }
 }

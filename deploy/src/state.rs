@@ -101,7 +101,7 @@ impl RunRecord {
             }
         }
         for dir in [&self.cgroup, &self.accounting, &self.cpuset].into_iter().flatten() {
-            if let Err(e) = cgroup::remove(dir) {
+            if let Err(e) = cgroup::remove(dir, &[self.owner.pid]) {
                 errors.push(e);
             }
         }

@@ -225,9 +225,11 @@ pub fn up(scenario: &Scenario, label: &str, opts: &UpOptions) -> Result<Deployme
         for h in &mut hosts {
             let name = plain(&h.name);
             let dir = ctl.create_host(&dir, &name, h.cores)?;
-            h.accounting = match &twins {
-                Some(t) => Some(cgroup::create_twin(t, &name)?),
-                None => Some(dir.clone()),
+            h.accounting = match (&twins, ctl) {
+                (Some(t), _) => Some(cgroup::create_twin(t, &name)?),
+                // v2's own cgroup counts; v1's cpu controller does not.
+                (None, CpuControl::V2 { .. }) => Some(dir.clone()),
+                (None, CpuControl::V1 { .. }) => None,
             };
             h.cgroup = Some(dir);
         }
@@ -240,14 +242,15 @@ pub fn up(scenario: &Scenario, label: &str, opts: &UpOptions) -> Result<Deployme
             load_generator.push(cgroup::create_twin(t, LOAD_GENERATOR)?);
         }
     }
-    let unpinned = match cpuset::Cpusets::detect() {
-        Some(sets) => {
-            let online = cpuset::online();
-            let cores: Vec<u32> = hosts.iter().map(|h| h.cores).collect();
-            let placement = cpuset::place(&cores, &online);
-            let dir = sets.create_run(&run)?;
+    let sets = cpuset::Cpusets::detect();
+    let online = sets.as_ref().map(|s| s.cpus()).unwrap_or_default();
+    let cores: Vec<u32> = hosts.iter().map(|h| h.cores).collect();
+    let unpinned = match sets.zip(cpuset::place(&cores, &online)) {
+        Some((sets, placement)) => {
+            let dir = sets.run_dir(&run);
             td.record.cpuset = Some(dir.clone());
             td.record.save()?;
+            sets.create_run(&dir)?;
             for (h, cpus) in hosts.iter_mut().zip(placement.cpus) {
                 h.cpuset = Some(sets.create_host(&dir, &plain(&h.name), &cpus)?);
                 h.cpus = cpus;

@@ -473,7 +473,7 @@ impl Run<'_> {
         let mut goose_run = tokio::spawn(attack.execute());
         let asked = Instant::now();
         while self.shared.ready.load(Ordering::Acquire) < self.users && asked.elapsed() < READY_WAIT {
-            if goose_run.is_finished() {
+            if goose_run.is_finished() || hooks.stop.as_ref().is_some_and(|f| f()) {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
@@ -520,7 +520,10 @@ impl Run<'_> {
                 goose::trigger_killswitch("lab: the traffic is over");
             }
             if Instant::now() >= next_second {
-                next_second += Duration::from_secs(1);
+                // Once a second; after a slow scrape, a second from now
+                // rather than a burst to catch up (a `Level` holds for the
+                // second that follows its reading).
+                next_second = (next_second + Duration::from_secs(1)).max(Instant::now() + Duration::from_millis(900));
                 for s in scrapers.iter_mut() {
                     readings.clear();
                     s.scrape(&mut readings);

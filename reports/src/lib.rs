@@ -101,12 +101,10 @@ pub fn write_validation(
         .iter()
         .find(|e| e.label == simulated.meta.era)
         .map_or(&[][..], |e| &e.faults[..]);
-    if !faults.is_empty() {
-        // Each fault's own disruption says more than the longest one.
-        v.rows.retain(|r| r.metric != "disruption");
-        v.rows
-            .extend(validation::fault_rows(simulated, measured, bands, faults));
-    }
+    // Each fault's own disruption, beside the longest one (which may be
+    // one no fault explains).
+    v.rows
+        .extend(validation::fault_rows(simulated, measured, bands, faults));
     v.pass = !v.rows.is_empty() && v.rows.iter().all(|r| r.pass);
     let mut records = [simulated.clone(), measured.clone()];
     for r in &mut records {

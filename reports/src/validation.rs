@@ -183,8 +183,9 @@ pub fn disruption(r: &Record) -> f64 {
 /// still be its own.
 pub const FAULT_REACH_NS: u64 = 10_000_000_000;
 
-/// The disruption that begins in the window holding `at` or within
-/// [`FAULT_REACH_NS`] after it, in seconds, to its end (0 when none).
+/// The disruption under way in the window holding `at`, or the first that
+/// begins within [`FAULT_REACH_NS`] after it, in seconds from that window
+/// to its end (0 when none).
 pub fn disruption_after(r: &Record, at: u64) -> f64 {
     let end = |w: &Window| w.start + w.len;
     let Some(first) = r
@@ -206,7 +207,7 @@ pub fn disruption_after(r: &Record, at: u64) -> f64 {
 /// gap is compared: the longest disruption of a run may be another one.
 pub fn fault_rows(simulated: &Record, measured: &Record, bands: Bands, faults: &[Fault]) -> Vec<Row> {
     let mut moments = Vec::new();
-    for f in faults {
+    for f in faults.iter().filter(|f| f.at < simulated.meta.duration) {
         let what = format!("{} {}", f.kind.name(), f.target);
         moments.push((f.at, format!("{what} at {}", format_duration(f.at))));
         if let Some(until) = f.until.filter(|u| *u < simulated.meta.duration) {

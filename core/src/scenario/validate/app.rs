@@ -243,8 +243,11 @@ fn overhead(cx: &mut Ctx<'_, '_>, ep: &KeyPath, raw: &Opt<RawOverhead>) -> Optio
     };
     let p = ep.key("overhead");
     let o = cx.field(&p, f, "")?;
-    let web = cx.duration(&p.key("web"), &o.web)?;
-    let db = cx.duration(&p.key("db"), &o.db)?;
+    // Both read before either fails, so that both are reported.
+    let (web, db) = (cx.duration(&p.key("web"), &o.web), cx.duration(&p.key("db"), &o.db));
+    let (Some(web), Some(db)) = (web, db) else {
+        return None;
+    };
     let mut ok = true;
     for (key, v) in [("web", web), ("db", db)] {
         if v.is_some_and(|ns| ns > limits::MAX_OVERHEAD_NS) {
