@@ -267,11 +267,7 @@ fn nothing_listens_beyond_loopback_while_an_era_is_up() {
     }
     let _one = lock();
     let mut eras = vec!["bronze"];
-    if support::ready_with(&[
-        lab_deploy::doctor::Component::Haproxy,
-        lab_deploy::doctor::Component::Keepalived,
-        lab_deploy::doctor::Component::Ip,
-    ]) {
+    if support::ready_with(&lab_deploy::doctor::SILVER) {
         eras.push("silver");
     }
     for era in eras {

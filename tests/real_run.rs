@@ -15,7 +15,6 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use lab_deploy::doctor::Component;
 use serde_json::Value;
 use support::{lab, lock, ready, ready_with, repo, wait_exit};
 
@@ -138,7 +137,7 @@ fn lab_real_drives_bronze_past_its_capacity_into_502s_and_leaves_nothing() {
 
 #[test]
 fn lab_validate_silver_sees_the_failover_gap_then_service_resuming() {
-    if !ready_with(&[Component::Haproxy, Component::Keepalived, Component::Ip]) {
+    if !ready_with(&lab_deploy::doctor::SILVER) {
         return;
     }
     let _one = lock();

@@ -24,6 +24,19 @@ pub enum Component {
     Ip,
 }
 
+/// What stone and bronze need.
+pub const MONOLITH: [Component; 6] = [
+    Component::MariaDb,
+    Component::MariaDbInstallDb,
+    Component::MariaDbClient,
+    Component::PhpFpm,
+    Component::PhpMysql,
+    Component::Nginx,
+];
+
+/// What silver needs besides [`MONOLITH`].
+pub const SILVER: [Component; 3] = [Component::Haproxy, Component::Keepalived, Component::Ip];
+
 impl Component {
     pub const ALL: [Component; 9] = [
         Component::MariaDb,

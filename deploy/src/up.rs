@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use lab_core::scenario::{Architecture, Scenario};
 use lab_core::topology::{NodeKind, Topology};
 
-use crate::doctor::Component;
+use crate::doctor;
 use crate::netns::{self, Lan};
 use crate::process::{self, ProcessId};
 use crate::{
@@ -96,16 +96,9 @@ pub fn up(scenario: &Scenario, label: &str, opts: &UpOptions) -> Result<Deployme
     check_supported(label, &era.arch, &t)?;
     let silver = is_silver(&t);
     // Every program first: a missing package is said before anything starts.
-    let mut needed = vec![
-        Component::MariaDb,
-        Component::MariaDbInstallDb,
-        Component::MariaDbClient,
-        Component::PhpFpm,
-        Component::PhpMysql,
-        Component::Nginx,
-    ];
+    let mut needed = doctor::MONOLITH.to_vec();
     if silver {
-        needed.extend([Component::Haproxy, Component::Keepalived, Component::Ip]);
+        needed.extend(doctor::SILVER);
     }
     for c in needed {
         c.find()?;

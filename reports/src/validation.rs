@@ -218,20 +218,25 @@ pub fn fault_rows(simulated: &Record, measured: &Record, bands: Bands, faults: &
         .into_iter()
         .map(|(at, level)| {
             let (ds, dm) = (disruption_after(simulated, at), disruption_after(measured, at));
-            let error = dm - ds;
-            Row {
-                level,
-                metric: "disruption",
-                unit: "s",
-                simulated: Some(ds),
-                measured: Some(dm),
-                error: Some(error),
-                relative: false,
-                band: bands.disruption_s,
-                pass: error.abs() <= bands.disruption_s,
-            }
+            disruption_row(level, ds, dm, bands)
         })
         .collect()
+}
+
+/// A disruption's row: seconds simulated and measured, against the band.
+fn disruption_row(level: String, simulated: f64, measured: f64, bands: Bands) -> Row {
+    let error = measured - simulated;
+    Row {
+        level,
+        metric: "disruption",
+        unit: "s",
+        simulated: Some(simulated),
+        measured: Some(measured),
+        error: Some(error),
+        relative: false,
+        band: bands.disruption_s,
+        pass: error.abs() <= bands.disruption_s,
+    }
 }
 
 /// Compares `measured` with `simulated`, level by level. The levels are
@@ -292,18 +297,7 @@ pub fn compare(simulated: &Record, measured: &Record, bands: Bands) -> Validatio
     }
     let (ds, dm) = (disruption(simulated), disruption(measured));
     if ds > 0.0 || dm > 0.0 {
-        let error = dm - ds;
-        rows.push(Row {
-            level: "whole run".into(),
-            metric: "disruption",
-            unit: "s",
-            simulated: Some(ds),
-            measured: Some(dm),
-            error: Some(error),
-            relative: false,
-            band: bands.disruption_s,
-            pass: error.abs() <= bands.disruption_s,
-        });
+        rows.push(disruption_row("whole run".into(), ds, dm, bands));
     }
     let pass = !rows.is_empty() && rows.iter().all(|r| r.pass);
     Validation {

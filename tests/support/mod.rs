@@ -30,18 +30,11 @@ pub fn repo(path: &str) -> PathBuf {
 /// Whether the real components (those of `extra` too) and root are here.
 pub fn ready_with(extra: &[Component]) -> bool {
     use std::os::unix::fs::MetadataExt;
-    let mut missing: Vec<String> = [
-        Component::MariaDb,
-        Component::MariaDbInstallDb,
-        Component::MariaDbClient,
-        Component::PhpFpm,
-        Component::PhpMysql,
-        Component::Nginx,
-    ]
-    .iter()
-    .chain(extra)
-    .filter_map(|c| c.find().err().map(|e| e.to_string()))
-    .collect();
+    let mut missing: Vec<String> = lab_deploy::doctor::MONOLITH
+        .iter()
+        .chain(extra)
+        .filter_map(|c| c.find().err().map(|e| e.to_string()))
+        .collect();
     if std::fs::metadata("/proc/self").map(|m| m.uid()).unwrap_or(1) != 0 {
         missing.push("root".into());
     }

@@ -11,21 +11,13 @@ use std::time::Duration;
 
 use lab_core::scenario::Scenario;
 use lab_deploy::CpuControl;
-use lab_deploy::doctor::Component;
 
 /// Whether the real components, root and a CPU cgroup are here. Without
 /// them: with `CI` set, a panic saying what is missing; otherwise `false`
 /// after printing why the test is skipped.
 pub fn ready() -> bool {
     let mut missing = Vec::new();
-    for c in [
-        Component::MariaDb,
-        Component::MariaDbInstallDb,
-        Component::MariaDbClient,
-        Component::PhpFpm,
-        Component::PhpMysql,
-        Component::Nginx,
-    ] {
+    for c in lab_deploy::doctor::MONOLITH {
         if let Err(e) = c.find() {
             missing.push(e.to_string());
         }
