@@ -238,14 +238,7 @@ fn low_rate(t: &Topology, web: &[HostId], db: HostId, (web_ns, db_ns): (f64, f64
     let cores = |h: HostId| f64::from(t.host(h).cores);
     let web_cores: f64 = web.iter().map(|h| cores(*h)).sum();
     let per_req = |ns: f64, cores: f64| if ns > 0.0 { cores * 1e9 / ns } else { f64::INFINITY };
-    let workers: f64 = t
-        .nodes
-        .iter()
-        .filter_map(|n| match &n.kind {
-            NodeKind::Fpm { pool, .. } => Some(f64::from(pool.max_children)),
-            _ => None,
-        })
-        .sum();
+    let workers = f64::from(t.fpm_workers());
     let capacity = if shared {
         per_req(web_ns + db_ns, web_cores)
     } else {

@@ -85,14 +85,7 @@ struct Fpm {
 
 impl Fpm {
     fn new(d: &Deployment, t: &Topology) -> Fpm {
-        let children = t
-            .nodes
-            .iter()
-            .filter_map(|n| match &n.kind {
-                NodeKind::Fpm { pool, .. } => Some(f64::from(pool.max_children)),
-                _ => None,
-            })
-            .sum();
+        let children = f64::from(t.fpm_workers());
         Fpm {
             pools: d
                 .web

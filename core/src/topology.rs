@@ -27,6 +27,7 @@
 //! let NodeKind::Nginx { upstream, .. } = &t.node(t.entry).kind else { panic!() };
 //! let NodeKind::Fpm { db, .. } = &t.node(*upstream).kind else { panic!() };
 //! assert_ne!(t.node(*upstream).host, t.node(*db).host); // a network hop
+//! assert_eq!(t.fpm_workers(), 5); // Debian's pm.max_children
 //! ```
 
 use lab_control::vrrp::VrrpConfig;
@@ -121,6 +122,17 @@ pub struct Rpc {
 }
 
 impl Topology {
+    /// The PHP workers of every pool together (their `max_children`).
+    pub fn fpm_workers(&self) -> u32 {
+        self.nodes
+            .iter()
+            .map(|n| match &n.kind {
+                NodeKind::Fpm { pool, .. } => pool.max_children,
+                _ => 0,
+            })
+            .sum()
+    }
+
     /// What the era's hosts cost an hour together.
     pub fn price_per_hour(&self) -> f64 {
         self.hosts.iter().map(|h| h.price_per_hour).sum()
