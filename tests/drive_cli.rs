@@ -77,7 +77,10 @@ fn drive_writes_the_usual_report_from_measured_figures() {
         .assert()
         .success();
     let stdout = String::from_utf8_lossy(&assert.get_output().stdout);
-    assert!(stdout.contains("bronze (bronze)"), "{stdout}");
+    assert!(
+        stdout.contains("│ bronze ") && !stdout.contains("bronze (bronze)"),
+        "{stdout}"
+    );
     assert!(stdout.contains("0 dropped"), "{stdout}");
     let s: Value = serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     let era = &s["eras"][0];

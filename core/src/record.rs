@@ -43,6 +43,7 @@
 
 mod builder;
 mod coarse;
+mod endpoint;
 mod facts;
 mod latency;
 mod outcome;
@@ -52,10 +53,11 @@ mod wait;
 
 pub use builder::{CounterId, GaugeId, GroupId, RecordBuilder};
 pub use coarse::{CoarseGauges, FULL_MEMBERS, POINTS, Point};
+pub use endpoint::{EndpointTotals, EndpointWindow, MAX_SPLIT_ENDPOINTS, split_endpoints};
 pub use facts::{Fact, FactSender};
 pub use latency::{Digest, HIGHEST_NS, LOWEST_NS, Latencies, SIGNIFICANT_FIGURES};
 pub use outcome::{OutcomeCounts, OutcomeId, OutcomeSpec, standard as outcomes};
-pub use slo::{Check, Verdict, percent};
+pub use slo::{Check, Verdict, format_ms, percent};
 pub use timeline::Timeline;
 pub use wait::{HistogramId, HistogramSpec, standard as waits};
 
@@ -162,6 +164,9 @@ pub struct Window {
     pub gauges: Vec<GaugeStat>,
     /// In the order of [`Record::counters`].
     pub counters: Vec<u64>,
+    /// Per endpoint, in the order of [`Record::endpoints`] (none when the
+    /// run had one endpoint).
+    pub endpoints: Vec<EndpointWindow>,
 }
 
 impl Window {
@@ -190,6 +195,8 @@ pub struct Totals {
     pub counters: Vec<u64>,
     /// Requests whose client had no answer yet when the run ended.
     pub unfinished: u64,
+    /// Per endpoint, in the order of [`Record::endpoints`].
+    pub endpoints: Vec<EndpointTotals>,
 }
 
 impl Totals {
@@ -215,6 +222,11 @@ pub struct Record {
     /// The figures of the gauges the windows do not hold.
     pub coarse: CoarseGauges,
     pub counters: Vec<CounterSpec>,
+    /// The run's endpoints, whose results [`Window::endpoints`] and
+    /// [`Totals::endpoints`] keep apart when there are two to
+    /// [`MAX_SPLIT_ENDPOINTS`] (one endpoint's figures are the totals: see
+    /// [`Record::endpoint_totals`]).
+    pub endpoints: Vec<String>,
     pub windows: Vec<Window>,
     pub totals: Totals,
     /// Stretches of the run the charts mark: scheduled faults, and the
@@ -223,6 +235,14 @@ pub struct Record {
     /// States over the run (who holds the virtual address), drawn as
     /// strips under the latency chart; filled at the end of a run.
     pub timelines: Vec<Timeline>,
+}
+
+/// One endpoint's whole-run figures, borrowed from a record.
+#[derive(Clone, Copy, Debug)]
+pub struct EndpointView<'a> {
+    pub outcomes: &'a OutcomeCounts,
+    /// Latency of its successful responses.
+    pub latency: &'a Latencies,
 }
 
 /// A stretch of the run worth marking on the charts.
@@ -264,6 +284,32 @@ impl Record {
     /// and in each window's and the totals' waits.
     pub fn wait_index(&self, key: &str) -> Option<usize> {
         self.waits.iter().position(|w| w.key == key)
+    }
+
+    /// The whole-run figures of endpoint `i` of [`Record::endpoints`]:
+    /// its own, or the totals when the run had that one endpoint.
+    pub fn endpoint_totals(&self, i: usize) -> Option<EndpointView<'_>> {
+        match self.totals.endpoints.get(i) {
+            Some(e) => Some(EndpointView {
+                outcomes: &e.outcomes,
+                latency: &e.latency,
+            }),
+            None if i == 0 && self.endpoints.len() == 1 => Some(EndpointView {
+                outcomes: &self.totals.outcomes,
+                latency: &self.totals.latency,
+            }),
+            None => None,
+        }
+    }
+
+    /// Endpoint `i`'s figures in window `w`, like [`Record::endpoint_totals`].
+    pub fn endpoint_in_window(&self, w: usize, i: usize) -> Option<(&OutcomeCounts, &Digest)> {
+        let win = self.windows.get(w)?;
+        match win.endpoints.get(i) {
+            Some(e) => Some((&e.outcomes, &e.latency)),
+            None if i == 0 && self.endpoints.len() == 1 => Some((&win.outcomes, &win.latency)),
+            None => None,
+        }
     }
 
     pub fn gauge_index(&self, key: &str) -> Option<usize> {

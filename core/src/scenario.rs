@@ -66,6 +66,16 @@ pub struct Slo {
     /// Ordered by percentile, each bound no lower than the one before.
     pub latency: Vec<LatencyObjective>,
     pub error_rate: Option<f64>,
+    /// `[slo.endpoints.<name>]`: objectives for one endpoint's requests,
+    /// in the file's order; their own `endpoints` are empty.
+    pub endpoints: Vec<(String, Slo)>,
+}
+
+impl Slo {
+    /// True when nothing is asked, of the whole run or of any endpoint.
+    pub fn is_empty(&self) -> bool {
+        self.latency.is_empty() && self.error_rate.is_none() && self.endpoints.is_empty()
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -158,6 +158,48 @@ fn slo_error_rate_is_a_percentage() {
     rejects(&text, "slo.error_rate", "\"0.01\"", "percentage");
 }
 
+#[test]
+fn endpoint_objectives_name_a_declared_endpoint_and_do_not_nest() {
+    let ok = doc("[slo.endpoints.home]\np99 = \"800ms\"", "rate = 1", "", "[eras.stone]");
+    let s = scenario::parse(&ok, Path::new(FILE)).unwrap();
+    assert_eq!(s.slo.endpoints.len(), 1);
+    assert_eq!(s.slo.endpoints[0].0, "home");
+    assert_eq!(s.slo.endpoints[0].1.latency[0].max, 800_000_000);
+    let unknown = doc(
+        "[slo.endpoints.chekout]\np99 = \"800ms\"",
+        "rate = 1",
+        "",
+        "[eras.stone]",
+    );
+    rejects(
+        &unknown,
+        "slo.endpoints.chekout",
+        "chekout",
+        "unknown endpoint \"chekout\": [slo.endpoints] takes home",
+    );
+    let nested = doc(
+        "[slo.endpoints.home]\np99 = \"1s\"\n[slo.endpoints.home.endpoints.home]\np50 = \"1s\"",
+        "rate = 1",
+        "",
+        "[eras.stone]",
+    );
+    rejects(
+        &nested,
+        "slo.endpoints.home.endpoints",
+        "endpoints.home]\np50",
+        "do not nest",
+    );
+    let bad = doc("[slo.endpoints.home]\np99 = \"fast\"", "rate = 1", "", "[eras.stone]");
+    rejects(&bad, "slo.endpoints.home.p99", "\"fast\"", "");
+    let order = doc(
+        "[slo.endpoints.home]\np50 = \"1s\"\np99 = \"10ms\"",
+        "rate = 1",
+        "",
+        "[eras.stone]",
+    );
+    rejects(&order, "slo.endpoints.home.p99", "\"10ms\"", "cannot be faster");
+}
+
 // --- traffic ------------------------------------------------------------------
 
 #[test]

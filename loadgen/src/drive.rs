@@ -183,7 +183,14 @@ impl Shared {
             self.clock.now().unwrap_or(at).max(at)
         };
         let id = self.outcomes.id(cause);
-        self.facts.send(end, Fact::Outcome { id, latency: end - at });
+        self.facts.send(
+            end,
+            Fact::Outcome {
+                id,
+                endpoint: endpoint as u32,
+                latency: end - at,
+            },
+        );
         live.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
 
@@ -316,6 +323,7 @@ pub fn drive(scenario: &Scenario, mut plan: Plan, observer: &mut dyn Observer) -
         duration,
         price_per_hour: 0.0,
     });
+    builder.set_endpoints(scenario.app.endpoints.iter().map(|e| e.name.clone()));
     let outcomes = Outcomes::declare(&mut builder);
     let send_lag = profile.is_some().then(|| builder.add_wait(SEND_LAG));
     for s in &mut plan.scrapers {
@@ -645,6 +653,7 @@ impl Run<'_> {
                             at,
                             Fact::Outcome {
                                 id: dropped,
+                                endpoint: endpoint as u32,
                                 latency: 0,
                             },
                         );

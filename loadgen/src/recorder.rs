@@ -25,10 +25,24 @@ pub const HORIZON: u64 = 100_000_000;
 #[derive(Clone, Copy, Debug)]
 pub enum Fact {
     Arrival,
-    Outcome { id: OutcomeId, latency: u64 },
-    Wait { id: HistogramId, wait: u64 },
-    Gauge { id: GaugeId, value: u64 },
-    Count { id: CounterId, n: u64 },
+    /// `endpoint`: its index among the scenario's endpoints.
+    Outcome {
+        id: OutcomeId,
+        endpoint: u32,
+        latency: u64,
+    },
+    Wait {
+        id: HistogramId,
+        wait: u64,
+    },
+    Gauge {
+        id: GaugeId,
+        value: u64,
+    },
+    Count {
+        id: CounterId,
+        n: u64,
+    },
 }
 
 #[derive(Debug)]
@@ -156,7 +170,7 @@ fn run(
             }
             match t.fact {
                 Fact::Arrival => b.arrival(at),
-                Fact::Outcome { id, latency } => b.outcome(at, id, latency),
+                Fact::Outcome { id, endpoint, latency } => b.outcome_of(at, endpoint, id, latency),
                 Fact::Wait { id, wait } => b.wait(at, id, wait),
                 Fact::Gauge { id, value } => b.gauge(at, id, value),
                 Fact::Count { id, n } => b.count(at, id, n),

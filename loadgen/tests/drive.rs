@@ -304,3 +304,25 @@ fn the_rate_follows_the_profile_and_scrapers_fill_gauges() {
         r.totals.counters[c]
     );
 }
+
+#[test]
+fn each_endpoint_is_recorded_apart_and_they_add_up() {
+    let text = "duration = \"3s\"\n[stats]\nwindow = \"1s\"\n[traffic]\nrate = \"200/s\"\n\
+                [traffic.mix]\nhome = 3\ncheckout = 1\n\
+                [app.endpoints.home]\nsteps = [{ cpu = \"1ms\" }]\n\
+                [app.endpoints.checkout]\nsteps = [{ cpu = \"1ms\" }]\n[eras.stone]\n";
+    let s = lab_core::scenario::parse(text, std::path::Path::new("drive-test.toml")).unwrap();
+    let server = Server::start(Behaviour::Delay(Duration::from_millis(2)));
+    let r = run(&s, &server.url(), Some(64));
+    assert_eq!(r.endpoints, ["home", "checkout"]);
+    for o in r.outcome_ids() {
+        let sum: u64 = r.totals.endpoints.iter().map(|e| e.outcomes[o]).sum();
+        assert_eq!(sum, r.totals.outcomes[o], "{}", r.outcome(o).key);
+    }
+    let (home, checkout) = (&r.totals.endpoints[0], &r.totals.endpoints[1]);
+    // The endpoints are drawn from the scenario's streams, 3 : 1.
+    let share = home.outcomes.total() as f64 / r.totals.outcomes.total() as f64;
+    assert!((0.65..0.85).contains(&share), "home's share {share}");
+    assert!(checkout.latency.count() > 50 && home.latency.count() > 200);
+    assert!(ms(checkout.latency.min().unwrap()) >= 2.0);
+}

@@ -3,6 +3,7 @@
 //! crate, so rendering does not depend on the fonts a machine has.
 
 mod compare;
+mod endpoints;
 mod era;
 mod services;
 mod strip;
@@ -16,6 +17,7 @@ use plotters::coord::{CoordTranslate, Shift};
 use plotters::prelude::*;
 
 pub use compare::Comparison;
+pub use endpoints::{Endpoints, has_endpoints};
 pub use era::{Latency, Throughput};
 pub use services::Services;
 pub(crate) use services::service_waits;
@@ -273,6 +275,17 @@ pub(crate) fn log_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
 pub(crate) fn linear_top(values: impl Iterator<Item = f64>) -> f64 {
     let m = values.fold(0.0f64, f64::max);
     if m <= 0.0 { 1.0 } else { m * 1.1 }
+}
+
+/// Time tick labels as whole seconds, or m:ss past a minute: a run's
+/// windows are seconds, and "90.5" on a time axis reads as a value.
+pub(crate) fn time_label(v: &f64) -> String {
+    let s = v.round() as i64;
+    if s.abs() < 60 {
+        format!("{s}s")
+    } else {
+        format!("{}:{:02}", s / 60, (s % 60).abs())
+    }
 }
 
 /// Latency tick labels that read well on a log axis.

@@ -3,11 +3,11 @@
 
 use std::fmt::Write;
 
-use lab_core::record::percent;
+use lab_core::record::{format_ms as ms, percent};
 
 use crate::charts::Rendered;
 use crate::summary::Summary;
-use crate::table::{errors_by_cause, money};
+use crate::table::{causes, era_name, errors_by_cause, money};
 
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -30,14 +30,6 @@ table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:
 th{background:#f3f3f3}td.l,th.l{text-align:left}.pass{color:#1a7f1a;font-weight:bold}.fail{color:#c01616;font-weight:bold}\
 figure{margin:1.5em 0}figcaption{margin:.4em 0 0;color:#444}figure svg{max-width:100%;height:auto}\
 .meta{color:#555}code{background:#f3f3f3;padding:0 .2em}";
-
-fn ms(v: f64) -> String {
-    if v >= 1000.0 {
-        format!("{:.2} s", v / 1000.0)
-    } else {
-        format!("{v:.1} ms")
-    }
-}
 
 /// The page: summary table, SLO checks, the comparison chart, then each
 /// era's charts, then the files.
@@ -80,9 +72,8 @@ pub fn page(
         };
         let _ = writeln!(
             h,
-            "<tr><td class=\"l\">{} ({})</td><td>{:.1}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"l\">{}</td><td>{}</td></tr>",
-            escape(&e.label),
-            escape(&e.model),
+            "<tr><td class=\"l\">{}</td><td>{:.1}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"l\">{}</td><td>{}</td></tr>",
+            escape(&era_name(e)),
             e.throughput_rps,
             lat(|l| l.p50),
             lat(|l| l.p95),
@@ -141,6 +132,7 @@ pub fn page(
             figure(&mut h, c);
         }
         if let Some(e) = summary.eras.iter().find(|e| &e.label == era) {
+            endpoints_table(&mut h, e);
             waits_table(&mut h, e);
         }
     }
@@ -155,6 +147,36 @@ pub fn page(
     }
     h.push_str("<li>each chart as SVG and PNG, named after the chart</li>\n</ul>\n</body></html>\n");
     h
+}
+
+/// Each endpoint's figures, when the era had several.
+fn endpoints_table(h: &mut String, e: &crate::summary::EraSummary) {
+    if e.endpoints.len() < 2 {
+        return;
+    }
+    let _ = writeln!(
+        h,
+        "<h3>{}: endpoints</h3>\n<p>Each endpoint's requests over the measured span; latency of its successful responses.</p>\n<table><tr><th class=\"l\">endpoint</th><th>ok/s</th><th>p50</th><th>p95</th><th>p99</th><th>max</th><th>errors</th><th class=\"l\">by cause</th></tr>",
+        escape(&e.label)
+    );
+    for ep in &e.endpoints {
+        let lat =
+            |f: fn(&crate::summary::LatencySummary) -> f64| ep.latency_ms.as_ref().map_or("–".into(), |l| ms(f(l)));
+        let by_cause = causes(e, &ep.outcomes, ep.finished);
+        let _ = writeln!(
+            h,
+            "<tr><td class=\"l\">{}</td><td>{:.1}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"l\">{}</td></tr>",
+            escape(&ep.name),
+            ep.throughput_rps,
+            lat(|l| l.p50),
+            lat(|l| l.p95),
+            lat(|l| l.p99),
+            lat(|l| l.max),
+            ep.error_rate.map_or("–".into(), percent),
+            escape(&by_cause)
+        );
+    }
+    h.push_str("</table>\n");
 }
 
 /// Where the era's requests waited, one row per wait the era declares (in

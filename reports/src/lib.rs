@@ -34,7 +34,7 @@ use rayon::prelude::*;
 
 pub use summary::Summary;
 
-use charts::{Comparison, Latency, Rendered, Services, Throughput, Utilisation};
+use charts::{Comparison, Endpoints, Latency, Rendered, Services, Throughput, Utilisation};
 
 /// Why a report could not be written. The cause is the error's source, so
 /// that a printed chain (`{:#}`) shows it once.
@@ -64,6 +64,7 @@ enum Job<'a> {
     Throughput(Throughput<'a>),
     Utilisation(Utilisation<'a>),
     Services(Services<'a>),
+    Endpoints(Endpoints<'a>),
 }
 
 impl Job<'_> {
@@ -74,6 +75,7 @@ impl Job<'_> {
             Job::Throughput(p) => charts::render(p, dir),
             Job::Utilisation(p) => charts::render(p, dir),
             Job::Services(p) => charts::render(p, dir),
+            Job::Endpoints(p) => charts::render(p, dir),
         }
     }
 }
@@ -152,11 +154,8 @@ fn write_with(scenario: &Scenario, records: &[Record], dir: &Path, after_summary
         jobs.push(Job::Compare(Comparison(records)));
     }
     for r in records {
-        jobs.push(Job::Latency(Latency(r)));
-        jobs.push(Job::Throughput(Throughput(r)));
-        jobs.push(Job::Utilisation(Utilisation(r)));
-        if !charts::service_waits(r).is_empty() {
-            jobs.push(Job::Services(Services(r)));
+        for j in era_charts(r) {
+            jobs.push(j);
         }
     }
     let mut rendered: Vec<Rendered> = jobs
@@ -172,7 +171,7 @@ fn write_with(scenario: &Scenario, records: &[Record], dir: &Path, after_summary
     let mut per_era = Vec::new();
     let mut rest = rendered.into_iter();
     for r in records {
-        let charts = if charts::service_waits(r).is_empty() { 3 } else { 4 };
+        let charts = era_charts(r).len();
         per_era.push((r.meta.era.clone(), rest.by_ref().take(charts).collect::<Vec<_>>()));
     }
     let page = html::page(&summary, comparison.as_ref(), &per_era, after_summary);
@@ -184,4 +183,18 @@ fn write_with(scenario: &Scenario, records: &[Record], dir: &Path, after_summary
         dir: dir.to_path_buf(),
         files,
     })
+}
+
+/// An era's charts, in the order the page shows them.
+fn era_charts(r: &Record) -> Vec<Job<'_>> {
+    let mut jobs = vec![Job::Latency(Latency(r))];
+    if charts::has_endpoints(r) {
+        jobs.push(Job::Endpoints(Endpoints(r)));
+    }
+    jobs.push(Job::Throughput(Throughput(r)));
+    jobs.push(Job::Utilisation(Utilisation(r)));
+    if !charts::service_waits(r).is_empty() {
+        jobs.push(Job::Services(Services(r)));
+    }
+    jobs
 }

@@ -2,12 +2,12 @@
 
 use std::io::Write;
 
-use lab_core::Record;
 use lab_core::scenario::Percentile;
+use lab_core::{OutcomeId, Record};
 
 /// Column names, in order: time, load, the declared outcomes, latency, the
-/// declared waits, gauges (mean and max), counters. Documented in
-/// docs/summary-json.md.
+/// declared waits, gauges (mean and max), counters, then each endpoint's
+/// figures when the run had several. Documented in docs/summary-json.md.
 pub fn header(r: &Record) -> Vec<String> {
     let mut h: Vec<String> = ["start_s", "end_s", "offered_rps", "arrivals", "throughput_rps"]
         .iter()
@@ -25,8 +25,27 @@ pub fn header(r: &Record) -> Vec<String> {
         h.push(format!("{}_max", g.key));
     }
     h.extend(r.counters.iter().map(|c| c.key.clone()));
+    for e in endpoints(r) {
+        h.push(format!("{e}.throughput_rps"));
+        h.push(format!("{e}.errors"));
+        h.extend(ENDPOINT_PERCENTILES.iter().map(|p| format!("{e}.{}_ms", p.key())));
+        h.push(format!("{e}.max_ms"));
+    }
     h
 }
+
+/// The endpoints a record keeps apart, as column prefixes.
+fn endpoints(r: &Record) -> Vec<String> {
+    r.windows
+        .first()
+        .filter(|w| !w.endpoints.is_empty())
+        .map_or(Vec::new(), |_| {
+            r.endpoints.iter().map(|e| format!("endpoint.{e}")).collect()
+        })
+}
+
+/// An endpoint's columns keep the percentiles people ask of one.
+const ENDPOINT_PERCENTILES: [Percentile; 3] = [Percentile::P50, Percentile::P95, Percentile::P99];
 
 fn num(x: f64) -> String {
     if x == x.trunc() && x.abs() < 1e15 {
@@ -70,6 +89,17 @@ pub fn write<W: Write>(r: &Record, out: W) -> csv::Result<()> {
             row.push(num(g.max));
         }
         row.extend(win.counters.iter().map(|c| c.to_string()));
+        for e in &win.endpoints {
+            row.push(num(e.outcomes[OutcomeId::OK] as f64 / win.seconds()));
+            row.push(e.outcomes.errors().to_string());
+            let d = &e.latency;
+            row.extend(
+                ENDPOINT_PERCENTILES
+                    .iter()
+                    .map(|p| opt_ms(d.percentile(*p).map(|v| v as f64))),
+            );
+            row.push(opt_ms((d.count > 0).then_some(d.max as f64)));
+        }
         w.write_record(&row)?;
     }
     w.flush()?;

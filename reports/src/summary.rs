@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use lab_core::record::{Latencies, SpanKind, Verdict, waits};
-use lab_core::scenario::{Percentile, Scenario};
+use lab_core::scenario::{Percentile, Scenario, Slo};
 use lab_core::{OutcomeId, Record};
 use serde::Serialize;
 
@@ -35,8 +35,11 @@ pub struct ScenarioInfo {
 
 #[derive(Debug, Serialize)]
 pub struct Objective {
-    /// `p50` … `p999` or `error_rate`.
+    /// `p50` … `p999` or `error_rate`; an endpoint's are prefixed with its
+    /// name (`checkout p99`).
     pub name: String,
+    /// The endpoint the objective is about; `null` for the whole run.
+    pub endpoint: Option<String>,
     /// Milliseconds for latency objectives, a fraction for the error rate.
     pub max: f64,
 }
@@ -64,6 +67,8 @@ pub struct EraSummary {
     pub outcome_specs: Vec<OutcomeSummary>,
     /// Failed over finished requests; `null` when none finished.
     pub error_rate: Option<f64>,
+    /// The same figures per endpoint, in the scenario's order.
+    pub endpoints: Vec<EndpointSummary>,
     pub gauges: Vec<GaugeSummary>,
     pub counters: BTreeMap<String, u64>,
     pub slo: SloSummary,
@@ -77,6 +82,22 @@ pub struct EraSummary {
     pub timelines: Vec<TimelineSummary>,
     /// The era's time series, relative to the report folder.
     pub csv: String,
+}
+
+/// One endpoint's requests over the measured span.
+#[derive(Debug, Serialize)]
+pub struct EndpointSummary {
+    pub name: String,
+    pub finished: u64,
+    pub ok: u64,
+    /// Its successful responses per second.
+    pub throughput_rps: f64,
+    /// Its successful responses only; `null` when there were none.
+    pub latency_ms: Option<LatencySummary>,
+    /// Its failed over its finished requests; `null` when none finished.
+    pub error_rate: Option<f64>,
+    /// Its requests by how they ended: `ok` and every outcome it had.
+    pub outcomes: BTreeMap<String, u64>,
 }
 
 /// What an era costs, from its hosts' `price_per_hour`.
@@ -208,20 +229,9 @@ pub fn csv_name(era: &str) -> String {
 }
 
 pub fn build(scenario: &Scenario, records: &[Record]) -> Summary {
-    let mut slo: Vec<Objective> = scenario
-        .slo
-        .latency
-        .iter()
-        .map(|o| Objective {
-            name: o.percentile.key().into(),
-            max: o.max as f64 / MS,
-        })
-        .collect();
-    if let Some(e) = scenario.slo.error_rate {
-        slo.push(Objective {
-            name: "error_rate".into(),
-            max: e,
-        });
+    let mut slo = objectives(&scenario.slo, None);
+    for (name, o) in &scenario.slo.endpoints {
+        slo.extend(objectives(o, Some(name)));
     }
     Summary {
         schema: SCHEMA,
@@ -238,6 +248,52 @@ pub fn build(scenario: &Scenario, records: &[Record]) -> Summary {
         slo,
         eras: records.iter().map(|r| era(scenario, r)).collect(),
     }
+}
+
+fn objectives(slo: &Slo, endpoint: Option<&String>) -> Vec<Objective> {
+    let prefix = endpoint.map_or(String::new(), |e| format!("{e} "));
+    let mut out: Vec<Objective> = slo
+        .latency
+        .iter()
+        .map(|o| Objective {
+            name: format!("{prefix}{}", o.percentile.key()),
+            endpoint: endpoint.cloned(),
+            max: o.max as f64 / MS,
+        })
+        .collect();
+    if let Some(e) = slo.error_rate {
+        out.push(Objective {
+            name: format!("{prefix}error_rate"),
+            endpoint: endpoint.cloned(),
+            max: e,
+        });
+    }
+    out
+}
+
+/// Each endpoint's figures, in the scenario's order; one endpoint's are
+/// the era's.
+fn endpoints(r: &Record) -> Vec<EndpointSummary> {
+    let span = r.totals.span;
+    (0..r.endpoints.len())
+        .filter_map(|i| {
+            let v = r.endpoint_totals(i)?;
+            Some(EndpointSummary {
+                name: r.endpoints[i].clone(),
+                finished: v.outcomes.total(),
+                ok: v.outcomes[OutcomeId::OK],
+                throughput_rps: v.outcomes[OutcomeId::OK] as f64 / (secs(span)).max(f64::MIN_POSITIVE),
+                latency_ms: latency(v.latency),
+                error_rate: v.outcomes.error_rate(),
+                outcomes: v
+                    .outcomes
+                    .iter()
+                    .filter(|&(o, n)| n > 0 || o == OutcomeId::OK)
+                    .map(|(o, n)| (r.outcome(o).key.to_string(), n))
+                    .collect(),
+            })
+        })
+        .collect()
 }
 
 fn cost(r: &Record) -> Option<Cost> {
@@ -298,6 +354,7 @@ fn era(scenario: &Scenario, r: &Record) -> EraSummary {
             })
             .collect(),
         error_rate: t.outcomes.error_rate(),
+        endpoints: endpoints(r),
         gauges: r
             .gauges
             .iter()

@@ -2,30 +2,24 @@
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, CellAlignment, Color, ContentArrangement, Table};
-use lab_core::record::{outcomes, percent};
+use lab_core::record::{format_ms as ms, outcomes, percent};
 
 use crate::summary::{EraSummary, Summary};
 
-fn ms(v: f64) -> String {
-    if v >= 10_000.0 {
-        format!("{:.1}s", v / 1000.0)
-    } else if v >= 100.0 {
-        format!("{v:.0}ms")
-    } else if v >= 1.0 {
-        format!("{v:.1}ms")
-    } else {
-        format!("{v:.2}ms")
-    }
-}
-
 /// The errors of an era by cause, largest first: `502 backlog full 3.1%, …`.
 pub fn errors_by_cause(e: &EraSummary) -> String {
-    let finished = e.requests.finished.max(1) as f64;
+    causes(e, &e.outcomes, e.requests.finished)
+}
+
+/// Errors among `counts` (of `finished` requests of era `e`) by cause,
+/// largest first.
+pub fn causes(e: &EraSummary, counts: &std::collections::BTreeMap<String, u64>, finished: u64) -> String {
+    let finished = finished.max(1) as f64;
     let mut causes: Vec<(&str, u64)> = e
         .outcome_specs
         .iter()
         .filter(|o| o.key != outcomes::OK.key)
-        .map(|o| (o.label.as_str(), e.outcomes.get(&o.key).copied().unwrap_or(0)))
+        .map(|o| (o.label.as_str(), counts.get(&o.key).copied().unwrap_or(0)))
         .filter(|(_, n)| *n > 0)
         .collect();
     // Stable: equal counts keep the order the era declared them in.
@@ -67,7 +61,7 @@ pub fn render(summary: &Summary) -> String {
             Cell::new(format!("FAIL ({})", failed.join(", "))).fg(Color::Red)
         };
         t.add_row(vec![
-            Cell::new(format!("{} ({})", e.label, e.model)),
+            Cell::new(era_name(e)),
             Cell::new(format!("{:.1}", e.throughput_rps)).set_alignment(CellAlignment::Right),
             Cell::new(lat(|l| l.p50)).set_alignment(CellAlignment::Right),
             Cell::new(lat(|l| l.p95)).set_alignment(CellAlignment::Right),
@@ -79,11 +73,79 @@ pub fn render(summary: &Summary) -> String {
         ]);
     }
     let mut out = t.to_string();
+    if let Some(e) = endpoints(summary) {
+        out.push('\n');
+        out.push_str(&e);
+    }
     if let Some(c) = costs(summary) {
         out.push('\n');
         out.push_str(&c);
     }
     out
+}
+
+/// An era as people name it: its label, and its model when that differs
+/// (`stone`, `big-bronze (bronze)`).
+pub fn era_name(e: &EraSummary) -> String {
+    if e.label == e.model {
+        e.label.clone()
+    } else {
+        format!("{} ({})", e.label, e.model)
+    }
+}
+
+/// One row per endpoint, one column per era: its successes per second,
+/// p50 and p99, and its error rate with its main cause. `None` with a
+/// single endpoint, whose figures are the era's.
+pub fn endpoints(summary: &Summary) -> Option<String> {
+    let names: Vec<&str> = summary
+        .eras
+        .first()?
+        .endpoints
+        .iter()
+        .map(|e| e.name.as_str())
+        .collect();
+    if names.len() < 2 {
+        return None;
+    }
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic);
+    let mut header = vec![Cell::new("endpoint")];
+    header.extend(summary.eras.iter().map(|e| Cell::new(era_name(e))));
+    t.set_header(header);
+    for (i, name) in names.iter().enumerate() {
+        let mut row = vec![Cell::new(name)];
+        for e in &summary.eras {
+            let Some(ep) = e.endpoints.get(i) else {
+                row.push(Cell::new("-"));
+                continue;
+            };
+            let lat = ep
+                .latency_ms
+                .as_ref()
+                .map_or("no success".into(), |l| format!("p50 {} p99 {}", ms(l.p50), ms(l.p99)));
+            let err = match ep.error_rate {
+                None => "-".to_string(),
+                Some(0.0) => "0 err".to_string(),
+                Some(r) => {
+                    let cause = ep
+                        .outcomes
+                        .iter()
+                        .filter(|(k, _)| k.as_str() != outcomes::OK.key)
+                        .max_by_key(|(_, n)| **n)
+                        .and_then(|(k, _)| e.outcome_specs.iter().find(|o| &o.key == k))
+                        .map_or(String::new(), |o| format!(" ({})", o.label));
+                    format!("{} err{cause}", percent(r))
+                }
+            };
+            row.push(Cell::new(format!("{:.1}/s {lat}\n{err}", ep.throughput_rps)));
+        }
+        t.add_row(row);
+    }
+    Some(format!(
+        "per endpoint (successes/s, p50 and p99 of successes, errors):\n{t}"
+    ))
 }
 
 /// `cost: stone 0.10/h (0.12 per million ok), …` when the hosts are priced.

@@ -31,7 +31,9 @@
 //!   `request_terminate_timeout`: a user then has one request at a time),
 //!   and to the expected requests.
 //! - **peak bytes** = in system × [`REQUEST_BYTES`] + windows ×
-//!   ([`WINDOW_BYTES`] + services × [`SERVICE_WINDOW_BYTES`]) + the web
+//!   ([`WINDOW_BYTES`] + services × [`SERVICE_WINDOW_BYTES`] + endpoints
+//!   kept apart × [`ENDPOINT_WINDOW_BYTES`]) + those endpoints ×
+//!   [`ENDPOINT_BYTES`] + the web
 //!   nodes' CPU gauges (a 16-byte figure a window for the first 16, at
 //!   most 256 8-byte points for each other) + max_children ×
 //!   [`CHILD_BYTES`] + web nodes × [`NODE_BYTES`] + users × [`USER_BYTES`] + steps × the size of a
@@ -92,6 +94,12 @@ pub const WINDOW_BYTES: f64 = 4096.0;
 /// Bytes a window's wait histogram of each service adds (gold's
 /// `rpc.<svc>`): its digest and its encoded histogram, with room to spare.
 pub const SERVICE_WINDOW_BYTES: f64 = 1024.0;
+/// Bytes a window's figures of each endpoint add (when the record keeps
+/// them apart): outcome counts, a digest and its encoded histogram.
+pub const ENDPOINT_WINDOW_BYTES: f64 = 1024.0;
+/// Bytes each endpoint kept apart holds for the whole run: its two live
+/// latency histograms (about 100 KiB each at the record's precision).
+pub const ENDPOINT_BYTES: f64 = 256.0 * 1024.0;
 /// Bytes per FPM child (its entry, its place in the changed list, its
 /// pending start, twice).
 pub const CHILD_BYTES: f64 = 2.0 * (crate::nodes::fpm::CHILD_BYTES + 4 + crate::shop::TIMER_BYTES) as f64;
@@ -345,8 +353,10 @@ pub fn estimate(scenario: &Scenario, era: &Era) -> Estimate {
     in_system = in_system.min((requests.ceil() + 1.0) * per_request);
 
     let windows = scenario.duration.div_ceil(scenario.stats.window).max(1);
-    let window_bytes = WINDOW_BYTES + path.services.len() as f64 * SERVICE_WINDOW_BYTES;
+    let split = lab_core::record::split_endpoints(scenario.app.endpoints.len()) as f64;
+    let window_bytes = WINDOW_BYTES + path.services.len() as f64 * SERVICE_WINDOW_BYTES + split * ENDPOINT_WINDOW_BYTES;
     let peak_bytes = in_system * REQUEST_BYTES
+        + split * ENDPOINT_BYTES
         + windows as f64 * window_bytes
         + host_gauge_bytes(path.webs.len(), windows)
         + path.webs.iter().map(|w| f64::from(w.fpm.max_children)).sum::<f64>() * CHILD_BYTES

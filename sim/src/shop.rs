@@ -447,8 +447,13 @@ impl Recorder {
         self.0.push(Fact::Wait { at, histogram, wait });
     }
     #[inline]
-    fn outcome(&mut self, at: Time, outcome: OutcomeId, latency: u64) {
-        self.0.push(Fact::Outcome { at, outcome, latency });
+    fn outcome(&mut self, at: Time, endpoint: u32, outcome: OutcomeId, latency: u64) {
+        self.0.push(Fact::Outcome {
+            at,
+            endpoint,
+            outcome,
+            latency,
+        });
     }
     #[inline]
     fn count(&mut self, at: Time, counter: CounterId, n: u64) {

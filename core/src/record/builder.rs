@@ -1,6 +1,7 @@
 //! Builds a [`Record`] from events given in time order.
 
 use super::coarse::{CoarseAcc, FULL_MEMBERS};
+use super::endpoint::{EndpointAcc, EndpointTotals, split_endpoints};
 use super::{
     CounterSpec, GaugeGroup, GaugeSpec, GaugeStat, HistogramId, HistogramSpec, Latencies, OutcomeCounts, OutcomeId,
     OutcomeSpec, Record, RecordMeta, Totals, Window, outcomes,
@@ -58,6 +59,9 @@ pub struct RecordBuilder {
     windows: Vec<Window>,
     total_latency: Latencies,
     total_waits: Vec<Latencies>,
+    /// The endpoints' keys, and their accumulators when there are two or more.
+    endpoint_keys: Vec<String>,
+    endpoints: Vec<EndpointAcc>,
     scratch: Vec<u8>,
 }
 
@@ -89,8 +93,31 @@ impl RecordBuilder {
             windows: Vec::new(),
             total_latency: Latencies::default(),
             total_waits: Vec::new(),
+            endpoint_keys: Vec::new(),
+            endpoints: Vec::new(),
             scratch: Vec::new(),
         }
+    }
+
+    /// Names the endpoints whose results are kept apart, in the order of
+    /// the indices [`RecordBuilder::outcome_of`] takes. With one, nothing is
+    /// split: its figures are the totals; nor with more than
+    /// [`super::MAX_SPLIT_ENDPOINTS`].
+    ///
+    /// # Panics
+    ///
+    /// When a window has already closed, or endpoints were already named.
+    pub fn set_endpoints<S: Into<String>>(&mut self, keys: impl IntoIterator<Item = S>) {
+        assert!(self.endpoint_keys.is_empty(), "endpoints are named once");
+        self.assert_no_window_closed("endpoint", "endpoints");
+        let keys: Vec<String> = keys.into_iter().map(Into::into).collect();
+        if split_endpoints(keys.len()) > 0 {
+            self.endpoints = keys
+                .iter()
+                .map(|_| EndpointAcc::new(self.outcome_specs.len()))
+                .collect();
+        }
+        self.endpoint_keys = keys;
     }
 
     /// Declares a way requests can end and returns its id.
@@ -121,6 +148,9 @@ impl RecordBuilder {
         let id = OutcomeId(u16::try_from(self.outcome_specs.len()).expect("fewer than 65536 outcomes"));
         self.outcome_specs.push(spec);
         self.outcomes.push_zero();
+        for e in &mut self.endpoints {
+            e.outcomes.push_zero();
+        }
         id
     }
 
@@ -232,6 +262,16 @@ impl RecordBuilder {
         }
     }
 
+    /// A request to endpoint `endpoint` (its index among
+    /// [`RecordBuilder::set_endpoints`]'s) ended for its client.
+    #[inline]
+    pub fn outcome_of(&mut self, now: u64, endpoint: u32, outcome: OutcomeId, latency: u64) {
+        self.outcome(now, outcome, latency);
+        if let Some(e) = self.endpoints.get_mut(endpoint as usize) {
+            e.outcome(outcome, latency);
+        }
+    }
+
     /// A wait of the declared `histogram` ended.
     #[inline]
     pub fn wait(&mut self, now: u64, histogram: HistogramId, wait: u64) {
@@ -315,6 +355,7 @@ impl RecordBuilder {
             waits: self.waits.iter().map(|w| w.digest(scratch)).collect(),
             gauges,
             counters: self.counters.iter_mut().map(std::mem::take).collect(),
+            endpoints: self.endpoints.iter_mut().map(|e| e.close(measured, scratch)).collect(),
         };
         self.latency.reset();
         self.waits.iter_mut().for_each(Latencies::reset);
@@ -350,6 +391,21 @@ impl RecordBuilder {
             }
         }
         let arrivals = measured.iter().map(|w| w.arrivals).sum();
+        let endpoints = self
+            .endpoints
+            .into_iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let mut outcomes = OutcomeCounts::zeroed(self.outcome_specs.len());
+                for w in &measured {
+                    outcomes.add(&w.endpoints[i].outcomes);
+                }
+                EndpointTotals {
+                    outcomes,
+                    latency: e.total_latency,
+                }
+            })
+            .collect();
         // The gauges the windows hold keep their order; the coarse ones
         // follow, in theirs (a coarse gauge's slot is its rank among them).
         let first = self.gauge_specs.len() - self.coarse.len();
@@ -389,6 +445,7 @@ impl RecordBuilder {
             gauges,
             counters,
             unfinished,
+            endpoints,
         };
         Record {
             meta: self.meta,
@@ -398,6 +455,7 @@ impl RecordBuilder {
             groups,
             coarse,
             counters: self.counter_specs,
+            endpoints: self.endpoint_keys,
             windows: self.windows,
             totals,
             spans: Vec::new(),

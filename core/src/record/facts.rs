@@ -24,6 +24,8 @@ pub enum Fact {
     /// A request ended for its client; `latency` is measured from its arrival.
     Outcome {
         at: u64,
+        /// The endpoint's index, for [`RecordBuilder::outcome_of`].
+        endpoint: u32,
         outcome: OutcomeId,
         latency: u64,
     },
@@ -59,7 +61,12 @@ impl RecordBuilder {
         match fact {
             Fact::Arrival { at } => self.arrival(at),
             Fact::Wait { at, histogram, wait } => self.wait(at, histogram, wait),
-            Fact::Outcome { at, outcome, latency } => self.outcome(at, outcome, latency),
+            Fact::Outcome {
+                at,
+                endpoint,
+                outcome,
+                latency,
+            } => self.outcome_of(at, endpoint, outcome, latency),
             Fact::Count { at, counter, n } => self.count(at, counter, n),
             Fact::Gauge { at, gauge, value } => self.gauge(at, gauge, value),
             Fact::Levels {
@@ -302,6 +309,7 @@ mod tests {
                     Fact::Count { at, counter: c, n: 1 },
                     Fact::Outcome {
                         at,
+                        endpoint: 0,
                         outcome: if i % 9 == 0 { backlog_full } else { OutcomeId::OK },
                         latency: 1_000 + i,
                     },

@@ -3,12 +3,12 @@
 use crate::scenario::Slo;
 use crate::scenario::units::format_duration;
 
-use super::Record;
+use super::{Latencies, OutcomeCounts, Record};
 
 /// One objective, judged.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Check {
-    /// `p99`, `error_rate`, ...
+    /// `p99`, `error_rate`, ...; an endpoint's are `checkout p99`.
     pub name: String,
     pub target: String,
     pub actual: String,
@@ -25,26 +25,27 @@ impl Verdict {
     /// Latency objectives apply to successful responses after the warm-up;
     /// the error rate counts every failure, client timeouts included. A run
     /// in which nothing succeeded fails every latency objective.
+    ///
+    /// An endpoint's objectives are judged on its own requests; an endpoint
+    /// the record does not know fails them, since nothing was measured.
     pub fn judge(slo: &Slo, record: &Record) -> Verdict {
         let t = &record.totals;
         let mut checks = Vec::new();
-        for o in &slo.latency {
-            let actual = t.latency.percentile(o.percentile);
-            checks.push(Check {
-                name: o.percentile.key().to_string(),
-                target: format!("≤ {}", format_duration(o.max)),
-                actual: actual.map_or("no successful response".into(), format_duration),
-                pass: actual.is_some_and(|a| a <= o.max),
-            });
-        }
-        if let Some(max) = slo.error_rate {
-            let actual = t.outcomes.error_rate();
-            checks.push(Check {
-                name: "error_rate".into(),
-                target: format!("≤ {}", percent(max)),
-                actual: actual.map_or("no finished request".into(), percent),
-                pass: actual.is_some_and(|a| a <= max),
-            });
+        judge_into(&mut checks, "", slo, &t.outcomes, &t.latency);
+        for (name, objectives) in &slo.endpoints {
+            let figures = record
+                .endpoints
+                .iter()
+                .position(|e| e == name)
+                .and_then(|i| record.endpoint_totals(i));
+            let prefix = format!("{name} ");
+            match figures {
+                Some(v) => judge_into(&mut checks, &prefix, objectives, v.outcomes, v.latency),
+                None => {
+                    let none = OutcomeCounts::zeroed(1);
+                    judge_into(&mut checks, &prefix, objectives, &none, &Latencies::default());
+                }
+            }
         }
         Verdict { checks }
     }
@@ -53,6 +54,57 @@ impl Verdict {
     pub fn pass(&self) -> bool {
         self.checks.iter().all(|c| c.pass)
     }
+}
+
+fn judge_into(checks: &mut Vec<Check>, prefix: &str, slo: &Slo, outcomes: &OutcomeCounts, latency: &Latencies) {
+    for o in &slo.latency {
+        let actual = latency.percentile(o.percentile);
+        checks.push(Check {
+            name: format!("{prefix}{}", o.percentile.key()),
+            target: format!("≤ {}", format_duration(o.max)),
+            actual: actual.map_or("no successful response".into(), |ns| format_ms(ns as f64 / 1e6)),
+            pass: actual.is_some_and(|a| a <= o.max),
+        });
+    }
+    if let Some(max) = slo.error_rate {
+        let actual = outcomes.error_rate();
+        checks.push(Check {
+            name: format!("{prefix}error_rate"),
+            target: format!("≤ {}", percent(max)),
+            actual: actual.map_or("no finished request".into(), percent),
+            pass: actual.is_some_and(|a| a <= max),
+        });
+    }
+}
+
+/// A latency in milliseconds as people read it, with three significant
+/// figures: `0.421ms`, `4.21ms`, `42.1ms`, `421ms`, `4.21s`, `42.1s`. The
+/// terminal, the page and the SLO table all print latencies with it, so one
+/// value reads the same everywhere.
+pub fn format_ms(ms: f64) -> String {
+    if !ms.is_finite() {
+        return "-".into();
+    }
+    let (v, unit) = if ms >= 1000.0 { (ms / 1000.0, "s") } else { (ms, "ms") };
+    // Rounding can carry into the next decade (999.6 → 1000): decide the
+    // digits from the rounded value.
+    let digits = |v: f64| {
+        if v >= 100.0 {
+            0
+        } else if v >= 10.0 {
+            1
+        } else if v >= 1.0 {
+            2
+        } else {
+            3
+        }
+    };
+    let d = digits(v);
+    let rounded = (v * 10f64.powi(d)).round() / 10f64.powi(d);
+    if unit == "ms" && rounded >= 1000.0 {
+        return format_ms(1000.0);
+    }
+    format!("{rounded:.*}{unit}", digits(rounded) as usize)
 }
 
 /// A fraction as a percentage with enough digits to tell 0.01 % from 0.
@@ -64,5 +116,28 @@ pub fn percent(f: f64) -> String {
         format!("{p:.2}%")
     } else {
         format!("{p:.3}%")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_ms;
+
+    #[test]
+    fn latencies_read_with_three_significant_figures() {
+        let cases = [
+            (0.4213, "0.421ms"),
+            (4.213, "4.21ms"),
+            (42.13, "42.1ms"),
+            (989.856, "990ms"),
+            (999.7, "1.00s"),
+            (9.9999, "10.0ms"),
+            (1234.0, "1.23s"),
+            (61_000.0, "61.0s"),
+            (0.0, "0.000ms"),
+        ];
+        for (v, s) in cases {
+            assert_eq!(format_ms(v), s, "{v}");
+        }
     }
 }

@@ -62,6 +62,8 @@ pub struct RawSlo {
     pub p99: Opt<String>,
     pub p999: Opt<String>,
     pub error_rate: Opt<String>,
+    /// `[slo.endpoints.<name>]`: the same objectives for one endpoint.
+    pub endpoints: Opt<IndexMap<String, Field<RawSlo>>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -20,7 +20,7 @@ use super::limits::{self, echo};
 use super::locate::{KeyPath, Locator};
 use super::raw::*;
 use super::units::{format_duration, parse_duration, parse_percent};
-use super::{LatencyObjective, Percentile, Scenario, Slo, Stats};
+use super::{App, LatencyObjective, Percentile, Scenario, Slo, Stats};
 
 pub(in crate::scenario) struct Ctx<'a, 't> {
     loc: &'a Locator<'t>,
@@ -292,7 +292,6 @@ pub(super) fn validate(f: &Field<RawScenario>, file: &Path, loc: &Locator) -> Re
     };
 
     let stats = stats(&mut cx, &raw.stats, duration);
-    let slo = slo(&mut cx, &raw.slo);
     let app = match cx.get(&root.key("app"), &raw.app) {
         None => None,
         Some(None) => {
@@ -304,6 +303,7 @@ pub(super) fn validate(f: &Field<RawScenario>, file: &Path, loc: &Locator) -> Re
         }
         Some(Some(a)) => app::app(&mut cx, a),
     };
+    let slo = slo(&mut cx, &raw.slo, app.as_ref());
     let traffic = match cx.get(&root.key("traffic"), &raw.traffic) {
         None => None,
         Some(None) => {
@@ -423,10 +423,52 @@ fn stats(cx: &mut Ctx<'_, '_>, raw: &Opt<RawStats>, duration: Option<u64>) -> Op
     problems.is_empty().then_some(Stats { window, warmup })
 }
 
-fn slo(cx: &mut Ctx<'_, '_>, raw: &Opt<RawSlo>) -> Option<Slo> {
+fn slo(cx: &mut Ctx<'_, '_>, raw: &Opt<RawSlo>, app: Option<&App>) -> Option<Slo> {
     let p = KeyPath::root().key("slo");
     let default = RawSlo::default();
     let raw = cx.table(&p, raw, &default)?;
+    let whole = objectives(cx, &p, raw);
+    let mut endpoints = Vec::new();
+    let mut ok = true;
+    let ep = p.key("endpoints");
+    for (name, f) in cx.get(&ep, &raw.endpoints)?.into_iter().flatten() {
+        let np = ep.key(name);
+        let Some(r) = cx.field(&np, f, "") else {
+            ok = false;
+            continue;
+        };
+        if let Some(app) = app
+            && !app.endpoints.iter().any(|e| &e.name == name)
+        {
+            cx.report_key(
+                &np,
+                format!(
+                    "unknown endpoint \"{}\": [slo.endpoints] takes {}",
+                    echo(name),
+                    one_of(app.endpoints.iter().map(|e| e.name.clone()))
+                ),
+            );
+            ok = false;
+        }
+        if r.endpoints.is_some() {
+            cx.report(
+                &np.key("endpoints"),
+                "objectives per endpoint do not nest: put each endpoint's under [slo.endpoints.<name>]",
+            );
+            ok = false;
+        }
+        match objectives(cx, &np, r) {
+            Some(o) => endpoints.push((name.clone(), o)),
+            None => ok = false,
+        }
+    }
+    let mut whole = whole?;
+    whole.endpoints = endpoints;
+    ok.then_some(whole)
+}
+
+/// The objectives of one table of `[slo]`: the whole run's or an endpoint's.
+fn objectives(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &RawSlo) -> Option<Slo> {
     let mut latency = Vec::new();
     let mut ok = true;
     for (pct, text) in [
@@ -469,5 +511,9 @@ fn slo(cx: &mut Ctx<'_, '_>, raw: &Opt<RawSlo>) -> Option<Slo> {
         },
     };
     let error_rate = error_rate?;
-    ok.then_some(Slo { latency, error_rate })
+    ok.then_some(Slo {
+        latency,
+        error_rate,
+        endpoints: Vec::new(),
+    })
 }

@@ -7,7 +7,7 @@ use plotters::prelude::*;
 
 use super::{
     DrawResult, FONT, Plot, caption_font, color, frame, legend, legend_box, legend_line, linear_top, log_range, mid,
-    ms_label,
+    ms_label, time_label,
 };
 
 pub struct Comparison<'a>(pub &'a [Record]);
@@ -48,7 +48,8 @@ impl Plot for Comparison<'_> {
         let mut chart = frame(&panels[0], 30).build_cartesian_2d(0f64..x_max, (lo..hi).log_scale())?;
         chart
             .configure_mesh()
-            .y_desc("p99 of 200s")
+            .x_label_formatter(&time_label)
+            .y_desc("p99 of successful responses")
             .y_label_formatter(&ms_label)
             .label_style((FONT, 13))
             .axis_desc_style((FONT, 14))
@@ -70,7 +71,8 @@ impl Plot for Comparison<'_> {
         let mut chart = frame(&panels[1], 30).build_cartesian_2d(0f64..x_max, 0f64..top)?;
         chart
             .configure_mesh()
-            .y_desc("200s per second")
+            .x_label_formatter(&time_label)
+            .y_desc("successful responses/s")
             .label_style((FONT, 13))
             .axis_desc_style((FONT, 14))
             .draw()?;
@@ -100,7 +102,8 @@ impl Plot for Comparison<'_> {
         let mut chart = frame(&panels[2], 40).build_cartesian_2d(0f64..x_max, 0f64..100f64)?;
         chart
             .configure_mesh()
-            .x_desc("time (s)")
+            .x_label_formatter(&time_label)
+            .x_desc("time")
             .y_desc("errors (% of finished)")
             .label_style((FONT, 13))
             .axis_desc_style((FONT, 14))

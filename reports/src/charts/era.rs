@@ -10,7 +10,7 @@ use plotters::prelude::*;
 
 use super::{
     DrawResult, FONT, NO_ENTRY, Plot, caption_font, color, legend, legend_box, legend_line, linear_top, log_range, mid,
-    ms_label, outcome_colors, strip, timed_frame,
+    ms_label, outcome_colors, strip, time_label, timed_frame,
 };
 
 /// Height of the latency chart without its strips.
@@ -126,8 +126,9 @@ impl Plot for Latency<'_> {
             .set_secondary_coord(0f64..x_max(r), 0f64..load_top);
         chart
             .configure_mesh()
-            .x_desc(if strips { "" } else { "time (s)" })
-            .y_desc("latency of 200s")
+            .x_label_formatter(&time_label)
+            .x_desc(if strips { "" } else { "time" })
+            .y_desc("latency of successful responses")
             .y_label_formatter(&ms_label)
             .label_style((FONT, 13))
             .axis_desc_style((FONT, 14))
@@ -219,7 +220,8 @@ impl Plot for Throughput<'_> {
             .build_cartesian_2d(0f64..x_max(r), 0f64..top)?;
         chart
             .configure_mesh()
-            .x_desc("time (s)")
+            .x_label_formatter(&time_label)
+            .x_desc("time")
             .y_desc("responses/s")
             .label_style((FONT, 13))
             .axis_desc_style((FONT, 14))

@@ -7,7 +7,9 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::era::{shade_spans, x_max};
-use super::{DrawResult, FONT, Plot, caption_font, color, legend, legend_line, log_range, mid, ms_label, timed_frame};
+use super::{
+    DrawResult, FONT, Plot, caption_font, color, legend, legend_line, log_range, mid, ms_label, time_label, timed_frame,
+};
 
 /// The waits of a record that are calls to a service, with the service's name.
 pub(crate) fn service_waits(r: &Record) -> Vec<(usize, &str)> {
@@ -59,7 +61,8 @@ impl Plot for Services<'_> {
             .build_cartesian_2d(0.0..x_max(r), (lo..hi).log_scale())?;
         chart
             .configure_mesh()
-            .x_desc("time (s)")
+            .x_label_formatter(&time_label)
+            .x_desc("time")
             .y_desc("p99 of a call")
             .y_label_formatter(&ms_label)
             .label_style((FONT, 13))

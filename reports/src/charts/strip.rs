@@ -9,7 +9,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{DrawResult, FONT, LABEL_AREA, MARGIN, NO_ENTRY};
+use super::{DrawResult, FONT, LABEL_AREA, MARGIN, NO_ENTRY, time_label};
 
 /// Height of a timeline's row, in pixels.
 const ROW: u32 = 26;
@@ -61,9 +61,10 @@ where
         .build_cartesian_2d(0f64..x_max, 0f64..n as f64)?;
     chart
         .configure_mesh()
+        .x_label_formatter(&time_label)
         .disable_mesh()
         .y_labels(0)
-        .x_desc("time (s)")
+        .x_desc("time")
         .label_style((FONT, 13))
         .axis_desc_style((FONT, 14))
         .draw()?;

@@ -10,7 +10,8 @@ use plotters::prelude::*;
 
 use super::era::{shade_spans, x_max};
 use super::{
-    DrawResult, FONT, Plot, caption_font, color, legend, legend_box, legend_line, linear_top, mid, timed_frame,
+    DrawResult, FONT, Plot, caption_font, color, legend, legend_box, legend_line, linear_top, mid, time_label,
+    timed_frame,
 };
 
 /// The members of a group drawn each as its own line.
@@ -122,6 +123,7 @@ impl Plot for Utilisation<'_> {
         let mut chart = timed_frame(&upper, 35, false).build_cartesian_2d(0f64..x_max(r), 0f64..105f64)?;
         chart
             .configure_mesh()
+            .x_label_formatter(&time_label)
             .y_desc("utilisation (%)")
             .label_style((FONT, 13))
             .axis_desc_style((FONT, 14))
@@ -157,7 +159,8 @@ impl Plot for Utilisation<'_> {
         let mut chart = timed_frame(&rest, 40, false).build_cartesian_2d(0f64..x_max(r), 0f64..top)?;
         chart
             .configure_mesh()
-            .x_desc("time (s)")
+            .x_label_formatter(&time_label)
+            .x_desc("time")
             .y_desc("requests (window mean)")
             .label_style((FONT, 13))
             .axis_desc_style((FONT, 14))
@@ -202,6 +205,7 @@ where
     let mut chart = timed_frame(area, 35, false).build_cartesian_2d(0f64..x_max(r), 0f64..top)?;
     chart
         .configure_mesh()
+        .x_label_formatter(&time_label)
         .y_desc(format!("{} (%)", g.label))
         .label_style((FONT, 13))
         .axis_desc_style((FONT, 14))

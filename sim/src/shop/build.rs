@@ -42,6 +42,7 @@ impl Shop {
             duration: scenario.duration,
             price_per_hour: topology.price_per_hour(),
         });
+        rec.set_endpoints(scenario.app.endpoints.iter().map(|e| e.name.clone()));
         let mut sched = Scheduler::default();
         let mut book = LaneBook::default();
         let children = path.webs.iter().map(|w| f64::from(w.fpm.max_children)).sum::<f64>();

@@ -291,7 +291,7 @@ impl Shop {
         }
         if r.client_waiting {
             r.client_waiting = false;
-            self.rec.outcome(self.now, outcome, self.now - r.arrived);
+            self.rec.outcome(self.now, r.program, outcome, self.now - r.arrived);
             next_request_of(r.user, &self.thinks, self.now, &mut self.sched);
         }
     }
@@ -589,7 +589,7 @@ impl Shop {
         if r.client_waiting {
             r.client_waiting = false;
             self.rec
-                .outcome(self.now, self.outcomes.client_timeout, self.now - r.arrived);
+                .outcome(self.now, r.program, self.outcomes.client_timeout, self.now - r.arrived);
             next_request_of(r.user, &self.thinks, self.now, &mut self.sched);
             if r.front != Front::Direct {
                 self.settle(key);
@@ -691,7 +691,7 @@ fn answer(
     leave_nginx(r, nginx);
     if r.client_waiting {
         r.client_waiting = false;
-        rec.outcome(now, outcome, now - r.arrived);
+        rec.outcome(now, r.program, outcome, now - r.arrived);
         next_request_of(r.user, thinks, now, sched);
     }
 }
