@@ -48,6 +48,7 @@ mod facts;
 mod latency;
 mod outcome;
 mod slo;
+mod stretch;
 mod timeline;
 mod wait;
 
@@ -58,6 +59,7 @@ pub use facts::{Fact, FactSender};
 pub use latency::{Digest, HIGHEST_NS, LOWEST_NS, Latencies, SIGNIFICANT_FIGURES};
 pub use outcome::{OutcomeCounts, OutcomeId, OutcomeSpec, standard as outcomes};
 pub use slo::{Check, Verdict, format_ms, percent};
+pub use stretch::Stretch;
 pub use timeline::Timeline;
 pub use wait::{HistogramId, HistogramSpec, standard as waits};
 

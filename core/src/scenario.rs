@@ -14,6 +14,7 @@ mod fault;
 mod haproxy;
 pub mod limits;
 mod locate;
+mod phase;
 mod raw;
 mod traffic;
 pub mod units;
@@ -33,6 +34,7 @@ pub use error::{Problem, ScenarioError};
 pub use fault::{Fault, FaultKind, LB_MASTER};
 pub use haproxy::{Balance, Haproxy, HashType, HealthCheck};
 pub use locate::{KeyPath, Locator, Position};
+pub use phase::Phase;
 pub use traffic::{RateProfile, Traffic, Workload};
 
 /// A validated scenario. Durations are integer nanoseconds.
@@ -49,6 +51,9 @@ pub struct Scenario {
     pub traffic: Traffic,
     pub app: App,
     pub eras: Vec<Era>,
+    /// The stretches the report gives apart: the scenario's `[[phases]]`,
+    /// or phases derived from the rate profile, which partition the run.
+    pub phases: Vec<Phase>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -66,6 +71,9 @@ pub struct Slo {
     /// Ordered by percentile, each bound no lower than the one before.
     pub latency: Vec<LatencyObjective>,
     pub error_rate: Option<f64>,
+    /// `[slo] during = "<phase>"`: the objectives are judged on that
+    /// phase's windows only.
+    pub during: Option<Phase>,
     /// `[slo.endpoints.<name>]`: objectives for one endpoint's requests,
     /// in the file's order; their own `endpoints` are empty.
     pub endpoints: Vec<(String, Slo)>,

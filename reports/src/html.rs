@@ -7,7 +7,7 @@ use lab_core::record::{format_ms as ms, percent};
 
 use crate::charts::Rendered;
 use crate::summary::Summary;
-use crate::table::{causes, era_name, errors_by_cause, money};
+use crate::table::{causes, clock, era_name, errors_by_cause, money};
 
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -132,6 +132,7 @@ pub fn page(
             figure(&mut h, c);
         }
         if let Some(e) = summary.eras.iter().find(|e| &e.label == era) {
+            phases_table(&mut h, e);
             endpoints_table(&mut h, e);
             waits_table(&mut h, e);
         }
@@ -147,6 +148,44 @@ pub fn page(
     }
     h.push_str("<li>each chart as SVG and PNG, named after the chart</li>\n</ul>\n</body></html>\n");
     h
+}
+
+/// Each phase's figures, unless the run is one derived phase.
+fn phases_table(h: &mut String, e: &crate::summary::EraSummary) {
+    if e.phases.len() < 2 && e.phases.iter().all(|p| p.derived) {
+        return;
+    }
+    let _ = writeln!(
+        h,
+        "<h3>{}: phases</h3>\n<p>Each phase's figures{}; the worst window is the one-window p99 a whole-phase figure dilutes.</p>\n<table><tr><th class=\"l\">phase</th><th>from</th><th>to</th><th>offered/s</th><th>ok/s</th><th>p50</th><th>p99</th><th>worst window p99</th><th>errors</th></tr>",
+        escape(&e.label),
+        if e.phases.iter().all(|p| p.derived) {
+            " (derived from the rate profile: name your own with <code>[[phases]]</code>)"
+        } else {
+            ""
+        }
+    );
+    for p in &e.phases {
+        let lat =
+            |f: fn(&crate::summary::LatencySummary) -> f64| p.latency_ms.as_ref().map_or("–".into(), |l| ms(f(l)));
+        let worst = match (p.worst_window_p99_ms, p.worst_window_start_s) {
+            (Some(w), Some(at)) => format!("{} at {}", ms(w), clock(at)),
+            _ => "–".into(),
+        };
+        let _ = writeln!(
+            h,
+            "<tr><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{:.1}</td><td>{}</td><td>{}</td><td>{worst}</td><td>{}</td></tr>",
+            escape(&p.name),
+            clock(p.from_s),
+            clock(p.to_s),
+            p.offered_rps,
+            p.throughput_rps,
+            lat(|l| l.p50),
+            lat(|l| l.p99),
+            p.error_rate.map_or("–".into(), percent)
+        );
+    }
+    h.push_str("</table>\n");
 }
 
 /// Each endpoint's figures, when the era had several.

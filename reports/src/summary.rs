@@ -69,6 +69,9 @@ pub struct EraSummary {
     pub error_rate: Option<f64>,
     /// The same figures per endpoint, in the scenario's order.
     pub endpoints: Vec<EndpointSummary>,
+    /// The figures of each phase (the scenario's, or derived from its
+    /// rate profile), in time order.
+    pub phases: Vec<PhaseSummary>,
     pub gauges: Vec<GaugeSummary>,
     pub counters: BTreeMap<String, u64>,
     pub slo: SloSummary,
@@ -82,6 +85,27 @@ pub struct EraSummary {
     pub timelines: Vec<TimelineSummary>,
     /// The era's time series, relative to the report folder.
     pub csv: String,
+}
+
+/// One phase's figures, from the windows whose middle it holds.
+#[derive(Debug, Serialize)]
+pub struct PhaseSummary {
+    pub name: String,
+    /// Derived from the rate profile rather than named by the scenario.
+    pub derived: bool,
+    pub from_s: f64,
+    pub to_s: f64,
+    /// Windows of the phase the warm-up left out.
+    pub warmup_windows: usize,
+    /// The rate the traffic intended, averaged over the phase.
+    pub offered_rps: f64,
+    pub throughput_rps: f64,
+    pub finished: u64,
+    pub latency_ms: Option<LatencySummary>,
+    pub error_rate: Option<f64>,
+    /// The highest p99 of one window in the phase, and where it starts.
+    pub worst_window_p99_ms: Option<f64>,
+    pub worst_window_start_s: Option<f64>,
 }
 
 /// One endpoint's requests over the measured span.
@@ -355,6 +379,27 @@ fn era(scenario: &Scenario, r: &Record) -> EraSummary {
             .collect(),
         error_rate: t.outcomes.error_rate(),
         endpoints: endpoints(r),
+        phases: scenario
+            .phases
+            .iter()
+            .map(|p| {
+                let s = r.stretch(p);
+                PhaseSummary {
+                    name: p.name.clone(),
+                    derived: p.derived,
+                    from_s: secs(p.from),
+                    to_s: secs(p.to),
+                    warmup_windows: s.warmup_windows,
+                    offered_rps: s.offered,
+                    throughput_rps: s.throughput(),
+                    finished: s.outcomes.total(),
+                    latency_ms: latency(&s.latency),
+                    error_rate: s.outcomes.error_rate(),
+                    worst_window_p99_ms: s.worst_p99.map(|w| w.1 as f64 / MS),
+                    worst_window_start_s: s.worst_p99.map(|w| secs(w.0)),
+                }
+            })
+            .collect(),
         gauges: r
             .gauges
             .iter()

@@ -73,6 +73,17 @@ pub fn render(summary: &Summary) -> String {
         ]);
     }
     let mut out = t.to_string();
+    let warmup = summary.scenario.warmup_s;
+    if warmup > 0.0 {
+        out.push_str(&format!(
+            "\nevery figure leaves out the first {} (the warm-up, [stats] warmup)",
+            lab_core::scenario::units::format_duration((warmup * 1e9).round() as u64)
+        ));
+    }
+    if let Some(p) = phases(summary) {
+        out.push('\n');
+        out.push_str(&p);
+    }
     if let Some(e) = endpoints(summary) {
         out.push('\n');
         out.push_str(&e);
@@ -92,6 +103,62 @@ pub fn era_name(e: &EraSummary) -> String {
     } else {
         format!("{} ({})", e.label, e.model)
     }
+}
+
+/// `1:15` for 75 s: phases are read against the charts' time axes.
+pub fn clock(s: f64) -> String {
+    let s = s.round() as i64;
+    format!("{}:{:02}", s / 60, s % 60)
+}
+
+/// One row per phase, one column per era: successes per second, p99 and
+/// the worst window's p99, errors. `None` with a single derived phase,
+/// whose figures are the whole run's.
+pub fn phases(summary: &Summary) -> Option<String> {
+    let first = summary.eras.first()?;
+    if first.phases.len() < 2 && first.phases.iter().all(|p| p.derived) {
+        return None;
+    }
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic);
+    let mut header = vec![Cell::new("phase")];
+    header.extend(summary.eras.iter().map(|e| Cell::new(era_name(e))));
+    t.set_header(header);
+    for (i, p) in first.phases.iter().enumerate() {
+        let mut row = vec![Cell::new(format!(
+            "{}\n{}–{}, {:.0}/s",
+            p.name,
+            clock(p.from_s),
+            clock(p.to_s),
+            p.offered_rps
+        ))];
+        for e in &summary.eras {
+            let Some(ph) = e.phases.get(i) else {
+                row.push(Cell::new("-"));
+                continue;
+            };
+            let lat = ph
+                .latency_ms
+                .as_ref()
+                .map_or("no success".into(), |l| format!("p99 {}", ms(l.p99)));
+            let worst = match (ph.worst_window_p99_ms, ph.worst_window_start_s) {
+                (Some(w), Some(at)) => format!(" (worst {} at {})", ms(w), clock(at)),
+                _ => String::new(),
+            };
+            let err = ph.error_rate.map_or("-".into(), |r| format!("{} err", percent(r)));
+            row.push(Cell::new(format!("{:.1}/s {lat}{worst}\n{err}", ph.throughput_rps)));
+        }
+        t.add_row(row);
+    }
+    let derived = if first.phases.iter().all(|p| p.derived) {
+        " (derived from the rate profile; name your own with [[phases]])"
+    } else {
+        ""
+    };
+    Some(format!(
+        "per phase{derived}: successes/s, p99 of successes and the worst window's p99, errors:\n{t}"
+    ))
 }
 
 /// One row per endpoint, one column per era: its successes per second,

@@ -28,23 +28,36 @@ impl Verdict {
     ///
     /// An endpoint's objectives are judged on its own requests; an endpoint
     /// the record does not know fails them, since nothing was measured.
+    ///
+    /// With `during`, every objective is judged on that phase's windows.
     pub fn judge(slo: &Slo, record: &Record) -> Verdict {
         let t = &record.totals;
         let mut checks = Vec::new();
-        judge_into(&mut checks, "", slo, &t.outcomes, &t.latency);
+        let stretch = slo.during.as_ref().map(|p| record.stretch(p));
+        match &stretch {
+            Some(s) => judge_into(&mut checks, "", slo, &s.outcomes, &s.latency),
+            None => judge_into(&mut checks, "", slo, &t.outcomes, &t.latency),
+        }
         for (name, objectives) in &slo.endpoints {
-            let figures = record
-                .endpoints
-                .iter()
-                .position(|e| e == name)
-                .and_then(|i| record.endpoint_totals(i));
+            let i = record.endpoints.iter().position(|e| e == name);
+            let figures = match (&stretch, i) {
+                (_, None) => None,
+                (None, Some(i)) => record.endpoint_totals(i).map(|v| (v.outcomes, v.latency)),
+                (Some(s), Some(i)) if record.endpoints.len() == 1 && i == 0 => Some((&s.outcomes, &s.latency)),
+                (Some(s), Some(i)) => s.endpoints.get(i).map(|(o, l)| (o, l)),
+            };
             let prefix = format!("{name} ");
             match figures {
-                Some(v) => judge_into(&mut checks, &prefix, objectives, v.outcomes, v.latency),
+                Some((o, l)) => judge_into(&mut checks, &prefix, objectives, o, l),
                 None => {
                     let none = OutcomeCounts::zeroed(1);
                     judge_into(&mut checks, &prefix, objectives, &none, &Latencies::default());
                 }
+            }
+        }
+        if let Some(p) = &slo.during {
+            for c in &mut checks {
+                c.target = format!("{} during {}", c.target, p.name);
             }
         }
         Verdict { checks }

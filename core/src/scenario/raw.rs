@@ -32,6 +32,15 @@ pub struct RawScenario {
     /// Each era's table is read by its model (`scenario/era/<model>.rs`).
     pub eras: Opt<IndexMap<String, Field<toml::Table>>>,
     pub faults: Opt<Vec<Field<RawFault>>>,
+    pub phases: Opt<Vec<Field<RawPhase>>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPhase {
+    pub name: Opt<String>,
+    pub from: Opt<String>,
+    pub to: Opt<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -62,6 +71,8 @@ pub struct RawSlo {
     pub p99: Opt<String>,
     pub p999: Opt<String>,
     pub error_rate: Opt<String>,
+    /// Judge the objectives on one phase's windows only.
+    pub during: Opt<String>,
     /// `[slo.endpoints.<name>]`: the same objectives for one endpoint.
     pub endpoints: Opt<IndexMap<String, Field<RawSlo>>>,
 }
@@ -276,5 +287,6 @@ tables!(
     RawFpm,
     RawMySql,
     RawNginx,
-    RawFault
+    RawFault,
+    RawPhase
 );

@@ -6,6 +6,7 @@
 mod app;
 mod era;
 mod fault;
+mod phase;
 
 pub(super) use era::{host, stack};
 mod traffic;
@@ -20,7 +21,7 @@ use super::limits::{self, echo};
 use super::locate::{KeyPath, Locator};
 use super::raw::*;
 use super::units::{format_duration, parse_duration, parse_percent};
-use super::{App, LatencyObjective, Percentile, Scenario, Slo, Stats};
+use super::{App, LatencyObjective, Percentile, Phase, Scenario, Slo, Stats};
 
 pub(in crate::scenario) struct Ctx<'a, 't> {
     loc: &'a Locator<'t>,
@@ -303,7 +304,6 @@ pub(super) fn validate(f: &Field<RawScenario>, file: &Path, loc: &Locator) -> Re
         }
         Some(Some(a)) => app::app(&mut cx, a),
     };
-    let slo = slo(&mut cx, &raw.slo, app.as_ref());
     let traffic = match cx.get(&root.key("traffic"), &raw.traffic) {
         None => None,
         Some(None) => {
@@ -315,6 +315,8 @@ pub(super) fn validate(f: &Field<RawScenario>, file: &Path, loc: &Locator) -> Re
         }
         Some(Some(t)) => traffic::traffic(&mut cx, t, app.as_ref()),
     };
+    let phases = phase::phases(&mut cx, &raw.phases, duration, traffic.as_ref());
+    let slo = slo(&mut cx, &raw.slo, app.as_ref(), phases.as_deref());
     let mut eras = era::eras(&mut cx, &raw.eras);
     if let (Some(eras), Some(app)) = (eras.as_mut(), app.as_ref()) {
         super::era::gold::place_services(&mut cx, eras, app);
@@ -340,7 +342,7 @@ pub(super) fn validate(f: &Field<RawScenario>, file: &Path, loc: &Locator) -> Re
     else {
         unreachable!("every missing part reported a problem")
     };
-    let (Some(traffic), Some(eras), Some(())) = (traffic, eras, faults) else {
+    let (Some(traffic), Some(eras), Some(()), Some(phases)) = (traffic, eras, faults, phases) else {
         unreachable!("every missing part reported a problem")
     };
     Ok(Scenario {
@@ -354,6 +356,7 @@ pub(super) fn validate(f: &Field<RawScenario>, file: &Path, loc: &Locator) -> Re
         traffic,
         app,
         eras,
+        phases,
     })
 }
 
@@ -423,11 +426,30 @@ fn stats(cx: &mut Ctx<'_, '_>, raw: &Opt<RawStats>, duration: Option<u64>) -> Op
     problems.is_empty().then_some(Stats { window, warmup })
 }
 
-fn slo(cx: &mut Ctx<'_, '_>, raw: &Opt<RawSlo>, app: Option<&App>) -> Option<Slo> {
+fn slo(cx: &mut Ctx<'_, '_>, raw: &Opt<RawSlo>, app: Option<&App>, phases: Option<&[Phase]>) -> Option<Slo> {
     let p = KeyPath::root().key("slo");
     let default = RawSlo::default();
     let raw = cx.table(&p, raw, &default)?;
     let whole = objectives(cx, &p, raw);
+    let during = match (cx.get(&p.key("during"), &raw.during), phases) {
+        (None, _) => None,
+        (Some(None), _) => Some(None),
+        (Some(Some(_)), None) => None,
+        (Some(Some(name)), Some(phases)) => match phases.iter().find(|ph| &ph.name == name) {
+            Some(ph) => Some(Some(ph.clone())),
+            None => {
+                cx.report(
+                    &p.key("during"),
+                    format!(
+                        "no phase \"{}\": the scenario's phases are {}",
+                        echo(name),
+                        one_of(phases.iter().map(|ph| ph.name.clone()))
+                    ),
+                );
+                None
+            }
+        },
+    };
     let mut endpoints = Vec::new();
     let mut ok = true;
     let ep = p.key("endpoints");
@@ -450,6 +472,13 @@ fn slo(cx: &mut Ctx<'_, '_>, raw: &Opt<RawSlo>, app: Option<&App>) -> Option<Slo
             );
             ok = false;
         }
+        if r.during.is_some() {
+            cx.report(
+                &np.key("during"),
+                "an endpoint's objectives are judged during [slo]'s `during`: set it there",
+            );
+            ok = false;
+        }
         if r.endpoints.is_some() {
             cx.report(
                 &np.key("endpoints"),
@@ -464,6 +493,7 @@ fn slo(cx: &mut Ctx<'_, '_>, raw: &Opt<RawSlo>, app: Option<&App>) -> Option<Slo
     }
     let mut whole = whole?;
     whole.endpoints = endpoints;
+    whole.during = during?;
     ok.then_some(whole)
 }
 
@@ -514,6 +544,7 @@ fn objectives(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &RawSlo) -> Option<Slo> {
     ok.then_some(Slo {
         latency,
         error_rate,
+        during: None,
         endpoints: Vec::new(),
     })
 }
