@@ -128,6 +128,9 @@ pub fn page(
     }
     for (era, charts) in per_era {
         let _ = writeln!(h, "<h2>Era: {}</h2>", escape(era));
+        if let Some(e) = summary.eras.iter().find(|e| &e.label == era) {
+            bottleneck_list(&mut h, e);
+        }
         for c in charts {
             figure(&mut h, c);
         }
@@ -148,6 +151,24 @@ pub fn page(
     }
     h.push_str("<li>each chart as SVG and PNG, named after the chart</li>\n</ul>\n</body></html>\n");
     h
+}
+
+/// What filled up first in each phase, and what followed.
+fn bottleneck_list(h: &mut String, e: &crate::summary::EraSummary) {
+    h.push_str("<p class=\"bottleneck\"><b>Bottleneck</b> (what filled up first, then what followed):");
+    match &e.bottlenecks[..] {
+        [one] => {
+            let _ = write!(h, " {}", escape(&one.sentence));
+        }
+        many => {
+            h.push_str("</p>\n<ul class=\"bottleneck\">");
+            for b in many {
+                let _ = write!(h, "<li><b>{}</b>: {}</li>", escape(&b.phase), escape(&b.sentence));
+            }
+            h.push_str("</ul>\n<p>");
+        }
+    }
+    h.push_str("</p>\n");
 }
 
 /// Each phase's figures, unless the run is one derived phase.

@@ -20,6 +20,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod bottleneck;
 pub mod charts;
 pub(crate) mod html;
 pub mod series;

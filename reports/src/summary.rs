@@ -72,6 +72,9 @@ pub struct EraSummary {
     /// The figures of each phase (the scenario's, or derived from its
     /// rate profile), in time order.
     pub phases: Vec<PhaseSummary>,
+    /// Per phase, the resources that saturated in the order they did, and
+    /// a sentence naming the bottleneck.
+    pub bottlenecks: Vec<crate::bottleneck::PhaseBottleneck>,
     pub gauges: Vec<GaugeSummary>,
     pub counters: BTreeMap<String, u64>,
     pub slo: SloSummary,
@@ -379,6 +382,7 @@ fn era(scenario: &Scenario, r: &Record) -> EraSummary {
             .collect(),
         error_rate: t.outcomes.error_rate(),
         endpoints: endpoints(r),
+        bottlenecks: crate::bottleneck::find(r, &scenario.app, &scenario.phases),
         phases: scenario
             .phases
             .iter()

@@ -80,6 +80,8 @@ pub fn render(summary: &Summary) -> String {
             lab_core::scenario::units::format_duration((warmup * 1e9).round() as u64)
         ));
     }
+    out.push_str("\nbottlenecks (what filled up first, then what followed):");
+    out.push_str(&bottlenecks(summary));
     if let Some(p) = phases(summary) {
         out.push('\n');
         out.push_str(&p);
@@ -103,6 +105,23 @@ pub fn era_name(e: &EraSummary) -> String {
     } else {
         format!("{} ({})", e.label, e.model)
     }
+}
+
+/// Each era's bottleneck sentence, per phase when there are several.
+pub fn bottlenecks(summary: &Summary) -> String {
+    let mut out = String::new();
+    for e in &summary.eras {
+        match &e.bottlenecks[..] {
+            [one] => out.push_str(&format!("\n  {}: {}", era_name(e), one.sentence)),
+            many => {
+                out.push_str(&format!("\n  {}:", era_name(e)));
+                for b in many {
+                    out.push_str(&format!("\n    {}: {}", b.phase, b.sentence));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// `1:15` for 75 s: phases are read against the charts' time axes.

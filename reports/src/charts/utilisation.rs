@@ -19,6 +19,19 @@ pub const BUSIEST: usize = 5;
 
 const UPPER: u32 = 360;
 const GROUP_PANEL: u32 = 330;
+/// Each queue has a panel and an axis of its own: a backlog of thousands
+/// and a handful of lock waiters cannot share a scale.
+const QUEUE_PANEL: u32 = 170;
+
+/// The queues drawn under the utilisation, each in its own panel.
+fn queues(r: &Record) -> Vec<usize> {
+    r.gauges
+        .iter()
+        .enumerate()
+        .filter(|(_, g)| matches!(g.kind, GaugeKind::Queue | GaugeKind::InSystem))
+        .map(|(i, _)| i)
+        .collect()
+}
 
 /// Utilisation of every resource with a capacity, and the queues.
 pub struct Utilisation<'a>(pub &'a Record);
@@ -98,7 +111,10 @@ impl Plot for Utilisation<'_> {
         c
     }
     fn size(&self) -> (u32, u32) {
-        (1000, 760 + GROUP_PANEL * self.0.groups.len() as u32)
+        (
+            1000,
+            UPPER + 40 + GROUP_PANEL * self.0.groups.len() as u32 + QUEUE_PANEL * queues(self.0).len() as u32,
+        )
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
@@ -120,27 +136,35 @@ impl Plot for Utilisation<'_> {
             })
             .map(|(i, _)| i)
             .collect();
-        let mut chart = timed_frame(&upper, 35, false).build_cartesian_2d(0f64..x_max(r), 0f64..105f64)?;
+        // Room above 100 % for the legend, so that it never covers a line:
+        // about 20 px an entry on a plot about 300 px high.
+        let legend_px = 20.0 * util.len() as f64 + 16.0;
+        let top = 105.0 / (1.0 - (legend_px / 300.0).min(0.6));
+        let mut chart = timed_frame(&upper, 35, false).build_cartesian_2d(0f64..x_max(r), 0f64..top)?;
         chart
             .configure_mesh()
             .x_label_formatter(&time_label)
+            .y_label_formatter(&|v: &f64| if *v <= 100.0 { format!("{v:.0}") } else { String::new() })
             .y_desc("utilisation (%)")
             .label_style((FONT, 13))
             .axis_desc_style((FONT, 14))
             .draw()?;
-        shade_spans(&mut chart, r, 0.0, 105.0, true)?;
+        shade_spans(&mut chart, r, 0.0, top, true)?;
         for (n, &i) in util.iter().enumerate() {
             let cap = r.gauges[i].capacity.unwrap_or(1.0);
             let c = color(n);
+            // Lines drawn first are wider, so that resources full together
+            // show as nested bands at 100 % rather than one line.
+            let width = (2 + 2 * (util.len() - 1 - n)).min(10) as u32;
             chart
                 .draw_series(LineSeries::new(
                     r.windows.iter().map(|w| (mid(w), 100.0 * w.gauges[i].mean / cap)),
-                    c.stroke_width(2),
+                    c.stroke_width(width),
                 ))?
                 .label(format!("{} (of {})", r.gauges[i].label, cap))
                 .legend(legend_line(c));
         }
-        legend(&mut chart, SeriesLabelPosition::LowerRight)?;
+        legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
 
         for g in &r.groups {
             let (panel, below) = rest.split_vertically(GROUP_PANEL);
@@ -148,35 +172,39 @@ impl Plot for Utilisation<'_> {
             draw_group(&panel, r, g)?;
         }
 
-        let queues: Vec<usize> = r
-            .gauges
-            .iter()
-            .enumerate()
-            .filter(|(_, g)| matches!(g.kind, GaugeKind::Queue | GaugeKind::InSystem))
-            .map(|(i, _)| i)
-            .collect();
-        let top = linear_top(r.windows.iter().flat_map(|w| queues.iter().map(|&i| w.gauges[i].max)));
-        let mut chart = timed_frame(&rest, 40, false).build_cartesian_2d(0f64..x_max(r), 0f64..top)?;
-        chart
-            .configure_mesh()
-            .x_label_formatter(&time_label)
-            .x_desc("time")
-            .y_desc("requests (window mean)")
-            .label_style((FONT, 13))
-            .axis_desc_style((FONT, 14))
-            .draw()?;
-        shade_spans(&mut chart, r, 0.0, top, false)?;
+        let queues = queues(r);
         for (n, &i) in queues.iter().enumerate() {
-            let c = color(n + util.len());
+            let (panel, below) = rest.split_vertically(QUEUE_PANEL);
+            rest = below;
+            let last = n + 1 == queues.len();
+            let top = linear_top(r.windows.iter().map(|w| w.gauges[i].max));
+            // The panel's name above it, not a legend over its data.
+            let mut chart = timed_frame(&panel, if last { 40 } else { 25 }, false)
+                .caption(format!("{} (window mean)", r.gauges[i].label), (FONT, 14))
+                .build_cartesian_2d(0f64..x_max(r), 0f64..top)?;
             chart
-                .draw_series(LineSeries::new(
-                    r.windows.iter().map(|w| (mid(w), w.gauges[i].mean)),
-                    c.stroke_width(2),
-                ))?
-                .label(r.gauges[i].label.clone())
-                .legend(legend_line(c));
+                .configure_mesh()
+                .x_label_formatter(&time_label)
+                .x_desc(if last { "time" } else { "" })
+                .y_desc("requests")
+                .y_labels(4)
+                .y_label_formatter(&|v: &f64| {
+                    if v.fract() == 0.0 {
+                        format!("{v:.0}")
+                    } else {
+                        format!("{v:.1}")
+                    }
+                })
+                .label_style((FONT, 13))
+                .axis_desc_style((FONT, 14))
+                .draw()?;
+            shade_spans(&mut chart, r, 0.0, top, false)?;
+            let c = color(n + util.len());
+            chart.draw_series(LineSeries::new(
+                r.windows.iter().map(|w| (mid(w), w.gauges[i].mean)),
+                c.stroke_width(2),
+            ))?;
         }
-        legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
         Ok(())
     }
 }
