@@ -88,10 +88,18 @@ pub struct RunArgs {
     /// Override the scenario's duration, e.g. 50m (the rate profile's last rate holds)
     #[arg(long, allow_hyphen_values = true, value_parser = parse_duration)]
     pub duration: Option<u64>,
+    /// Run every era with N seeds (the scenario's and the next ones), in
+    /// parallel, and report means with 95 % confidence intervals
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=MAX_REPLICATIONS as i64))]
+    pub replications: u32,
     /// Print nothing but errors
     #[arg(long, short)]
     pub quiet: bool,
 }
+
+/// The most replications a run takes: enough for an interval a tenth of
+/// the spread; more belongs in several runs.
+pub const MAX_REPLICATIONS: u32 = 100;
 
 #[derive(Args)]
 pub struct DriveArgs {

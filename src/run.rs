@@ -9,6 +9,8 @@ use lab_core::scenario::units::format_duration;
 use lab_core::scenario::{self, Era, Scenario, Workload};
 use rayon::prelude::*;
 
+use lab_reports::replications::{self, EraReplications, Replica};
+
 use crate::{RunArgs, UsageError};
 
 fn load(path: &Path) -> Result<Scenario> {
@@ -35,7 +37,8 @@ pub fn run(args: &RunArgs) -> Result<bool> {
         .clone()
         .unwrap_or_else(|| PathBuf::from("out").join(&scenario.name));
 
-    budget(&scenario, &eras)?;
+    let n = args.replications;
+    budget(&scenario, &eras, n)?;
 
     let started = Instant::now();
     let bars = MultiProgress::with_draw_target(if args.quiet {
@@ -46,25 +49,72 @@ pub fn run(args: &RunArgs) -> Result<bool> {
     let style = ProgressStyle::with_template("{prefix:>12} [{bar:40}] {percent:>3}% of {msg} simulated · {elapsed}")
         .expect("valid template")
         .progress_chars("=> ");
-    let records: Vec<_> = eras
-        .par_iter()
+    let bars_by_era: Vec<ProgressBar> = eras
+        .iter()
         .map(|era| {
             let bar = bars.add(
-                ProgressBar::new(1000)
+                ProgressBar::new(1000 * u64::from(n))
                     .with_style(style.clone())
                     .with_prefix(era.label.clone())
-                    .with_message(format_duration(scenario.duration)),
+                    .with_message(if n == 1 {
+                        format_duration(scenario.duration)
+                    } else {
+                        format!("{n} × {}", format_duration(scenario.duration))
+                    }),
             );
             bar.enable_steady_tick(Duration::from_millis(200));
-            let run = lab_sim::run(&scenario, era, &mut |p| {
-                bar.set_position((p.fraction() * 1000.0) as u64)
+            bar
+        })
+        .collect();
+    // Every (era, replication) is one job; the first replication keeps
+    // its record for the report, the others only their figures, so that
+    // memory holds one record per era and one per running job.
+    let jobs: Vec<(usize, u32)> = (0..n).flat_map(|k| (0..eras.len()).map(move |e| (e, k))).collect();
+    let results: Vec<(usize, u32, Option<lab_core::Record>, Replica)> = jobs
+        .par_iter()
+        .map(|&(e, k)| {
+            let era = eras[e];
+            let mut s = scenario.clone();
+            s.seed = replications::seed(scenario.seed, k);
+            let bar = &bars_by_era[e];
+            let mut last = 0u64;
+            let run = lab_sim::run(&s, era, &mut |p| {
+                let now = (p.fraction() * 1000.0) as u64;
+                bar.inc(now.saturating_sub(last));
+                last = now;
             });
-            bar.finish();
-            run.map(|r| r.record)
-                .with_context(|| format!("simulating era {} of {}", era.label, args.scenario.display()))
+            bar.inc(1000u64.saturating_sub(last));
+            let record = run.map(|r| r.record).with_context(|| {
+                format!(
+                    "simulating era {} of {} (seed {})",
+                    era.label,
+                    args.scenario.display(),
+                    s.seed
+                )
+            })?;
+            let replica = Replica::of(&s, &record);
+            Ok((e, k, (k == 0).then_some(record), replica))
         })
         .collect::<Result<_>>()?;
+    bars_by_era.iter().for_each(ProgressBar::finish);
     let simulated = started.elapsed();
+    let mut records: Vec<Option<lab_core::Record>> = eras.iter().map(|_| None).collect();
+    let mut replicas: Vec<Vec<Replica>> = eras.iter().map(|_| Vec::new()).collect();
+    for (e, _, record, replica) in results {
+        if let Some(r) = record {
+            records[e] = Some(r);
+        }
+        replicas[e].push(replica);
+    }
+    let records: Vec<lab_core::Record> = records.into_iter().map(|r| r.expect("replication 0 ran")).collect();
+    let reps: Vec<EraReplications> = if n > 1 {
+        eras.iter()
+            .zip(&replicas)
+            .map(|(era, r)| EraReplications::of(&era.label, r))
+            .collect()
+    } else {
+        Vec::new()
+    };
 
     let writing = bars.add(
         ProgressBar::new_spinner()
@@ -72,14 +122,15 @@ pub fn run(args: &RunArgs) -> Result<bool> {
             .with_message(format!("writing the report to {}", out.display())),
     );
     writing.enable_steady_tick(Duration::from_millis(100));
-    let report = lab_reports::write(&scenario, &records, &out)
+    let report = lab_reports::write_replicated(&scenario, &records, &reps, &out)
         .with_context(|| format!("writing the report for {}", args.scenario.display()))?;
     writing.finish_and_clear();
     let slo_ok = report.summary.eras.iter().all(|e| e.slo.pass);
     if !args.quiet {
         println!("{}", lab_reports::table::render(&report.summary));
         println!(
-            "Simulated {} of {} in {:.2} s; report: {}",
+            "Simulated {}{} of {} in {:.2} s; report: {}",
+            if n > 1 { format!("{n} × ") } else { String::new() },
             format_duration(scenario.duration),
             eras.iter().map(|e| e.label.as_str()).collect::<Vec<_>>().join(", "),
             simulated.as_secs_f64(),
@@ -127,10 +178,15 @@ fn count(n: f64) -> String {
 pub const MEMORY_BUDGET: f64 = 8.0 * 1024.0 * 1024.0 * 1024.0;
 
 /// Refuses a run whose estimated memory exceeds [`MEMORY_BUDGET`], before
-/// anything is simulated.
-fn budget(scenario: &Scenario, eras: &[&Era]) -> Result<()> {
+/// anything is simulated. With replications, each era's first record is
+/// kept and as many runs as there are threads are live besides.
+fn budget(scenario: &Scenario, eras: &[&Era], replications: u32) -> Result<()> {
     let estimates: Vec<_> = eras.iter().map(|e| (e, lab_sim::estimate(scenario, e))).collect();
-    let total: f64 = estimates.iter().map(|(_, e)| e.peak_bytes).sum();
+    let mut total: f64 = estimates.iter().map(|(_, e)| e.peak_bytes).sum();
+    if replications > 1 {
+        let live = rayon::current_num_threads().min((replications as usize - 1) * eras.len()) as f64;
+        total += live * estimates.iter().map(|(_, e)| e.peak_bytes).fold(0.0, f64::max);
+    }
     if total <= MEMORY_BUDGET {
         return Ok(());
     }
@@ -194,6 +250,6 @@ pub fn check(path: &Path) -> Result<()> {
         );
     }
     // What `run` would refuse, `check` refuses too.
-    budget(&s, &s.eras.iter().collect::<Vec<_>>())?;
+    budget(&s, &s.eras.iter().collect::<Vec<_>>(), 1)?;
     Ok(())
 }

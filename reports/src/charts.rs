@@ -5,6 +5,7 @@
 mod compare;
 mod endpoints;
 mod era;
+mod replicated;
 mod services;
 mod strip;
 mod utilisation;
@@ -19,6 +20,7 @@ use plotters::prelude::*;
 pub use compare::Comparison;
 pub use endpoints::{Endpoints, has_endpoints};
 pub use era::{Latency, Throughput};
+pub use replicated::Replicated;
 pub use services::Services;
 pub(crate) use services::service_waits;
 pub use utilisation::Utilisation;

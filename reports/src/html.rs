@@ -290,6 +290,31 @@ fn figure(h: &mut String, c: &Rendered) {
     );
 }
 
+/// The replications' table, under the summary; empty without replications.
+pub fn replications(reps: &[crate::replications::EraReplications]) -> String {
+    use crate::table::{REPLICATED, with_interval};
+    if reps.is_empty() {
+        return String::new();
+    }
+    let mut h = format!(
+        "<h2>Over {} replications</h2>\n<p>The scenario run with {} seeds, each era with the same ones; each figure is the mean over the replications ± half its 95 % confidence interval (Student's t). The tables and charts below are the first seed's, except each era's replications chart.</p>\n<table><tr><th class=\"l\">era</th>",
+        reps[0].replications, reps[0].replications
+    );
+    for (head, _, _) in REPLICATED {
+        let _ = write!(h, "<th>{head}</th>");
+    }
+    h.push_str("<th>SLO passed</th></tr>\n");
+    for r in reps {
+        let _ = write!(h, "<tr><td class=\"l\">{}</td>", escape(&r.era));
+        for (_, key, f) in REPLICATED {
+            let _ = write!(h, "<td>{}</td>", escape(&with_interval(r.get(key), f)));
+        }
+        let _ = writeln!(h, "<td>{} of {}</td></tr>", r.slo_passed, r.replications);
+    }
+    h.push_str("</table>\n");
+    h
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,6 +23,7 @@
 pub mod bottleneck;
 pub mod charts;
 pub(crate) mod html;
+pub mod replications;
 pub mod series;
 pub mod summary;
 pub mod table;
@@ -35,7 +36,8 @@ use rayon::prelude::*;
 
 pub use summary::Summary;
 
-use charts::{Comparison, Endpoints, Latency, Rendered, Services, Throughput, Utilisation};
+use charts::{Comparison, Endpoints, Latency, Rendered, Replicated, Services, Throughput, Utilisation};
+use replications::EraReplications;
 
 /// Why a report could not be written. The cause is the error's source, so
 /// that a printed chain (`{:#}`) shows it once.
@@ -66,6 +68,7 @@ enum Job<'a> {
     Utilisation(Utilisation<'a>),
     Services(Services<'a>),
     Endpoints(Endpoints<'a>),
+    Replicated(Replicated<'a>),
 }
 
 impl Job<'_> {
@@ -77,6 +80,7 @@ impl Job<'_> {
             Job::Utilisation(p) => charts::render(p, dir),
             Job::Services(p) => charts::render(p, dir),
             Job::Endpoints(p) => charts::render(p, dir),
+            Job::Replicated(p) => charts::render(p, dir),
         }
     }
 }
@@ -84,7 +88,20 @@ impl Job<'_> {
 /// Writes the report folder for `records` (one per era, in order) and
 /// returns the summary. Charts are drawn in parallel.
 pub fn write(scenario: &Scenario, records: &[Record], dir: &Path) -> Result<Report, ReportError> {
-    write_with(scenario, records, dir, "")
+    write_with(scenario, records, &[], dir, "")
+}
+
+/// [`write`] for a run with replications: `records` are the first
+/// replication's (the scenario's own seed), `reps` each era's figures over
+/// all of them, in the same order. The summary, the page and summary.json
+/// gain the means with their 95 % intervals and a band chart per era.
+pub fn write_replicated(
+    scenario: &Scenario,
+    records: &[Record],
+    reps: &[EraReplications],
+    dir: &Path,
+) -> Result<Report, ReportError> {
+    write_with(scenario, records, reps, dir, "")
 }
 
 /// Writes the report of a simulated and a measured run of one era side by
@@ -113,7 +130,7 @@ pub fn write_validation(
     for r in &mut records {
         r.meta.era = format!("{} · {}", r.meta.era, r.meta.source.key());
     }
-    let mut report = write_with(scenario, &records, dir, &validation::html(&v))?;
+    let mut report = write_with(scenario, &records, &[], dir, &validation::html(&v))?;
     let path = dir.join("validation.json");
     let json = serde_json::to_string_pretty(&v).expect("the validation serialises");
     std::fs::write(&path, json + "\n").map_err(|source| ReportError::Write { path, source })?;
@@ -121,12 +138,22 @@ pub fn write_validation(
     Ok((report, v))
 }
 
-fn write_with(scenario: &Scenario, records: &[Record], dir: &Path, after_summary: &str) -> Result<Report, ReportError> {
+fn write_with(
+    scenario: &Scenario,
+    records: &[Record],
+    reps: &[EraReplications],
+    dir: &Path,
+    after_summary: &str,
+) -> Result<Report, ReportError> {
     std::fs::create_dir_all(dir).map_err(|source| ReportError::Folder {
         path: dir.to_path_buf(),
         source,
     })?;
-    let summary = summary::build(scenario, records);
+    let mut summary = summary::build(scenario, records);
+    if !reps.is_empty() {
+        summary.replications = Some(reps.to_vec());
+    }
+    let after_summary = format!("{}{after_summary}", html::replications(reps));
     let mut files = Vec::new();
 
     let json_path = dir.join("summary.json");
@@ -154,8 +181,8 @@ fn write_with(scenario: &Scenario, records: &[Record], dir: &Path, after_summary
     if compare {
         jobs.push(Job::Compare(Comparison(records)));
     }
-    for r in records {
-        for j in era_charts(r) {
+    for (i, r) in records.iter().enumerate() {
+        for j in era_charts(r, reps.get(i)) {
             jobs.push(j);
         }
     }
@@ -172,10 +199,10 @@ fn write_with(scenario: &Scenario, records: &[Record], dir: &Path, after_summary
     let mut per_era = Vec::new();
     let mut rest = rendered.into_iter();
     for r in records {
-        let charts = era_charts(r).len();
+        let charts = era_charts(r, None).len() + usize::from(!reps.is_empty());
         per_era.push((r.meta.era.clone(), rest.by_ref().take(charts).collect::<Vec<_>>()));
     }
-    let page = html::page(&summary, comparison.as_ref(), &per_era, after_summary);
+    let page = html::page(&summary, comparison.as_ref(), &per_era, &after_summary);
     let index = dir.join("index.html");
     std::fs::write(&index, page).map_err(|source| ReportError::Write { path: index, source })?;
     files.push("index.html".to_string());
@@ -187,8 +214,11 @@ fn write_with(scenario: &Scenario, records: &[Record], dir: &Path, after_summary
 }
 
 /// An era's charts, in the order the page shows them.
-fn era_charts(r: &Record) -> Vec<Job<'_>> {
+fn era_charts<'a>(r: &'a Record, reps: Option<&'a EraReplications>) -> Vec<Job<'a>> {
     let mut jobs = vec![Job::Latency(Latency(r))];
+    if let Some(reps) = reps {
+        jobs.push(Job::Replicated(Replicated(r, reps)));
+    }
     if charts::has_endpoints(r) {
         jobs.push(Job::Endpoints(Endpoints(r)));
     }

@@ -20,6 +20,11 @@ pub struct Summary {
     pub scenario: ScenarioInfo,
     pub slo: Vec<Objective>,
     pub eras: Vec<EraSummary>,
+    /// With `--replications N` (N > 1): each era's figures over the
+    /// replications; absent otherwise, so that one replication writes the
+    /// file it always did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replications: Option<Vec<crate::replications::EraReplications>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -274,6 +279,7 @@ pub fn build(scenario: &Scenario, records: &[Record]) -> Summary {
         },
         slo,
         eras: records.iter().map(|r| era(scenario, r)).collect(),
+        replications: None,
     }
 }
 

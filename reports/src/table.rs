@@ -82,6 +82,10 @@ pub fn render(summary: &Summary) -> String {
     }
     out.push_str("\nbottlenecks (what filled up first, then what followed):");
     out.push_str(&bottlenecks(summary));
+    if let Some(r) = replications(summary) {
+        out.push('\n');
+        out.push_str(&r);
+    }
     if let Some(p) = phases(summary) {
         out.push('\n');
         out.push_str(&p);
@@ -259,4 +263,61 @@ pub fn money(v: f64) -> String {
     } else {
         format!("{v:.4}")
     }
+}
+
+/// A replicated figure as `mean ± half-interval`, each with `f`.
+pub fn with_interval(e: Option<&crate::replications::Estimate>, f: fn(f64) -> String) -> String {
+    match e {
+        None => "-".into(),
+        Some(e) => match e.ci95 {
+            Some(ci) => format!("{} ± {}", f(e.mean), f(ci)),
+            None => f(e.mean),
+        },
+    }
+}
+
+/// A column of the replications' table: its heading, the estimate's name
+/// and how the figure reads.
+pub type Column = (&'static str, &'static str, fn(f64) -> String);
+
+/// The columns of the replications' table.
+pub const REPLICATED: [Column; 5] = [
+    ("ok/s", "throughput_rps", |v| format!("{v:.1}")),
+    ("p50", "p50_ms", ms),
+    ("p99", "p99_ms", ms),
+    ("mean", "latency_mean_ms", ms),
+    ("errors", "error_rate", percent),
+];
+
+/// One row per era over its replications: means with 95 % intervals and how
+/// many replications met the SLO. `None` without replications.
+pub fn replications(summary: &Summary) -> Option<String> {
+    let reps = summary.replications.as_ref()?;
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic);
+    let mut header = vec!["era"];
+    header.extend(REPLICATED.iter().map(|c| c.0));
+    header.push("SLO passed");
+    t.set_header(header);
+    for (e, r) in summary.eras.iter().zip(reps) {
+        let mut row = vec![Cell::new(era_name(e))];
+        for (_, key, f) in REPLICATED {
+            row.push(Cell::new(with_interval(r.get(key), f)).set_alignment(CellAlignment::Right));
+        }
+        let passed = format!("{} of {}", r.slo_passed, r.replications);
+        row.push(if summary.slo.is_empty() {
+            Cell::new("-")
+        } else if r.slo_passed == r.replications {
+            Cell::new(passed).fg(Color::Green)
+        } else {
+            Cell::new(passed).fg(Color::Red)
+        });
+        t.add_row(row);
+    }
+    let n = reps.first().map_or(0, |r| r.replications);
+    Some(format!(
+        "over {n} replications (seeds {}…; mean ± half the 95 % confidence interval; the tables above are the first seed's):\n{t}",
+        summary.scenario.seed
+    ))
 }
