@@ -17,7 +17,7 @@ use std::sync::Once;
 use plotters::coord::{CoordTranslate, Shift};
 use plotters::prelude::*;
 
-pub use compare::Comparison;
+pub use compare::{Comparison, MAX_LINES, shown};
 pub use endpoints::{Endpoints, has_endpoints};
 pub use era::{Latency, Throughput};
 pub use replicated::Replicated;

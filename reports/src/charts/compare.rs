@@ -5,24 +5,62 @@ use lab_core::scenario::Percentile;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{
-    DrawResult, FONT, Plot, caption_font, color, frame, legend, legend_box, legend_line, linear_top, log_range, mid,
-    ms_label, time_label,
-};
+use super::{DrawResult, FONT, Plot, caption_font, color, frame, linear_top, log_range, mid, ms_label, time_label};
 
 pub struct Comparison<'a>(pub &'a [Record]);
+
+/// The most eras drawn as lines: past it, colours repeat and lines hide
+/// each other; the best ones are drawn and the summary table has them all.
+pub const MAX_LINES: usize = 6;
+
+/// The eras the chart draws, in the scenario's order: all of them up to
+/// [`MAX_LINES`], else the best by whole-run error rate, then p99.
+pub fn shown(records: &[Record]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..records.len()).collect();
+    if order.len() <= MAX_LINES {
+        return order;
+    }
+    let key = |i: usize| {
+        let t = &records[i].totals;
+        (
+            t.outcomes.error_rate().unwrap_or(1.0),
+            t.latency.percentile(Percentile::P99).map_or(u64::MAX, |v| v),
+        )
+    };
+    order.sort_by(|&a, &b| key(a).partial_cmp(&key(b)).unwrap_or(std::cmp::Ordering::Equal));
+    order.truncate(MAX_LINES);
+    order.sort_unstable();
+    order
+}
+
+/// Height of the strip that holds the one legend of the three panels.
+const LEGEND: u32 = 34;
 
 impl Plot for Comparison<'_> {
     fn id(&self) -> String {
         "eras".into()
     }
     fn title(&self) -> String {
-        "Eras compared".into()
+        let n = self.0.len();
+        if n > MAX_LINES {
+            format!("Eras compared: the {MAX_LINES} best of {n}")
+        } else {
+            "Eras compared".into()
+        }
     }
     fn caption(&self) -> String {
-        "Same traffic, one line per era: the era whose p99 stays low and whose error rate stays at zero through the \
-         spike is the one that copes; the others show when and how hard they break."
-            .into()
+        let mut c: String = "Same traffic, one line per era: the era whose p99 stays low and whose error rate stays \
+                             at zero through the spike is the one that copes; the others show when and how hard \
+                             they break."
+            .into();
+        if self.0.len() > MAX_LINES {
+            c.push_str(&format!(
+                " With {} eras only the {MAX_LINES} with the fewest errors (then the lowest p99) are drawn; the \
+                 summary table lists every one.",
+                self.0.len()
+            ));
+        }
+        c
     }
     fn size(&self) -> (u32, u32) {
         (1000, 980)
@@ -32,9 +70,13 @@ impl Plot for Comparison<'_> {
     where
         DB::ErrorType: 'static,
     {
-        let records = self.0;
+        let all = self.0;
+        let records: Vec<&Record> = shown(all).into_iter().map(|i| &all[i]).collect();
         root.fill(&WHITE)?;
         let root = root.titled(&self.title(), caption_font())?;
+        // One legend for the three panels, above them, where it covers nothing.
+        let (strip, root) = root.split_vertically(LEGEND);
+        draw_legend(&strip, &records)?;
         let panels = root.split_evenly((3, 1));
         let x_max = records.iter().map(|r| r.meta.duration).max().unwrap_or(1) as f64 / 1e9;
 
@@ -56,12 +98,8 @@ impl Plot for Comparison<'_> {
             .draw()?;
         for (i, r) in records.iter().enumerate() {
             let c = color(i);
-            chart
-                .draw_series(LineSeries::new(p99(r), c.stroke_width(2)))?
-                .label(r.meta.era.clone())
-                .legend(legend_line(c));
+            chart.draw_series(LineSeries::new(p99(r), c.stroke_width(2)))?;
         }
-        legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
 
         let top = linear_top(
             records
@@ -78,26 +116,19 @@ impl Plot for Comparison<'_> {
             .draw()?;
         if let Some(r) = records.first() {
             let grey = RGBColor(150, 150, 150).mix(0.25);
-            chart
-                .draw_series(AreaSeries::new(
-                    r.windows.iter().map(|w| (mid(w), w.offered)),
-                    0.0,
-                    grey,
-                ))?
-                .label("offered load")
-                .legend(legend_box(grey));
+            chart.draw_series(AreaSeries::new(
+                r.windows.iter().map(|w| (mid(w), w.offered)),
+                0.0,
+                grey,
+            ))?;
         }
         for (i, r) in records.iter().enumerate() {
             let c = color(i);
-            chart
-                .draw_series(LineSeries::new(
-                    r.windows.iter().map(|w| (mid(w), w.throughput())),
-                    c.stroke_width(2),
-                ))?
-                .label(r.meta.era.clone())
-                .legend(legend_line(c));
+            chart.draw_series(LineSeries::new(
+                r.windows.iter().map(|w| (mid(w), w.throughput())),
+                c.stroke_width(2),
+            ))?;
         }
-        legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
 
         let mut chart = frame(&panels[2], 40).build_cartesian_2d(0f64..x_max, 0f64..100f64)?;
         chart
@@ -114,12 +145,36 @@ impl Plot for Comparison<'_> {
                 .windows
                 .iter()
                 .filter_map(|w| w.outcomes.error_rate().map(|e| (mid(w), 100.0 * e)));
-            chart
-                .draw_series(LineSeries::new(pts, c.stroke_width(2)))?
-                .label(r.meta.era.clone())
-                .legend(legend_line(c));
+            chart.draw_series(LineSeries::new(pts, c.stroke_width(2)))?;
         }
-        legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
         Ok(())
     }
+}
+
+/// A row of entries: each era's colour and name, then the offered load.
+fn draw_legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, records: &[&Record]) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let style = TextStyle::from((FONT, 14).into_font()).color(&BLACK);
+    let mut x = 80i32;
+    let y = (LEGEND / 2) as i32;
+    let mut entry = |label: &str, swatch: &dyn Fn(i32) -> DrawResult| -> DrawResult {
+        swatch(x)?;
+        area.draw(&Text::new(label.to_string(), (x + 24, y - 8), style.clone()))?;
+        x += 24 + 9 * label.chars().count() as i32 + 22;
+        Ok(())
+    };
+    for (i, r) in records.iter().enumerate() {
+        let c = color(i);
+        entry(&r.meta.era, &|x| {
+            area.draw(&PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(3)))?;
+            Ok(())
+        })?;
+    }
+    let grey = RGBColor(150, 150, 150).mix(0.25);
+    entry("offered load", &|x| {
+        area.draw(&Rectangle::new([(x, y - 6), (x + 18, y + 6)], grey.filled()))?;
+        Ok(())
+    })
 }
