@@ -273,6 +273,34 @@ pub(crate) fn log_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     ((lo / 1.5).max(1e-3), (hi * 1.5).max(lo * 10.0))
 }
 
+/// The share of a plot's height that a legend of `entries` rows takes in
+/// its top left corner (about 20 px a row on a plot `plot_px` high),
+/// capped so that the data keeps most of the plot.
+fn legend_share(entries: usize, plot_px: f64) -> f64 {
+    ((20.0 * entries as f64 + 16.0) / plot_px).min(0.6)
+}
+
+/// A linear axis's top raised so that the legend sits above the data and
+/// never covers it.
+pub(crate) fn linear_headroom(top: f64, entries: usize, plot_px: f64) -> f64 {
+    top / (1.0 - legend_share(entries, plot_px))
+}
+
+/// [`linear_headroom`] for a log axis from `lo` to `hi`.
+pub(crate) fn log_headroom(lo: f64, hi: f64, entries: usize, plot_px: f64) -> f64 {
+    let s = legend_share(entries, plot_px);
+    hi * (hi / lo).powf(s / (1.0 - s))
+}
+
+/// How many legend rows a record's shaded spans add (faults, VIP gaps).
+pub(crate) fn span_entries(r: &lab_core::Record) -> usize {
+    use lab_core::record::SpanKind;
+    [SpanKind::Fault, SpanKind::NoEntry]
+        .iter()
+        .filter(|k| r.spans.iter().any(|s| s.kind == **k))
+        .count()
+}
+
 /// The top of a linear axis: the largest value plus a tenth, never zero.
 pub(crate) fn linear_top(values: impl Iterator<Item = f64>) -> f64 {
     let m = values.fold(0.0f64, f64::max);

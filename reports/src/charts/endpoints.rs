@@ -8,7 +8,8 @@ use plotters::prelude::*;
 
 use super::era::{shade_spans, x_max};
 use super::{
-    DrawResult, FONT, Plot, caption_font, color, legend, legend_line, log_range, mid, ms_label, time_label, timed_frame,
+    DrawResult, FONT, Plot, caption_font, color, legend, legend_line, log_headroom, log_range, mid, ms_label,
+    span_entries, time_label, timed_frame,
 };
 
 /// The p99 of each endpoint's successful responses per window.
@@ -51,6 +52,7 @@ impl Plot for Endpoints<'_> {
             })
             .collect();
         let (lo, hi) = log_range(lines.iter().flatten().map(|p| p.1));
+        let hi = log_headroom(lo, hi, r.endpoints.len() + span_entries(r), 360.0);
         let mut chart = timed_frame(root, 40, false)
             .caption(self.title(), caption_font())
             .build_cartesian_2d(0f64..x_max(r), (lo..hi).log_scale())?;

@@ -9,8 +9,8 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use super::{
-    DrawResult, FONT, NO_ENTRY, Plot, caption_font, color, legend, legend_box, legend_line, linear_top, log_range, mid,
-    ms_label, outcome_colors, strip, time_label, timed_frame,
+    DrawResult, FONT, NO_ENTRY, Plot, caption_font, color, legend, legend_box, legend_line, linear_headroom,
+    linear_top, log_headroom, log_range, mid, ms_label, outcome_colors, span_entries, strip, time_label, timed_frame,
 };
 
 /// Height of the latency chart without its strips.
@@ -114,6 +114,7 @@ impl Plot for Latency<'_> {
                 .map(|p| p.1)
                 .chain(points(Percentile::P50).iter().map(|p| p.1)),
         );
+        let hi = log_headroom(lo, hi, 5 + span_entries(r), f64::from(LATENCY_HEIGHT) - 100.0);
         let load_top = linear_top(
             r.windows
                 .iter()
@@ -215,6 +216,7 @@ impl Plot for Throughput<'_> {
                 .map(|p| p.1)
                 .chain(r.windows.iter().map(|w| w.offered)),
         );
+        let top = linear_headroom(top, layers.len() + 1 + span_entries(r), 360.0);
         let mut chart = timed_frame(root, 40, false)
             .caption(self.title(), caption_font())
             .build_cartesian_2d(0f64..x_max(r), 0f64..top)?;
@@ -223,6 +225,7 @@ impl Plot for Throughput<'_> {
             .x_label_formatter(&time_label)
             .x_desc("time")
             .y_desc("responses/s")
+            .y_label_formatter(&|v: &f64| format!("{v:.0}"))
             .label_style((FONT, 13))
             .axis_desc_style((FONT, 14))
             .draw()?;

@@ -9,8 +9,8 @@ use plotters::prelude::*;
 
 use super::era::x_max;
 use super::{
-    DrawResult, FONT, Plot, caption_font, color, legend, legend_box, legend_line, log_range, mid, ms_label, time_label,
-    timed_frame,
+    DrawResult, FONT, Plot, caption_font, color, legend, legend_box, legend_line, log_headroom, log_range, mid,
+    ms_label, time_label, timed_frame,
 };
 use crate::replications::EraReplications;
 
@@ -43,6 +43,7 @@ impl Plot for Replicated<'_> {
             .filter_map(|(w, b)| b.map(|b| (mid(w), b)))
             .collect();
         let (lo, hi) = log_range(points.iter().flat_map(|(_, b)| [b.0, b.2]));
+        let hi = log_headroom(lo, hi, 2, 360.0);
         let mut chart = timed_frame(root, 40, false)
             .caption(self.title(), caption_font())
             .build_cartesian_2d(0f64..x_max(r), (lo..hi).log_scale())?;
