@@ -45,10 +45,10 @@
 //!   credit), a pending event (40) and a lock wait (16), all twice again
 //!   for vectors that grow by doubling: 1,056 bytes, where a system filled
 //!   with 20,000 requests measures 360 to 500. A window holds its figures
-//!   (224 bytes), its outcome counts (8 bytes each), a digest per wait (96
+//!   (256 bytes), its outcome counts (8 bytes each), a digest per wait (96
 //!   bytes), gauges, counters and three encoded histograms: about 1,000
 //!   bytes on average on flash-sale, 2.1 KiB at most (the wake-up credit
-//!   spreads latencies over more buckets, and row-lock waits have theirs). Only the 224 bytes double with the
+//!   spreads latencies over more buckets, and row-lock waits have theirs). Only the 256 bytes double with the
 //!   record's vector of windows (the rest is allocated to size), so 4 KiB
 //!   holds the largest window and leaves room for wider distributions.
 //!   The fixed part is the recorder's
@@ -397,7 +397,7 @@ mod tests {
         assert_eq!(crate::cpu::JOB_BYTES, 32);
         assert_eq!(crate::shop::WAITER_BYTES, 16);
         assert_eq!(REQUEST_BYTES, 1056.0);
-        assert_eq!(size_of::<lab_core::record::Window>(), 224);
+        assert_eq!(size_of::<lab_core::record::Window>(), 256);
         assert_eq!(size_of::<lab_core::record::Digest>(), 96);
     }
 
