@@ -111,4 +111,28 @@ fn one_replication_writes_the_report_a_plain_run_does_and_several_count_slo_pass
     let html = std::fs::read_to_string(dir.path().join("five/index.html")).unwrap();
     assert!(html.contains(&format!("<td>{passed} of 5</td>")));
     assert!(plain.get("replications").is_none());
+
+    // --check-slo with replications: an era passes only if all of them do,
+    // whatever the first seed says.
+    assert!(passed < 5, "the case is meant to fail some seeds");
+    let checked = |extra: &[&str]| {
+        Command::cargo_bin("lab")
+            .unwrap()
+            .arg("run")
+            .arg(&file)
+            .args(["--check-slo", "--out"])
+            .arg(dir.path().join("checked"))
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let first_passes = plain["eras"][0]["slo"]["pass"].as_bool().unwrap();
+    assert_eq!(checked(&[]).status.code(), Some(if first_passes { 0 } else { 3 }));
+    let out = checked(&["--replications", "5"]);
+    assert_eq!(out.status.code(), Some(3));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!("SLO missed by: mmc ({passed} of 5 replications passed)")),
+        "{stdout}"
+    );
 }

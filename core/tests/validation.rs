@@ -187,8 +187,30 @@ fn endpoint_objectives_name_a_declared_endpoint_and_do_not_nest() {
         &nested,
         "slo.endpoints.home.endpoints",
         "endpoints.home]\np50",
-        "do not nest",
+        "[slo.endpoints.home] takes p50, p90, p95, p99, p999, error_rate",
     );
+    // An endpoint's objectives are judged during [slo]'s phase: the key is
+    // not one an endpoint takes, and the message does not offer it.
+    let during = doc(
+        "[slo.endpoints.home]\nduring = \"sale\"",
+        "rate = 1",
+        "",
+        "[eras.stone]",
+    );
+    rejects(&during, "slo.endpoints.home.during", "during", "takes p50, p90, p95, p99, p999, error_rate");
+    // Past 64 endpoints the record keeps only totals: no objective per
+    // endpoint could be judged.
+    let many: String = (0..65)
+        .map(|i| format!("[app.endpoints.e{i}]\nsteps = [{{ cpu = \"1ms\" }}]\n"))
+        .collect();
+    let weights: String = (0..65).map(|i| format!("e{i} = 1, ")).collect();
+    let crowded = doc(
+        "[slo.endpoints.e1]\np99 = \"1s\"",
+        &format!("rate = 1\nmix = {{ home = 1, {} }}", weights.trim_end_matches(", ")),
+        &many,
+        "[eras.stone]",
+    );
+    rejects(&crowded, "slo.endpoints", "endpoints.e1]", "at most 64 endpoints; this app has 66");
     let bad = doc("[slo.endpoints.home]\np99 = \"fast\"", "rate = 1", "", "[eras.stone]");
     rejects(&bad, "slo.endpoints.home.p99", "\"fast\"", "");
     let order = doc(

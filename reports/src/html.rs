@@ -309,7 +309,12 @@ pub fn replications(reps: &[crate::replications::EraReplications]) -> String {
         for (_, key, f) in REPLICATED {
             let _ = write!(h, "<td>{}</td>", escape(&with_interval(r.get(key), f)));
         }
-        let _ = writeln!(h, "<td>{} of {}</td></tr>", r.slo_passed, r.replications);
+        match r.slo_passed {
+            Some(p) => {
+                let _ = writeln!(h, "<td>{p} of {}</td></tr>", r.replications);
+            }
+            None => h.push_str("<td>-</td></tr>\n"),
+        }
     }
     h.push_str("</table>\n");
     h

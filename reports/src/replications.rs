@@ -28,7 +28,8 @@ pub struct Replica {
     /// nothing succeeded.
     pub latency: Option<[f64; 4]>,
     pub error_rate: Option<f64>,
-    pub slo_pass: bool,
+    /// Whether the run met the whole SLO; `None` when the scenario has none.
+    pub slo_pass: Option<bool>,
     /// The p99 of successful responses per window, in ms.
     pub window_p99: Vec<Option<f64>>,
 }
@@ -46,7 +47,7 @@ impl Replica {
             throughput: t.throughput(),
             latency,
             error_rate: t.outcomes.error_rate(),
-            slo_pass: Verdict::judge(&scenario.slo, r).pass(),
+            slo_pass: (!scenario.slo.is_empty()).then(|| Verdict::judge(&scenario.slo, r).pass()),
             window_p99: r
                 .windows
                 .iter()
@@ -69,6 +70,10 @@ pub struct Estimate {
     /// Half the width of the 95 % confidence interval of the mean; `null`
     /// with fewer than two replications.
     pub ci95: Option<f64>,
+    /// The interval's ends, clipped to what the figure can be (no rate
+    /// below 0, no error rate above 1); `null` with one replication.
+    pub ci95_low: Option<f64>,
+    pub ci95_high: Option<f64>,
     pub min: f64,
     pub max: f64,
 }
@@ -80,8 +85,8 @@ pub struct EraReplications {
     pub replications: usize,
     pub seeds: Vec<u64>,
     pub estimates: Vec<Estimate>,
-    /// Replications whose run met the whole SLO.
-    pub slo_passed: usize,
+    /// Replications whose run met the whole SLO; `None` without an SLO.
+    pub slo_passed: Option<usize>,
     /// Per window: the lowest, mean and highest p99 over the replications
     /// that had one, in ms.
     #[serde(skip)]
@@ -98,7 +103,7 @@ impl EraReplications {
             fig("p50_ms", &lat(1)),
             fig("p95_ms", &lat(2)),
             fig("p99_ms", &lat(3)),
-            fig("error_rate", &|r| r.error_rate),
+            fig("error_rate", &|r| r.error_rate).map(|e| e.clipped_to(1.0)),
         ]
         .into_iter()
         .flatten()
@@ -122,7 +127,10 @@ impl EraReplications {
             replications: reps.len(),
             seeds: reps.iter().map(|r| r.seed).collect(),
             estimates,
-            slo_passed: reps.iter().filter(|r| r.slo_pass).count(),
+            slo_passed: reps
+                .iter()
+                .map(|r| r.slo_pass.map(usize::from))
+                .sum::<Option<usize>>(),
             window_p99,
         }
     }
@@ -142,14 +150,32 @@ fn estimate(name: &'static str, v: Vec<f64>) -> Option<Estimate> {
         let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
         t975(n - 1) * (var / n as f64).sqrt()
     });
+    // Every figure here is a rate, a latency or a share: none is negative.
     Some(Estimate {
         name,
         n,
         mean,
         ci95,
+        ci95_low: ci95.map(|c| (mean - c).max(0.0)),
+        ci95_high: ci95.map(|c| mean + c),
         min: v.iter().copied().fold(f64::INFINITY, f64::min),
         max: v.iter().copied().fold(f64::NEG_INFINITY, f64::max),
     })
+}
+
+impl Estimate {
+    fn clipped_to(mut self, most: f64) -> Estimate {
+        self.ci95_high = self.ci95_high.map(|h| h.min(most));
+        self
+    }
+
+    /// Whether the interval is `mean ± ci95` as it stands, unclipped.
+    pub fn symmetric(&self) -> bool {
+        match (self.ci95, self.ci95_low, self.ci95_high) {
+            (Some(c), Some(lo), Some(hi)) => lo == self.mean - c && hi == self.mean + c,
+            _ => true,
+        }
+    }
 }
 
 /// Student's t 0.975 quantile for `df` degrees of freedom (df ≥ 1).
@@ -161,10 +187,17 @@ pub fn t975(df: usize) -> f64 {
     match df {
         0 => f64::INFINITY,
         1..=30 => T[df - 1],
-        31..=40 => 2.021,
-        41..=60 => 2.000,
-        61..=120 => 1.980,
-        _ => 1.960,
+        // Beyond the table, the Cornish–Fisher expansion around the normal
+        // quantile: within 1e-4 of the exact value from 30 degrees on.
+        _ => {
+            const Z: f64 = 1.959_963_985;
+            let (z3, z5, z7, z9) = (Z.powi(3), Z.powi(5), Z.powi(7), Z.powi(9));
+            let n = df as f64;
+            Z + (z3 + Z) / (4.0 * n)
+                + (5.0 * z5 + 16.0 * z3 + 3.0 * Z) / (96.0 * n * n)
+                + (3.0 * z7 + 19.0 * z5 + 17.0 * z3 - 15.0 * Z) / (384.0 * n.powi(3))
+                + (79.0 * z9 + 776.0 * z7 + 1482.0 * z5 - 1920.0 * z3 - 945.0 * Z) / (92160.0 * n.powi(4))
+        }
     }
 }
 
@@ -178,7 +211,7 @@ mod tests {
             throughput,
             latency: Some([p99 / 2.0, p99 / 3.0, p99 / 1.5, p99]),
             error_rate: Some(0.0),
-            slo_pass: pass,
+            slo_pass: Some(pass),
             window_p99: vec![Some(p99), None],
         }
     }
@@ -192,7 +225,7 @@ mod tests {
         assert_eq!(t.mean, 102.0);
         assert!((t.ci95.unwrap() - 4.303 * 2.0 / 3f64.sqrt()).abs() < 1e-9);
         assert_eq!((t.min, t.max), (100.0, 104.0));
-        assert_eq!(e.slo_passed, 2);
+        assert_eq!(e.slo_passed, Some(2));
         assert_eq!(e.window_p99, [Some((10.0, 20.0, 30.0)), None]);
     }
 
@@ -202,6 +235,40 @@ mod tests {
         assert_eq!(e.get("p99_ms").unwrap().ci95, None);
         assert_eq!(seed(7, 0), 7);
         assert_eq!(seed(u64::MAX, 1), 0);
-        assert!(t975(1) > t975(10) && t975(10) > t975(1000) && t975(1000) == 1.96);
+        assert!(t975(1) > t975(10) && t975(10) > t975(1000));
+    }
+
+    #[test]
+    fn beyond_the_table_the_quantile_keeps_falling_as_t_does() {
+        // Exact values (R: qt(0.975, df)); a band's lower edge used to take
+        // its upper edge's value, which made intervals too narrow.
+        for (df, t) in [(31, 2.039_513), (40, 2.021_075), (60, 2.000_298), (120, 1.979_930), (1000, 1.962_339)] {
+            assert!((t975(df) - t).abs() < 1e-4, "df {df}: {} vs {t}", t975(df));
+        }
+        assert!(t975(30) > t975(31));
+    }
+
+    #[test]
+    fn an_error_rate_s_interval_stays_between_0_and_1() {
+        let mut reps = [rep(1.0, 1.0, true), rep(1.0, 1.0, true), rep(1.0, 1.0, true)];
+        for (r, e) in reps.iter_mut().zip([0.0, 0.0, 0.03]) {
+            r.error_rate = Some(e);
+        }
+        let e = EraReplications::of("stone", &reps);
+        let err = e.get("error_rate").unwrap();
+        assert_eq!(err.ci95_low, Some(0.0));
+        assert!(err.ci95.unwrap() > err.mean && !err.symmetric());
+        let mut all = reps.clone();
+        all.iter_mut().for_each(|r| r.error_rate = Some(0.99));
+        all[0].error_rate = Some(0.9);
+        let e = EraReplications::of("stone", &all);
+        assert_eq!(e.get("error_rate").unwrap().ci95_high, Some(1.0));
+    }
+
+    #[test]
+    fn without_an_slo_no_replication_is_said_to_pass() {
+        let mut r = rep(1.0, 1.0, true);
+        r.slo_pass = None;
+        assert_eq!(EraReplications::of("stone", &[r.clone(), r]).slo_passed, None);
     }
 }

@@ -47,6 +47,9 @@ pub struct Objective {
     pub endpoint: Option<String>,
     /// Milliseconds for latency objectives, a fraction for the error rate.
     pub max: f64,
+    /// The phase it is judged on (`[slo] during`); `null` for the whole
+    /// run after the warm-up.
+    pub during: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -261,9 +264,10 @@ pub fn csv_name(era: &str) -> String {
 }
 
 pub fn build(scenario: &Scenario, records: &[Record]) -> Summary {
-    let mut slo = objectives(&scenario.slo, None);
+    let during = scenario.slo.during.as_ref().map(|p| p.name.clone());
+    let mut slo = objectives(&scenario.slo, None, &during);
     for (name, o) in &scenario.slo.endpoints {
-        slo.extend(objectives(o, Some(name)));
+        slo.extend(objectives(o, Some(name), &during));
     }
     Summary {
         schema: SCHEMA,
@@ -283,7 +287,7 @@ pub fn build(scenario: &Scenario, records: &[Record]) -> Summary {
     }
 }
 
-fn objectives(slo: &Slo, endpoint: Option<&String>) -> Vec<Objective> {
+fn objectives(slo: &Slo, endpoint: Option<&String>, during: &Option<String>) -> Vec<Objective> {
     let prefix = endpoint.map_or(String::new(), |e| format!("{e} "));
     let mut out: Vec<Objective> = slo
         .latency
@@ -292,6 +296,7 @@ fn objectives(slo: &Slo, endpoint: Option<&String>) -> Vec<Objective> {
             name: format!("{prefix}{}", o.percentile.key()),
             endpoint: endpoint.cloned(),
             max: o.max as f64 / MS,
+            during: during.clone(),
         })
         .collect();
     if let Some(e) = slo.error_rate {
@@ -299,6 +304,7 @@ fn objectives(slo: &Slo, endpoint: Option<&String>) -> Vec<Objective> {
             name: format!("{prefix}error_rate"),
             endpoint: endpoint.cloned(),
             max: e,
+            during: during.clone(),
         });
     }
     out

@@ -269,9 +269,12 @@ pub fn money(v: f64) -> String {
 pub fn with_interval(e: Option<&crate::replications::Estimate>, f: fn(f64) -> String) -> String {
     match e {
         None => "-".into(),
-        Some(e) => match e.ci95 {
-            Some(ci) => format!("{} ± {}", f(e.mean), f(ci)),
-            None => f(e.mean),
+        Some(e) => match (e.ci95, e.ci95_low, e.ci95_high) {
+            (Some(ci), ..) if e.symmetric() => format!("{} ± {}", f(e.mean), f(ci)),
+            // An interval clipped at 0 (or at 100 % errors) is no longer
+            // symmetric: its ends say what `±` would misstate.
+            (_, Some(lo), Some(hi)) => format!("{} ({} to {})", f(e.mean), f(lo), f(hi)),
+            _ => f(e.mean),
         },
     }
 }
@@ -281,9 +284,10 @@ pub fn with_interval(e: Option<&crate::replications::Estimate>, f: fn(f64) -> St
 pub type Column = (&'static str, &'static str, fn(f64) -> String);
 
 /// The columns of the replications' table.
-pub const REPLICATED: [Column; 5] = [
+pub const REPLICATED: [Column; 6] = [
     ("ok/s", "throughput_rps", |v| format!("{v:.1}")),
     ("p50", "p50_ms", ms),
+    ("p95", "p95_ms", ms),
     ("p99", "p99_ms", ms),
     ("mean", "latency_mean_ms", ms),
     ("errors", "error_rate", percent),
@@ -305,19 +309,16 @@ pub fn replications(summary: &Summary) -> Option<String> {
         for (_, key, f) in REPLICATED {
             row.push(Cell::new(with_interval(r.get(key), f)).set_alignment(CellAlignment::Right));
         }
-        let passed = format!("{} of {}", r.slo_passed, r.replications);
-        row.push(if summary.slo.is_empty() {
-            Cell::new("-")
-        } else if r.slo_passed == r.replications {
-            Cell::new(passed).fg(Color::Green)
-        } else {
-            Cell::new(passed).fg(Color::Red)
+        row.push(match r.slo_passed {
+            None => Cell::new("-"),
+            Some(p) if p == r.replications => Cell::new(format!("{p} of {}", r.replications)).fg(Color::Green),
+            Some(p) => Cell::new(format!("{p} of {}", r.replications)).fg(Color::Red),
         });
         t.add_row(row);
     }
     let n = reps.first().map_or(0, |r| r.replications);
     Some(format!(
-        "over {n} replications (seeds {}…; mean ± half the 95 % confidence interval; the tables above are the first seed's):\n{t}",
+        "over {n} replications (seeds {}…; mean ± half the 95 % confidence interval; the other tables are the first seed's):\n{t}",
         summary.scenario.seed
     ))
 }

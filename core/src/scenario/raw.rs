@@ -74,7 +74,20 @@ pub struct RawSlo {
     /// Judge the objectives on one phase's windows only.
     pub during: Opt<String>,
     /// `[slo.endpoints.<name>]`: the same objectives for one endpoint.
-    pub endpoints: Opt<IndexMap<String, Field<RawSlo>>>,
+    pub endpoints: Opt<IndexMap<String, Field<RawEndpointSlo>>>,
+}
+
+/// `[slo.endpoints.<name>]`: `[slo]`'s objectives without its `during` and
+/// `endpoints`, so that an unknown key lists only what an endpoint takes.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEndpointSlo {
+    pub p50: Opt<String>,
+    pub p90: Opt<String>,
+    pub p95: Opt<String>,
+    pub p99: Opt<String>,
+    pub p999: Opt<String>,
+    pub error_rate: Opt<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -274,6 +287,7 @@ tables!(
     RawScenario,
     RawStats,
     RawSlo,
+    RawEndpointSlo,
     RawTraffic,
     RawPoint,
     RawApp,

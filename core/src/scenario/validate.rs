@@ -430,7 +430,12 @@ fn slo(cx: &mut Ctx<'_, '_>, raw: &Opt<RawSlo>, app: Option<&App>, phases: Optio
     let p = KeyPath::root().key("slo");
     let default = RawSlo::default();
     let raw = cx.table(&p, raw, &default)?;
-    let whole = objectives(cx, &p, raw);
+    let whole = objectives(
+        cx,
+        &p,
+        [&raw.p50, &raw.p90, &raw.p95, &raw.p99, &raw.p999],
+        &raw.error_rate,
+    );
     let during = match (cx.get(&p.key("during"), &raw.during), phases) {
         (None, _) => None,
         (Some(None), _) => Some(None),
@@ -453,7 +458,24 @@ fn slo(cx: &mut Ctx<'_, '_>, raw: &Opt<RawSlo>, app: Option<&App>, phases: Optio
     let mut endpoints = Vec::new();
     let mut ok = true;
     let ep = p.key("endpoints");
-    for (name, f) in cx.get(&ep, &raw.endpoints)?.into_iter().flatten() {
+    let table = cx.get(&ep, &raw.endpoints)?;
+    if let (Some(app), Some(t)) = (app, table)
+        && !t.is_empty()
+        && app.endpoints.len() > crate::record::MAX_SPLIT_ENDPOINTS
+    {
+        // Past the limit the record keeps only the totals: an endpoint's
+        // objective would have nothing to be judged on.
+        cx.report(
+            &ep,
+            format!(
+                "objectives per endpoint need at most {} endpoints; this app has {} (the record keeps only totals past the limit): judge the whole run in [slo] instead",
+                crate::record::MAX_SPLIT_ENDPOINTS,
+                app.endpoints.len()
+            ),
+        );
+        return None;
+    }
+    for (name, f) in table.into_iter().flatten() {
         let np = ep.key(name);
         let Some(r) = cx.field(&np, f, "") else {
             ok = false;
@@ -472,21 +494,7 @@ fn slo(cx: &mut Ctx<'_, '_>, raw: &Opt<RawSlo>, app: Option<&App>, phases: Optio
             );
             ok = false;
         }
-        if r.during.is_some() {
-            cx.report(
-                &np.key("during"),
-                "an endpoint's objectives are judged during [slo]'s `during`: set it there",
-            );
-            ok = false;
-        }
-        if r.endpoints.is_some() {
-            cx.report(
-                &np.key("endpoints"),
-                "objectives per endpoint do not nest: put each endpoint's under [slo.endpoints.<name>]",
-            );
-            ok = false;
-        }
-        match objectives(cx, &np, r) {
+        match objectives(cx, &np, [&r.p50, &r.p90, &r.p95, &r.p99, &r.p999], &r.error_rate) {
             Some(o) => endpoints.push((name.clone(), o)),
             None => ok = false,
         }
@@ -497,17 +505,24 @@ fn slo(cx: &mut Ctx<'_, '_>, raw: &Opt<RawSlo>, app: Option<&App>, phases: Optio
     ok.then_some(whole)
 }
 
-/// The objectives of one table of `[slo]`: the whole run's or an endpoint's.
-fn objectives(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &RawSlo) -> Option<Slo> {
+/// The objectives of one table of `[slo]`, the whole run's or an
+/// endpoint's: the p50, p90, p95, p99 and p999 limits and the error rate.
+fn objectives(
+    cx: &mut Ctx<'_, '_>,
+    p: &KeyPath,
+    limits: [&Opt<String>; 5],
+    error_rate: &Opt<String>,
+) -> Option<Slo> {
     let mut latency = Vec::new();
     let mut ok = true;
-    for (pct, text) in [
-        (Percentile::P50, &raw.p50),
-        (Percentile::P90, &raw.p90),
-        (Percentile::P95, &raw.p95),
-        (Percentile::P99, &raw.p99),
-        (Percentile::P999, &raw.p999),
-    ] {
+    let percentiles = [
+        Percentile::P50,
+        Percentile::P90,
+        Percentile::P95,
+        Percentile::P99,
+        Percentile::P999,
+    ];
+    for (pct, text) in percentiles.into_iter().zip(limits) {
         match cx.duration(&p.key(pct.key()), text) {
             Some(Some(max)) => latency.push(LatencyObjective { percentile: pct, max }),
             Some(None) => {}
@@ -529,7 +544,7 @@ fn objectives(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &RawSlo) -> Option<Slo> {
             ok = false;
         }
     }
-    let error_rate = match cx.get_as(&p.key("error_rate"), &raw.error_rate, "a percentage such as \"1%\"") {
+    let error_rate = match cx.get_as(&p.key("error_rate"), error_rate, "a percentage such as \"1%\"") {
         None => None,
         Some(None) => Some(None),
         Some(Some(t)) => match parse_percent(t) {
