@@ -117,3 +117,33 @@ fn a_light_load_saturates_nothing_and_names_the_busiest() {
         b.sentence
     );
 }
+
+#[test]
+fn servers_at_haproxy_s_maxconn_name_haproxy_s_queue() {
+    // Two web nodes with two slots each behind HAProxy: 4 requests at a
+    // time of 20 ms serve 200/s; 300/s arrive. The workers (16 a node)
+    // and the CPUs idle, and the queue in HAProxy is where requests wait.
+    let text = "duration = \"30s\"\n[stats]\nwarmup = \"5s\"\n[traffic]\nrate = \"300/s\"\ntimeout = \"5s\"\n\
+        [app.endpoints.home]\nsteps = [{ query = \"q\", db_wait = \"const(20ms)\" }]\n\
+        [eras.silver]\nnodes = 2\nweb = { cores = 4 }\ndb = { cores = 4 }\n\
+        haproxy = { server_maxconn = 2 }\nfpm = { pm = \"static\", max_children = 16 }\n";
+    let b = bottleneck(text);
+    assert_eq!(first(&b), "haproxy.queue", "{}", b.sentence);
+    assert!(
+        b.sentence.starts_with("HAProxy's servers all at their maxconn"),
+        "{}",
+        b.sentence
+    );
+    assert!(!b.saturated.iter().any(|s| s.gauge == "fpm.busy"), "{}", b.sentence);
+}
+
+#[test]
+fn a_single_worker_is_the_only_one() {
+    let b = bottleneck(&shop(
+        "30/s",
+        "[{ query = \"q\", db_wait = \"const(50ms)\" }]",
+        "host = { cores = 4 }\nfpm = { pm = \"static\", max_children = 1 }",
+    ));
+    assert_eq!(first(&b), "fpm.busy", "{}", b.sentence);
+    assert!(b.sentence.starts_with("the only FPM worker busy"), "{}", b.sentence);
+}

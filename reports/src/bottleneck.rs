@@ -99,6 +99,7 @@ fn phase(r: &Record, app: &App, phase: &Phase) -> PhaseBottleneck {
                 format!("{} at {:.0} %", spec.label, u * 100.0)
             }
             GaugeKind::Connections => format!("{} at {:.0} of {:.0}", spec.label, peak(&after, |w| max(g, w)), cap),
+            GaugeKind::Workers if cap == 1.0 => format!("the only {} busy", spec.label.replace(" busy workers", " worker")),
             GaugeKind::Workers => format!("all {cap:.0} {} busy", spec.label.replace(" busy", "")),
             _ => format!("{} full", spec.label),
         };
@@ -120,6 +121,26 @@ fn phase(r: &Record, app: &App, phase: &Phase) -> PhaseBottleneck {
             what: "nginx's worker_connections all in use".into(),
             depth: 4,
         });
+    }
+    // HAProxy queues a request when every server is at its maxconn; the
+    // queue has no capacity of its own, so a queue that stays occupied (or
+    // 503s when it times out) is the evidence that the servers' slots are
+    // the limit.
+    if let Some(queue) = gauge("haproxy.queue") {
+        let queued = |w: usize| mean(queue, w) >= 1.0 || refused(&outcomes::LB_UNAVAILABLE, w);
+        if let Some((from, until)) = first_sustained(&windows, &queued) {
+            let after = full_stretch(&windows, from, &queued);
+            found.push(Saturation {
+                gauge: "haproxy.queue".into(),
+                from_s: r.windows[from].start as f64 / 1e9,
+                until_s: until.map(|w| r.windows[w].start as f64 / 1e9),
+                what: format!(
+                    "HAProxy's servers all at their maxconn, up to {:.0} requests queued",
+                    peak(&after, |w| max(queue, w))
+                ),
+                depth: 5,
+            });
+        }
     }
     // Row locks: the waiters gauge has no capacity of its own; measure it
     // against the workers it holds.
