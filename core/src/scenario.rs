@@ -198,10 +198,60 @@ impl Scenario {
             e.check_work_problem(duration)
                 .map(|m| format!("era \"{}\": {m}", e.label))
         }));
+        // Derived phases follow the profile over the new length; named ones
+        // keep their times, except that one ending with the run still does.
+        let phases = if self.phases.iter().all(|p| p.derived) {
+            phase::derive(&self.traffic.workload, duration, self.stats.window)
+        } else {
+            self.phases
+                .iter()
+                .map(|p| Phase {
+                    to: if p.to == self.duration { duration } else { p.to },
+                    ..p.clone()
+                })
+                .collect()
+        };
+        for p in phases.iter().filter(|p| !p.derived) {
+            if p.to > duration {
+                problems.push(format!(
+                    "phases: \"{}\" in {} ends at {}, after the run: give a duration of {} at least",
+                    p.name,
+                    self.file.display(),
+                    format_duration(p.to),
+                    format_duration(p.to)
+                ));
+            } else if let Some(m) = p.unmeasured(&self.stats, duration) {
+                problems.push(format!("phases in {}: {m}", self.file.display()));
+            }
+        }
+        let during = match &self.slo.during {
+            None => None,
+            Some(d) => match phases.iter().find(|p| p.name == d.name) {
+                Some(p) => match p.unmeasured(&self.stats, duration) {
+                    Some(m) => {
+                        problems.push(format!("slo.during in {}: {m}", self.file.display()));
+                        None
+                    }
+                    None => Some(p.clone()),
+                },
+                None => {
+                    problems.push(format!(
+                        "slo.during in {}: the run of {} has no phase \"{}\" (its phases: {})",
+                        self.file.display(),
+                        format_duration(duration),
+                        d.name,
+                        phases.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
+                    ));
+                    None
+                }
+            },
+        };
         if !problems.is_empty() {
             return Err(problems.join("; "));
         }
         self.duration = duration;
+        self.phases = phases;
+        self.slo.during = during;
         Ok(())
     }
 

@@ -8,7 +8,9 @@
 //! (the highest steady rate, when the rate changes at all) or `decay`, so
 //! that derived phases partition the run.
 
+use super::Stats;
 use super::traffic::{RateProfile, Workload};
+use super::units::format_duration;
 
 /// A stretch `[from, to)` of the run, in ns.
 #[derive(Clone, Debug, PartialEq)]
@@ -28,6 +30,26 @@ impl Phase {
         let mid = start + len / 2;
         self.from <= mid && mid < self.to
     }
+
+    /// Why the phase would have no figures in a run of `duration` with
+    /// these statistics windows: no window after the warm-up has its
+    /// middle inside it. `None` when some window counts.
+    pub fn unmeasured(&self, stats: &Stats, duration: u64) -> Option<String> {
+        let counted = (0..duration.div_ceil(stats.window)).any(|k| {
+            let start = k * stats.window;
+            start >= stats.warmup && self.holds_window(start, stats.window.min(duration - start))
+        });
+        (!counted).then(|| {
+            format!(
+                "phase \"{}\" ({} to {}) holds no statistics window after the warm-up ({} windows, warm-up {}): make it longer than a window, or start it after the warm-up",
+                self.name,
+                format_duration(self.from),
+                format_duration(self.to),
+                format_duration(stats.window),
+                format_duration(stats.warmup)
+            )
+        })
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,31 +59,44 @@ enum Trend {
     Decay,
 }
 
-/// The phases of a run of `duration` ns with this workload: one `steady`
-/// phase for a constant rate or a closed model, else one per stretch of
-/// the profile where the rate holds, climbs or falls (steps are instants
-/// and belong to no stretch). Consecutive stretches of one trend merge; a
-/// name that repeats is numbered (`steady 2`).
-pub fn derive(workload: &Workload, duration: u64) -> Vec<Phase> {
-    let whole = || {
+/// The phases of a run of `duration` ns with this workload: one phase for
+/// a constant rate or a closed model (`steady`; `ramp` or `decay` for a
+/// profile that only climbs or falls), else one per stretch of the profile
+/// where the rate holds, climbs or falls (steps are instants and belong to
+/// no stretch). Consecutive stretches of one trend merge; a stretch shorter
+/// than a statistics `window` joins the one before it (the first, the one
+/// after), since no window could be given to it alone; a name that repeats
+/// is numbered (`steady 2`). `peak` is a steady stretch at the profile's
+/// highest rate within the run.
+pub fn derive(workload: &Workload, duration: u64, window: u64) -> Vec<Phase> {
+    let one = |name: &str| {
         vec![Phase {
-            name: "steady".into(),
+            name: name.into(),
             from: 0,
             to: duration,
             derived: true,
         }]
     };
     let Workload::Open(profile) = workload else {
-        return whole();
+        return one("steady");
     };
-    let stretches = stretches(profile, duration);
-    if stretches.len() <= 1 {
-        return whole();
+    let stretches = fold_short(stretches(profile, duration), window);
+    if let [only] = &stretches[..] {
+        return one(match only.2 {
+            Trend::Steady => "steady",
+            Trend::Ramp => "ramp",
+            Trend::Decay => "decay",
+        });
     }
-    let peak = stretches
+    if stretches.is_empty() {
+        return one("steady");
+    }
+    let highest = profile
+        .points()
         .iter()
-        .filter(|s| s.2 == Trend::Steady)
-        .map(|s| s.3)
+        .filter(|&&(t, _)| t < duration)
+        .map(|&(_, r)| r)
+        .chain(std::iter::once(profile.rate_at(duration.saturating_sub(1))))
         .fold(f64::NEG_INFINITY, f64::max);
     let mut phases: Vec<Phase> = Vec::new();
     let mut counts: Vec<(&'static str, usize)> = Vec::new();
@@ -69,7 +104,7 @@ pub fn derive(workload: &Workload, duration: u64) -> Vec<Phase> {
         let base = match trend {
             Trend::Ramp => "ramp",
             Trend::Decay => "decay",
-            Trend::Steady if rate >= peak => "peak",
+            Trend::Steady if same_rate(rate, highest) => "peak",
             Trend::Steady => "steady",
         };
         let n = match counts.iter_mut().find(|c| c.0 == base) {
@@ -97,6 +132,11 @@ pub fn derive(workload: &Workload, duration: u64) -> Vec<Phase> {
     phases
 }
 
+/// Relative, so that 1000.0000001 → 1000 is no ramp.
+fn same_rate(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * a.abs().max(b.abs())
+}
+
 /// `(from, to, trend, rate)` of each stretch of the profile within the run,
 /// consecutive ones of one trend (and, when steady, one rate) merged.
 fn stretches(profile: &RateProfile, duration: u64) -> Vec<(u64, u64, Trend, f64)> {
@@ -113,8 +153,7 @@ fn stretches(profile: &RateProfile, duration: u64) -> Vec<(u64, u64, Trend, f64)
         if t1 <= t0 {
             continue; // a step
         }
-        // Relative, so that 1000.0000001 → 1000 is no ramp.
-        let trend = if (r1 - r0).abs() <= 1e-9 * r0.abs().max(r1.abs()) {
+        let trend = if same_rate(r0, r1) {
             Trend::Steady
         } else if r1 > r0 {
             Trend::Ramp
@@ -122,10 +161,36 @@ fn stretches(profile: &RateProfile, duration: u64) -> Vec<(u64, u64, Trend, f64)
             Trend::Decay
         };
         match out.last_mut() {
-            Some(last) if last.2 == trend && (trend != Trend::Steady || last.3 == r0) => last.1 = t1,
+            Some(last) if last.2 == trend && (trend != Trend::Steady || same_rate(last.3, r0)) => last.1 = t1,
             _ => out.push((t0, t1, trend, r0)),
         }
     }
+    out
+}
+
+/// Stretches shorter than a window joined to a neighbour, so that every
+/// phase can hold a window of its own; neighbours of one trend and rate
+/// that meet then merge.
+fn fold_short(stretches: Vec<(u64, u64, Trend, f64)>, window: u64) -> Vec<(u64, u64, Trend, f64)> {
+    let mut out: Vec<(u64, u64, Trend, f64)> = Vec::new();
+    let mut pending_from: Option<u64> = None;
+    for s in stretches {
+        let (from, to, trend, rate) = s;
+        if to - from < window {
+            match out.last_mut() {
+                Some(last) => last.1 = to,
+                None => pending_from = Some(pending_from.unwrap_or(from)),
+            }
+            continue;
+        }
+        let from = pending_from.take().unwrap_or(from);
+        match out.last_mut() {
+            Some(last) if last.2 == trend && (trend != Trend::Steady || same_rate(last.3, rate)) => last.1 = to,
+            _ => out.push((from, to, trend, rate)),
+        }
+    }
+    // Every stretch short (a run shorter than a window): `out` is empty and
+    // the run is one phase.
     out
 }
 
@@ -136,7 +201,7 @@ mod tests {
     const S: u64 = 1_000_000_000;
 
     fn names(p: &[(u64, f64)], duration: u64) -> Vec<(String, u64, u64)> {
-        derive(&Workload::Open(RateProfile::new(p.to_vec()).unwrap()), duration)
+        derive(&Workload::Open(RateProfile::new(p.to_vec()).unwrap()), duration, S)
             .into_iter()
             .map(|p| (p.name, p.from / S, p.to / S))
             .collect()
@@ -183,6 +248,31 @@ mod tests {
     fn a_constant_rate_or_a_closed_model_is_one_steady_phase() {
         assert_eq!(names(&[(0, 5.0)], 9 * S), [("steady".into(), 0, 9)]);
         assert_eq!(names(&[(0, 5.0), (4 * S, 5.0)], 9 * S), [("steady".into(), 0, 9)]);
+    }
+
+    #[test]
+    fn a_lone_ramp_is_a_ramp_and_peak_is_the_highest_rate_only() {
+        assert_eq!(names(&[(0, 5.0), (9 * S, 50.0)], 9 * S), [("ramp".into(), 0, 9)]);
+        assert_eq!(names(&[(0, 50.0), (9 * S, 5.0)], 9 * S), [("decay".into(), 0, 9)]);
+        // The highest rate is reached at the top of a ramp that falls at
+        // once: the steady stretches below it are no peak.
+        let got = names(&[(0, 100.0), (10 * S, 100.0), (20 * S, 1000.0), (30 * S, 200.0)], 60 * S);
+        let got: Vec<&str> = got.iter().map(|g| g.0.as_str()).collect();
+        assert_eq!(got, ["steady", "ramp", "decay", "steady 2"]);
+    }
+
+    #[test]
+    fn a_stretch_shorter_than_a_window_joins_its_neighbour() {
+        // A half-second ramp between two steady rates: no window could be
+        // the ramp's alone.
+        let p = [(0, 10.0), (10 * S, 10.0), (10 * S + S / 2, 50.0), (20 * S, 50.0)];
+        assert_eq!(names(&p, 20 * S), [("steady".into(), 0, 10), ("peak".into(), 10, 20)]);
+        // A short first stretch joins the one after it.
+        let p = [(0, 10.0), (S / 2, 50.0), (20 * S, 50.0)];
+        assert_eq!(names(&p, 20 * S), [("steady".into(), 0, 20)]);
+        // Rates equal within rounding merge as they do for trends.
+        let p = [(0, 1000.0), (10 * S, 1000.000_000_1), (20 * S, 1000.0)];
+        assert_eq!(names(&p, 20 * S), [("steady".into(), 0, 20)]);
     }
 
     #[test]

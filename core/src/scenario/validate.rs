@@ -315,8 +315,8 @@ pub(super) fn validate(f: &Field<RawScenario>, file: &Path, loc: &Locator) -> Re
         }
         Some(Some(t)) => traffic::traffic(&mut cx, t, app.as_ref()),
     };
-    let phases = phase::phases(&mut cx, &raw.phases, duration, traffic.as_ref());
-    let slo = slo(&mut cx, &raw.slo, app.as_ref(), phases.as_deref());
+    let phases = phase::phases(&mut cx, &raw.phases, duration, traffic.as_ref(), stats.as_ref());
+    let slo = slo(&mut cx, &raw.slo, app.as_ref(), phases.as_deref(), stats.as_ref().zip(duration));
     let mut eras = era::eras(&mut cx, &raw.eras);
     if let (Some(eras), Some(app)) = (eras.as_mut(), app.as_ref()) {
         super::era::gold::place_services(&mut cx, eras, app);
@@ -426,7 +426,13 @@ fn stats(cx: &mut Ctx<'_, '_>, raw: &Opt<RawStats>, duration: Option<u64>) -> Op
     problems.is_empty().then_some(Stats { window, warmup })
 }
 
-fn slo(cx: &mut Ctx<'_, '_>, raw: &Opt<RawSlo>, app: Option<&App>, phases: Option<&[Phase]>) -> Option<Slo> {
+fn slo(
+    cx: &mut Ctx<'_, '_>,
+    raw: &Opt<RawSlo>,
+    app: Option<&App>,
+    phases: Option<&[Phase]>,
+    run: Option<(&Stats, u64)>,
+) -> Option<Slo> {
     let p = KeyPath::root().key("slo");
     let default = RawSlo::default();
     let raw = cx.table(&p, raw, &default)?;
@@ -441,7 +447,14 @@ fn slo(cx: &mut Ctx<'_, '_>, raw: &Opt<RawSlo>, app: Option<&App>, phases: Optio
         (Some(None), _) => Some(None),
         (Some(Some(_)), None) => None,
         (Some(Some(name)), Some(phases)) => match phases.iter().find(|ph| &ph.name == name) {
-            Some(ph) => Some(Some(ph.clone())),
+            // A derived phase inside the warm-up has no figures to judge.
+            Some(ph) => match run.and_then(|(st, d)| ph.unmeasured(st, d)) {
+                Some(problem) => {
+                    cx.report(&p.key("during"), problem);
+                    None
+                }
+                None => Some(Some(ph.clone())),
+            },
             None => {
                 cx.report(
                     &p.key("during"),
