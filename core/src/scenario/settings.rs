@@ -85,12 +85,16 @@ impl Rows<'_> {
         });
     }
 
-    fn host(&mut self, at: &[&str], h: &Host) {
+    /// `fpm_here`: whether a PHP-FPM pool listens on it, the only place
+    /// `somaxconn` matters (it caps the listen backlog).
+    fn host(&mut self, at: &[&str], h: &Host, fpm_here: bool) {
         self.push(at, "cores", h.cores.to_string(), Origin::Default(LAB));
         if h.speed != 1.0 || (self.given)(&join(at, "speed")) {
             self.push(at, "speed", format!("{}", h.speed), Origin::Default(LAB));
         }
-        self.push(at, "somaxconn", h.kernel.somaxconn.to_string(), Origin::Default(LINUX));
+        if fpm_here || (self.given)(&join(at, "somaxconn")) {
+            self.push(at, "somaxconn", h.kernel.somaxconn.to_string(), Origin::Default(LINUX));
+        }
         if h.price_per_hour > 0.0 {
             self.push(
                 at,
@@ -315,7 +319,7 @@ pub(super) fn describe(era: &Era, given: Given<'_>) -> Vec<Setting> {
     };
     match &era.arch {
         Architecture::Stone { host, stack } => {
-            r.host(&["host"], host);
+            r.host(&["host"], host, true);
             r.stack(&[], stack, host, true);
         }
         Architecture::Bronze {
@@ -324,8 +328,8 @@ pub(super) fn describe(era: &Era, given: Given<'_>) -> Vec<Setting> {
             network,
             stack,
         } => {
-            r.host(&["web"], web);
-            r.host(&["db"], db);
+            r.host(&["web"], web, true);
+            r.host(&["db"], db, false);
             r.rtt(&network.rtt);
             r.stack(&[], stack, web, true);
         }
@@ -345,12 +349,22 @@ pub(super) fn describe(era: &Era, given: Given<'_>) -> Vec<Setting> {
                 r.push(&at, "nodes", p.nodes.to_string(), Origin::Default(LAB));
                 let own = |r: &Rows<'_>, k: &str| (r.given)(&join(&at, k));
                 if own(&r, "host") {
-                    r.host(&join(&at, "host"), &p.host);
+                    r.host(&join(&at, "host"), &p.host, true);
                 } else {
                     r.push(&at, "host.cores", p.host.cores.to_string(), era_s("web"));
                 }
                 if own(&r, "fpm") {
-                    r.fpm(&join(&at, "fpm"), &p.stack.fpm, &p.host);
+                    // The sizing keys always; the rest only where written,
+                    // to keep a service to a few lines.
+                    let mut pool = Rows {
+                        given: r.given,
+                        rows: Vec::new(),
+                    };
+                    pool.fpm(&join(&at, "fpm"), &p.stack.fpm, &p.host);
+                    let sizing = ["pm", "max_children", "min_spare_servers", "listen_backlog"];
+                    r.rows.extend(pool.rows.into_iter().filter(|x| {
+                        x.origin.is_scenario() || sizing.iter().any(|k| x.key.ends_with(&format!(".fpm.{k}")))
+                    }));
                 } else {
                     r.push(&at, "fpm.pm", p.stack.fpm.pm.name().into(), era_s("fpm"));
                     r.push(
@@ -371,9 +385,9 @@ pub(super) fn describe(era: &Era, given: Given<'_>) -> Vec<Setting> {
 
 fn front(r: &mut Rows<'_>, s: &super::Silver) {
     r.push(&[], "nodes", s.nodes.to_string(), Origin::Default(LAB));
-    r.host(&["lb"], &s.lb);
-    r.host(&["web"], &s.web);
-    r.host(&["db"], &s.db);
+    r.host(&["lb"], &s.lb, false);
+    r.host(&["web"], &s.web, true);
+    r.host(&["db"], &s.db, false);
     r.rtt(&s.network.rtt);
     r.haproxy(&["haproxy"], &s.haproxy);
     let k = &s.keepalived;
