@@ -2,7 +2,8 @@
 //!
 //! `lab run SCENARIO` simulates each era of a scenario in parallel, prints a
 //! summary table and writes a report folder; `lab check SCENARIO` validates a
-//! scenario and says what it describes; `lab drive SCENARIO --target URL`
+//! scenario, says what it describes, lists each era's effective settings
+//! with their sources and warns about risky ones; `lab drive SCENARIO --target URL`
 //! sends the scenario's traffic to a running server and writes the same
 //! report from what the clients measured. `lab doctor`, `lab up` and
 //! `lab down` deploy an era for real on this machine (lab-deploy).
@@ -37,10 +38,14 @@ enum Command {
     Run(RunArgs),
     /// Send a scenario's traffic to a running server (goose) and report what the clients measured
     Drive(DriveArgs),
-    /// Validate a scenario file and summarise what it describes
+    /// Validate a scenario file, summarise it, show each era's effective
+    /// settings (with where every default comes from) and warn about risky ones
     Check {
         /// The scenario file (TOML)
         scenario: PathBuf,
+        /// Show only this era (by its label in the scenario); repeat for several
+        #[arg(long = "era", value_name = "ERA")]
+        eras: Vec<String>,
     },
     /// Deploy an era for real, drive it with the scenario's traffic and faults, tear it down, report
     Real(RealArgs),
@@ -226,7 +231,7 @@ fn main() -> ExitCode {
         Command::Drive(args) => {
             drive::drive(&args).map(|slo_ok| if slo_ok || !args.check_slo { 0 } else { SLO_FAILED })
         }
-        Command::Check { scenario } => run::check(&scenario).map(|()| 0),
+        Command::Check { scenario, eras } => run::check(&scenario, &eras).map(|()| 0),
         Command::Real(args) => compare::real(&args).map(|_slo_ok| 0),
         Command::Validate(args) => compare::validate(&args).map(|ok| if ok { 0 } else { BANDS_MISSED }),
         Command::Calibrate(args) => calibrate::calibrate(&args).map(|()| 0),

@@ -7,6 +7,7 @@ use anyhow::{Context, Result};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use lab_core::scenario::units::format_duration;
 use lab_core::scenario::{self, Era, Scenario, Workload};
+use lab_core::sizing;
 use rayon::prelude::*;
 
 use lab_reports::replications::{self, EraReplications, Replica};
@@ -39,6 +40,13 @@ pub fn run(args: &RunArgs) -> Result<bool> {
 
     let n = args.replications;
     budget(&scenario, &eras, n)?;
+    if !args.quiet {
+        for era in &eras {
+            for w in sizing::warnings(&scenario, era) {
+                eprintln!("warning: {w}");
+            }
+        }
+    }
 
     let started = Instant::now();
     let bars = MultiProgress::with_draw_target(if args.quiet {
@@ -224,9 +232,12 @@ fn mib(bytes: f64) -> String {
     }
 }
 
-/// Validates a scenario and prints a one-paragraph description of it.
-pub fn check(path: &Path) -> Result<()> {
+/// Validates a scenario and prints a one-paragraph description of it, then
+/// the effective settings of each era (of those named in `labels`, or all)
+/// and the warnings about them.
+pub fn check(path: &Path, labels: &[String]) -> Result<()> {
     let s = load(path)?;
+    let selected = s.select_eras(labels).map_err(|e| UsageError(format!("--era: {e}")))?;
     let traffic = match &s.traffic.workload {
         Workload::Open(p) => format!("open model, Poisson arrivals peaking at {:.0}/s", p.peak()),
         Workload::Closed { users, think } => format!("closed model, {users} users thinking {think}"),
@@ -262,5 +273,37 @@ pub fn check(path: &Path) -> Result<()> {
     }
     // What `run` would refuse, `check` refuses too.
     budget(&s, &s.eras.iter().collect::<Vec<_>>(), 1)?;
+    let mut warnings = Vec::new();
+    for era in selected {
+        println!();
+        print!("{}", settings_block(era));
+        warnings.extend(sizing::warnings(&s, era));
+    }
+    if !warnings.is_empty() {
+        println!();
+    }
+    for w in &warnings {
+        println!("warning: {w}");
+    }
     Ok(())
+}
+
+/// One era's effective settings, aligned in three columns: key, value,
+/// origin ("scenario" for what `[eras.<label>]` wrote).
+fn settings_block(era: &Era) -> String {
+    let key_w = era.settings.iter().map(|x| x.key.chars().count()).max().unwrap_or(0);
+    // A few long values (a distribution, health-check timing) push their
+    // own origin right rather than every row's.
+    let value_w = era
+        .settings
+        .iter()
+        .map(|x| x.value.chars().count())
+        .filter(|&n| n <= 24)
+        .max()
+        .unwrap_or(0);
+    let mut out = format!("[eras.{}] ({}), effective settings:\n", era.label, era.arch.model());
+    for x in &era.settings {
+        out.push_str(&format!("  {:key_w$}  {:value_w$}  {}\n", x.key, x.value, x.origin,));
+    }
+    out
 }

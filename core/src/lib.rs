@@ -40,6 +40,7 @@
 
 pub mod record;
 pub mod scenario;
+pub mod sizing;
 pub mod streams;
 pub mod topology;
 

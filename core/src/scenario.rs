@@ -16,6 +16,7 @@ pub mod limits;
 mod locate;
 mod phase;
 mod raw;
+mod settings;
 mod traffic;
 pub mod units;
 mod validate;
@@ -35,6 +36,7 @@ pub use fault::{Fault, FaultKind, LB_MASTER};
 pub use haproxy::{Balance, Haproxy, HashType, HealthCheck};
 pub use locate::{KeyPath, Locator, Position};
 pub use phase::Phase;
+pub use settings::{Origin, Setting};
 pub use traffic::{RateProfile, Traffic, Workload};
 
 /// A validated scenario. Durations are integer nanoseconds.

@@ -20,6 +20,9 @@ pub struct Era {
     pub arch: Architecture,
     /// The scenario's faults that apply to this era, in time order.
     pub faults: Vec<super::fault::Fault>,
+    /// Its effective settings, each with where it came from (the file or
+    /// a named default), recorded by the validator for `lab check`.
+    pub settings: Vec<super::settings::Setting>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -26,6 +26,10 @@ use super::{App, LatencyObjective, Percentile, Phase, Scenario, Slo, Stats};
 pub(in crate::scenario) struct Ctx<'a, 't> {
     loc: &'a Locator<'t>,
     problems: Vec<Problem>,
+    /// Every key the file wrote, as its path: what `lab check` marks as
+    /// set by the scenario, recorded here as each key is read so that the
+    /// provenance never drifts from what validation actually used.
+    given: std::collections::HashSet<String>,
 }
 
 /// The value of a key that may be absent: `Some(None)` when absent,
@@ -37,7 +41,13 @@ impl<'a, 't> Ctx<'a, 't> {
         Ctx {
             loc,
             problems: Vec::new(),
+            given: std::collections::HashSet::new(),
         }
+    }
+
+    /// Whether the file wrote the key at `path` (and validation read it).
+    pub(super) fn given(&self, path: &KeyPath) -> bool {
+        self.given.contains(&path.to_string())
     }
 
     pub(super) fn report(&mut self, path: &KeyPath, message: impl Into<String>) {
@@ -102,7 +112,10 @@ impl<'a, 't> Ctx<'a, 't> {
     pub(super) fn get_as<'f, T: Shape>(&mut self, path: &KeyPath, f: &'f Opt<T>, what: &str) -> Got<'f, T> {
         match f {
             None => Some(None),
-            Some(f) => self.field(path, f, what).map(Some),
+            Some(f) => {
+                self.given.insert(path.to_string());
+                self.field(path, f, what).map(Some)
+            }
         }
     }
 
@@ -320,6 +333,14 @@ pub(super) fn validate(f: &Field<RawScenario>, file: &Path, loc: &Locator) -> Re
     let mut eras = era::eras(&mut cx, &raw.eras);
     if let (Some(eras), Some(app)) = (eras.as_mut(), app.as_ref()) {
         super::era::gold::place_services(&mut cx, eras, app);
+    }
+    if let Some(eras) = eras.as_mut() {
+        for e in eras {
+            let p = root.key("eras").key(&e.label);
+            e.settings = super::settings::describe(e, &|key: &[&str]| {
+                cx.given(&key.iter().fold(p.clone(), |p, k| p.key(k)))
+            });
+        }
     }
     let faults = fault::faults(&mut cx, &raw.faults, eras.as_mut(), duration);
     if let (Some(t), Some(a), Some(d)) = (&traffic, &app, duration) {

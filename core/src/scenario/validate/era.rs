@@ -54,6 +54,7 @@ pub(super) fn eras(
                 label: label.clone(),
                 arch,
                 faults: Vec::new(),
+                settings: Vec::new(),
             }),
             _ => ok = false,
         }

@@ -1,0 +1,460 @@
+//! The estimates of [`super`] applied to a scenario's eras: warnings with a
+//! concrete suggestion, for settings that will fail under its traffic.
+
+use std::fmt;
+
+use super::{Dynamic, TOLERATED_LAG_S, backlog_overflow, capacity, in_system, min_spare_to_follow, spawn_shortfall};
+use crate::scenario::units::format_duration;
+use crate::scenario::{App, Architecture, Era, FpmPool, Listen, ProcessManager, Scenario, Step, Workload};
+
+/// A risky setting of one era.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Warning {
+    pub era: String,
+    pub message: String,
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.era, self.message)
+    }
+}
+
+/// The longest stretch of per-second rates the estimates replay: past it
+/// the last rate holds anyway, and a year of seconds would be 250 MB.
+const MAX_SECONDS: u64 = 1_000_000;
+
+/// What one request costs the pool that serves it, in seconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct Cost {
+    /// How long it holds a PHP child: its CPU, its queries and waits, the
+    /// round trips and, where calls are RPCs, the calls.
+    hold: f64,
+    /// CPU of the pool's host it burns (the database's too where they share it).
+    cpu: f64,
+}
+
+impl std::ops::AddAssign for Cost {
+    fn add_assign(&mut self, o: Cost) {
+        self.hold += o.hold;
+        self.cpu += o.cpu;
+    }
+}
+
+/// How an era runs a request's steps, for [`cost`].
+#[derive(Clone, Copy)]
+struct Place<'a> {
+    app: &'a App,
+    speed: f64,
+    db_speed: f64,
+    rtt: f64,
+    /// Stone: MySQL burns the web host's cores.
+    db_on_web: bool,
+    /// Gold: the RPC CPU on each side, and each service's host speed.
+    remote: Option<(f64, &'a [f64])>,
+}
+
+fn cost(p: &Place<'_>, steps: &[Step]) -> Cost {
+    let mut c = Cost::default();
+    for s in steps {
+        match s {
+            Step::Cpu(d) => {
+                let t = d.mean() / 1e9 / p.speed;
+                c += Cost { hold: t, cpu: t };
+            }
+            Step::Query(q) => {
+                let db = q.db_cpu.as_ref().map_or(0.0, |d| d.mean() / 1e9 / p.db_speed);
+                let wait = q.db_wait.as_ref().map_or(0.0, |d| d.mean() / 1e9);
+                c += Cost {
+                    hold: db + wait + p.rtt,
+                    cpu: if p.db_on_web { db } else { 0.0 },
+                };
+            }
+            Step::Call(r) => match &p.remote {
+                None => c += cost(p, &p.app.op(*r).steps),
+                Some((rpc, speeds)) => {
+                    let rpc = *rpc;
+                    let callee_speed = speeds.get(r.service).copied().unwrap_or(p.speed);
+                    let callee = Place {
+                        speed: callee_speed,
+                        ..*p
+                    };
+                    let inner = cost(&callee, &p.app.op(*r).steps);
+                    c += Cost {
+                        hold: p.rtt + rpc / p.speed + rpc / callee_speed + inner.hold,
+                        cpu: rpc / p.speed,
+                    };
+                }
+            },
+            Step::Parallel(branches) => {
+                let each: Vec<Cost> = branches.iter().map(|b| cost(p, b)).collect();
+                let cpu = each.iter().map(|b| b.cpu).sum();
+                // PHP runs branches one after another unless they are RPCs.
+                let hold = if p.remote.is_some() {
+                    each.iter().map(|b| b.hold).fold(0.0, f64::max)
+                } else {
+                    each.iter().map(|b| b.hold).sum()
+                };
+                c += Cost { hold, cpu };
+            }
+            Step::Transaction(t) => {
+                c += cost(p, &t.steps);
+                // BEGIN and COMMIT are round trips; COMMIT waits for the flush.
+                c.hold += 2.0 * p.rtt + t.commit_flush.mean() / 1e9;
+            }
+        }
+    }
+    c
+}
+
+/// The mean cost of a request of the traffic's mix in the era's front pool.
+fn front_cost(s: &Scenario, era: &Era) -> Cost {
+    let (web, db, rtt) = match &era.arch {
+        Architecture::Stone { host, .. } => (host, host, 0.0),
+        Architecture::Bronze { web, db, network, .. } => (web, db, network.rtt.mean() / 1e9),
+        Architecture::Silver(x) => (&x.web, &x.db, x.network.rtt.mean() / 1e9),
+        Architecture::Gold(g) => (&g.front.web, &g.front.db, g.front.network.rtt.mean() / 1e9),
+    };
+    let speeds: Vec<f64> = match &era.arch {
+        Architecture::Gold(g) => g.services.iter().map(|p| p.host.speed).collect(),
+        _ => Vec::new(),
+    };
+    let remote = match &era.arch {
+        Architecture::Gold(g) => Some((g.rpc.cpu.mean() / 1e9, speeds.as_slice())),
+        _ => None,
+    };
+    let place = Place {
+        app: &s.app,
+        speed: web.speed,
+        db_speed: db.speed,
+        rtt,
+        db_on_web: matches!(era.arch, Architecture::Stone { .. }),
+        remote,
+    };
+    let mut total = Cost::default();
+    for &(i, share) in &s.traffic.mix {
+        let e = &s.app.endpoints[i];
+        let mut c = cost(&place, &e.steps);
+        let web_overhead = e.overhead.web as f64 / 1e9 / web.speed;
+        c += Cost {
+            hold: web_overhead,
+            cpu: web_overhead,
+        };
+        total += Cost {
+            hold: share * c.hold,
+            cpu: share * c.cpu,
+        };
+    }
+    total
+}
+
+/// Arrivals in each second of the run (the mean rate over that second).
+fn arrivals(s: &Scenario, hold: f64) -> Vec<f64> {
+    let seconds = s.duration.div_ceil(1_000_000_000).clamp(1, MAX_SECONDS);
+    match &s.traffic.workload {
+        Workload::Open(p) => (0..seconds)
+            .map(|t| p.mean_rate(t * 1_000_000_000, (t + 1) * 1_000_000_000))
+            .collect(),
+        // Every user sends a request per think time and response: the most
+        // a closed population can offer, from the start.
+        Workload::Closed { users, think } => {
+            vec![f64::from(*users) / (think.mean() / 1e9 + hold).max(1e-9); seconds as usize]
+        }
+    }
+}
+
+/// The front tier's pool as every web node runs it.
+struct Front<'a> {
+    fpm: &'a FpmPool,
+    nodes: u32,
+    cores: u32,
+    somaxconn: u32,
+    /// `web` or `host`: the key of its host in the file.
+    host_key: &'static str,
+}
+
+fn front(era: &Era) -> Front<'_> {
+    let (host, nodes, host_key) = match &era.arch {
+        Architecture::Stone { host, .. } => (host, 1, "host"),
+        Architecture::Bronze { web, .. } => (web, 1, "web"),
+        Architecture::Silver(x) => (&x.web, x.nodes, "web"),
+        Architecture::Gold(g) => (&g.front.web, g.front.nodes, "web"),
+    };
+    Front {
+        fpm: &era.arch.stack().fpm,
+        nodes,
+        cores: host.cores,
+        somaxconn: host.kernel.somaxconn,
+        host_key,
+    }
+}
+
+/// Every warning for `era` under the scenario's traffic, in a fixed order:
+/// workers against cores, spawning against the ramp, the backlog at the peak.
+pub fn warnings(s: &Scenario, era: &Era) -> Vec<Warning> {
+    let mut out = Vec::new();
+    let mut warn = |message: String| {
+        out.push(Warning {
+            era: era.label.clone(),
+            message,
+        })
+    };
+    let f = front(era);
+    let c = front_cost(s, era);
+    let per_node: Vec<f64> = arrivals(s, c.hold).iter().map(|a| a / f64::from(f.nodes)).collect();
+    let peak = per_node.iter().copied().fold(0.0, f64::max);
+    let node_note = if f.nodes > 1 {
+        format!(" on each of {} web nodes", f.nodes)
+    } else {
+        String::new()
+    };
+    let needed_at_peak = in_system(peak, c.hold).ceil() as u32;
+
+    let from_file = |key: &str| era.settings.iter().any(|x| x.key == key && x.origin.is_scenario());
+    let default_note = |key: &str| {
+        if from_file(key) { "" } else { " (Debian's default)" }
+    };
+    if f.fpm.max_children < f.cores {
+        warn(format!(
+            "fpm.max_children is {}{} on a {} host of {} cores: at most {} requests run at once there, so {} cores never \
+             serve PHP; set fpm.max_children to at least {} (the peak keeps about {} busy{}: {}/s × {} per request; \
+             Debian's www.conf ships 5)",
+            f.fpm.max_children,
+            default_note("fpm.max_children"),
+            f.host_key,
+            f.cores,
+            f.fpm.max_children,
+            f.cores - f.fpm.max_children,
+            f.cores.max(needed_at_peak),
+            needed_at_peak,
+            node_note,
+            rate(peak),
+            secs(c.hold),
+        ));
+    }
+    if let Architecture::Gold(g) = &era.arch {
+        for p in &g.services {
+            if p.stack.fpm.max_children < p.host.cores {
+                warn(format!(
+                    "services.{}.fpm.max_children is {} on {}-core hosts: {} cores of each never serve PHP; set it to at \
+                     least {} (Debian's www.conf ships 5)",
+                    p.service,
+                    p.stack.fpm.max_children,
+                    p.host.cores,
+                    p.host.cores - p.stack.fpm.max_children,
+                    p.host.cores
+                ));
+            }
+        }
+    }
+
+    if let ProcessManager::Dynamic {
+        start_servers,
+        min_spare_servers,
+        max_spare_servers,
+    } = f.fpm.pm
+    {
+        let pool = Dynamic {
+            start_servers,
+            min_spare_servers,
+            max_spare_servers,
+            max_children: f.fpm.max_children,
+        };
+        let busy: Vec<f64> = per_node.iter().map(|a| in_system(*a, c.hold)).collect();
+        if let Some(short) = spawn_shortfall(pool, &busy).filter(|x| x.seconds > TOLERATED_LAG_S) {
+            let stretch = &per_node[short.from as usize..(short.from + short.seconds) as usize];
+            let top = stretch.iter().copied().fold(0.0, f64::max);
+            let fix = match min_spare_to_follow(pool, &busy) {
+                Some(m) => format!(
+                    "set fpm.min_spare_servers = {m} (max_spare_servers and start_servers at least as many), or pm = \"static\""
+                ),
+                None => format!(
+                    "use pm = \"static\" (all {} children forked at start)",
+                    f.fpm.max_children
+                ),
+            };
+            warn(format!(
+                "pm = dynamic cannot follow the traffic: from {} the load keeps about {} children busy{} ({}/s × {} per \
+                 request) and the pool has {}; php-fpm's maintenance runs once a second and forks at most \
+                 min_spare_servers − idle = {} children a tick when none is idle (the batch doubles 1, 2, 4… up to 32, \
+                 never above that cap), so the pool is short for {} s; {}",
+                format_duration(short.from * 1_000_000_000),
+                short.needed,
+                node_note,
+                rate(top),
+                secs(c.hold),
+                short.had,
+                min_spare_servers,
+                short.seconds,
+                fix
+            ));
+        }
+    }
+
+    let backlog = f.fpm.backlog(f.somaxconn);
+    let cap = capacity(f.fpm.max_children, c.hold, f64::from(f.cores), c.cpu);
+    let little = in_system(peak, c.hold);
+    let overflow = backlog_overflow(&per_node, cap, backlog);
+    let over_little = little > f64::from(f.fpm.max_children) + f64::from(backlog);
+    if overflow.is_some() || over_little {
+        let by_children = f64::from(f.fpm.max_children) / c.hold;
+        let limit = if by_children <= cap * 1.000_001 {
+            format!("{} children / {} each", f.fpm.max_children, secs(c.hold))
+        } else {
+            format!("{} cores at {} of CPU each", f.cores, secs(c.cpu))
+        };
+        let when = match overflow {
+            Some(o) => format!(
+                "; the excess fills the backlog by {} (up to {:.0} would wait)",
+                format_duration(o.at * 1_000_000_000),
+                o.queue
+            ),
+            None => String::new(),
+        };
+        let then = match f.fpm.listen {
+            Listen::Unix => "nginx then gets its connections refused and answers 502",
+            Listen::Tcp => "SYNs are then dropped and retried, and nginx answers 504 after fastcgi_connect_timeout",
+        };
+        let fix = if by_children < cap * 1.000_001 && needed_at_peak > f.fpm.max_children {
+            let cpu_room = if c.cpu > 0.0 {
+                (f64::from(f.cores) / c.cpu * c.hold).floor() as u32
+            } else {
+                u32::MAX
+            };
+            format!(
+                "raise fpm.max_children towards {} (the cores allow about {}), add web nodes or cores",
+                needed_at_peak,
+                cpu_room.min(needed_at_peak)
+            )
+        } else {
+            "the cores are the limit: add web nodes or cores, or lower the peak".into()
+        };
+        warn(format!(
+            "the FPM listen backlog ({backlog}) will overflow at the peak: {}/s × {} = {:.0} requests in the pool at \
+             once{} by Little's law, against {} children + {backlog} backlog, and the pool serves at most about {}/s \
+             ({limit}){when}; {then}; {fix} (a longer backlog only delays the overflow)",
+            rate(peak),
+            secs(c.hold),
+            little,
+            node_note,
+            f.fpm.max_children,
+            rate(cap),
+        ));
+    }
+    out
+}
+
+fn rate(r: f64) -> String {
+    if r >= 10.0 {
+        format!("{r:.0}")
+    } else {
+        format!("{r:.1}")
+    }
+}
+
+fn secs(s: f64) -> String {
+    format_duration((s * 1e9).round() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::scenario;
+
+    fn parse(text: &str) -> Scenario {
+        scenario::parse(text, Path::new("s.toml")).unwrap()
+    }
+
+    #[test]
+    fn hold_time_adds_cpu_queries_and_round_trips() {
+        let s = parse(
+            r#"duration = "1m"
+            [traffic]
+            rate = 10
+            [app.endpoints.a]
+            steps = [{ cpu = "10ms" }, { query = "q", db_cpu = "2ms", db_wait = "3ms" }]
+            [eras.bronze]
+            web = { speed = 2.0 }
+            network = { rtt = "1ms" }
+            [eras.stone]
+            "#,
+        );
+        let b = front_cost(&s, &s.eras[0]);
+        assert!((b.hold - (0.005 + 0.002 + 0.003 + 0.001)).abs() < 1e-9, "{b:?}");
+        assert!((b.cpu - 0.005).abs() < 1e-9, "{b:?}");
+        // Stone: no hop, and MySQL's CPU is the host's.
+        let st = front_cost(&s, &s.eras[1]);
+        assert!((st.hold - 0.015).abs() < 1e-9, "{st:?}");
+        assert!((st.cpu - 0.012).abs() < 1e-9, "{st:?}");
+    }
+
+    #[test]
+    fn debian_defaults_on_eight_cores_warn() {
+        let s = parse(
+            r#"duration = "1m"
+            [traffic]
+            rate = "100/s"
+            [app.endpoints.a]
+            steps = [{ cpu = "20ms" }]
+            [eras.bronze]
+            web = { cores = 8 }
+            "#,
+        );
+        let w = warnings(&s, &s.eras[0]);
+        assert!(
+            w[0].message
+                .contains("fpm.max_children is 5 (Debian's default) on a web host of 8 cores"),
+            "{w:?}"
+        );
+        // 100/s × 20 ms = 2 busy: the pool keeps up and the backlog holds.
+        assert_eq!(w.len(), 1, "{w:?}");
+    }
+
+    #[test]
+    fn a_steep_ramp_outruns_one_spare() {
+        let s = parse(
+            r#"duration = "1m"
+            [traffic]
+            profile = [{ at = "0s", rate = "10/s" }, { at = "10s", rate = "10/s" }, { at = "15s", rate = "400/s" }]
+            [app.endpoints.a]
+            steps = [{ cpu = "1ms" }, { query = "q", db_wait = "49ms" }]
+            [eras.bronze]
+            web = { cores = 8 }
+            fpm = { max_children = 40 }
+            "#,
+        );
+        let w = warnings(&s, &s.eras[0]);
+        let spawn = w
+            .iter()
+            .find(|w| w.message.starts_with("pm = dynamic"))
+            .expect("a spawning warning");
+        assert!(spawn.message.contains("min_spare_servers − idle = 1"), "{spawn}");
+        assert!(spawn.message.contains("set fpm.min_spare_servers = "), "{spawn}");
+        assert!(!w.iter().any(|w| w.message.contains("backlog")), "{w:?}");
+    }
+
+    #[test]
+    fn an_overload_fills_the_backlog() {
+        let s = parse(
+            r#"duration = "1m"
+            [traffic]
+            rate = "300/s"
+            [app.endpoints.a]
+            steps = [{ cpu = "10ms" }]
+            [eras.stone]
+            host = { cores = 2 }
+            fpm = { pm = "static", max_children = 4, listen_backlog = 100 }
+            "#,
+        );
+        let w = warnings(&s, &s.eras[0]);
+        assert_eq!(w.len(), 1, "{w:?}");
+        let m = &w[0].message;
+        // 2 cores at 10 ms: 200/s against 300/s; 100 more a second fill 100 in 2 s.
+        assert!(m.contains("backlog (100) will overflow"), "{m}");
+        assert!(m.contains("300/s × 10ms = 3 requests"), "{m}");
+        assert!(m.contains("at most about 200/s (2 cores at 10ms of CPU each)"), "{m}");
+        assert!(m.contains("by 1s"), "{m}");
+    }
+}
