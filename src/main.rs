@@ -226,6 +226,16 @@ impl std::error::Error for UsageError {}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(cli.command, Command::Run(_) | Command::Check { .. }) {
+        // `lab check x.toml | head` should stop quietly as other tools do,
+        // not panic on a closed stdout. Only the commands that open no
+        // socket: a peer closing one must stay an error, not a signal.
+        // SAFETY: restoring a signal's default disposition before any
+        // thread starts.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     let result = match cli.command {
         Command::Run(args) => run::run(&args).map(|slo_ok| if slo_ok || !args.check_slo { 0 } else { SLO_FAILED }),
         Command::Drive(args) => {

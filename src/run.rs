@@ -232,6 +232,16 @@ fn mib(bytes: f64) -> String {
     }
 }
 
+/// An era as the report names it: its label, and its model when that
+/// differs (`stone`, `big-bronze (bronze)`).
+fn era_name(label: &str, model: &str) -> String {
+    if label == model {
+        label.to_string()
+    } else {
+        format!("{label} ({model})")
+    }
+}
+
 /// Validates a scenario and prints a one-paragraph description of it, then
 /// the effective settings of each era (of those named in `labels`, or all)
 /// and the warnings about them.
@@ -245,7 +255,7 @@ pub fn check(path: &Path, labels: &[String]) -> Result<()> {
     let eras: Vec<String> = s
         .eras
         .iter()
-        .map(|e| format!("{} ({})", e.label, e.arch.model()))
+        .map(|e| era_name(&e.label, e.arch.model()))
         .collect();
     println!("{}: ok", path.display());
     println!("  {} over {}, seed {}", traffic, format_duration(s.duration), s.seed);
@@ -301,7 +311,11 @@ fn settings_block(era: &Era) -> String {
         .filter(|&n| n <= 24)
         .max()
         .unwrap_or(0);
-    let mut out = format!("[eras.{}] ({}), effective settings:\n", era.label, era.arch.model());
+    let mut out = if era.label == era.arch.model() {
+        format!("[eras.{}] effective settings:\n", era.label)
+    } else {
+        format!("[eras.{}] ({}) effective settings:\n", era.label, era.arch.model())
+    };
     for x in &era.settings {
         out.push_str(&format!("  {:key_w$}  {:value_w$}  {}\n", x.key, x.value, x.origin,));
     }

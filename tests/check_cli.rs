@@ -46,8 +46,8 @@ web = { cores = 8 }
 #[test]
 fn debian_max_children_on_eight_cores_is_shown_and_warned() {
     let out = check(STEADY, &[]);
-    assert!(out.contains("eras: bronze (bronze)"), "{out}");
-    assert!(out.contains("[eras.bronze] (bronze), effective settings:"), "{out}");
+    assert!(out.contains("eras: bronze\n"), "{out}");
+    assert!(out.contains("[eras.bronze] effective settings:"), "{out}");
     assert_eq!(
         row(&out, "fpm.max_children"),
         "fpm.max_children 5 Debian php-fpm www.conf"
@@ -118,8 +118,8 @@ fpm = { pm = "static", max_children = 4, listen_backlog = 100 }
         .lines()
         .find(|l| l.starts_with("warning: stone: the FPM listen backlog (100) will overflow at the peak"))
         .unwrap_or_else(|| panic!("no backlog warning in\n{out}"));
-    assert!(w.contains("300/s × 10ms"), "{w}");
-    assert!(w.contains("Little's law"), "{w}");
+    assert!(w.contains("300/s arrive and the pool serves at most about 200/s"), "{w}");
+    assert!(w.contains("the backlog fills by 1s"), "{w}");
     assert!(w.contains("answers 502"), "{w}");
 }
 
@@ -127,7 +127,7 @@ fpm = { pm = "static", max_children = 4, listen_backlog = 100 }
 fn era_limits_the_blocks_and_an_unknown_label_names_the_labels() {
     let two = format!("{STEADY}[eras.stone]\n");
     let out = check(&two, &["--era", "stone"]);
-    assert!(out.contains("[eras.stone] (stone)"), "{out}");
+    assert!(out.contains("[eras.stone] effective settings:"), "{out}");
     assert!(!out.contains("[eras.bronze]"), "{out}");
     assert!(!out.contains("warning: bronze"), "{out}");
 

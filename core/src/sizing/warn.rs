@@ -305,11 +305,17 @@ pub fn warnings(s: &Scenario, era: &Era) -> Vec<Warning> {
         };
         let when = match overflow {
             Some(o) => format!(
-                "; the excess fills the backlog by {} (up to {:.0} would wait)",
-                format_duration(o.at * 1_000_000_000),
-                o.queue
+                ", so the backlog fills by {} (and would hold {} at the peak's end)",
+                clock(o.at),
+                count(o.queue)
             ),
-            None => String::new(),
+            None => format!(
+                ": {}/s × {} = {:.0} requests at once by Little's law, more than {} children + {backlog} backlog",
+                rate(peak),
+                secs(c.hold),
+                little,
+                f.fpm.max_children
+            ),
         };
         let then = match f.fpm.listen {
             Listen::Unix => "nginx then gets its connections refused and answers 502",
@@ -330,14 +336,10 @@ pub fn warnings(s: &Scenario, era: &Era) -> Vec<Warning> {
             "the cores are the limit: add web nodes or cores, or lower the peak".into()
         };
         warn(format!(
-            "the FPM listen backlog ({backlog}) will overflow at the peak: {}/s × {} = {:.0} requests in the pool at \
-             once{} by Little's law, against {} children + {backlog} backlog, and the pool serves at most about {}/s \
-             ({limit}){when}; {then}; {fix} (a longer backlog only delays the overflow)",
+            "the FPM listen backlog ({backlog}) will overflow at the peak: {}/s arrive{} and the pool serves at most about \
+             {}/s ({limit}){when}; {then}; {fix} (a longer backlog only delays the overflow)",
             rate(peak),
-            secs(c.hold),
-            little,
             node_note,
-            f.fpm.max_children,
             rate(cap),
         ));
     }
@@ -352,8 +354,31 @@ fn rate(r: f64) -> String {
     }
 }
 
+/// A holding time in the report's own format (`14.2ms`).
 fn secs(s: f64) -> String {
-    format_duration((s * 1e9).round() as u64)
+    crate::record::format_ms(s * 1e3)
+}
+
+/// A time into the run as the report's axes give it (`1:05`, `45s`).
+fn clock(s: u64) -> String {
+    if s < 60 {
+        format!("{s}s")
+    } else {
+        format!("{}:{:02}", s / 60, s % 60)
+    }
+}
+
+/// A count with thousands separated: `60,273`.
+fn count(n: f64) -> String {
+    let digits = format!("{:.0}", n.max(0.0));
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -453,8 +478,8 @@ mod tests {
         let m = &w[0].message;
         // 2 cores at 10 ms: 200/s against 300/s; 100 more a second fill 100 in 2 s.
         assert!(m.contains("backlog (100) will overflow"), "{m}");
-        assert!(m.contains("300/s × 10ms = 3 requests"), "{m}");
-        assert!(m.contains("at most about 200/s (2 cores at 10ms of CPU each)"), "{m}");
-        assert!(m.contains("by 1s"), "{m}");
+        assert!(m.contains("300/s arrive and the pool serves at most about 200/s (2 cores at 10.0ms of CPU each)"), "{m}");
+        assert!(m.contains("fills by 1s"), "{m}");
+        assert_eq!(count(60273.4), "60,273");
     }
 }
