@@ -301,21 +301,104 @@ pub(crate) fn span_entries(r: &lab_core::Record) -> usize {
         .count()
 }
 
+#[cfg(test)]
+mod time_tests {
+    use super::*;
+
+    #[test]
+    fn ticks_fall_on_clock_steps_and_read_as_a_clock() {
+        assert_eq!(time_ticks(240.0), [0.0, 30.0, 60.0, 90.0, 120.0, 150.0, 180.0, 210.0, 240.0]);
+        assert_eq!(time_ticks(45.0), [0.0, 5.0, 10.0, 15.0, 20.0, 25.0, 30.0, 35.0, 40.0, 45.0]);
+        assert_eq!(time_ticks(3000.0).len(), 11);
+        assert_eq!(time_label(&0.0), "0:00");
+        assert_eq!(time_label(&90.4), "1:30");
+        assert_eq!(time_label(&3725.0), "1:02:05");
+    }
+}
+
 /// The top of a linear axis: the largest value plus a tenth, never zero.
 pub(crate) fn linear_top(values: impl Iterator<Item = f64>) -> f64 {
     let m = values.fold(0.0f64, f64::max);
     if m <= 0.0 { 1.0 } else { m * 1.1 }
 }
 
-/// Time tick labels as whole seconds, or m:ss past a minute: a run's
-/// windows are seconds, and "90.5" on a time axis reads as a value.
+/// The time axis of every chart: ticks on whole steps a clock reads
+/// (10 s, 30 s, 1 min, 5 min …), not plotters' 1-2-5 steps, which put them
+/// at 50 s and 1:40; the light grid divides each step evenly.
+#[derive(Clone)]
+pub(crate) struct TimeAxis {
+    seconds: plotters::coord::types::RangedCoordf64,
+    ticks: Vec<f64>,
+    light: Vec<f64>,
+}
+
+/// A time axis from 0 to `x_max` seconds with at most about 10 ticks.
+pub(crate) fn time_axis(x_max: f64) -> TimeAxis {
+    let ticks = time_ticks(x_max);
+    let step = ticks.get(1).copied().unwrap_or(x_max.max(1.0));
+    let parts = if step >= 15.0 && (step / 3.0).fract() == 0.0 { 3.0 } else { 5.0 };
+    let light = (0..)
+        .map(|k| f64::from(k) * step / parts)
+        .take_while(|t| *t <= x_max + 1e-9)
+        .collect();
+    TimeAxis {
+        seconds: (0f64..x_max).into(),
+        ticks,
+        light,
+    }
+}
+
+impl plotters::coord::ranged1d::Ranged for TimeAxis {
+    type FormatOption = plotters::coord::ranged1d::DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        self.seconds.map(value, limit)
+    }
+
+    fn key_points<Hint: plotters::coord::ranged1d::KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
+        if hint.weight().allow_light_points() {
+            self.light.clone()
+        } else {
+            self.ticks.clone()
+        }
+    }
+
+    fn range(&self) -> std::ops::Range<f64> {
+        self.seconds.range()
+    }
+}
+
+fn time_ticks(x_max: f64) -> Vec<f64> {
+    const STEPS: [f64; 16] = [
+        1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0, 21600.0, 86400.0,
+    ];
+    let step = STEPS
+        .iter()
+        .copied()
+        .find(|s| x_max / s <= 10.0)
+        .unwrap_or_else(|| (x_max / 10.0 / 86400.0).ceil() * 86400.0);
+    (0..)
+        .map(|k| f64::from(k) * step)
+        .take_while(|t| *t <= x_max + 1e-9)
+        .collect()
+}
+
+/// Time tick labels as a clock reads them, m:ss (h:mm:ss past an hour):
+/// one format on every axis, and "90.5" on a time axis reads as a value.
 pub(crate) fn time_label(v: &f64) -> String {
     let s = v.round() as i64;
-    if s.abs() < 60 {
-        format!("{s}s")
+    let (h, m, sec) = (s / 3600, (s % 3600) / 60, s % 60);
+    if h > 0 {
+        format!("{h}:{m:02}:{sec:02}")
     } else {
-        format!("{}:{:02}", s / 60, (s % 60).abs())
+        format!("{m}:{sec:02}")
     }
+}
+
+/// Tick labels for counts, rates and percentages: "1200", not "1200.0".
+pub(crate) fn whole(v: &f64) -> String {
+    format!("{v:.0}")
 }
 
 /// Latency tick labels that read well on a log axis.

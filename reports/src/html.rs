@@ -128,14 +128,16 @@ pub fn page(
     }
     for (era, charts) in per_era {
         let _ = writeln!(h, "<h2>Era: {}</h2>", escape(era));
+        // The answer first: what filled up, and each phase's figures; the
+        // charts that show how, then the details.
         if let Some(e) = summary.eras.iter().find(|e| &e.label == era) {
             bottleneck_list(&mut h, e);
+            phases_table(&mut h, e);
         }
         for c in charts {
             figure(&mut h, c);
         }
         if let Some(e) = summary.eras.iter().find(|e| &e.label == era) {
-            phases_table(&mut h, e);
             endpoints_table(&mut h, e);
             waits_table(&mut h, e);
         }

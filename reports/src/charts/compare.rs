@@ -5,7 +5,7 @@ use lab_core::scenario::Percentile;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{DrawResult, FONT, Plot, caption_font, color, frame, linear_top, log_range, mid, ms_label, time_label};
+use super::{time_axis, whole, DrawResult, FONT, Plot, caption_font, color, frame, linear_top, log_range, mid, ms_label, time_label};
 
 pub struct Comparison<'a>(pub &'a [Record]);
 
@@ -87,7 +87,7 @@ impl Plot for Comparison<'_> {
                 .collect()
         };
         let (lo, hi) = log_range(records.iter().flat_map(|r| p99(r).into_iter().map(|p| p.1)));
-        let mut chart = frame(&panels[0], 30).build_cartesian_2d(0f64..x_max, (lo..hi).log_scale())?;
+        let mut chart = frame(&panels[0], 30).build_cartesian_2d(time_axis(x_max), (lo..hi).log_scale())?;
         chart
             .configure_mesh()
             .x_label_formatter(&time_label)
@@ -106,11 +106,12 @@ impl Plot for Comparison<'_> {
                 .iter()
                 .flat_map(|r| r.windows.iter().flat_map(|w| [w.throughput(), w.offered])),
         );
-        let mut chart = frame(&panels[1], 30).build_cartesian_2d(0f64..x_max, 0f64..top)?;
+        let mut chart = frame(&panels[1], 30).build_cartesian_2d(time_axis(x_max), 0f64..top)?;
         chart
             .configure_mesh()
             .x_label_formatter(&time_label)
             .y_desc("successful responses/s")
+            .y_label_formatter(&whole)
             .label_style((FONT, 13))
             .axis_desc_style((FONT, 14))
             .draw()?;
@@ -130,12 +131,13 @@ impl Plot for Comparison<'_> {
             ))?;
         }
 
-        let mut chart = frame(&panels[2], 40).build_cartesian_2d(0f64..x_max, 0f64..100f64)?;
+        let mut chart = frame(&panels[2], 40).build_cartesian_2d(time_axis(x_max), 0f64..100f64)?;
         chart
             .configure_mesh()
             .x_label_formatter(&time_label)
             .x_desc("time")
             .y_desc("errors (% of finished)")
+            .y_label_formatter(&whole)
             .label_style((FONT, 13))
             .axis_desc_style((FONT, 14))
             .draw()?;

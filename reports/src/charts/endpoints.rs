@@ -7,7 +7,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::era::{shade_spans, x_max};
-use super::{
+use super::{time_axis, 
     DrawResult, FONT, Plot, caption_font, color, legend, legend_line, log_headroom, log_range, mid, ms_label,
     span_entries, time_label, timed_frame,
 };
@@ -55,7 +55,7 @@ impl Plot for Endpoints<'_> {
         let hi = log_headroom(lo, hi, r.endpoints.len() + span_entries(r), 360.0);
         let mut chart = timed_frame(root, 40, false)
             .caption(self.title(), caption_font())
-            .build_cartesian_2d(0f64..x_max(r), (lo..hi).log_scale())?;
+            .build_cartesian_2d(time_axis(x_max(r)), (lo..hi).log_scale())?;
         chart
             .configure_mesh()
             .x_desc("time")

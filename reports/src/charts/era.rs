@@ -5,10 +5,9 @@ use lab_core::record::SpanKind;
 use lab_core::scenario::Percentile;
 use lab_core::{OutcomeId, Record};
 use plotters::coord::Shift;
-use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
-use super::{
+use super::{TimeAxis, time_axis, 
     DrawResult, FONT, NO_ENTRY, Plot, caption_font, color, legend, legend_box, legend_line, linear_headroom,
     linear_top, log_headroom, log_range, mid, ms_label, outcome_colors, span_entries, strip, time_label, timed_frame,
 };
@@ -24,7 +23,7 @@ pub(super) fn x_max(r: &Record) -> f64 {
 /// across a chart of height `top`, each kind once in the legend if
 /// `labelled` (a chart's later panels leave it to the first).
 pub(super) fn shade_spans<DB: DrawingBackend, Y: Ranged<ValueType = f64>>(
-    chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, Y>>,
+    chart: &mut ChartContext<'_, DB, Cartesian2d<TimeAxis, Y>>,
     r: &Record,
     bottom: f64,
     top: f64,
@@ -123,7 +122,7 @@ impl Plot for Latency<'_> {
         // With strips under it, the time axis's name is theirs.
         let mut chart = timed_frame(&root, if strips { 25 } else { 40 }, true)
             .caption(self.title(), caption_font())
-            .build_cartesian_2d(0f64..x_max(r), (lo..hi).log_scale())?
+            .build_cartesian_2d(time_axis(x_max(r)), (lo..hi).log_scale())?
             .set_secondary_coord(0f64..x_max(r), 0f64..load_top);
         chart
             .configure_mesh()
@@ -137,6 +136,7 @@ impl Plot for Latency<'_> {
         chart
             .configure_secondary_axes()
             .y_desc("requests/s")
+            .y_label_formatter(&super::whole)
             .label_style((FONT, 13))
             .axis_desc_style((FONT, 14))
             .draw()?;
@@ -219,7 +219,7 @@ impl Plot for Throughput<'_> {
         let top = linear_headroom(top, layers.len() + 1 + span_entries(r), 360.0);
         let mut chart = timed_frame(root, 40, false)
             .caption(self.title(), caption_font())
-            .build_cartesian_2d(0f64..x_max(r), 0f64..top)?;
+            .build_cartesian_2d(time_axis(x_max(r)), 0f64..top)?;
         chart
             .configure_mesh()
             .x_label_formatter(&time_label)

@@ -7,7 +7,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::era::{shade_spans, x_max};
-use super::{
+use super::{time_axis, 
     DrawResult, FONT, Plot, caption_font, color, legend, legend_line, log_range, mid, ms_label, time_label, timed_frame,
 };
 
@@ -58,7 +58,7 @@ impl Plot for Services<'_> {
         let (lo, hi) = log_range(lines.iter().flat_map(|(_, p)| p.iter().map(|p| p.1)));
         let mut chart = timed_frame(root, 40, false)
             .caption(self.title(), caption_font())
-            .build_cartesian_2d(0.0..x_max(r), (lo..hi).log_scale())?;
+            .build_cartesian_2d(time_axis(x_max(r)), (lo..hi).log_scale())?;
         chart
             .configure_mesh()
             .x_label_formatter(&time_label)

@@ -9,7 +9,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{DrawResult, FONT, LABEL_AREA, MARGIN, NO_ENTRY, time_label};
+use super::{time_axis, DrawResult, FONT, LABEL_AREA, MARGIN, NO_ENTRY, time_label};
 
 /// Height of a timeline's row, in pixels.
 const ROW: u32 = 26;
@@ -58,7 +58,7 @@ where
         .margin_right(MARGIN + LABEL_AREA)
         .x_label_area_size(AXIS)
         .y_label_area_size(LABEL_AREA)
-        .build_cartesian_2d(0f64..x_max, 0f64..n as f64)?;
+        .build_cartesian_2d(time_axis(x_max), 0f64..n as f64)?;
     chart
         .configure_mesh()
         .x_label_formatter(&time_label)

@@ -9,7 +9,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::era::{shade_spans, x_max};
-use super::{
+use super::{time_axis, 
     DrawResult, FONT, Plot, caption_font, color, legend, legend_box, legend_line, linear_top, mid, time_label,
     timed_frame,
 };
@@ -30,6 +30,8 @@ fn queues(r: &Record) -> Vec<usize> {
         .enumerate()
         .filter(|(_, g)| matches!(g.kind, GaugeKind::Queue | GaugeKind::InSystem))
         .map(|(i, _)| i)
+        // A queue that never held a request is an empty panel to scroll past.
+        .filter(|&i| r.windows.iter().any(|w| w.gauges[i].max > 0.0))
         .collect()
 }
 
@@ -140,7 +142,7 @@ impl Plot for Utilisation<'_> {
         // about 20 px an entry on a plot about 300 px high.
         let legend_px = 20.0 * util.len() as f64 + 16.0;
         let top = 105.0 / (1.0 - (legend_px / 300.0).min(0.6));
-        let mut chart = timed_frame(&upper, 35, false).build_cartesian_2d(0f64..x_max(r), 0f64..top)?;
+        let mut chart = timed_frame(&upper, 35, false).build_cartesian_2d(time_axis(x_max(r)), 0f64..top)?;
         chart
             .configure_mesh()
             .x_label_formatter(&time_label)
@@ -181,7 +183,7 @@ impl Plot for Utilisation<'_> {
             // The panel's name above it, not a legend over its data.
             let mut chart = timed_frame(&panel, if last { 40 } else { 25 }, false)
                 .caption(format!("{} (window mean)", r.gauges[i].label), (FONT, 14))
-                .build_cartesian_2d(0f64..x_max(r), 0f64..top)?;
+                .build_cartesian_2d(time_axis(x_max(r)), 0f64..top)?;
             chart
                 .configure_mesh()
                 .x_label_formatter(&time_label)
@@ -230,11 +232,12 @@ where
     // Up to the busiest figure: a thousand lightly loaded nodes would
     // otherwise lie flat along the bottom of a 100% axis.
     let top = linear_top(lines.iter().flatten().map(|p| p.1).chain(band.iter().map(|b| b.2))).min(105.0);
-    let mut chart = timed_frame(area, 35, false).build_cartesian_2d(0f64..x_max(r), 0f64..top)?;
+    let mut chart = timed_frame(area, 35, false).build_cartesian_2d(time_axis(x_max(r)), 0f64..top)?;
     chart
         .configure_mesh()
         .x_label_formatter(&time_label)
         .y_desc(format!("{} (%)", g.label))
+        .y_label_formatter(&super::whole)
         .label_style((FONT, 13))
         .axis_desc_style((FONT, 14))
         .draw()?;
