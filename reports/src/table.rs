@@ -150,7 +150,7 @@ pub fn phases(summary: &Summary) -> Option<String> {
     t.set_header(header);
     for (i, p) in first.phases.iter().enumerate() {
         let mut row = vec![Cell::new(format!(
-            "{}\n{}–{}, {:.0}/s",
+            "{}\n{}–{}\n{:.0}/s",
             p.name,
             clock(p.from_s),
             clock(p.to_s),
@@ -166,10 +166,12 @@ pub fn phases(summary: &Summary) -> Option<String> {
                 .as_ref()
                 .map_or("no success".into(), |l| format!("p99 {}", ms(l.p99)));
             let worst = match (ph.worst_window_p99_ms, ph.worst_window_start_s) {
-                (Some(w), Some(at)) => format!(" (worst {} at {})", ms(w), clock(at)),
+                (Some(w), Some(at)) => format!("\nworst {} at {}", ms(w), clock(at)),
                 _ => String::new(),
             };
             let err = ph.error_rate.map_or("-".into(), |r| format!("{} err", percent(r)));
+            // Three short lines rather than one long one: four eras side by
+            // side still fit a terminal.
             row.push(Cell::new(format!("{:.1}/s {lat}{worst}\n{err}", ph.throughput_rps)));
         }
         t.add_row(row);

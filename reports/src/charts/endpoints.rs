@@ -7,10 +7,28 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::era::{shade_spans, x_max};
-use super::{time_axis, 
+use super::{
     DrawResult, FONT, Plot, caption_font, color, legend, legend_line, log_headroom, log_range, mid, ms_label,
-    span_entries, time_label, timed_frame,
+    span_entries, time_axis, time_label, timed_frame,
 };
+
+/// The most endpoints drawn: past six, colours repeat and the legend
+/// covers the data; the slowest are the ones a reader looks for (the
+/// endpoints table lists them all).
+pub const MAX_ENDPOINT_LINES: usize = 6;
+
+/// The endpoints to draw, in the record's order: all of them up to
+/// [`MAX_ENDPOINT_LINES`], else those whose worst window p99 is highest.
+fn shown(lines: &[Vec<(f64, f64)>]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..lines.len()).collect();
+    if order.len() > MAX_ENDPOINT_LINES {
+        let worst = |i: usize| lines[i].iter().map(|p| p.1).fold(0.0, f64::max);
+        order.sort_by(|&a, &b| worst(b).total_cmp(&worst(a)).then(a.cmp(&b)));
+        order.truncate(MAX_ENDPOINT_LINES);
+        order.sort_unstable();
+    }
+    order
+}
 
 /// The p99 of each endpoint's successful responses per window.
 pub struct Endpoints<'a>(pub &'a Record);
@@ -26,7 +44,15 @@ impl Plot for Endpoints<'_> {
         format!("{}-endpoints", self.0.meta.era)
     }
     fn title(&self) -> String {
-        format!("{}: p99 per endpoint", self.0.meta.era)
+        let n = self.0.endpoints.len();
+        if n > MAX_ENDPOINT_LINES {
+            format!(
+                "{}: p99 per endpoint, the {MAX_ENDPOINT_LINES} slowest of {n}",
+                self.0.meta.era
+            )
+        } else {
+            format!("{}: p99 per endpoint", self.0.meta.era)
+        }
     }
     fn caption(&self) -> String {
         "Each endpoint's p99 of successful responses per window: the endpoint that slows first is the one whose \
@@ -51,8 +77,9 @@ impl Plot for Endpoints<'_> {
                     .collect()
             })
             .collect();
-        let (lo, hi) = log_range(lines.iter().flatten().map(|p| p.1));
-        let hi = log_headroom(lo, hi, r.endpoints.len() + span_entries(r), 360.0);
+        let shown = shown(&lines);
+        let (lo, hi) = log_range(shown.iter().flat_map(|&i| lines[i].iter().map(|p| p.1)));
+        let hi = log_headroom(lo, hi, shown.len() + span_entries(r), 360.0);
         let mut chart = timed_frame(root, 40, false)
             .caption(self.title(), caption_font())
             .build_cartesian_2d(time_axis(x_max(r)), (lo..hi).log_scale())?;
@@ -66,14 +93,30 @@ impl Plot for Endpoints<'_> {
             .axis_desc_style((FONT, 14))
             .draw()?;
         shade_spans(&mut chart, r, lo, hi, true)?;
-        for (i, (name, points)) in r.endpoints.iter().zip(lines).enumerate() {
-            let c = color(i);
+        for (k, &i) in shown.iter().enumerate() {
+            let c = color(k);
             chart
-                .draw_series(LineSeries::new(points, c.stroke_width(2)))?
-                .label(name.as_str())
+                .draw_series(LineSeries::new(lines[i].iter().copied(), c.stroke_width(2)))?
+                .label(r.endpoints[i].as_str())
                 .legend(legend_line(c));
         }
         legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn past_six_endpoints_the_slowest_are_drawn_in_the_record_s_order() {
+        let few: Vec<Vec<(f64, f64)>> = (0..3).map(|i| vec![(0.0, f64::from(i))]).collect();
+        assert_eq!(shown(&few), [0, 1, 2]);
+        let many: Vec<Vec<(f64, f64)>> = [5.0, 1.0, 9.0, 2.0, 8.0, 3.0, 7.0, 4.0, 6.0]
+            .iter()
+            .map(|&w| vec![(0.0, 1.0), (1.0, w)])
+            .collect();
+        assert_eq!(shown(&many), [0, 2, 4, 6, 7, 8]);
     }
 }
