@@ -14,6 +14,7 @@ mod fault;
 mod haproxy;
 pub mod limits;
 mod locate;
+mod mix;
 mod phase;
 mod raw;
 mod traffic;
@@ -34,6 +35,7 @@ pub use error::{Problem, ScenarioError};
 pub use fault::{Fault, FaultKind, LB_MASTER};
 pub use haproxy::{Balance, Haproxy, HashType, HealthCheck};
 pub use locate::{KeyPath, Locator, Position};
+pub use mix::{Mix, lerp};
 pub use phase::Phase;
 pub use traffic::{RateProfile, Traffic, Workload};
 

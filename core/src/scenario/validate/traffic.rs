@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use super::super::app::App;
 use super::super::limits::{self, echo, echo_number};
 use super::super::locate::KeyPath;
+use super::super::mix::Mix;
 use super::super::raw::{Field, RawPoint, RawRate, RawTraffic};
 use super::super::traffic::{RateProfile, Traffic, Workload};
 use super::super::units::{check_rate, format_duration, parse_rate};
@@ -32,7 +33,7 @@ pub(super) fn traffic(cx: &mut Ctx<'_, '_>, raw: &RawTraffic, app: Option<&App>)
     Some(Traffic {
         workload: workload?,
         timeout: timeout?,
-        mix: mix?,
+        mix: Mix::constant(mix?),
     })
 }
 
@@ -291,7 +292,7 @@ pub(super) fn work(cx: &mut Ctx<'_, '_>, traffic: &Traffic, app: &App, duration:
 pub(in super::super) fn work_problem(traffic: &Traffic, app: &App, duration: u64, remote: bool) -> Option<String> {
     let requests = traffic.expected_requests(duration);
     let steps: f64 = traffic
-        .mix
+        .mean_mix(duration)
         .iter()
         .map(|&(i, share)| {
             let calls = if remote { app.subrequests(i) as f64 } else { 0.0 };
