@@ -54,8 +54,30 @@ pub struct Picker {
     /// every draw scanned before mixes could change, kept so that they
     /// draw exactly as they did, at the same cost.
     cumulative: Vec<(f64, u32)>,
-    /// A mix that changes: its shares are interpolated at each draw.
-    varying: Option<(Mix, Vec<u32>)>,
+    /// A mix that changes.
+    varying: Option<Varying>,
+}
+
+/// The cumulative shares of each of a mix's rows: the cumulative shares at
+/// a time are those of the rows around it interpolated (a sum of
+/// interpolations is the interpolation of the sums), so a draw searches
+/// them as a constant mix's table, without adding up every endpoint.
+#[derive(Clone, Debug)]
+struct Varying {
+    mix: Mix,
+    endpoints: Vec<u32>,
+    cumulative: Vec<Vec<f64>>,
+}
+
+/// Each row's running sums, added in the same order as a constant mix's.
+fn running_sums(row: &[f64]) -> Vec<f64> {
+    let mut acc = 0.0;
+    row.iter()
+        .map(|s| {
+            acc += s;
+            acc
+        })
+        .collect()
 }
 
 impl Picker {
@@ -66,18 +88,16 @@ impl Picker {
         if !mix.is_constant() {
             return Picker {
                 cumulative: Vec::new(),
-                varying: Some((mix.clone(), endpoints)),
+                varying: Some(Varying {
+                    cumulative: mix.rows().iter().map(|r| running_sums(r)).collect(),
+                    mix: mix.clone(),
+                    endpoints,
+                }),
             };
         }
-        let mut acc = 0.0;
-        let cumulative = (mix.points()[0].1.iter().zip(endpoints))
-            .map(|(s, e)| {
-                acc += s;
-                (acc, e)
-            })
-            .collect();
+        let sums = running_sums(&mix.rows()[0]);
         Picker {
-            cumulative,
+            cumulative: sums.into_iter().zip(endpoints).collect(),
             varying: None,
         }
     }
@@ -89,7 +109,7 @@ impl Picker {
     pub fn pick(&self, t: u64, u: f64) -> u32 {
         match &self.varying {
             None => endpoint(&self.cumulative, u),
-            Some((mix, endpoints)) => varying(mix, endpoints, t, u),
+            Some(v) => v.pick(t, u),
         }
     }
 }
@@ -105,23 +125,35 @@ fn endpoint(mix: &[(f64, u32)], u: f64) -> u32 {
     }
 }
 
-/// The shares at `t` summed as they are interpolated: as many steps as
-/// there are endpoints, and no table to build.
-#[inline(never)]
-fn varying(mix: &Mix, endpoints: &[u32], t: u64, u: f64) -> u32 {
-    let (a, b, f) = mix.segment(t);
-    let (mut acc, mut last) = (0.0, endpoints[0]);
-    for ((&a, &b), &e) in a.iter().zip(b).zip(endpoints) {
-        let s = lerp(a, b, f);
-        if s > 0.0 {
-            acc += s;
-            last = e;
-            if u < acc {
-                return e;
+impl Varying {
+    #[inline(never)]
+    fn pick(&self, t: u64, u: f64) -> u32 {
+        let (a, b, f) = self.mix.segment(t);
+        let (ca, cb) = (&self.cumulative[a], &self.cumulative[b]);
+        let below = |j: usize| lerp(ca[j], cb[j], f) <= u;
+        let n = self.endpoints.len();
+        let at = if n <= 16 {
+            (0..n).find(|&j| !below(j)).unwrap_or(n)
+        } else {
+            let (mut lo, mut hi) = (0, n);
+            while lo < hi {
+                let mid = lo + (hi - lo) / 2;
+                if below(mid) {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
+                }
             }
+            lo
+        };
+        if at < n {
+            return self.endpoints[at];
         }
+        // Rounding left `u` above every sum: the last endpoint with a share.
+        let (ra, rb) = (&self.mix.rows()[a], &self.mix.rows()[b]);
+        let last = (0..n).rev().find(|&j| lerp(ra[j], rb[j], f) > 0.0).unwrap_or(n - 1);
+        self.endpoints[last]
     }
-    last
 }
 
 /// One open-model request as drawn: request `id` arrives at `time` (`None`
@@ -199,30 +231,41 @@ mod tests {
     }
 
     #[test]
-    fn a_constant_mix_draws_as_before_on_either_path() {
+    fn a_constant_mix_draws_as_before() {
         let shares = vec![(2, 0.35), (0, 0.15), (4, 0.35), (1, 0.1), (3, 0.05)];
         let constant = Picker::new(&Mix::constant(shares.clone()));
-        // The same mix at two points, taken by the interpolating path.
-        let mut twice = Picker::new(&Mix::constant(shares.clone()));
-        twice.varying = Some((
-            Mix::per_point(vec![(0, shares.clone()), (10 * S, shares.clone())]),
-            vec![2, 0, 4, 1, 3],
-        ));
         let mut rng = Streams::new(9).request(0);
         for i in 0..100_000u64 {
             let u: f64 = rng.random();
-            let want = old_pick(&shares, u);
-            assert_eq!(constant.pick(i * 1000, u), want);
-            assert_eq!(twice.pick(i * 1000, u), want);
+            assert_eq!(constant.pick(i * 1000, u), old_pick(&shares, u));
         }
         // Rounding above every share gives the last endpoint.
         assert_eq!(constant.pick(0, 0.999_999_999_999_999_9), 3);
-        assert_eq!(twice.pick(0, 0.999_999_999_999_999_9), 3);
+    }
+
+    #[test]
+    fn at_its_points_a_varying_mix_draws_as_their_constant_mixes() {
+        // 5 and 40 endpoints: the scan and the binary search.
+        for n in [5usize, 40] {
+            let a: Vec<(usize, f64)> = (0..n).map(|e| (e, 1.0 / n as f64)).collect();
+            let total = (n * (n + 1) / 2) as f64;
+            let b: Vec<(usize, f64)> = (0..n).map(|e| (e, (n - e) as f64 / total)).collect();
+            let mix = Mix::per_point(None, vec![(0, Some(a.clone())), (10 * S, Some(b.clone()))]);
+            let varying = Picker::new(&mix);
+            let (pa, pb) = (Picker::new(&Mix::constant(a)), Picker::new(&Mix::constant(b)));
+            let mut rng = Streams::new(3).request(1);
+            for _ in 0..20_000 {
+                let u: f64 = rng.random();
+                assert_eq!(varying.pick(0, u), pa.pick(0, u));
+                assert_eq!(varying.pick(10 * S, u), pb.pick(0, u));
+                assert_eq!(varying.pick(99 * S, u), pb.pick(0, u));
+            }
+        }
     }
 
     #[test]
     fn a_varying_mix_draws_its_shares_at_each_time() {
-        let mix = Mix::per_point(vec![(0, vec![(0, 1.0)]), (10 * S, vec![(1, 1.0)])]);
+        let mix = Mix::per_point(None, vec![(0, Some(vec![(0, 1.0)])), (10 * S, Some(vec![(1, 1.0)]))]);
         let p = Picker::new(&mix);
         assert_eq!(p.pick(0, 0.99), 0);
         assert_eq!(p.pick(10 * S, 0.0), 1);

@@ -207,3 +207,44 @@ fn the_work_estimate_weighs_the_mix_by_the_arrivals() {
     let err = run("{ home = 0, cart = 1 }").unwrap_err().to_string();
     assert!(err.contains("this run would simulate about"), "{err}");
 }
+
+#[test]
+fn a_bad_traffic_mix_is_reported_where_points_need_it() {
+    let text = with_points(
+        "{ at = \"0s\", rate = 10 },\n{ at = \"9s\", rate = 10, mix = { home = 1, cart = 1 } },",
+        "[traffic.mix]\nhome = 1\ncart = -1",
+    );
+    rejects(
+        &text,
+        "traffic.mix.cart",
+        "-1",
+        "a weight must be a non-negative number",
+    );
+}
+
+#[test]
+fn points_taking_the_base_mix_share_it() {
+    // 20,000 points over 2,000 endpoints: one row for the points that
+    // take [traffic.mix], one for the point with its own, not 40 million
+    // shares.
+    let endpoints: String = (0..2000)
+        .map(|i| format!("[app.endpoints.e{i}]\nsteps = [{{ cpu = \"1ms\" }}]\n"))
+        .collect();
+    let weights: String = (0..2000).map(|i| format!("e{i} = 1\n")).collect();
+    let own: Vec<String> = (0..2000).map(|i| format!("e{i} = {}", i % 3)).collect();
+    let mut points: Vec<String> = (0..20_000)
+        .map(|i| format!("{{ at = \"{i}ms\", rate = 1 }},"))
+        .collect();
+    points[1] = format!("{{ at = \"1ms\", rate = 1, mix = {{ {} }} }},", own.join(", "));
+    let text = format!(
+        "duration = \"1m\"\n[traffic]\nprofile = [\n{}\n]\n[traffic.mix]\n{weights}\n[app.endpoints.home]\nsteps = [{{ cpu = \"1ms\" }}]\n{endpoints}[eras.stone]\n",
+        points.join("\n")
+    )
+    .replace("[traffic.mix]\n", "[traffic.mix]\nhome = 1\n")
+    .replace("mix = { e0 = 0", "mix = { home = 0, e0 = 0");
+    let s = parse(&text);
+    assert_eq!(s.traffic.mix.rows().len(), 2);
+    assert_eq!(s.traffic.mix.share(0, 0), 1.0 / 2001.0);
+    assert_eq!(s.traffic.mix.share(0, S), 1.0 / 2001.0);
+    assert!((s.traffic.mix.share(3, 1_000_000) - 2.0 / 1999.0).abs() < 1e-12);
+}

@@ -13,50 +13,88 @@ pub struct Mix {
     /// the `[traffic.mix]` order, so that a constant mix draws as it always
     /// has. Endpoints idle at every point are left out.
     endpoints: Vec<usize>,
-    /// `(time ns, share of each of `endpoints`)`: one point for a constant
-    /// mix; otherwise the rate profile's points, with their times.
-    points: Vec<(u64, Vec<f64>)>,
+    /// The distinct mixes, each a share per endpoint of `endpoints`. Points
+    /// that take `[traffic.mix]` or repeat the point before share a row, so
+    /// that memory follows what the file wrote, not points × endpoints.
+    rows: Vec<Vec<f64>>,
+    /// `(time ns, row)`: one point for a constant mix; otherwise the rate
+    /// profile's points, with their times.
+    points: Vec<(u64, usize)>,
 }
 
+/// A mix as `(endpoint index, share)`, shares adding up to one.
+pub type Shares = Vec<(usize, f64)>;
+
 impl Mix {
-    /// One mix for the whole run: `(endpoint index, share)`, shares adding
-    /// up to one.
-    pub fn constant(shares: Vec<(usize, f64)>) -> Mix {
+    /// One mix for the whole run.
+    pub fn constant(shares: Shares) -> Mix {
         let (endpoints, row) = shares.into_iter().unzip();
         Mix {
             endpoints,
-            points: vec![(0, row)],
+            rows: vec![row],
+            points: vec![(0, 0)],
         }
     }
 
-    /// A mix per profile point: `(time, [(endpoint, share)])`, times as the
-    /// profile's (the first at zero, never decreasing), each point's shares
-    /// adding up to one. Points that all hold the same mix make a constant
-    /// one, which draws exactly as [`Mix::constant`] does.
-    pub fn per_point(points: Vec<(u64, Vec<(usize, f64)>)>) -> Mix {
+    /// A mix per profile point: `(time, its own mix or None to take
+    /// `base`)`, times as the profile's (the first at zero, never
+    /// decreasing). Points that all hold the same mix make a constant one,
+    /// which draws exactly as [`Mix::constant`] does.
+    ///
+    /// # Panics
+    ///
+    /// Without a first point at zero, or with a point that takes no mix
+    /// of its own and no `base`.
+    pub fn per_point(base: Option<&[(usize, f64)]>, points: Vec<(u64, Option<Shares>)>) -> Mix {
         assert!(points.first().is_some_and(|p| p.0 == 0), "a mix starts at time zero");
-        if points.windows(2).all(|w| w[0].1 == w[1].1) {
-            return Mix::constant(points.into_iter().next().expect("a point").1);
+        let mut sparse: Vec<Shares> = Vec::new();
+        let mut base_row = None;
+        let mut at = Vec::with_capacity(points.len());
+        for (t, own) in points {
+            let row = match own {
+                None => *base_row.get_or_insert_with(|| {
+                    sparse.push(base.expect("a point without a mix takes the base mix").to_vec());
+                    sparse.len() - 1
+                }),
+                Some(own) => match at.last() {
+                    Some(&(_, prev)) if sparse[prev] == own => prev,
+                    _ => {
+                        sparse.push(own);
+                        sparse.len() - 1
+                    }
+                },
+            };
+            at.push((t, row));
         }
-        let mut endpoints: Vec<usize> = Vec::new();
-        for (_, shares) in &points {
-            for &(e, s) in shares {
-                if s > 0.0 && !endpoints.contains(&e) {
-                    endpoints.push(e);
-                }
+        if sparse.iter().all(|r| *r == sparse[0]) {
+            return Mix::constant(sparse.swap_remove(0));
+        }
+        let top = sparse.iter().flatten().map(|s| s.0 + 1).max().unwrap_or(0);
+        let mut slot = vec![usize::MAX; top];
+        let mut endpoints = Vec::new();
+        for &(e, s) in sparse.iter().flatten() {
+            if s > 0.0 && slot[e] == usize::MAX {
+                slot[e] = endpoints.len();
+                endpoints.push(e);
             }
         }
-        let points = points
-            .into_iter()
-            .map(|(t, shares)| {
-                let row = endpoints
-                    .iter()
-                    .map(|e| shares.iter().find(|s| s.0 == *e).map_or(0.0, |s| s.1))
-                    .collect();
-                (t, row)
+        let rows = sparse
+            .iter()
+            .map(|shares| {
+                let mut row = vec![0.0; endpoints.len()];
+                for &(e, s) in shares {
+                    if slot[e] != usize::MAX {
+                        row[slot[e]] = s;
+                    }
+                }
+                row
             })
             .collect();
-        Mix { endpoints, points }
+        Mix {
+            endpoints,
+            rows,
+            points: at,
+        }
     }
 
     pub fn is_constant(&self) -> bool {
@@ -68,29 +106,36 @@ impl Mix {
         &self.endpoints
     }
 
-    /// `(time ns, shares in the order of [`Mix::endpoints`])`.
-    pub fn points(&self) -> &[(u64, Vec<f64>)] {
+    /// The distinct mixes, shares in the order of [`Mix::endpoints`].
+    pub fn rows(&self) -> &[Vec<f64>] {
+        &self.rows
+    }
+
+    /// `(time ns, index into [`Mix::rows`])`.
+    pub fn points(&self) -> &[(u64, usize)] {
         &self.points
     }
 
-    /// The points around `t` and how far `t` is from the first to the
-    /// second (0 to 1): the mix at `t` is `a + (b - a) · f`. At a step
-    /// (two points at one time) the mix after the step applies, and the
-    /// last point's mix holds until the end, as for the rate.
+    /// The rows of the points around `t` and how far `t` is from the first
+    /// to the second (0 to 1): the mix at `t` is `a + (b - a) · f` (see
+    /// [`lerp`]). At a step (two points at one time) the mix after the step
+    /// applies, and the last point's mix holds until the end, as for the
+    /// rate.
     #[inline]
-    pub fn segment(&self, t: u64) -> (&[f64], &[f64], f64) {
+    pub fn segment(&self, t: u64) -> (usize, usize, f64) {
         let i = self.points.partition_point(|(pt, _)| *pt <= t);
-        let (t0, a) = &self.points[i - 1];
+        let (t0, a) = self.points[i - 1];
         match self.points.get(i) {
-            Some((t1, b)) if t1 > t0 => (a, b, (t - t0) as f64 / (t1 - t0) as f64),
+            Some(&(t1, b)) if t1 > t0 => (a, b, (t - t0) as f64 / (t1 - t0) as f64),
             _ => (a, a, 0.0),
         }
     }
 
     /// The shares at time `t`: `(endpoint, share)` in draw order, endpoints
     /// idle at `t` included with a share of 0.
-    pub fn at(&self, t: u64) -> Vec<(usize, f64)> {
+    pub fn at(&self, t: u64) -> Shares {
         let (a, b, f) = self.segment(t);
+        let (a, b) = (&self.rows[a], &self.rows[b]);
         self.endpoints
             .iter()
             .zip(a.iter().zip(b))
@@ -119,13 +164,17 @@ mod tests {
     const S: u64 = 1_000_000_000;
 
     fn rush() -> Mix {
-        Mix::per_point(vec![
-            (0, vec![(0, 0.9), (1, 0.1)]),
-            (10 * S, vec![(0, 0.9), (1, 0.1)]),
-            (20 * S, vec![(0, 0.3), (1, 0.7)]),
-            (30 * S, vec![(0, 0.3), (1, 0.7)]),
-            (30 * S, vec![(0, 1.0), (2, 0.0)]),
-        ])
+        let sale = vec![(0, 0.3), (1, 0.7)];
+        Mix::per_point(
+            Some(&[(0, 0.9), (1, 0.1)]),
+            vec![
+                (0, None),
+                (10 * S, None),
+                (20 * S, Some(sale.clone())),
+                (30 * S, Some(sale)),
+                (30 * S, Some(vec![(0, 1.0), (2, 0.0)])),
+            ],
+        )
     }
 
     #[test]
@@ -133,6 +182,8 @@ mod tests {
         let m = rush();
         assert!(!m.is_constant());
         assert_eq!(m.endpoints(), [0, 1]);
+        // The base and the repeated sale share their rows.
+        assert_eq!(m.rows().len(), 3);
         assert_eq!(m.at(5 * S), [(0, 0.9), (1, 0.1)]);
         let mid = m.at(15 * S);
         assert!(
@@ -149,9 +200,20 @@ mod tests {
     #[test]
     fn points_that_agree_make_a_constant_mix() {
         let same = vec![(3, 0.25), (1, 0.75)];
-        let m = Mix::per_point(vec![(0, same.clone()), (5 * S, same.clone())]);
+        let m = Mix::per_point(Some(&same), vec![(0, Some(same.clone())), (5 * S, None)]);
         assert_eq!(m, Mix::constant(same));
         assert!(m.is_constant());
         assert_eq!(m.endpoints(), [3, 1], "the order the file gave");
+    }
+
+    #[test]
+    fn many_points_taking_the_base_share_one_row() {
+        let base: Shares = (0..1000).map(|e| (e, 0.001)).collect();
+        let mut points: Vec<(u64, Option<Shares>)> = (0..10_000).map(|i| (i * S, None)).collect();
+        points[1].1 = Some(vec![(0, 1.0)]);
+        let m = Mix::per_point(Some(&base), points);
+        assert_eq!(m.rows().len(), 2);
+        assert_eq!(m.share(0, S), 1.0);
+        assert!((m.share(0, 2 * S) - 0.001).abs() < 1e-15);
     }
 }

@@ -4,7 +4,7 @@
 //! profile's points.
 
 use super::dist::Dist;
-use super::mix::{Mix, lerp};
+use super::mix::Mix;
 
 /// The traffic section of a scenario, validated.
 #[derive(Clone, Debug, PartialEq)]
@@ -60,8 +60,10 @@ impl Traffic {
             .collect();
         cuts.sort_unstable();
         cuts.dedup();
-        let n = self.mix.endpoints().len();
-        let (mut weighted, mut total) = (vec![0.0; n], 0.0);
+        // Each row's weight: the arrivals while it is the mix, or part of
+        // the interpolated one.
+        let mut weight = vec![0.0; self.mix.rows().len()];
+        let mut total = 0.0;
         for w in cuts.windows(2) {
             // Rate and shares are linear on (a, b), so their product is a
             // quadratic, which Simpson's rule integrates exactly; `b - 1`
@@ -72,19 +74,22 @@ impl Traffic {
             let m = a + (b - a) / 2;
             for (t, k) in [(a, 1.0), (m, 4.0), (b, 1.0)] {
                 let r = profile.rate_at(t) * k * h / 6.0;
-                let (s0, s1, f) = self.mix.segment(t);
-                for (i, x) in weighted.iter_mut().enumerate() {
-                    *x += r * lerp(s0[i], s1[i], f);
-                }
+                let (r0, r1, f) = self.mix.segment(t);
+                weight[r0] += r * (1.0 - f);
+                weight[r1] += r * f;
                 total += r;
             }
         }
         if total <= 0.0 || !total.is_finite() {
             return self.mix.at(0);
         }
-        (self.mix.endpoints().iter().copied())
-            .zip(weighted.into_iter().map(|x| x / total))
-            .collect()
+        let mut shares: Vec<(usize, f64)> = self.mix.endpoints().iter().map(|&e| (e, 0.0)).collect();
+        for (row, w) in self.mix.rows().iter().zip(weight) {
+            for (s, x) in shares.iter_mut().zip(row) {
+                s.1 += w * x / total;
+            }
+        }
+        shares
     }
 }
 
@@ -213,11 +218,10 @@ mod tests {
         let t = Traffic {
             workload: Workload::Open(RateProfile::new(vec![(0, 100.0), (10 * S, 100.0), (10 * S, 900.0)]).unwrap()),
             timeout: None,
-            mix: Mix::per_point(vec![
-                (0, vec![(0, 1.0)]),
-                (10 * S, vec![(0, 1.0)]),
-                (10 * S, vec![(1, 1.0)]),
-            ]),
+            mix: Mix::per_point(
+                Some(&[(0, 1.0)]),
+                vec![(0, None), (10 * S, None), (10 * S, Some(vec![(1, 1.0)]))],
+            ),
         };
         let m = t.mean_mix(20 * S);
         assert!((m[0].1 - 0.1).abs() < 1e-6 && (m[1].1 - 0.9).abs() < 1e-6, "{m:?}");
@@ -228,7 +232,7 @@ mod tests {
         let t = Traffic {
             workload: Workload::Open(RateProfile::new(vec![(0, 0.0), (10 * S, 1000.0)]).unwrap()),
             timeout: None,
-            mix: Mix::per_point(vec![(0, vec![(0, 1.0)]), (10 * S, vec![(1, 1.0)])]),
+            mix: Mix::per_point(None, vec![(0, Some(vec![(0, 1.0)])), (10 * S, Some(vec![(1, 1.0)]))]),
         };
         let m = t.mean_mix(10 * S);
         assert!((m[1].1 - 2.0 / 3.0).abs() < 1e-6, "{m:?}");

@@ -192,9 +192,12 @@ fn profile(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &[Field<RawPoint>]) -> Option
         .ok()
 }
 
+/// A mix as written: endpoint names and their weights.
+type RawMix = IndexMap<String, Field<f64>>;
+
 /// The mix each profile point gives, by point (`None`: it gives none, or
 /// the point or the profile is malformed, which `profile` reports).
-fn point_mixes(raw: &RawTraffic) -> Vec<Option<&Field<IndexMap<String, Field<f64>>>>> {
+fn point_mixes(raw: &RawTraffic) -> Vec<Option<&Field<RawMix>>> {
     let Some(Field {
         value: Some(points), ..
     }) = &raw.profile
@@ -217,7 +220,8 @@ fn mix(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &RawTraffic, app: &App, workload:
     let everywhere = !raw_points.is_empty() && raw_points.iter().all(Option::is_some);
     let base = match cx.get(&p.key("mix"), &raw.mix) {
         None => None,
-        Some(Some(w)) => Some(weights(cx, &p.key("mix"), w, app, "[traffic.mix]")),
+        // A bad [traffic.mix] is no base for the points without a mix.
+        Some(Some(w)) => weights(cx, &p.key("mix"), w, app, "[traffic.mix]").map(Some),
         Some(None) if app.endpoints.len() == 1 => Some(Some(vec![(0, 1.0)])),
         Some(None) if everywhere => Some(None),
         Some(None) => {
@@ -268,26 +272,14 @@ fn mix(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &RawTraffic, app: &App, workload:
         return None;
     };
     let points = (profile.points().iter().zip(own))
-        .map(|(&(t, _), own)| {
-            (
-                t,
-                own.or_else(|| base.clone())
-                    .expect("[traffic.mix] where a point has none"),
-            )
-        })
+        .map(|(&(t, _), own)| (t, own))
         .collect();
-    Some(Mix::per_point(points))
+    Some(Mix::per_point(base.as_deref(), points))
 }
 
 /// One table of weights, made shares that add up to one; endpoints with
 /// no share are left out. `table` names it in messages.
-fn weights(
-    cx: &mut Ctx<'_, '_>,
-    p: &KeyPath,
-    weights: &IndexMap<String, Field<f64>>,
-    app: &App,
-    table: &str,
-) -> Option<Vec<(usize, f64)>> {
+fn weights(cx: &mut Ctx<'_, '_>, p: &KeyPath, weights: &RawMix, app: &App, table: &str) -> Option<Vec<(usize, f64)>> {
     let index: HashMap<&str, usize> = app
         .endpoints
         .iter()
