@@ -305,7 +305,7 @@ fn drive_one(
 ) -> Result<Drove> {
     let mut one = s.clone();
     one.traffic.workload = Workload::Open(RateProfile::constant(rate));
-    one.traffic.mix = vec![(i, 1.0)];
+    one.traffic.mix = lab_core::scenario::Mix::constant(vec![(i, 1.0)]);
     one.duration = Duration::from_secs(args.seconds).as_nanos() as u64;
     one.stats.warmup = 0;
     let allowed: Vec<std::net::IpAddr> = d.vip().map(Into::into).into_iter().collect();

@@ -2,7 +2,8 @@
 //!
 //! A seeded loop mutates the shipped scenarios (`scenarios/flash-sale.toml`,
 //! the silver ones with their faults, `lb-failover.toml` and
-//! `web-node-crash.toml`, and `scenarios/theory/*.toml`) with operators
+//! `web-node-crash.toml`, `checkout-rush.toml` with its mix per profile
+//! point, and `scenarios/theory/*.toml`) with operators
 //! aimed at the hostile classes — extreme numbers, durations and rates,
 //! deeply nested and overflowing mixtures, broken structure, wrong TOML
 //! types, unknown keys, huge strings, bytes that are not UTF-8, hostile

@@ -113,6 +113,54 @@ fn the_flash_sale_shows_what_breaks_in_each_era() {
     assert!(records[3].totals.waits[w].count() > 0);
 }
 
+#[test]
+fn the_checkout_rush_moves_the_mix_and_the_row_lock_breaks() {
+    let s = scenario::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/checkout-rush.toml")).unwrap();
+    let sec = 1_000_000_000;
+    assert!((s.traffic.mix.share(1, 20 * sec) - 0.1).abs() < 1e-12);
+    assert!((s.traffic.mix.share(1, 35 * sec) - 0.35).abs() < 1e-12);
+    assert!((s.traffic.mix.share(1, 60 * sec) - 0.6).abs() < 1e-12);
+    for era in &s.eras {
+        let r = lab_sim::run(&s, era, &mut |_| {}).unwrap().record;
+        let checkouts = |from: usize, to: usize| {
+            let ended = |e: usize| {
+                r.windows[from..to]
+                    .iter()
+                    .map(|w| w.endpoints[e].outcomes.total())
+                    .sum::<u64>()
+            };
+            ended(1) as f64 / (ended(0) + ended(1)) as f64
+        };
+        assert!(
+            (0.08..0.12).contains(&checkouts(5, 30)),
+            "{}: {}",
+            era.label,
+            checkouts(5, 30)
+        );
+        assert!(
+            (0.5..0.7).contains(&checkouts(45, 70)),
+            "{}: {}",
+            era.label,
+            checkouts(45, 70)
+        );
+        // The row, not the CPU: workers wait on the lock and the backlog
+        // overflows in the sale, never outside it.
+        let full = r.outcome_id("backlog_full_502").unwrap();
+        let refused = |from: usize, to: usize| r.windows[from..to].iter().map(|w| w.outcomes[full]).sum::<u64>();
+        assert_eq!(refused(0, 40), 0, "{}", era.label);
+        assert!(refused(40, 90) > 100, "{}: {}", era.label, refused(40, 90));
+        assert_eq!(refused(100, 120), 0, "{}", era.label);
+        let cpu = r.gauge_index(if era.label == "stone" { "server.cpu" } else { "web.cpu" });
+        let cpu = cpu.unwrap();
+        let cores = r.gauges[cpu].capacity.unwrap();
+        let busy = r.windows[45..70].iter().map(|w| w.gauges[cpu].mean).sum::<f64>() / 25.0 / cores;
+        assert!(busy < 0.75, "{}: CPU {busy}", era.label);
+        let waiting = r.gauge_index("mysql.lock_waiters").unwrap();
+        let waiting = r.windows[45..70].iter().map(|w| w.gauges[waiting].mean).sum::<f64>() / 25.0;
+        assert!(waiting > 30.0, "{}: {waiting} waiting for the row", era.label);
+    }
+}
+
 /// What `lab validate` compares against the real stack must first hold in
 /// the simulation: bronze copes at ~50 % and ~90 % of its capacity and
 /// answers 502 only while overloaded; silver's clients see the failover

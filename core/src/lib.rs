@@ -8,6 +8,8 @@
 //!   problem.
 //! - [`topology`]: an era lowered to hosts, nodes and routes, from which
 //!   the simulator builds its components.
+//! - [`draw`]: the open model's arrivals and each request's endpoint, drawn
+//!   the same way by the simulator and the load generator.
 //! - [`record`]: what a run produced. A [`RecordBuilder`] turns timed events
 //!   into a [`Record`]: per-window HDR latency histograms, outcomes by cause,
 //!   gauges and counters, with memory that does not grow with the number of
@@ -38,6 +40,7 @@
 //! assert!(err.problems().iter().any(|p| p.message.starts_with("missing table [traffic]")));
 //! ```
 
+pub mod draw;
 pub mod record;
 pub mod scenario;
 pub mod sizing;

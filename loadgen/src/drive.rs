@@ -18,10 +18,10 @@ use std::time::{Duration, Instant};
 use goose::config::GooseConfiguration;
 use goose::goose::{GooseMethod, GooseRequest, GooseUser, Transaction, TransactionResult};
 use goose::prelude::{GooseAttack, Scenario as GooseScenario};
+use lab_core::draw::Picker;
 use lab_core::record::{HistogramId, HistogramSpec, Record, RecordBuilder, RecordMeta, Source};
 use lab_core::scenario::{Kernel, Scenario, Workload};
-use lab_core::streams::Streams;
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 use tokio::sync::watch;
 
@@ -29,7 +29,7 @@ use crate::clock::Clock;
 use crate::observe::{Observer, Reading, Scrape, Snapshot};
 use crate::outcome::{Cause, Outcomes};
 use crate::recorder::{Fact, Facts, Recorder};
-use crate::schedule::{Arrivals, Mix, sample};
+use crate::schedule::{open, sample};
 use crate::{LoadgenError, Target};
 
 /// The most goose users a drive starts (open-model pool or closed users).
@@ -115,7 +115,8 @@ struct Shared {
     client: reqwest::Client,
     /// Per endpoint index.
     paths: Vec<String>,
-    mix: Mix,
+    /// A closed model's mix (an open model's requests come drawn).
+    mix: Picker,
     timeout: Option<u64>,
     duration: u64,
     hard_stop: u64,
@@ -225,9 +226,10 @@ impl Shared {
             return tokio::time::sleep(IDLE_POLL).await;
         };
         let pause = sample(think, rng);
-        let endpoint = self.mix.pick(rng);
+        let u: f64 = rng.random();
         let now = self.clock.now().unwrap_or(0);
         let at = now.saturating_add(pause);
+        let endpoint = self.mix.pick(at, u) as usize;
         if at >= self.duration {
             // No request after the run; wait for the stop.
             let mut phase = self.phase.clone();
@@ -345,7 +347,7 @@ pub fn drive(scenario: &Scenario, mut plan: Plan, observer: &mut dyn Observer) -
             .iter()
             .map(|e| plan.target.url(&e.name).to_string())
             .collect(),
-        mix: Mix::new(&traffic.mix),
+        mix: Picker::new(&traffic.mix),
         timeout: traffic.timeout,
         duration,
         hard_stop,
@@ -374,6 +376,7 @@ pub fn drive(scenario: &Scenario, mut plan: Plan, observer: &mut dyn Observer) -
         hard_stop,
         users,
         profile,
+        mix: traffic.mix.clone(),
         seed: scenario.seed,
     };
     let hooks = Hooks {
@@ -462,6 +465,7 @@ struct Run<'a> {
     hard_stop: u64,
     users: usize,
     profile: Option<lab_core::scenario::RateProfile>,
+    mix: lab_core::scenario::Mix,
     seed: u64,
 }
 
@@ -608,8 +612,10 @@ impl Run<'_> {
     ) -> Result<JoinHandle<()>, LoadgenError> {
         let (clock, facts, idle) = (self.clock.clone(), self.facts.clone(), self.shared.idle.clone());
         let dropped = self.shared.outcomes.id(Cause::Dropped);
-        let (duration, seed) = (self.duration, self.seed);
-        let mix = self.shared.mix.clone();
+        let duration = self.duration;
+        // The simulator's draws: request n arrives when and for the
+        // endpoint it does in a simulated run of the scenario.
+        let requests = open(&profile, &self.mix, self.seed);
         // A bound on the count as well as the time: far beyond any Poisson
         // count of this profile's mean.
         let expected = profile.cumulative(duration);
@@ -617,18 +623,10 @@ impl Run<'_> {
         std::thread::Builder::new()
             .name("lab-arrivals".into())
             .spawn(move || {
-                // The simulator's streams: request n arrives when and for
-                // the endpoint it does in a simulated run of the scenario.
-                let streams = Streams::new(seed);
-                let mut rng = streams.traffic();
-                let mut arrivals = Arrivals::new(&profile);
-                let mut n = 0u64;
-                while let Some(at) = arrivals.next(&mut rng) {
-                    if at >= duration || n >= max {
+                for (n, (at, endpoint)) in requests.enumerate() {
+                    if at >= duration || n as u64 >= max {
                         break;
                     }
-                    let endpoint = mix.pick(&mut streams.request(n));
-                    n += 1;
                     // Sleep in slices, so a stop is seen within 100 ms.
                     let when = clock.at(at);
                     loop {

@@ -13,7 +13,9 @@
 //! - Open model: Poisson arrivals at the scenario's rate profile, handed as
 //!   tickets to idle goose users as k6's constant-arrival-rate executor
 //!   does; latency from each arrival's *intended* time; arrivals no user
-//!   was free to take are counted as `dropped`. Closed model: the
+//!   was free to take are counted as `dropped`. The requests, their times
+//!   and endpoints, are the simulator's for the same seed ([`requests`]
+//!   lists them). Closed model: the
 //!   scenario's users, each thinking between its requests.
 //! - Outcomes by cause ([`outcome`]): 2xx is `ok`, errors by HTTP status,
 //!   refused, reset, no answer to connect, client timeout, dropped.
@@ -43,4 +45,5 @@ mod target;
 pub use drive::{DRAIN_WITHOUT_TIMEOUT, MAX_USERS, Plan, SEND_LAG, drive};
 pub use error::LoadgenError;
 pub use observe::{Bar, Observer, Reading, Scrape, Snapshot};
+pub use schedule::requests;
 pub use target::Target;

@@ -1,101 +1,38 @@
-//! What the load generator sends and when: Poisson arrival times that follow
-//! the scenario's rate profile, the endpoint of each request drawn from the
-//! mix, and closed users' think times.
+//! What the load generator sends and when: the open model's requests (their
+//! times and endpoints) and closed users' think times.
 //!
-//! The arrival times are drawn the way the simulator draws them (inverting
-//! the cumulative rate: the next arrival after `t` is where the expected
-//! number of arrivals since `t` reaches an Exp(1) draw), so a real run and a
-//! simulated one offer the same traffic shape.
+//! The open model's requests are the simulator's: [`lab_core::draw`] draws
+//! them for both, so request *n* of a real run arrives at the time and asks
+//! for the endpoint it does in a simulated run of the same scenario and
+//! seed, whether the mix is constant or follows the profile.
 
-use lab_core::scenario::{Dist, DistKind, RateProfile};
+use lab_core::Scenario;
+use lab_core::draw::OpenDraws;
+use lab_core::scenario::{Dist, DistKind, Mix, RateProfile, Workload};
 use rand::Rng;
 use rand_distr::{Distribution, Exp1, StandardNormal};
 
-/// Poisson arrivals over a piecewise-linear rate, in nanoseconds from the
-/// start of the run. `f64` time is exact to well under a microsecond for
-/// any run this crate drives (far finer than a wall clock's timers).
-pub struct Arrivals {
-    /// `(time ns, rate per ns)`.
-    points: Vec<(f64, f64)>,
-    seg: usize,
-    now: f64,
+/// The open model's requests a drive of `scenario` sends, `(intended time
+/// in ns from the start of the run, endpoint index)`, up to the end of the
+/// run; none for a closed model, whose users send when they are answered.
+pub fn requests(scenario: &Scenario) -> impl Iterator<Item = (u64, usize)> + use<> {
+    let end = scenario.duration;
+    let open = match &scenario.traffic.workload {
+        Workload::Open(p) => Some(open(p, &scenario.traffic.mix, scenario.seed)),
+        Workload::Closed { .. } => None,
+    };
+    open.into_iter().flatten().take_while(move |r| r.0 < end)
 }
 
-impl Arrivals {
-    pub fn new(profile: &RateProfile) -> Arrivals {
-        Arrivals {
-            points: profile.points().iter().map(|&(t, r)| (t as f64, r / 1e9)).collect(),
-            seg: 0,
-            now: 0.0,
-        }
-    }
-
-    /// The next arrival time, `None` when the rate stays at zero for ever.
-    pub fn next<R: Rng + ?Sized>(&mut self, rng: &mut R) -> Option<u64> {
-        let mut e: f64 = rng.sample(Exp1);
-        loop {
-            let (a, ra) = self.points[self.seg];
-            let Some(&(b, rb)) = self.points.get(self.seg + 1) else {
-                if ra <= 0.0 {
-                    return None;
-                }
-                self.now += e / ra;
-                return Some(self.now as u64);
-            };
-            let len = b - a;
-            let x0 = (self.now - a).max(0.0);
-            if len <= 0.0 || x0 >= len {
-                self.seg += 1;
-                self.now = self.now.max(b);
-                continue;
-            }
-            let k = (rb - ra) / len;
-            let rt = ra + k * x0;
-            let mass = (rt + rb) / 2.0 * (len - x0);
-            if mass < e {
-                e -= mass;
-                self.now = b;
-                self.seg += 1;
-                continue;
-            }
-            // Solve k/2·x² + rt·x = e in the form that is stable when k → 0.
-            let disc = (rt * rt + 2.0 * k * e).max(0.0);
-            self.now += 2.0 * e / (rt + disc.sqrt());
-            return Some(self.now as u64);
-        }
-    }
-}
-
-/// Draws endpoints by the scenario's mix.
-#[derive(Clone, Debug)]
-pub struct Mix {
-    /// `(endpoint index, cumulative probability)`.
-    cumulative: Vec<(usize, f64)>,
-}
-
-impl Mix {
-    pub fn new(mix: &[(usize, f64)]) -> Mix {
-        let mut acc = 0.0;
-        let cumulative = mix
-            .iter()
-            .filter(|(_, p)| *p > 0.0)
-            .map(|&(e, p)| {
-                acc += p;
-                (e, acc)
-            })
-            .collect();
-        Mix { cumulative }
-    }
-
-    pub fn pick<R: Rng + ?Sized>(&self, rng: &mut R) -> usize {
-        let total = self.cumulative.last().map_or(0.0, |c| c.1);
-        let u: f64 = rng.random::<f64>() * total;
-        self.cumulative
-            .iter()
-            .find(|(_, c)| u < *c)
-            .or(self.cumulative.last())
-            .map_or(0, |c| c.0)
-    }
+/// The open model's requests, `(intended time in ns from the start of the
+/// run, endpoint index)`, in order, until the rate stays at zero.
+pub fn open(profile: &RateProfile, mix: &Mix, seed: u64) -> impl Iterator<Item = (u64, usize)> + Send + use<> {
+    let mut draws = OpenDraws::new(profile, mix, seed);
+    std::iter::from_fn(move || {
+        let d = draws.draw();
+        d.time.map(|t| (t, d.endpoint as usize))
+    })
+    .fuse()
 }
 
 /// One draw of a duration distribution (a closed user's think time), in ns.
@@ -137,6 +74,10 @@ mod tests {
 
     const S: u64 = 1_000_000_000;
 
+    fn times(p: &RateProfile, seed: u64) -> impl Iterator<Item = u64> {
+        open(p, &Mix::constant(vec![(0, 1.0)]), seed).map(|r| r.0)
+    }
+
     #[test]
     fn arrivals_follow_the_profile() {
         let p = RateProfile::new(vec![
@@ -147,11 +88,9 @@ mod tests {
             (20 * S, 4000.0),
         ])
         .unwrap();
-        let mut a = Arrivals::new(&p);
-        let mut rng = Pcg64Mcg::seed_from_u64(7);
         let mut counts = [0u64; 3];
         let mut last = 0;
-        while let Some(t) = a.next(&mut rng) {
+        for t in times(&p, 7) {
             if t >= 30 * S {
                 break;
             }
@@ -170,10 +109,8 @@ mod tests {
     fn a_ramp_is_integrated() {
         // 0 to 2,000/s over 10 s: 2,500 arrivals in the first half, 7,500 in the second.
         let p = RateProfile::new(vec![(0, 0.0), (10 * S, 2000.0)]).unwrap();
-        let mut a = Arrivals::new(&p);
-        let mut rng = Pcg64Mcg::seed_from_u64(11);
         let mut halves = [0u64; 2];
-        while let Some(t) = a.next(&mut rng).filter(|t| *t < 10 * S) {
+        for t in times(&p, 11).take_while(|t| *t < 10 * S) {
             halves[(t / (5 * S)) as usize] += 1;
         }
         let near = |n: u64, mean: f64| (n as f64 - mean).abs() < 3.5 * mean.sqrt();
@@ -182,17 +119,15 @@ mod tests {
 
     #[test]
     fn a_zero_rate_ends_the_arrivals() {
-        let mut a = Arrivals::new(&RateProfile::constant(0.0));
-        assert_eq!(a.next(&mut Pcg64Mcg::seed_from_u64(1)), None);
+        assert_eq!(times(&RateProfile::constant(0.0), 1).next(), None);
     }
 
     #[test]
     fn the_mix_keeps_its_weights_and_skips_idle_endpoints() {
-        let m = Mix::new(&[(0, 0.75), (1, 0.0), (2, 0.25)]);
-        let mut rng = Pcg64Mcg::seed_from_u64(3);
+        let m = Mix::constant(vec![(0, 0.75), (1, 0.0), (2, 0.25)]);
         let mut n = [0u32; 3];
-        for _ in 0..100_000 {
-            n[m.pick(&mut rng)] += 1;
+        for (_, e) in open(&RateProfile::constant(1000.0), &m, 3).take(100_000) {
+            n[e] += 1;
         }
         assert_eq!(n[1], 0);
         assert!((f64::from(n[0]) / 75_000.0 - 1.0).abs() < 0.02, "{n:?}");

@@ -237,7 +237,7 @@ pub fn estimate(scenario: &Scenario, era: &Era) -> Estimate {
         requests.max(0.0)
     };
     let per_request: f64 = traffic
-        .mix
+        .mean_mix(scenario.duration)
         .iter()
         .map(|&(i, w)| {
             // A remote call or a branch: encoding, the trip there, the

@@ -4,7 +4,9 @@
 //! drawn there: its time (an Exp(1) draw from the traffic stream, turned
 //! into a time by the rate profile), its request's stream and endpoint
 //! (request number `n` is the `n`-th arrival, whose stream starts with the
-//! endpoint's draw), and its network stream where the era has round trips.
+//! endpoint's draw from the mix at its time), all by
+//! [`lab_core::draw::OpenDraws`] as the load generator draws them, and its
+//! network stream where the era has round trips.
 //! The draws are the ones the shop made itself, in the same order, so the
 //! run is the same; the simulating thread only reads them, in batches, as
 //! the recorder's thread reads its facts.
@@ -16,11 +18,9 @@
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
-use rand::Rng;
-use rand_distr::{Distribution, Exp1};
+use lab_core::draw::OpenDraws;
 use rand_pcg::Pcg64Mcg;
 
-use crate::arrivals::Arrivals;
 use crate::engine::Time;
 use crate::sample::Streams;
 
@@ -43,26 +43,22 @@ pub(crate) struct Arrival {
     pub endpoint: u32,
 }
 
-/// The first endpoint whose cumulative weight exceeds `u` (the last if
-/// rounding left `u` above them all): a scan for the usual few, a binary
-/// search for thousands.
-#[inline(always)]
-pub(crate) fn endpoint(mix: &[(f64, u32)], u: f64) -> u32 {
-    if mix.len() <= 16 {
-        mix.iter().find(|(c, _)| u < *c).unwrap_or(&mix[mix.len() - 1]).1
-    } else {
-        let at = mix.partition_point(|(c, _)| *c <= u);
-        mix[at.min(mix.len() - 1)].1
+/// The draws of `scenario`'s open model (`None` for a closed one): the
+/// one place a run and [`crate::arrivals`] start them.
+pub(crate) fn draws(scenario: &lab_core::Scenario) -> Option<OpenDraws> {
+    match &scenario.traffic.workload {
+        lab_core::scenario::Workload::Open(profile) => {
+            Some(OpenDraws::new(profile, &scenario.traffic.mix, scenario.seed))
+        }
+        lab_core::scenario::Workload::Closed { .. } => None,
     }
 }
 
 /// What the thread needs to draw the arrivals.
 pub(crate) struct Source {
-    pub arrivals: Arrivals,
-    /// The traffic stream, for the Exp(1) draws.
-    pub rng: Pcg64Mcg,
+    pub draws: OpenDraws,
+    /// For the network streams.
     pub streams: Streams,
-    pub mix: Vec<(f64, u32)>,
     /// Whether requests draw a network stream.
     pub network: bool,
     /// The end of the run.
@@ -75,15 +71,11 @@ impl Source {
     fn fill(&mut self, batch: &mut Vec<Arrival>, n: &mut u64) -> bool {
         batch.clear();
         while batch.len() < BATCH {
-            let e: f64 = Exp1.sample(&mut self.rng);
-            let time = self.arrivals.next(e);
-            let id = *n;
+            let d = self.draws.draw();
+            let (time, rng, endpoint) = (d.time, d.rng, d.endpoint);
             *n += 1;
-            let mut rng = self.streams.request(id);
-            let u: f64 = rng.random();
-            let endpoint = endpoint(&self.mix, u);
             let net = if self.network {
-                self.streams.network(id)
+                self.streams.network(d.id)
             } else {
                 Pcg64Mcg::new(1)
             };
@@ -183,20 +175,35 @@ impl Drop for Feed {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lab_core::scenario::RateProfile;
-    use rand::SeedableRng;
+    use lab_core::draw::Arrivals;
+    use lab_core::scenario::{Mix, RateProfile};
+    use rand::Rng;
+    use rand_distr::{Distribution, Exp1};
 
     const S: Time = 1_000_000_000;
 
     fn source(profile: &RateProfile, network: bool, end: Time) -> Source {
+        let mix = Mix::constant(vec![(3, 0.25), (1, 0.5), (0, 0.25)]);
         Source {
-            arrivals: Arrivals::new(profile),
-            rng: Pcg64Mcg::seed_from_u64(11),
+            draws: OpenDraws::new(profile, &mix, 5),
             streams: Streams::new(5),
-            mix: vec![(0.25, 3), (0.75, 1), (1.0, 0)],
             network,
             end,
         }
+    }
+
+    /// The draws as the shop made them itself, written out.
+    struct Own {
+        arrivals: Arrivals,
+        rng: Pcg64Mcg,
+        streams: Streams,
+    }
+
+    fn endpoint(u: f64) -> u32 {
+        [(0.25, 3), (0.75, 1), (1.0, 0)]
+            .iter()
+            .find(|(c, _)| u < *c)
+            .map_or(0, |e| e.1)
     }
 
     #[test]
@@ -204,7 +211,11 @@ mod tests {
         // A rate that rises and stops, so that the last arrival has no time.
         let p = RateProfile::new(vec![(0, 100.0), (60 * S, 3000.0), (61 * S, 0.0)]).unwrap();
         for network in [false, true] {
-            let mut own = source(&p, network, u64::MAX);
+            let mut own = Own {
+                arrivals: Arrivals::new(&p),
+                rng: Streams::new(5).traffic(),
+                streams: Streams::new(5),
+            };
             let mut feed = Feed::spawn(source(&p, network, u64::MAX));
             let mut n = 0u64;
             loop {
@@ -214,7 +225,7 @@ mod tests {
                 let u: f64 = rng.random();
                 assert_eq!(feed.advance(), time, "arrival {n}");
                 let a = feed.current();
-                assert_eq!(a.endpoint, endpoint(&own.mix, u));
+                assert_eq!(a.endpoint, endpoint(u));
                 assert_eq!(a.rng.clone().random::<u64>(), rng.random::<u64>());
                 let mut net = if network {
                     own.streams.network(n)

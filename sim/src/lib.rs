@@ -15,10 +15,11 @@
 //!   backend queues, health checks, retries and redispatch) as a pure state
 //!   machine;
 //! - `mysql`: connections against `max_connections` and row locks;
-//! - `arrivals`, `sample`: Poisson arrivals on a rate profile, distributions
-//!   and the seeded random streams;
+//! - `sample`: distributions and the seeded random streams (the arrivals
+//!   and endpoint draws are `lab_core::draw`'s, shared with the load
+//!   generator);
 //! - `feed`: an open model's arrivals (times, streams, endpoints), drawn
-//!   ahead on a thread of their own;
+//!   ahead on a thread of their own; [`arrivals`] lists them;
 //! - `shop`: the request path of the stone and bronze eras (nginx → an FPM
 //!   pool → MySQL), wired from the era's `lab_core::topology::Topology`;
 //! - `budget`: what a run will cost ([`estimate`]) and the limits past
@@ -43,7 +44,6 @@
 //! assert!(ok > 500 && ok < 700, "about 600 requests in 30 s: {ok}");
 //! ```
 
-mod arrivals;
 mod budget;
 mod cpu;
 mod engine;
@@ -58,6 +58,19 @@ use lab_core::Record;
 use lab_core::scenario::{Era, Scenario};
 
 pub use budget::{Estimate, SimError, estimate};
+
+/// The open model's arrivals as every era's run draws them, in order: each
+/// one's time and endpoint index, up to the end of the run. Empty for a
+/// closed model, whose users send when their responses let them.
+pub fn arrivals(scenario: &Scenario) -> impl Iterator<Item = (Time, u32)> + use<> {
+    let end = scenario.duration;
+    let mut draws = feed::draws(scenario);
+    std::iter::from_fn(move || {
+        let d = draws.as_mut()?.draw();
+        d.time.filter(|t| *t < end).map(|t| (t, d.endpoint))
+    })
+    .fuse()
+}
 pub use engine::Time;
 
 /// How far a run has got, reported every few tens of thousands of events.

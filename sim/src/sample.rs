@@ -83,37 +83,9 @@ impl Sampler {
     }
 }
 
-/// 2^52: adding it to a non-negative f64 below it leaves the number rounded
-/// to an integer in the low bits of the mantissa.
-const TWO_52: f64 = 4_503_599_627_370_496.0;
-
-/// Rounds a non-negative time to whole nanoseconds (to even on a tie),
-/// saturating: a draw too large for a `u64`, or NaN, is `u64::MAX`, a time
-/// that never comes. (Times are never negative; one above -0.25 gives 0.)
-///
-/// `f64::round` is a libm call on baseline x86-64 and `as` conversions
-/// check for overflow; below 2^52 ns (52 days) the rounding is done by the
-/// FPU through the 2^52 trick, beyond it (and for NaN, which fails the
-/// comparison) by a saturating conversion.
-#[inline(always)]
-pub fn round_ns(x: f64) -> u64 {
-    if x < TWO_52 {
-        debug_assert!(x > -0.25, "a negative time: {x}");
-        (x + TWO_52).to_bits() - TWO_52.to_bits()
-    } else {
-        round_ns_slow(x)
-    }
-}
-
-#[cold]
-fn round_ns_slow(x: f64) -> u64 {
-    if x.is_nan() {
-        u64::MAX
-    } else {
-        // Saturating: 2^64 and beyond, infinity included, give u64::MAX.
-        x as u64
-    }
-}
+// The rounding lives in lab-core, beside the arrivals it times, which the
+// load generator draws too.
+pub use lab_core::draw::{TWO_52, round_ns, round_ns_slow};
 
 /// Rounds a time up to whole nanoseconds, without libm; saturates as
 /// [`round_ns`] does.

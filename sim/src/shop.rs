@@ -494,8 +494,9 @@ pub(crate) struct Shop {
     /// Programs of steps: the endpoints' first (by endpoint index), then,
     /// in gold, the operations' and the parallel branches'.
     programs: Vec<Vec<program::CompiledStep>>,
-    /// Cumulative probabilities of the endpoint mix.
-    mix: Vec<(f64, u32)>,
+    /// The endpoint mix, for a closed model's requests (an open model's
+    /// come drawn from the feed).
+    mix: lab_core::draw::Picker,
     driver: Driver,
     /// The open model's rate profile, for the offered load of each window.
     profile: Option<RateProfile>,

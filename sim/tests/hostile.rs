@@ -43,7 +43,7 @@ fn endpoint_65536_runs_as_itself() {
     let first = s.app.endpoints[0].clone();
     s.app.endpoints.resize(65_536, first);
     s.app.endpoints.push(last);
-    s.traffic.mix = vec![(65_536, 1.0)];
+    s.traffic.mix = lab_core::scenario::Mix::constant(vec![(65_536, 1.0)]);
     let r = run(&s);
     assert!(r.totals.outcomes[OutcomeId::OK] > 3);
     assert_eq!(ms(r.totals.latency.min()), 5.0);

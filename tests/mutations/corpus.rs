@@ -102,13 +102,15 @@ pub(crate) fn mutant(bases: &[Base], index: usize) -> Mutant {
 }
 
 /// flash-sale (every era model), the silver scenarios with their
-/// `[[faults]]`, and the queueing-theory ones.
+/// `[[faults]]`, checkout-rush (a mix per profile point), and the
+/// queueing-theory ones.
 pub(crate) fn bases() -> Vec<Base> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut names = vec![
         ("scenarios/flash-sale.toml".to_string(), 8),
         ("scenarios/lb-failover.toml".to_string(), 3),
         ("scenarios/web-node-crash.toml".to_string(), 3),
+        ("scenarios/checkout-rush.toml".to_string(), 3),
     ];
     let mut theory: Vec<String> = std::fs::read_dir(root.join("scenarios/theory"))
         .unwrap()

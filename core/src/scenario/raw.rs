@@ -107,6 +107,7 @@ pub struct RawTraffic {
 pub struct RawPoint {
     pub at: Opt<String>,
     pub rate: Opt<RawRate>,
+    pub mix: Opt<IndexMap<String, Field<f64>>>,
 }
 
 /// A rate written as `"120/s"` or as a bare number of requests per second.

@@ -1,8 +1,10 @@
 //! What hits the shop: an open model (Poisson arrivals following a rate
 //! profile) or a closed model (users who think between requests), a client
-//! timeout and a weighted mix of endpoints.
+//! timeout and a weighted mix of endpoints, constant or following the
+//! profile's points.
 
 use super::dist::Dist;
+use super::mix::Mix;
 
 /// The traffic section of a scenario, validated.
 #[derive(Clone, Debug, PartialEq)]
@@ -10,8 +12,9 @@ pub struct Traffic {
     pub workload: Workload,
     /// The client gives up after this long; `None` waits forever.
     pub timeout: Option<u64>,
-    /// `(endpoint index, probability)`; probabilities add up to one.
-    pub mix: Vec<(usize, f64)>,
+    /// Which endpoint each request asks for; it changes over time only
+    /// with an open model's profile.
+    pub mix: Mix,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -40,6 +43,53 @@ impl Traffic {
                 f64::from(*users) * (duration as f64 / m + think.second_moment() / (m * m))
             }
         }
+    }
+
+    /// The share of each endpoint among the requests of a run of `duration`
+    /// ns, `(endpoint, share)`: the mix itself when it is constant, else
+    /// each point's mix weighted by the arrivals around it (the integral of
+    /// rate × share over the run, over the integral of the rate).
+    pub fn mean_mix(&self, duration: u64) -> Vec<(usize, f64)> {
+        let (Workload::Open(profile), false) = (&self.workload, self.mix.is_constant()) else {
+            return self.mix.at(0);
+        };
+        let mut cuts: Vec<u64> = (profile.points().iter().map(|p| p.0))
+            .chain(self.mix.points().iter().map(|p| p.0))
+            .chain([duration])
+            .filter(|t| *t <= duration)
+            .collect();
+        cuts.sort_unstable();
+        cuts.dedup();
+        // Each row's weight: the arrivals while it is the mix, or part of
+        // the interpolated one.
+        let mut weight = vec![0.0; self.mix.rows().len()];
+        let mut total = 0.0;
+        for w in cuts.windows(2) {
+            // Rate and shares are linear on (a, b), so their product is a
+            // quadratic, which Simpson's rule integrates exactly; `b - 1`
+            // stands for the limit at `b` from the left (a step at `b`
+            // belongs to the next stretch), a nanosecond off at most.
+            let (a, b) = (w[0], w[1] - 1);
+            let h = (w[1] - w[0]) as f64;
+            let m = a + (b - a) / 2;
+            for (t, k) in [(a, 1.0), (m, 4.0), (b, 1.0)] {
+                let r = profile.rate_at(t) * k * h / 6.0;
+                let (r0, r1, f) = self.mix.segment(t);
+                weight[r0] += r * (1.0 - f);
+                weight[r1] += r * f;
+                total += r;
+            }
+        }
+        if total <= 0.0 || !total.is_finite() {
+            return self.mix.at(0);
+        }
+        let mut shares: Vec<(usize, f64)> = self.mix.endpoints().iter().map(|&e| (e, 0.0)).collect();
+        for (row, w) in self.mix.rows().iter().zip(weight) {
+            for (s, x) in shares.iter_mut().zip(row) {
+                s.1 += w * x / total;
+            }
+        }
+        shares
     }
 }
 
@@ -160,6 +210,32 @@ mod tests {
         assert!((p.cumulative(40 * S) - (5500.0 + 8000.0 + 500.0)).abs() < 1e-9);
         assert!((p.mean_rate(10 * S, 20 * S) - 450.0).abs() < 1e-9);
         assert!((p.mean_rate(12 * S, 14 * S) - p.rate_at(13 * S)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_mean_mix_weighs_each_point_by_its_arrivals() {
+        // 100/s with only home for 10 s, then 900/s with only checkout.
+        let t = Traffic {
+            workload: Workload::Open(RateProfile::new(vec![(0, 100.0), (10 * S, 100.0), (10 * S, 900.0)]).unwrap()),
+            timeout: None,
+            mix: Mix::per_point(
+                Some(&[(0, 1.0)]),
+                vec![(0, None), (10 * S, None), (10 * S, Some(vec![(1, 1.0)]))],
+            ),
+        };
+        let m = t.mean_mix(20 * S);
+        assert!((m[0].1 - 0.1).abs() < 1e-6 && (m[1].1 - 0.9).abs() < 1e-6, "{m:?}");
+        // Cut before the step: home alone.
+        assert!((t.mean_mix(5 * S)[0].1 - 1.0).abs() < 1e-6);
+        // A ramp of both: the rate 0 → 1000 and checkout's share 0 → 1
+        // over 10 s give checkout ∫t²/∫t = 2/3 of the requests.
+        let t = Traffic {
+            workload: Workload::Open(RateProfile::new(vec![(0, 0.0), (10 * S, 1000.0)]).unwrap()),
+            timeout: None,
+            mix: Mix::per_point(None, vec![(0, Some(vec![(0, 1.0)])), (10 * S, Some(vec![(1, 1.0)]))]),
+        };
+        let m = t.mean_mix(10 * S);
+        assert!((m[1].1 - 2.0 / 3.0).abs() < 1e-6, "{m:?}");
     }
 
     #[test]

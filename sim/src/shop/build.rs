@@ -12,7 +12,6 @@ use super::{
     Counters, Database, Driver, FIRST_SUB_ID, Host, Lanes, Limits, Outcomes, Path, Recorder, Service, Shop, WebNode,
     faults, front, program,
 };
-use crate::arrivals::Arrivals;
 use crate::budget::Estimate;
 use crate::engine::{Lane, Scheduler};
 use crate::feed::{self, Feed};
@@ -22,6 +21,7 @@ use crate::nodes::nginx::Conns;
 use crate::nodes::vip::VipTimeline;
 use crate::sample::{Sampler, Streams};
 use crate::table::Table;
+use lab_core::draw::Picker;
 
 impl Shop {
     pub(crate) fn new(scenario: &Scenario, era: &Era, estimate: &Estimate) -> Shop {
@@ -156,23 +156,12 @@ impl Shop {
             .collect();
         let rpc_timeout = (!path.services.is_empty()).then(|| rec.add_outcome(outcomes::RPC_TIMEOUT));
         let streams = Streams::new(scenario.seed);
-        let mut acc = 0.0;
-        let mix: Vec<(f64, u32)> = scenario
-            .traffic
-            .mix
-            .iter()
-            .map(|(i, w)| {
-                acc += w;
-                (acc, u32::try_from(*i).expect("fewer than 2^32 endpoints"))
-            })
-            .collect();
+        let mix = Picker::new(&scenario.traffic.mix);
         let driver = match &scenario.traffic.workload {
-            Workload::Open(profile) => Driver::Open {
+            Workload::Open(_) => Driver::Open {
                 feed: Feed::spawn(feed::Source {
-                    arrivals: Arrivals::new(profile),
-                    rng: streams.traffic(),
+                    draws: feed::draws(scenario).expect("an open model"),
                     streams: Streams::new(scenario.seed),
-                    mix: mix.clone(),
                     network: rtt.is_some(),
                     end: scenario.duration,
                 }),

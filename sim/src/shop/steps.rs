@@ -168,7 +168,7 @@ impl Shop {
         let id = self.next_id;
         let mut rng = self.streams.request(id);
         let u: f64 = rng.random();
-        let endpoint = crate::feed::endpoint(&self.mix, u);
+        let endpoint = self.mix.pick(self.now, u);
         // Drawn now, in the same place of the request's stream in every era,
         // so that the user thinks as long whatever became of the request.
         if let Driver::Closed { think, .. } = &self.driver {

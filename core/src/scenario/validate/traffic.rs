@@ -1,10 +1,14 @@
-//! Traffic: the open or closed model, the client timeout and the mix.
+//! Traffic: the open or closed model, the client timeout and the mix, one
+//! for the run or one per profile point.
 
 use std::collections::HashMap;
 
 use super::super::app::App;
 use super::super::limits::{self, echo, echo_number};
 use super::super::locate::KeyPath;
+use indexmap::IndexMap;
+
+use super::super::mix::Mix;
 use super::super::raw::{Field, RawPoint, RawRate, RawTraffic};
 use super::super::traffic::{RateProfile, Traffic, Workload};
 use super::super::units::{check_rate, format_duration, parse_rate};
@@ -28,7 +32,7 @@ pub(super) fn traffic(cx: &mut Ctx<'_, '_>, raw: &RawTraffic, app: Option<&App>)
         Some(_) => closed(cx, &p, raw),
     };
     let timeout = cx.timeout(&p.key("timeout"), &raw.timeout, Some(60_000_000_000));
-    let mix = app.and_then(|a| mix(cx, &p.key("mix"), raw, a));
+    let mix = app.and_then(|a| mix(cx, &p, raw, a, workload.as_ref()));
     Some(Traffic {
         workload: workload?,
         timeout: timeout?,
@@ -70,9 +74,17 @@ fn open(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &RawTraffic) -> Option<Workload>
 fn closed(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &RawTraffic) -> Option<Workload> {
     for (key, given) in [("rate", raw.rate.is_some()), ("profile", raw.profile.is_some())] {
         if given {
+            // A mix per point comes with the profile: say where a closed
+            // model's mix goes instead.
+            let mixes = key == "profile" && !point_mixes(raw).iter().all(Option::is_none);
+            let also = if mixes {
+                "; its mix is one [traffic.mix], which cannot change over time"
+            } else {
+                ""
+            };
             cx.report_key(
                 &p.key(key),
-                format!("\"{key}\" belongs to model = \"open\"; a closed model is driven by users and think"),
+                format!("\"{key}\" belongs to model = \"open\"; a closed model is driven by users and think{also}"),
             );
         }
     }
@@ -180,27 +192,94 @@ fn profile(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &[Field<RawPoint>]) -> Option
         .ok()
 }
 
-fn mix(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &RawTraffic, app: &App) -> Option<Vec<(usize, f64)>> {
-    let Some(weights) = cx.get(p, &raw.mix)? else {
-        if app.endpoints.len() == 1 {
-            return Some(vec![(0, 1.0)]);
+/// A mix as written: endpoint names and their weights.
+type RawMix = IndexMap<String, Field<f64>>;
+
+/// The mix each profile point gives, by point (`None`: it gives none, or
+/// the point or the profile is malformed, which `profile` reports).
+fn point_mixes(raw: &RawTraffic) -> Vec<Option<&Field<RawMix>>> {
+    let Some(Field {
+        value: Some(points), ..
+    }) = &raw.profile
+    else {
+        return Vec::new();
+    };
+    points
+        .iter()
+        .map(|pt| pt.value.as_ref().and_then(|pt| pt.mix.as_ref()))
+        .collect()
+}
+
+/// `[traffic.mix]`, and the mixes of the profile's points: a point without
+/// one takes `[traffic.mix]`, which may then be left out if every point has
+/// its own.
+fn mix(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &RawTraffic, app: &App, workload: Option<&Workload>) -> Option<Mix> {
+    let closed = raw.model.as_ref().and_then(|m| m.value.as_deref()) == Some("closed");
+    let open = !closed;
+    let raw_points = if open { point_mixes(raw) } else { Vec::new() };
+    let everywhere = !raw_points.is_empty() && raw_points.iter().all(Option::is_some);
+    let base = match cx.get(&p.key("mix"), &raw.mix) {
+        None => None,
+        // A bad [traffic.mix] is no base for the points without a mix.
+        Some(Some(w)) => weights(cx, &p.key("mix"), w, app, "[traffic.mix]").map(Some),
+        Some(None) if app.endpoints.len() == 1 => Some(Some(vec![(0, 1.0)])),
+        Some(None) if everywhere => Some(None),
+        Some(None) => {
+            let names: Vec<_> = app
+                .endpoints
+                .iter()
+                .take(6)
+                .map(|e| format!("{} = 1", e.name))
+                .collect();
+            let more = if app.endpoints.len() > 6 { ", ..." } else { "" };
+            cx.report(
+                p,
+                format!(
+                    "with several endpoints, say how often each is requested: [traffic.mix] {}{more}",
+                    names.join(", ")
+                ),
+            );
+            None
         }
-        let names: Vec<_> = app
-            .endpoints
-            .iter()
-            .take(6)
-            .map(|e| format!("{} = 1", e.name))
-            .collect();
-        let more = if app.endpoints.len() > 6 { ", ..." } else { "" };
-        cx.report(
-            &KeyPath::root().key("traffic"),
-            format!(
-                "with several endpoints, say how often each is requested: [traffic.mix] {}{more}",
-                names.join(", ")
-            ),
-        );
+    };
+    let mut own = Vec::new();
+    let mut ok = true;
+    for (i, m) in raw_points.iter().enumerate() {
+        let mp = p.key("profile").index(i).key("mix");
+        own.push(match m {
+            None => None,
+            Some(m) => match cx.field(&mp, m, "a mix such as { home = 90, checkout = 10 }") {
+                None => {
+                    ok = false;
+                    None
+                }
+                Some(w) => {
+                    let shares = weights(cx, &mp, w, app, "this point's mix");
+                    ok &= shares.is_some();
+                    shares
+                }
+            },
+        });
+    }
+    let base = base?;
+    if !ok {
+        return None;
+    }
+    if own.iter().all(Option::is_none) {
+        return base.map(Mix::constant);
+    }
+    let Some(Workload::Open(profile)) = workload else {
         return None;
     };
+    let points = (profile.points().iter().zip(own))
+        .map(|(&(t, _), own)| (t, own))
+        .collect();
+    Some(Mix::per_point(base.as_deref(), points))
+}
+
+/// One table of weights, made shares that add up to one; endpoints with
+/// no share are left out. `table` names it in messages.
+fn weights(cx: &mut Ctx<'_, '_>, p: &KeyPath, weights: &RawMix, app: &App, table: &str) -> Option<Vec<(usize, f64)>> {
     let index: HashMap<&str, usize> = app
         .endpoints
         .iter()
@@ -242,7 +321,7 @@ fn mix(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &RawTraffic, app: &App) -> Option
             cx.report(
                 p,
                 format!(
-                    "endpoint \"{}\" is never requested: give it a weight in [traffic.mix] (0 to keep it idle)",
+                    "endpoint \"{}\" is never requested: give it a weight in {table} (0 to keep it idle)",
                     e.name
                 ),
             );
@@ -291,7 +370,7 @@ pub(super) fn work(cx: &mut Ctx<'_, '_>, traffic: &Traffic, app: &App, duration:
 pub(in super::super) fn work_problem(traffic: &Traffic, app: &App, duration: u64, remote: bool) -> Option<String> {
     let requests = traffic.expected_requests(duration);
     let steps: f64 = traffic
-        .mix
+        .mean_mix(duration)
         .iter()
         .map(|&(i, share)| {
             let calls = if remote { app.subrequests(i) as f64 } else { 0.0 };

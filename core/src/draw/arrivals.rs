@@ -4,9 +4,8 @@
 //! thinning), one draw per arrival, and O(1) amortised because time only
 //! moves forward through the profile's segments.
 
-use lab_core::scenario::RateProfile;
-
-use crate::sample::round_ns;
+use super::round_ns;
+use crate::scenario::RateProfile;
 
 /// The clock is a whole number of nanoseconds plus an f64 offset, folded
 /// into the whole part past this: after months of virtual time an f64 time
