@@ -252,11 +252,7 @@ pub fn check(path: &Path, labels: &[String]) -> Result<()> {
         Workload::Open(p) => format!("open model, Poisson arrivals peaking at {:.0}/s", p.peak()),
         Workload::Closed { users, think } => format!("closed model, {users} users thinking {think}"),
     };
-    let eras: Vec<String> = s
-        .eras
-        .iter()
-        .map(|e| era_name(&e.label, e.arch.model()))
-        .collect();
+    let eras: Vec<String> = s.eras.iter().map(|e| era_name(&e.label, e.arch.model())).collect();
     println!("{}: ok", path.display());
     println!("  {} over {}, seed {}", traffic, format_duration(s.duration), s.seed);
     println!(

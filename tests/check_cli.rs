@@ -118,7 +118,10 @@ fpm = { pm = "static", max_children = 4, listen_backlog = 100 }
         .lines()
         .find(|l| l.starts_with("warning: stone: the FPM listen backlog (100) will overflow at the peak"))
         .unwrap_or_else(|| panic!("no backlog warning in\n{out}"));
-    assert!(w.contains("300/s arrive and the pool serves at most about 200/s"), "{w}");
+    assert!(
+        w.contains("300/s arrive and the pool serves at most about 200/s"),
+        "{w}"
+    );
     assert!(w.contains("the backlog fills by 1s"), "{w}");
     assert!(w.contains("answers 502"), "{w}");
 }

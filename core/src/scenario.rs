@@ -216,7 +216,15 @@ impl Scenario {
                 .collect()
         };
         for p in phases.iter().filter(|p| !p.derived) {
-            if p.to > duration {
+            if p.from >= duration {
+                problems.push(format!(
+                    "phases: \"{}\" in {} starts at {}, when a run of {} is over: give a duration longer than that",
+                    p.name,
+                    self.file.display(),
+                    format_duration(p.from),
+                    format_duration(duration)
+                ));
+            } else if p.to > duration {
                 problems.push(format!(
                     "phases: \"{}\" in {} ends at {}, after the run: give a duration of {} at least",
                     p.name,
@@ -231,6 +239,8 @@ impl Scenario {
         let during = match &self.slo.during {
             None => None,
             Some(d) => match phases.iter().find(|p| p.name == d.name) {
+                // A named phase's problem is reported once, above.
+                Some(p) if !p.derived => Some(p.clone()),
                 Some(p) => match p.unmeasured(&self.stats, duration) {
                     Some(m) => {
                         problems.push(format!("slo.during in {}: {m}", self.file.display()));

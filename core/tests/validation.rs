@@ -197,7 +197,12 @@ fn endpoint_objectives_name_a_declared_endpoint_and_do_not_nest() {
         "",
         "[eras.stone]",
     );
-    rejects(&during, "slo.endpoints.home.during", "during", "takes p50, p90, p95, p99, p999, error_rate");
+    rejects(
+        &during,
+        "slo.endpoints.home.during",
+        "during",
+        "takes p50, p90, p95, p99, p999, error_rate",
+    );
     // Past 64 endpoints the record keeps only totals: no objective per
     // endpoint could be judged.
     let many: String = (0..65)
@@ -210,7 +215,12 @@ fn endpoint_objectives_name_a_declared_endpoint_and_do_not_nest() {
         &many,
         "[eras.stone]",
     );
-    rejects(&crowded, "slo.endpoints", "endpoints.e1]", "at most 64 endpoints; this app has 66");
+    rejects(
+        &crowded,
+        "slo.endpoints",
+        "endpoints.e1]",
+        "at most 64 endpoints; this app has 66",
+    );
     let bad = doc("[slo.endpoints.home]\np99 = \"fast\"", "rate = 1", "", "[eras.stone]");
     rejects(&bad, "slo.endpoints.home.p99", "\"fast\"", "");
     let order = doc(

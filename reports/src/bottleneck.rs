@@ -99,7 +99,9 @@ fn phase(r: &Record, app: &App, phase: &Phase) -> PhaseBottleneck {
                 format!("{} at {:.0} %", spec.label, u * 100.0)
             }
             GaugeKind::Connections => format!("{} at {:.0} of {:.0}", spec.label, peak(&after, |w| max(g, w)), cap),
-            GaugeKind::Workers if cap == 1.0 => format!("the only {} busy", spec.label.replace(" busy workers", " worker")),
+            GaugeKind::Workers if cap == 1.0 => {
+                format!("the only {} busy", spec.label.replace(" busy workers", " worker"))
+            }
             GaugeKind::Workers => format!("all {cap:.0} {} busy", spec.label.replace(" busy", "")),
             _ => format!("{} full", spec.label),
         };

@@ -307,8 +307,14 @@ mod time_tests {
 
     #[test]
     fn ticks_fall_on_clock_steps_and_read_as_a_clock() {
-        assert_eq!(time_ticks(240.0), [0.0, 30.0, 60.0, 90.0, 120.0, 150.0, 180.0, 210.0, 240.0]);
-        assert_eq!(time_ticks(45.0), [0.0, 5.0, 10.0, 15.0, 20.0, 25.0, 30.0, 35.0, 40.0, 45.0]);
+        assert_eq!(
+            time_ticks(240.0),
+            [0.0, 30.0, 60.0, 90.0, 120.0, 150.0, 180.0, 210.0, 240.0]
+        );
+        assert_eq!(
+            time_ticks(45.0),
+            [0.0, 5.0, 10.0, 15.0, 20.0, 25.0, 30.0, 35.0, 40.0, 45.0]
+        );
         assert_eq!(time_ticks(3000.0).len(), 11);
         assert_eq!(time_label(&0.0), "0:00");
         assert_eq!(time_label(&90.4), "1:30");
@@ -336,7 +342,11 @@ pub(crate) struct TimeAxis {
 pub(crate) fn time_axis(x_max: f64) -> TimeAxis {
     let ticks = time_ticks(x_max);
     let step = ticks.get(1).copied().unwrap_or(x_max.max(1.0));
-    let parts = if step >= 15.0 && (step / 3.0).fract() == 0.0 { 3.0 } else { 5.0 };
+    let parts = if step >= 15.0 && (step / 3.0).fract() == 0.0 {
+        3.0
+    } else {
+        5.0
+    };
     let light = (0..)
         .map(|k| f64::from(k) * step / parts)
         .take_while(|t| *t <= x_max + 1e-9)

@@ -127,10 +127,7 @@ impl EraReplications {
             replications: reps.len(),
             seeds: reps.iter().map(|r| r.seed).collect(),
             estimates,
-            slo_passed: reps
-                .iter()
-                .map(|r| r.slo_pass.map(usize::from))
-                .sum::<Option<usize>>(),
+            slo_passed: reps.iter().map(|r| r.slo_pass.map(usize::from)).sum::<Option<usize>>(),
             window_p99,
         }
     }
@@ -242,7 +239,13 @@ mod tests {
     fn beyond_the_table_the_quantile_keeps_falling_as_t_does() {
         // Exact values (R: qt(0.975, df)); a band's lower edge used to take
         // its upper edge's value, which made intervals too narrow.
-        for (df, t) in [(31, 2.039_513), (40, 2.021_075), (60, 2.000_298), (120, 1.979_930), (1000, 1.962_339)] {
+        for (df, t) in [
+            (31, 2.039_513),
+            (40, 2.021_075),
+            (60, 2.000_298),
+            (120, 1.979_930),
+            (1000, 1.962_339),
+        ] {
             assert!((t975(df) - t).abs() < 1e-4, "df {df}: {} vs {t}", t975(df));
         }
         assert!(t975(30) > t975(31));

@@ -116,7 +116,10 @@ pub fn bottlenecks(summary: &Summary) -> String {
     let mut out = String::new();
     for e in &summary.eras {
         match &e.bottlenecks[..] {
-            [one] => out.push_str(&format!("\n  {}: {}", era_name(e), one.sentence)),
+            // One derived phase is the whole run; a named one keeps its name.
+            [one] if e.phases.first().is_none_or(|p| p.derived) => {
+                out.push_str(&format!("\n  {}: {}", era_name(e), one.sentence))
+            }
             many => {
                 out.push_str(&format!("\n  {}:", era_name(e)));
                 for b in many {

@@ -12,6 +12,10 @@ use super::Stats;
 use super::traffic::{RateProfile, Workload};
 use super::units::format_duration;
 
+/// The most phases a run has, named or derived: each is a row of the
+/// report's tables and a pass over the windows for its bottleneck.
+pub const MAX_PHASES: usize = 64;
+
 /// A stretch `[from, to)` of the run, in ns.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Phase {
@@ -90,6 +94,11 @@ pub fn derive(workload: &Workload, duration: u64, window: u64) -> Vec<Phase> {
     }
     if stretches.is_empty() {
         return one("steady");
+    }
+    // A sawtooth of thousands of points is no set of phases a reader can
+    // follow: past the limit the run is one phase.
+    if stretches.len() > MAX_PHASES {
+        return one("run");
     }
     let highest = profile
         .points()
@@ -251,12 +260,23 @@ mod tests {
     }
 
     #[test]
+    fn past_64_stretches_the_run_is_one_phase() {
+        let saw: Vec<(u64, f64)> = (0..200)
+            .map(|i| (i * 10 * S, if i % 2 == 0 { 10.0 } else { 50.0 }))
+            .collect();
+        assert_eq!(names(&saw, 2000 * S), [("run".into(), 0, 2000)]);
+    }
+
+    #[test]
     fn a_lone_ramp_is_a_ramp_and_peak_is_the_highest_rate_only() {
         assert_eq!(names(&[(0, 5.0), (9 * S, 50.0)], 9 * S), [("ramp".into(), 0, 9)]);
         assert_eq!(names(&[(0, 50.0), (9 * S, 5.0)], 9 * S), [("decay".into(), 0, 9)]);
         // The highest rate is reached at the top of a ramp that falls at
         // once: the steady stretches below it are no peak.
-        let got = names(&[(0, 100.0), (10 * S, 100.0), (20 * S, 1000.0), (30 * S, 200.0)], 60 * S);
+        let got = names(
+            &[(0, 100.0), (10 * S, 100.0), (20 * S, 1000.0), (30 * S, 200.0)],
+            60 * S,
+        );
         let got: Vec<&str> = got.iter().map(|g| g.0.as_str()).collect();
         assert_eq!(got, ["steady", "ramp", "decay", "steady 2"]);
     }

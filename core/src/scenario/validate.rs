@@ -329,7 +329,13 @@ pub(super) fn validate(f: &Field<RawScenario>, file: &Path, loc: &Locator) -> Re
         Some(Some(t)) => traffic::traffic(&mut cx, t, app.as_ref()),
     };
     let phases = phase::phases(&mut cx, &raw.phases, duration, traffic.as_ref(), stats.as_ref());
-    let slo = slo(&mut cx, &raw.slo, app.as_ref(), phases.as_deref(), stats.as_ref().zip(duration));
+    let slo = slo(
+        &mut cx,
+        &raw.slo,
+        app.as_ref(),
+        phases.as_deref(),
+        stats.as_ref().zip(duration),
+    );
     let mut eras = era::eras(&mut cx, &raw.eras);
     if let (Some(eras), Some(app)) = (eras.as_mut(), app.as_ref()) {
         super::era::gold::place_services(&mut cx, eras, app);
@@ -541,12 +547,7 @@ fn slo(
 
 /// The objectives of one table of `[slo]`, the whole run's or an
 /// endpoint's: the p50, p90, p95, p99 and p999 limits and the error rate.
-fn objectives(
-    cx: &mut Ctx<'_, '_>,
-    p: &KeyPath,
-    limits: [&Opt<String>; 5],
-    error_rate: &Opt<String>,
-) -> Option<Slo> {
+fn objectives(cx: &mut Ctx<'_, '_>, p: &KeyPath, limits: [&Opt<String>; 5], error_rate: &Opt<String>) -> Option<Slo> {
     let mut latency = Vec::new();
     let mut ok = true;
     let percentiles = [

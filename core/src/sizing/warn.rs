@@ -32,12 +32,17 @@ struct Cost {
     hold: f64,
     /// CPU of the pool's host it burns (the database's too where they share it).
     cpu: f64,
+    /// CPU it burns on a database host of its own (bronze and later).
+    db: f64,
+    /// Cores of that database host; 0 when MySQL shares the web host.
+    db_cores: u32,
 }
 
 impl std::ops::AddAssign for Cost {
     fn add_assign(&mut self, o: Cost) {
         self.hold += o.hold;
         self.cpu += o.cpu;
+        self.db += o.db;
     }
 }
 
@@ -60,7 +65,11 @@ fn cost(p: &Place<'_>, steps: &[Step]) -> Cost {
         match s {
             Step::Cpu(d) => {
                 let t = d.mean() / 1e9 / p.speed;
-                c += Cost { hold: t, cpu: t };
+                c += Cost {
+                    hold: t,
+                    cpu: t,
+                    ..Cost::default()
+                };
             }
             Step::Query(q) => {
                 let db = q.db_cpu.as_ref().map_or(0.0, |d| d.mean() / 1e9 / p.db_speed);
@@ -68,6 +77,8 @@ fn cost(p: &Place<'_>, steps: &[Step]) -> Cost {
                 c += Cost {
                     hold: db + wait + p.rtt,
                     cpu: if p.db_on_web { db } else { 0.0 },
+                    db: if p.db_on_web { 0.0 } else { db },
+                    db_cores: 0,
                 };
             }
             Step::Call(r) => match &p.remote {
@@ -83,19 +94,27 @@ fn cost(p: &Place<'_>, steps: &[Step]) -> Cost {
                     c += Cost {
                         hold: p.rtt + rpc / p.speed + rpc / callee_speed + inner.hold,
                         cpu: rpc / p.speed,
+                        db: inner.db,
+                        db_cores: 0,
                     };
                 }
             },
             Step::Parallel(branches) => {
                 let each: Vec<Cost> = branches.iter().map(|b| cost(p, b)).collect();
                 let cpu = each.iter().map(|b| b.cpu).sum();
+                let db = each.iter().map(|b| b.db).sum();
                 // PHP runs branches one after another unless they are RPCs.
                 let hold = if p.remote.is_some() {
                     each.iter().map(|b| b.hold).fold(0.0, f64::max)
                 } else {
                     each.iter().map(|b| b.hold).sum()
                 };
-                c += Cost { hold, cpu };
+                c += Cost {
+                    hold,
+                    cpu,
+                    db,
+                    db_cores: 0,
+                };
             }
             Step::Transaction(t) => {
                 c += cost(p, &t.steps);
@@ -132,19 +151,37 @@ fn front_cost(s: &Scenario, era: &Era) -> Cost {
         remote,
     };
     let mut total = Cost::default();
-    for &(i, share) in &s.traffic.mix {
+    // The mix where the rate peaks: the warnings are about the peak.
+    let peak_at = match &s.traffic.workload {
+        Workload::Open(p) => {
+            p.points()
+                .iter()
+                .filter(|(t, _)| *t < s.duration)
+                .fold(
+                    (0, f64::NEG_INFINITY),
+                    |best, &(t, r)| if r > best.1 { (t, r) } else { best },
+                )
+                .0
+        }
+        Workload::Closed { .. } => 0,
+    };
+    for (i, share) in s.traffic.mix.at(peak_at) {
         let e = &s.app.endpoints[i];
         let mut c = cost(&place, &e.steps);
         let web_overhead = e.overhead.web as f64 / 1e9 / web.speed;
         c += Cost {
             hold: web_overhead,
             cpu: web_overhead,
+            ..Cost::default()
         };
         total += Cost {
             hold: share * c.hold,
             cpu: share * c.cpu,
+            db: share * c.db,
+            db_cores: 0,
         };
     }
+    total.db_cores = if place.db_on_web { 0 } else { db.cores };
     total
 }
 
@@ -292,20 +329,34 @@ pub fn warnings(s: &Scenario, era: &Era) -> Vec<Warning> {
     }
 
     let backlog = f.fpm.backlog(f.somaxconn);
-    let cap = capacity(f.fpm.max_children, c.hold, f64::from(f.cores), c.cpu);
+    // The database serves every web node: its cores cap each node at its
+    // share of what they serve.
+    let db_cap = if c.db_cores > 0 && c.db > 0.0 {
+        f64::from(c.db_cores) / c.db / f64::from(f.nodes)
+    } else {
+        f64::INFINITY
+    };
+    let cap = capacity(f.fpm.max_children, c.hold, f64::from(f.cores), c.cpu).min(db_cap);
     let little = in_system(peak, c.hold);
     let overflow = backlog_overflow(&per_node, cap, backlog);
     let over_little = little > f64::from(f.fpm.max_children) + f64::from(backlog);
     if overflow.is_some() || over_little {
         let by_children = f64::from(f.fpm.max_children) / c.hold;
-        let limit = if by_children <= cap * 1.000_001 {
+        let limit = if db_cap <= cap * 1.000_001 {
+            format!(
+                "the database's {} cores at {} of CPU each{}",
+                c.db_cores,
+                secs(c.db),
+                if f.nodes > 1 { ", shared by the web nodes" } else { "" }
+            )
+        } else if by_children <= cap * 1.000_001 {
             format!("{} children / {} each", f.fpm.max_children, secs(c.hold))
         } else {
             format!("{} cores at {} of CPU each", f.cores, secs(c.cpu))
         };
         let when = match overflow {
             Some(o) => format!(
-                ", so the backlog fills by {} (and would hold {} at the peak's end)",
+                ", so the backlog fills by {} (the excess would reach {} requests)",
                 clock(o.at),
                 count(o.queue)
             ),
@@ -332,8 +383,10 @@ pub fn warnings(s: &Scenario, era: &Era) -> Vec<Warning> {
                 needed_at_peak,
                 cpu_room.min(needed_at_peak)
             )
+        } else if db_cap <= cap * 1.000_001 {
+            "the database's CPU is the limit: add DB cores or make the queries cheaper, or lower the peak".into()
         } else {
-            "the cores are the limit: add web nodes or cores, or lower the peak".into()
+            "the web cores are the limit: add web nodes or cores, or lower the peak".into()
         };
         warn(format!(
             "the FPM listen backlog ({backlog}) will overflow at the peak: {}/s arrive{} and the pool serves at most about \
@@ -478,8 +531,39 @@ mod tests {
         let m = &w[0].message;
         // 2 cores at 10 ms: 200/s against 300/s; 100 more a second fill 100 in 2 s.
         assert!(m.contains("backlog (100) will overflow"), "{m}");
-        assert!(m.contains("300/s arrive and the pool serves at most about 200/s (2 cores at 10.0ms of CPU each)"), "{m}");
+        assert!(
+            m.contains("300/s arrive and the pool serves at most about 200/s (2 cores at 10.0ms of CPU each)"),
+            "{m}"
+        );
         assert!(m.contains("fills by 1s"), "{m}");
         assert_eq!(count(60273.4), "60,273");
+    }
+
+    #[test]
+    fn a_database_slower_than_the_web_tier_is_named_as_the_limit() {
+        let s = parse(
+            r#"duration = "1m"
+            [traffic]
+            rate = "300/s"
+            [app.endpoints.a]
+            steps = [{ cpu = "1ms" }, { query = "q", db_cpu = "10ms" }]
+            [eras.bronze]
+            web = { cores = 8 }
+            db = { cores = 2 }
+            fpm = { pm = "static", max_children = 64, listen_backlog = 100 }
+            "#,
+        );
+        let w = warnings(&s, &s.eras[0]);
+        let m = &w
+            .iter()
+            .find(|w| w.message.contains("backlog"))
+            .expect("a backlog warning")
+            .message;
+        // 2 DB cores at 10 ms serve 200/s of the 300/s; the web tier 8,000/s.
+        assert!(
+            m.contains("at most about 200/s (the database's 2 cores at 10.0ms of CPU each)"),
+            "{m}"
+        );
+        assert!(m.contains("the database's CPU is the limit"), "{m}");
     }
 }

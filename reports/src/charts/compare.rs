@@ -5,7 +5,10 @@ use lab_core::scenario::Percentile;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{time_axis, whole, DrawResult, FONT, Plot, caption_font, color, frame, linear_top, log_range, mid, ms_label, time_label};
+use super::{
+    DrawResult, FONT, Plot, caption_font, color, frame, linear_top, log_range, mid, ms_label, time_axis, time_label,
+    whole,
+};
 
 pub struct Comparison<'a>(pub &'a [Record]);
 

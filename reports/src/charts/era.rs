@@ -7,9 +7,10 @@ use lab_core::{OutcomeId, Record};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{TimeAxis, time_axis, 
-    DrawResult, FONT, NO_ENTRY, Plot, caption_font, color, legend, legend_box, legend_line, linear_headroom,
-    linear_top, log_headroom, log_range, mid, ms_label, outcome_colors, span_entries, strip, time_label, timed_frame,
+use super::{
+    DrawResult, FONT, NO_ENTRY, Plot, TimeAxis, caption_font, color, legend, legend_box, legend_line, linear_headroom,
+    linear_top, log_headroom, log_range, mid, ms_label, outcome_colors, span_entries, strip, time_axis, time_label,
+    timed_frame,
 };
 
 /// Height of the latency chart without its strips.

@@ -8,9 +8,9 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::era::x_max;
-use super::{time_axis, 
+use super::{
     DrawResult, FONT, Plot, caption_font, color, legend, legend_box, legend_line, log_headroom, log_range, mid,
-    ms_label, time_label, timed_frame,
+    ms_label, time_axis, time_label, timed_frame,
 };
 use crate::replications::EraReplications;
 

@@ -7,8 +7,9 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::era::{shade_spans, x_max};
-use super::{time_axis, 
-    DrawResult, FONT, Plot, caption_font, color, legend, legend_line, log_range, mid, ms_label, time_label, timed_frame,
+use super::{
+    DrawResult, FONT, Plot, caption_font, color, legend, legend_line, log_range, mid, ms_label, time_axis, time_label,
+    timed_frame,
 };
 
 /// The waits of a record that are calls to a service, with the service's name.

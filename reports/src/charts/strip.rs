@@ -9,7 +9,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{time_axis, DrawResult, FONT, LABEL_AREA, MARGIN, NO_ENTRY, time_label};
+use super::{DrawResult, FONT, LABEL_AREA, MARGIN, NO_ENTRY, time_axis, time_label};
 
 /// Height of a timeline's row, in pixels.
 const ROW: u32 = 26;

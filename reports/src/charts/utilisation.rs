@@ -9,9 +9,9 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::era::{shade_spans, x_max};
-use super::{time_axis, 
-    DrawResult, FONT, Plot, caption_font, color, legend, legend_box, legend_line, linear_top, mid, time_label,
-    timed_frame,
+use super::{
+    DrawResult, FONT, Plot, caption_font, color, legend, legend_box, legend_line, linear_top, mid, time_axis,
+    time_label, timed_frame,
 };
 
 /// The members of a group drawn each as its own line.

@@ -1,17 +1,16 @@
 //! `[[phases]]`: the stretches of the run the report gives apart, or, when
 //! none are named, the ones the rate profile suggests.
 
+use super::super::Stats;
 use super::super::limits::echo;
 use super::super::locate::KeyPath;
 use super::super::phase::{self, Phase};
 use super::super::raw::{Field, RawPhase};
 use super::super::traffic::Traffic;
-use super::super::Stats;
 use super::super::units::format_duration;
 use super::{Ctx, is_safe_name};
 
-/// The most phases a scenario names: each is a row of the report's tables.
-pub const MAX_PHASES: usize = 64;
+use super::super::phase::MAX_PHASES;
 
 /// The named phases, or the derived ones when none are named. `None` when
 /// the phases had problems (or the duration or traffic did: derived phases
@@ -188,7 +187,10 @@ mod tests {
         let e = problems("[[phases]]\nname = \"a\"\n[[phases]]\nname = \"a\"\n");
         assert!(e.contains("phases[1].name") && e.contains("named twice"), "{e}");
         let e = problems("[[phases]]\nname = \"late\"\nfrom = \"70s\"\n");
-        assert!(e.contains("phases[0].from") && e.contains("starts at 1m10s, when the run (1m) is over"), "{e}");
+        assert!(
+            e.contains("phases[0].from") && e.contains("starts at 1m10s, when the run (1m) is over"),
+            "{e}"
+        );
         let e = problems("[[phases]]\nfrom = \"1s\"\n");
         assert!(e.contains("a phase needs a name"), "{e}");
         let e = problems("[[phases]]\nname = \"a\"\nstart = \"1s\"\n");
@@ -225,13 +227,18 @@ mod tests {
         s.set_duration(35 * S).unwrap();
         let got: Vec<_> = s.phases.iter().map(|p| (p.name.as_str(), p.to / S)).collect();
         assert_eq!(got, [("steady", 30), ("ramp", 35)]);
-        let named = format!("{BASE}[slo]\np99 = \"1s\"\nduring = \"after\"\n[[phases]]\nname = \"sale\"\nfrom = \"20s\"\nto = \"40s\"\n[[phases]]\nname = \"after\"\nfrom = \"40s\"\n");
+        let named = format!(
+            "{BASE}[slo]\np99 = \"1s\"\nduring = \"after\"\n[[phases]]\nname = \"sale\"\nfrom = \"20s\"\nto = \"40s\"\n[[phases]]\nname = \"after\"\nfrom = \"40s\"\n"
+        );
         let mut s = scenario::parse(&named, Path::new("p.toml")).unwrap();
         s.set_duration(90 * S).unwrap();
         assert_eq!(s.phases[1].to, 90 * S, "a phase to the run's end follows it");
         assert_eq!(s.slo.during.as_ref().unwrap().to, 90 * S);
         let e = s.set_duration(30 * S).unwrap_err();
-        assert!(e.contains("\"sale\"") && e.contains("ends at 40s, after the run"), "{e}");
+        assert!(
+            e.contains("\"sale\"") && e.contains("ends at 40s, after the run"),
+            "{e}"
+        );
         assert_eq!(s.duration, 90 * S, "a refused duration changes nothing");
     }
 }
