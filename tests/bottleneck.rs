@@ -147,3 +147,21 @@ fn a_single_worker_is_the_only_one() {
     assert_eq!(first(&b), "fpm.busy", "{}", b.sentence);
     assert!(b.sentence.starts_with("the only FPM worker busy"), "{}", b.sentence);
 }
+
+#[test]
+fn a_dynamic_pool_still_forking_is_full_below_max_children() {
+    // 300/s held 50 ms keep 15 children busy; with min_spare_servers = 1
+    // php-fpm forks one a second, so for seconds every child is busy and
+    // requests queue while max_children (40) is far off.
+    let b = bottleneck(&shop(
+        "300/s",
+        "[{ query = \"q\", db_wait = \"const(50ms)\" }]",
+        "host = { cores = 8 }\nfpm = { pm = \"dynamic\", max_children = 40, start_servers = 2, min_spare_servers = 1, max_spare_servers = 3 }",
+    ));
+    assert_eq!(first(&b), "fpm.busy", "{}", b.sentence);
+    assert!(
+        b.sentence.contains("(the pool still forking towards 40)"),
+        "{}",
+        b.sentence
+    );
+}

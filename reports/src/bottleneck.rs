@@ -81,6 +81,21 @@ fn phase(r: &Record, app: &App, phase: &Phase) -> PhaseBottleneck {
                 2,
                 Box::new(move |w| mean(g, w) >= FULL * cap || refused(&outcomes::TOO_MANY_CONNECTIONS, w)),
             ),
+            GaugeKind::Workers if spec.key == "fpm.busy" => {
+                // A dynamic pool still forking is full below max_children:
+                // every child it has is busy and requests wait behind them.
+                let growing = gauge("fpm.children").zip(gauge("fpm.backlog"));
+                (
+                    3,
+                    Box::new(move |w| {
+                        mean(g, w) >= FULL * cap
+                            || growing.is_some_and(|(c, b)| {
+                                let alive = mean(c, w);
+                                alive >= 1.0 && mean(g, w) >= FULL * alive && max(b, w) > 0.0
+                            })
+                    }),
+                )
+            }
             GaugeKind::Workers if spec.key.ends_with("busy") => (3, Box::new(move |w| mean(g, w) >= FULL * cap)),
             GaugeKind::Queue if spec.key == "fpm.backlog" => (
                 4,
@@ -99,6 +114,16 @@ fn phase(r: &Record, app: &App, phase: &Phase) -> PhaseBottleneck {
                 format!("{} at {:.0} %", spec.label, u * 100.0)
             }
             GaugeKind::Connections => format!("{} at {:.0} of {:.0}", spec.label, peak(&after, |w| max(g, w)), cap),
+            GaugeKind::Workers
+                if spec.key == "fpm.busy"
+                    && let Some(c) = gauge("fpm.children")
+                    && peak(&after, |w| mean(c, w)) < FULL * cap =>
+            {
+                format!(
+                    "all {:.0} FPM workers busy (the pool still forking towards {cap:.0})",
+                    after.first().map_or(0.0, |&w| mean(c, w))
+                )
+            }
             GaugeKind::Workers if cap == 1.0 => {
                 format!("the only {} busy", spec.label.replace(" busy workers", " worker"))
             }

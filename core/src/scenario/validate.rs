@@ -403,7 +403,7 @@ fn name(cx: &mut Ctx<'_, '_>, raw: &RawScenario, file: &Path) -> Option<String> 
                 cx.report(
                     &path,
                     format!(
-                        "a name may hold letters, digits, '-', '_' and '.', not start with '.' and be at most 100 characters (it names the output folder), found \"{}\"",
+                        "a name may hold ASCII letters, digits, '-', '_' and '.', not start with '.' and be at most 100 characters (it names the output folder), found \"{}\"",
                         echo(n)
                     ),
                 );
@@ -422,7 +422,7 @@ fn name(cx: &mut Ctx<'_, '_>, raw: &RawScenario, file: &Path) -> Option<String> 
                 cx.report(
                     &KeyPath::root(),
                     format!(
-                        "the file name gives no usable scenario name (\"{}\" would not stay inside the output folder): add name = \"my-scenario\" (letters, digits, '-', '_', '.')",
+                        "the file name gives no usable scenario name (\"{}\" would not stay inside the output folder): add name = \"my-scenario\" (ASCII letters, digits, '-', '_', '.')",
                         echo(&stem)
                     ),
                 );

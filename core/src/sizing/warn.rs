@@ -4,7 +4,6 @@
 use std::fmt;
 
 use super::{Dynamic, TOLERATED_LAG_S, backlog_overflow, capacity, in_system, min_spare_to_follow, spawn_shortfall};
-use crate::scenario::units::format_duration;
 use crate::scenario::{App, Architecture, Era, FpmPool, Listen, ProcessManager, Scenario, Step, Workload};
 
 /// A risky setting of one era.
@@ -311,17 +310,17 @@ pub fn warnings(s: &Scenario, era: &Era) -> Vec<Warning> {
                 ),
             };
             warn(format!(
-                "pm = dynamic cannot follow the traffic: from {} the load keeps about {} children busy{} ({}/s × {} per \
+                "pm = dynamic cannot follow the traffic: from {} the load keeps about {} busy{} ({}/s × {} per \
                  request) and the pool has {}; php-fpm's maintenance runs once a second and forks at most \
-                 min_spare_servers − idle = {} children a tick when none is idle (the batch doubles 1, 2, 4… up to 32, \
+                 min_spare_servers − idle = {} a tick when none is idle (the batch doubles 1, 2, 4… up to 32, \
                  never above that cap), so the pool is short for {} s; {}",
-                format_duration(short.from * 1_000_000_000),
-                short.needed,
+                clock(short.from),
+                children(short.needed),
                 node_note,
                 rate(top),
                 secs(c.hold),
                 short.had,
-                min_spare_servers,
+                children(min_spare_servers),
                 short.seconds,
                 fix
             ));
@@ -404,6 +403,15 @@ fn rate(r: f64) -> String {
         format!("{r:.0}")
     } else {
         format!("{r:.1}")
+    }
+}
+
+/// `1 child`, `5 children`.
+fn children(n: u32) -> String {
+    if n == 1 {
+        "1 child".into()
+    } else {
+        format!("{n} children")
     }
 }
 

@@ -274,7 +274,7 @@ fn checked_name(cx: &mut Ctx<'_, '_>, p: &KeyPath, name: &str, what: &str) -> bo
     cx.report_key(
         p,
         format!(
-            "{what} name may hold letters, digits, '-', '_' and '.', not start with '.' and be at most 100 characters, found \"{}\"",
+            "{what} name may hold ASCII letters, digits, '-', '_' and '.', not start with '.' and be at most 100 characters, found \"{}\"",
             echo(name)
         ),
     );

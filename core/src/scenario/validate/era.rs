@@ -39,7 +39,7 @@ pub(super) fn eras(
             cx.report_key(
                 &ep,
                 format!(
-                    "an era label may hold letters, digits, '-' and '_' and be at most 100 characters (it names files in the report), found \"{}\"",
+                    "an era label may hold ASCII letters, digits, '-' and '_' and be at most 100 characters (it names files in the report), found \"{}\"",
                     echo(label)
                 ),
             );

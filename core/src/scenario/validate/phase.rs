@@ -58,7 +58,7 @@ pub(super) fn phases(
             cx.report(
                 &pp.key("name"),
                 format!(
-                    "\"{}\" cannot name a phase: use letters, digits, '-', '_' and '.' (at most 100)",
+                    "\"{}\" cannot name a phase: use ASCII letters, digits, '-', '_' and '.' (at most 100)",
                     echo(name)
                 ),
             );
