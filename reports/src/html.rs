@@ -27,7 +27,7 @@ pub fn escape(s: &str) -> String {
 const STYLE: &str = "body{font-family:'DejaVu Sans',Verdana,sans-serif;max-width:1060px;margin:2em auto;padding:0 1em;color:#222}\
 h1{margin-bottom:.2em}h2{margin-top:2em;border-bottom:1px solid #ccc}\
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:right}\
-th{background:#f3f3f3}td.l,th.l{text-align:left}.pass{color:#1a7f1a;font-weight:bold}.fail{color:#c01616;font-weight:bold}\
+th{background:#f3f3f3}td.l,th.l{text-align:left}table.nw td{white-space:nowrap}.pass{color:#1a7f1a;font-weight:bold}.fail{color:#c01616;font-weight:bold}\
 figure{margin:1.5em 0}figcaption{margin:.4em 0 0;color:#444}figure svg{max-width:100%;height:auto}\
 .meta{color:#555}code{background:#f3f3f3;padding:0 .2em}";
 
@@ -299,7 +299,7 @@ pub fn replications(reps: &[crate::replications::EraReplications]) -> String {
         return String::new();
     }
     let mut h = format!(
-        "<h2>Over {} replications</h2>\n<p>The scenario run with {} seeds, each era with the same ones; each figure is the mean over the replications ± half its 95 % confidence interval (Student's t). The tables and charts below are the first seed's, except each era's replications chart.</p>\n<table><tr><th class=\"l\">era</th>",
+        "<h2>Over {} replications</h2>\n<p>The scenario run with {} seeds, each era with the same ones; each figure is the mean over the replications ± half its 95 % confidence interval (Student's t). The tables and charts below are the first seed's, except each era's replications chart.</p>\n<table class=\"nw\"><tr><th class=\"l\">era</th>",
         reps[0].replications, reps[0].replications
     );
     for (head, _, _) in REPLICATED {
