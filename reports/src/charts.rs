@@ -168,7 +168,8 @@ pub(crate) fn mid(w: &lab_core::record::Window) -> f64 {
 }
 
 /// Colours that stay apart on screen and in print.
-pub(crate) const PALETTE: [RGBColor; 8] = [
+/// Tableau's ten: a panel of ten lines (gold's utilisation) repeats none.
+pub(crate) const PALETTE: [RGBColor; 10] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
@@ -177,6 +178,8 @@ pub(crate) const PALETTE: [RGBColor; 8] = [
     RGBColor(140, 86, 75),
     RGBColor(227, 119, 194),
     RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
 ];
 
 pub(crate) fn color(i: usize) -> RGBColor {

@@ -231,13 +231,18 @@ where
         .collect();
     // Up to the busiest figure: a thousand lightly loaded nodes would
     // otherwise lie flat along the bottom of a 100% axis.
-    let top = linear_top(lines.iter().flatten().map(|p| p.1).chain(band.iter().map(|b| b.2))).min(105.0);
+    let data_top = linear_top(lines.iter().flatten().map(|p| p.1).chain(band.iter().map(|b| b.2))).min(105.0);
+    // Room above the data for the legend, as on the other charts: no line
+    // runs under it.
+    let entries = view.busiest.len() + if view.others.is_empty() { 0 } else { 2 };
+    let plot_px = f64::from(area.dim_in_pixel().1).max(100.0) - 45.0;
+    let top = super::linear_headroom(data_top, entries, plot_px);
     let mut chart = timed_frame(area, 35, false).build_cartesian_2d(time_axis(x_max(r)), 0f64..top)?;
     chart
         .configure_mesh()
         .x_label_formatter(&time_label)
         .y_desc(format!("{} (%)", g.label))
-        .y_label_formatter(&super::whole)
+        .y_label_formatter(&|v: &f64| if *v <= data_top { format!("{v:.0}") } else { String::new() })
         .label_style((FONT, 13))
         .axis_desc_style((FONT, 14))
         .draw()?;
@@ -283,7 +288,7 @@ where
             .label(format!("the other {n}: mean"))
             .legend(legend_line(mean));
     }
-    legend(&mut chart, SeriesLabelPosition::LowerRight)?;
+    legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
     Ok(())
 }
 
