@@ -96,7 +96,7 @@ fpm = { pm = "dynamic", max_children = 40 }
         .lines()
         .find(|l| l.starts_with("warning: bronze: pm = dynamic cannot follow the traffic"))
         .unwrap_or_else(|| panic!("no spawning warning in\n{out}"));
-    assert!(w.contains("min_spare_servers − idle = 1 children a tick"), "{w}");
+    assert!(w.contains("min_spare_servers − idle = 1 child a tick"), "{w}");
     assert!(w.contains("set fpm.min_spare_servers = "), "{w}");
     assert_eq!(row(&out, "fpm.max_children"), "fpm.max_children 40 scenario");
 }
