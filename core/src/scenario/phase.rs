@@ -291,7 +291,7 @@ mod tests {
         let p = [(0, 10.0), (S / 2, 50.0), (20 * S, 50.0)];
         assert_eq!(names(&p, 20 * S), [("steady".into(), 0, 20)]);
         // Rates equal within rounding merge as they do for trends.
-        let p = [(0, 1000.0), (10 * S, 1000.000_000_1), (20 * S, 1000.0)];
+        let p = [(0, 1000.0), (10 * S, 1_000.000_000_1), (20 * S, 1000.0)];
         assert_eq!(names(&p, 20 * S), [("steady".into(), 0, 20)]);
     }
 
