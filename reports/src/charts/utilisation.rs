@@ -242,7 +242,13 @@ where
         .configure_mesh()
         .x_label_formatter(&time_label)
         .y_desc(format!("{} (%)", g.label))
-        .y_label_formatter(&|v: &f64| if *v <= data_top { format!("{v:.0}") } else { String::new() })
+        .y_label_formatter(&|v: &f64| {
+            if *v <= data_top {
+                format!("{v:.0}")
+            } else {
+                String::new()
+            }
+        })
         .label_style((FONT, 13))
         .axis_desc_style((FONT, 14))
         .draw()?;
