@@ -122,7 +122,7 @@ fpm = { pm = "static", max_children = 4, listen_backlog = 100 }
         w.contains("300/s arrive and the pool serves at most about 200/s"),
         "{w}"
     );
-    assert!(w.contains("the backlog fills by 1s"), "{w}");
+    assert!(w.contains("the backlog fills by 0:01"), "{w}");
     assert!(w.contains("answers 502"), "{w}");
 }
 

@@ -173,6 +173,18 @@ impl Stats {
                     format_duration(duration)
                 ),
             ));
+        } else if window > 0 && window <= duration && warmup.div_ceil(window).saturating_mul(window) >= duration {
+            // Windows after the warm-up are the ones measured: a warm-up
+            // that ends inside the last window leaves none.
+            out.push((
+                "warmup",
+                format!(
+                    "no statistics window starts after the warm-up ({}) and before the run ends ({}) with {} windows: shorten the warm-up or the window",
+                    format_duration(warmup),
+                    format_duration(duration),
+                    format_duration(window)
+                ),
+            ));
         }
         out
     }

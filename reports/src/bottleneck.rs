@@ -90,8 +90,16 @@ fn phase(r: &Record, app: &App, phase: &Phase) -> PhaseBottleneck {
                     Box::new(move |w| {
                         mean(g, w) >= FULL * cap
                             || growing.is_some_and(|(c, b)| {
-                                let alive = mean(c, w);
-                                alive >= 1.0 && mean(g, w) >= FULL * alive && max(b, w) > 0.0
+                                // Not a ratio: a big pool with its one or
+                                // two spares is 95 % busy and fine, and a
+                                // request that waits for the next fork now
+                                // and then is no shortage. Full is no child
+                                // idle on average and, waiting on average,
+                                // a tenth of the busy children at least:
+                                // by Little's law, waits a tenth of the
+                                // time a child is held.
+                                let (alive, busy) = (mean(c, w), mean(g, w));
+                                alive >= 1.0 && alive - busy < 1.0 && mean(b, w) >= (0.1 * busy).max(1.0)
                             })
                     }),
                 )
@@ -119,10 +127,13 @@ fn phase(r: &Record, app: &App, phase: &Phase) -> PhaseBottleneck {
                     && let Some(c) = gauge("fpm.children")
                     && peak(&after, |w| mean(c, w)) < FULL * cap =>
             {
-                format!(
-                    "all {:.0} FPM workers busy (the pool still forking towards {cap:.0})",
-                    after.first().map_or(0.0, |&w| mean(c, w))
-                )
+                let first = after.first().map_or(0.0, |&w| mean(c, w));
+                let most = peak(&after, |w| mean(c, w));
+                if most - first >= 1.0 {
+                    format!("every FPM worker busy while the pool forked from {first:.0} to {most:.0} (of {cap:.0})")
+                } else {
+                    format!("all {first:.0} FPM workers busy (the pool still forking towards {cap:.0})")
+                }
             }
             GaugeKind::Workers if cap == 1.0 => {
                 format!("the only {} busy", spec.label.replace(" busy workers", " worker"))

@@ -45,6 +45,10 @@ impl std::ops::AddAssign for Cost {
     }
 }
 
+/// Gold's calls: the RPC CPU on each side, each service's host speed and
+/// its own database's speed, if it has one.
+type Remote<'a> = (f64, &'a [f64], &'a [Option<f64>]);
+
 /// How an era runs a request's steps, for [`cost`].
 #[derive(Clone, Copy)]
 struct Place<'a> {
@@ -54,8 +58,9 @@ struct Place<'a> {
     rtt: f64,
     /// Stone: MySQL burns the web host's cores.
     db_on_web: bool,
-    /// Gold: the RPC CPU on each side, and each service's host speed.
-    remote: Option<(f64, &'a [f64])>,
+    /// Gold: the RPC CPU on each side, each service's host speed, and the
+    /// speed of its own database where it has one (`db = "own"`).
+    remote: Option<Remote<'a>>,
 }
 
 fn cost(p: &Place<'_>, steps: &[Step]) -> Cost {
@@ -82,18 +87,21 @@ fn cost(p: &Place<'_>, steps: &[Step]) -> Cost {
             }
             Step::Call(r) => match &p.remote {
                 None => c += cost(p, &p.app.op(*r).steps),
-                Some((rpc, speeds)) => {
+                Some((rpc, speeds, own_dbs)) => {
                     let rpc = *rpc;
                     let callee_speed = speeds.get(r.service).copied().unwrap_or(p.speed);
+                    let own_db = own_dbs.get(r.service).copied().flatten();
                     let callee = Place {
                         speed: callee_speed,
+                        db_speed: own_db.unwrap_or(p.db_speed),
                         ..*p
                     };
                     let inner = cost(&callee, &p.app.op(*r).steps);
                     c += Cost {
                         hold: p.rtt + rpc / p.speed + rpc / callee_speed + inner.hold,
                         cpu: rpc / p.speed,
-                        db: inner.db,
+                        // A service's own database is not the front's.
+                        db: if own_db.is_some() { 0.0 } else { inner.db },
                         db_cores: 0,
                     };
                 }
@@ -137,8 +145,12 @@ fn front_cost(s: &Scenario, era: &Era) -> Cost {
         Architecture::Gold(g) => g.services.iter().map(|p| p.host.speed).collect(),
         _ => Vec::new(),
     };
+    let own_dbs: Vec<Option<f64>> = match &era.arch {
+        Architecture::Gold(g) => g.services.iter().map(|p| p.own_db.as_ref().map(|h| h.speed)).collect(),
+        _ => Vec::new(),
+    };
     let remote = match &era.arch {
-        Architecture::Gold(g) => Some((g.rpc.cpu.mean() / 1e9, speeds.as_slice())),
+        Architecture::Gold(g) => Some((g.rpc.cpu.mean() / 1e9, speeds.as_slice(), own_dbs.as_slice())),
         _ => None,
     };
     let place = Place {
@@ -420,13 +432,9 @@ fn secs(s: f64) -> String {
     crate::record::format_ms(s * 1e3)
 }
 
-/// A time into the run as the report's axes give it (`1:05`, `45s`).
+/// A time into the run as the report's axes give it (`1:05`, `0:45`).
 fn clock(s: u64) -> String {
-    if s < 60 {
-        format!("{s}s")
-    } else {
-        format!("{}:{:02}", s / 60, s % 60)
-    }
+    format!("{}:{:02}", s / 60, s % 60)
 }
 
 /// A count with thousands separated: `60,273`.
@@ -543,7 +551,7 @@ mod tests {
             m.contains("300/s arrive and the pool serves at most about 200/s (2 cores at 10.0ms of CPU each)"),
             "{m}"
         );
-        assert!(m.contains("fills by 1s"), "{m}");
+        assert!(m.contains("fills by 0:01"), "{m}");
         assert_eq!(count(60273.4), "60,273");
     }
 
@@ -573,5 +581,34 @@ mod tests {
             "{m}"
         );
         assert!(m.contains("the database's CPU is the limit"), "{m}");
+    }
+
+    #[test]
+    fn a_service_s_own_database_is_not_the_front_s() {
+        // 300/s × 8 ms on the service's own 16-core database: the front's
+        // 2 cores never see those queries.
+        let s = parse(
+            r#"duration = "60s"
+            [traffic]
+            rate = "300/s"
+            [app.services.cat.ops.list]
+            steps = [{ cpu = "1ms" }, { query = "q", db_cpu = "8ms" }]
+            [app.endpoints.a]
+            steps = [{ call = "cat.list" }]
+            [eras.gold]
+            model = "gold"
+            nodes = 1
+            web = { cores = 8 }
+            db = { cores = 2 }
+            fpm = { pm = "static", max_children = 64, listen_backlog = 100 }
+            [eras.gold.services.cat]
+            nodes = 2
+            host = { cores = 8 }
+            db = "own"
+            db_host = { cores = 16 }
+            "#,
+        );
+        let w = warnings(&s, &s.eras[0]);
+        assert!(w.iter().all(|w| !w.message.contains("database")), "{w:?}");
     }
 }

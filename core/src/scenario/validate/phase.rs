@@ -241,4 +241,13 @@ mod tests {
         );
         assert_eq!(s.duration, 90 * S, "a refused duration changes nothing");
     }
+
+    #[test]
+    fn a_warm_up_that_leaves_no_window_is_refused() {
+        let e = problems("[stats]\nwindow = \"10s\"\nwarmup = \"55s\"\n");
+        assert!(
+            e.contains("stats.warmup") && e.contains("no statistics window starts after the warm-up"),
+            "{e}"
+        );
+    }
 }
