@@ -174,15 +174,7 @@ fn failing(summary: &lab_reports::Summary, reps: &[EraReplications]) -> Vec<Stri
 /// A large count in words people read: 1,234 or 5.6 million.
 fn count(n: f64) -> String {
     if n < 1e6 {
-        let s = format!("{:.0}", n);
-        let mut out = String::new();
-        for (i, c) in s.chars().enumerate() {
-            if i > 0 && (s.len() - i) % 3 == 0 {
-                out.push(',');
-            }
-            out.push(c);
-        }
-        out
+        lab_core::record::thousands(n)
     } else if n < 1e9 {
         format!("{:.1} million", n / 1e6)
     } else {

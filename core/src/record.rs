@@ -58,7 +58,7 @@ pub use endpoint::{EndpointTotals, EndpointWindow, MAX_SPLIT_ENDPOINTS, split_en
 pub use facts::{Fact, FactSender};
 pub use latency::{Digest, HIGHEST_NS, LOWEST_NS, Latencies, SIGNIFICANT_FIGURES};
 pub use outcome::{OutcomeCounts, OutcomeId, OutcomeSpec, standard as outcomes};
-pub use slo::{Check, Verdict, format_ms, percent};
+pub use slo::{Check, Verdict, clock, format_ms, percent, thousands};
 pub use stretch::Stretch;
 pub use timeline::Timeline;
 pub use wait::{HistogramId, HistogramSpec, standard as waits};

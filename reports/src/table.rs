@@ -132,10 +132,7 @@ pub fn bottlenecks(summary: &Summary) -> String {
 }
 
 /// `1:15` for 75 s: phases are read against the charts' time axes.
-pub fn clock(s: f64) -> String {
-    let s = s.round() as i64;
-    format!("{}:{:02}", s / 60, s % 60)
-}
+pub use lab_core::record::clock;
 
 /// One row per phase, one column per era: successes per second, p99 and
 /// the worst window's p99, errors. `None` with a single derived phase,

@@ -90,6 +90,26 @@ fn judge_into(checks: &mut Vec<Check>, prefix: &str, slo: &Slo, outcomes: &Outco
     }
 }
 
+/// A time into the run as the terminal, the page and the warnings give
+/// it: `1:05`, `0:45`.
+pub fn clock(seconds: f64) -> String {
+    let s = seconds.round() as i64;
+    format!("{}:{:02}", s / 60, s % 60)
+}
+
+/// A count with its thousands separated: `60,273`.
+pub fn thousands(n: f64) -> String {
+    let digits = format!("{:.0}", n.max(0.0));
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// A latency in milliseconds as people read it, with three significant
 /// figures: `0.421ms`, `4.21ms`, `42.1ms`, `421ms`, `4.21s`, `42.1s`. The
 /// terminal, the page and the SLO table all print latencies with it, so one

@@ -4,6 +4,7 @@
 use std::fmt;
 
 use super::{Dynamic, TOLERATED_LAG_S, backlog_overflow, capacity, in_system, min_spare_to_follow, spawn_shortfall};
+use crate::record::{clock, thousands};
 use crate::scenario::{App, Architecture, Era, FpmPool, Listen, ProcessManager, Scenario, Step, Workload};
 
 /// A risky setting of one era.
@@ -326,7 +327,7 @@ pub fn warnings(s: &Scenario, era: &Era) -> Vec<Warning> {
                  request) and the pool has {}; php-fpm's maintenance runs once a second and forks at most \
                  min_spare_servers − idle = {} a tick when none is idle (the batch doubles 1, 2, 4… up to 32, \
                  never above that cap), so the pool is short for {} s; {}",
-                clock(short.from),
+                clock(short.from as f64),
                 children(short.needed),
                 node_note,
                 rate(top),
@@ -368,8 +369,8 @@ pub fn warnings(s: &Scenario, era: &Era) -> Vec<Warning> {
         let when = match overflow {
             Some(o) => format!(
                 ", so the backlog fills by {} (the excess would reach {} requests)",
-                clock(o.at),
-                count(o.queue)
+                clock(o.at as f64),
+                thousands(o.queue)
             ),
             None => format!(
                 ": {}/s × {} = {:.0} requests at once by Little's law, more than {} children + {backlog} backlog",
@@ -430,24 +431,6 @@ fn children(n: u32) -> String {
 /// A holding time in the report's own format (`14.2ms`).
 fn secs(s: f64) -> String {
     crate::record::format_ms(s * 1e3)
-}
-
-/// A time into the run as the report's axes give it (`1:05`, `0:45`).
-fn clock(s: u64) -> String {
-    format!("{}:{:02}", s / 60, s % 60)
-}
-
-/// A count with thousands separated: `60,273`.
-fn count(n: f64) -> String {
-    let digits = format!("{:.0}", n.max(0.0));
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[cfg(test)]
@@ -552,7 +535,7 @@ mod tests {
             "{m}"
         );
         assert!(m.contains("fills by 0:01"), "{m}");
-        assert_eq!(count(60273.4), "60,273");
+        assert_eq!(crate::record::thousands(60273.4), "60,273");
     }
 
     #[test]
