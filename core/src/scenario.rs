@@ -16,6 +16,7 @@ pub mod limits;
 mod locate;
 mod mix;
 mod phase;
+mod plan;
 mod raw;
 mod settings;
 mod traffic;
@@ -38,6 +39,7 @@ pub use haproxy::{Balance, Haproxy, HashType, HealthCheck};
 pub use locate::{KeyPath, Locator, Position};
 pub use mix::{Mix, lerp};
 pub use phase::Phase;
+pub use plan::{KnobRange, KnobRanges, PlanSpec, PmChoice};
 pub use settings::{Origin, Setting};
 pub use traffic::{RateProfile, Traffic, Workload};
 
@@ -58,6 +60,8 @@ pub struct Scenario {
     /// The stretches the report gives apart: the scenario's `[[phases]]`,
     /// or phases derived from the rate profile, which partition the run.
     pub phases: Vec<Phase>,
+    /// `[plan]`: what `lab plan` searches, with its defaults.
+    pub plan: PlanSpec,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -21,7 +21,7 @@ use super::limits::{self, echo};
 use super::locate::{KeyPath, Locator};
 use super::raw::*;
 use super::units::{format_duration, parse_duration, parse_percent};
-use super::{App, LatencyObjective, Percentile, Phase, Scenario, Slo, Stats};
+use super::{App, LatencyObjective, Percentile, Phase, PlanSpec, Scenario, Slo, Stats};
 
 pub(in crate::scenario) struct Ctx<'a, 't> {
     loc: &'a Locator<'t>,
@@ -384,6 +384,7 @@ pub(super) fn validate(f: &Field<RawScenario>, file: &Path, loc: &Locator) -> Re
         app,
         eras,
         phases,
+        plan: PlanSpec::default(),
     })
 }
 
