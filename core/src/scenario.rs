@@ -38,7 +38,7 @@ pub use fault::{Fault, FaultKind, LB_MASTER};
 pub use haproxy::{Balance, Haproxy, HashType, HealthCheck};
 pub use locate::{KeyPath, Locator, Position};
 pub use mix::{Mix, lerp};
-pub use phase::Phase;
+pub use phase::{MAX_PHASES, Phase, derive as derive_phases};
 pub use plan::{KnobRange, KnobRanges, PlanSpec, PmChoice};
 pub use settings::{Origin, Setting};
 pub use traffic::{RateProfile, Traffic, Workload};

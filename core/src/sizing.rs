@@ -7,7 +7,7 @@
 
 mod warn;
 
-pub use warn::{Warning, warnings};
+pub use warn::{Demand, Warning, demand, warnings};
 
 /// What php-fpm's `pm = dynamic` maintenance works with
 /// (`fpm_pctl_perform_idle_server_maintenance` in fpm_process_ctl.c).

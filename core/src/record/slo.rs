@@ -13,6 +13,9 @@ pub struct Check {
     pub target: String,
     pub actual: String,
     pub pass: bool,
+    /// The figure over its bound (1.0 is right at it); infinite when
+    /// nothing was measured, which fails.
+    pub ratio: f64,
 }
 
 /// Every objective of an SLO, judged against one record.
@@ -77,6 +80,7 @@ fn judge_into(checks: &mut Vec<Check>, prefix: &str, slo: &Slo, outcomes: &Outco
             target: format!("≤ {}", format_duration(o.max)),
             actual: actual.map_or("no successful response".into(), |ns| format_ms(ns as f64 / 1e6)),
             pass: actual.is_some_and(|a| a <= o.max),
+            ratio: actual.map_or(f64::INFINITY, |a| ratio(a as f64, o.max as f64)),
         });
     }
     if let Some(max) = slo.error_rate {
@@ -86,7 +90,28 @@ fn judge_into(checks: &mut Vec<Check>, prefix: &str, slo: &Slo, outcomes: &Outco
             target: format!("≤ {}", percent(max)),
             actual: actual.map_or("no finished request".into(), percent),
             pass: actual.is_some_and(|a| a <= max),
+            ratio: actual.map_or(f64::INFINITY, |a| ratio(a, max)),
         });
+    }
+}
+
+/// `actual / bound`, with a bound of zero met only by zero.
+fn ratio(actual: f64, bound: f64) -> f64 {
+    if bound > 0.0 {
+        actual / bound
+    } else if actual > 0.0 {
+        f64::INFINITY
+    } else {
+        0.0
+    }
+}
+
+impl Verdict {
+    /// How close the run came to its SLO: the largest of each objective's
+    /// figure over its bound. At most 1.0 when it passes; 0 without
+    /// objectives.
+    pub fn load(&self) -> f64 {
+        self.checks.iter().map(|c| c.ratio).fold(0.0, f64::max)
     }
 }
 

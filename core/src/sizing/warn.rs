@@ -197,6 +197,29 @@ fn front_cost(s: &Scenario, era: &Era) -> Cost {
     total
 }
 
+/// What one request of the traffic's mix at its peak costs the era's
+/// front, in seconds at the hosts' speeds: the web host's CPU (the
+/// database's too in stone, where they share it), the database host's CPU
+/// (0 in stone), and how long it holds a PHP child. Gold's services' own
+/// CPU is not in it.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Demand {
+    pub web_cpu: f64,
+    pub db_cpu: f64,
+    pub hold: f64,
+}
+
+/// The era's [`Demand`] per request, for a planner's bounds: contention and
+/// randomness ignored, as everywhere in this module.
+pub fn demand(s: &Scenario, era: &Era) -> Demand {
+    let c = front_cost(s, era);
+    Demand {
+        web_cpu: c.cpu,
+        db_cpu: c.db,
+        hold: c.hold,
+    }
+}
+
 /// Arrivals in each second of the run (the mean rate over that second).
 fn arrivals(s: &Scenario, hold: f64) -> Vec<f64> {
     let seconds = s.duration.div_ceil(1_000_000_000).clamp(1, MAX_SECONDS);

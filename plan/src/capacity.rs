@@ -1,0 +1,334 @@
+//! The capacity search: the largest multiplier of the traffic at which
+//! the SLO still holds, with its interval, the latency-vs-load curve and
+//! its knee, and what saturates there and next.
+//!
+//! The SLO load of a run is its largest figure over its bound (p99 over
+//! 300 ms, errors over 0.1 %): at most 1 meets the SLO. Each point runs
+//! the plan's replications; the SLO holds at a point when their mean SLO
+//! load is at most 1. The search doubles (or halves) the multiplier until
+//! it brackets the crossing, then bisects it geometrically. The capacity
+//! is where the mean SLO load crosses 1, interpolated between the two
+//! points around it on log-log axes, and its interval is where the upper
+//! and lower ends of the SLO load's 95 % interval cross 1: the loads a
+//! different set of seeds could call the capacity.
+
+use lab_core::scenario::Era;
+use serde::Serialize;
+
+use crate::PlanError;
+use crate::knobs::{Knob, Space};
+use crate::load::Load;
+use crate::point::{Bottleneck, Point, evaluate, role};
+
+/// The smallest multiplier the search tries: below it an era sustains
+/// almost nothing, which is an answer of its own.
+pub const MIN_MULTIPLIER: f64 = 1.0 / 1024.0;
+/// Requests one replication may simulate in a plan: the search stops
+/// doubling there and reports the capacity as "at least".
+pub const MAX_REQUESTS_PER_RUN: f64 = 20e6;
+/// Points the bisection may add after bracketing: the interval halves
+/// with each, so ten is a thousandth of the bracket.
+pub const MAX_BISECTIONS: usize = 10;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Capacity {
+    /// The largest multiplier at which the SLO holds (interpolated).
+    pub multiplier: f64,
+    /// The 95 % interval of the multiplier.
+    pub low: f64,
+    pub high: f64,
+    /// The same as offered load (peak arrivals per second, or users).
+    pub offered: f64,
+    pub offered_low: f64,
+    pub offered_high: f64,
+    /// `/s` or ` users`.
+    pub unit: String,
+    /// How the search ended: `converged`, `wider than the tolerance`,
+    /// `at least` (the run-size limit came first), `below` (the SLO
+    /// fails at the smallest multiplier).
+    pub bound: Bound,
+    pub tolerance: f64,
+    /// Every point run, in the order of their multipliers.
+    pub points: Vec<Point>,
+    /// The knee of the latency-vs-load curve, an index in `points`.
+    pub knee: Option<usize>,
+    /// What saturated first at the first point past the capacity.
+    pub bottleneck: Option<Bottleneck>,
+    /// The bottleneck pass's sentence there.
+    pub sentence: String,
+    /// What saturates once the bottleneck is relieved.
+    pub next: Option<Next>,
+    /// Each resource's use at the last point within the capacity.
+    pub utilisation_at_capacity: Vec<crate::point::Utilisation>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Bound {
+    /// The interval is narrower than the tolerance.
+    Converged,
+    /// The bisection ran out before the replications' noise allowed an
+    /// interval that narrow: more replications would narrow it.
+    Wide,
+    /// The SLO still held at the largest load a plan may simulate.
+    AtLeast,
+    /// The SLO failed even at [`MIN_MULTIPLIER`].
+    Below,
+}
+
+/// The bottleneck after the first is relieved: the knob doubled and the
+/// load raised again.
+#[derive(Clone, Debug, Serialize)]
+pub struct Next {
+    /// What was doubled: `db.cores = 8`.
+    pub relieved: String,
+    /// What saturated then (`None`: nothing did at that load).
+    pub bottleneck: Option<Bottleneck>,
+    pub sentence: String,
+    pub multiplier: f64,
+}
+
+/// Searches the capacity of `era` under `load`.
+pub fn search(
+    load: &Load,
+    era: &Era,
+    replications: u32,
+    tolerance: f64,
+    progress: &mut dyn FnMut(&Point),
+) -> Result<Capacity, PlanError> {
+    let max_m = (MAX_REQUESTS_PER_RUN / load.requests(1.0).max(1.0)).max(MIN_MULTIPLIER);
+    let mut points: Vec<Point> = Vec::new();
+    let mut eval = |m: f64, points: &mut Vec<Point>| -> Result<bool, PlanError> {
+        let p = evaluate(load, era, m, replications)?;
+        progress(&p);
+        let holds = p.holds();
+        points.push(p);
+        Ok(holds)
+    };
+    // Bracket the crossing.
+    let mut m = 1.0f64.min(max_m);
+    let (mut lo, mut hi);
+    let mut bound = Bound::Converged;
+    if eval(m, &mut points)? {
+        lo = m;
+        loop {
+            if m >= max_m {
+                hi = f64::INFINITY;
+                bound = Bound::AtLeast;
+                break;
+            }
+            m = (m * 2.0).min(max_m);
+            if eval(m, &mut points)? {
+                lo = m;
+            } else {
+                hi = m;
+                break;
+            }
+        }
+    } else {
+        hi = m;
+        loop {
+            if m <= MIN_MULTIPLIER {
+                lo = 0.0;
+                bound = Bound::Below;
+                break;
+            }
+            m = (m / 2.0).max(MIN_MULTIPLIER);
+            if eval(m, &mut points)? {
+                lo = m;
+                break;
+            }
+            hi = m;
+        }
+    }
+    if bound == Bound::Converged {
+        for _ in 0..MAX_BISECTIONS {
+            let (est, low, high) = crossing(&points);
+            let narrow = (high - low) <= tolerance * est;
+            if narrow && hi / lo - 1.0 <= tolerance {
+                break;
+            }
+            let mid = (lo * hi).sqrt();
+            if eval(mid, &mut points)? {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        let (est, low, high) = crossing(&points);
+        if high - low > tolerance * est {
+            bound = Bound::Wide;
+        }
+    }
+    // The curve's shape below the capacity, where the search did not go.
+    let top = match bound {
+        Bound::AtLeast => lo,
+        Bound::Below => MIN_MULTIPLIER,
+        _ => crossing(&points).0,
+    };
+    for f in [0.25, 0.5, 0.75, 0.9] {
+        let m = top * f;
+        if m >= MIN_MULTIPLIER && !points.iter().any(|p| (p.multiplier / m - 1.0).abs() < 0.05) {
+            eval(m, &mut points)?;
+        }
+    }
+    points.sort_by(|a, b| a.multiplier.total_cmp(&b.multiplier));
+    let (multiplier, low, high) = match bound {
+        Bound::AtLeast => (lo, lo, f64::INFINITY),
+        Bound::Below => (0.0, 0.0, MIN_MULTIPLIER),
+        _ => crossing(&points),
+    };
+    let within = points
+        .iter()
+        .rev()
+        .find(|p| p.multiplier <= multiplier.max(MIN_MULTIPLIER) && p.holds());
+    let past = points.iter().find(|p| p.multiplier > multiplier && !p.holds());
+    let (bottleneck, sentence) = match past.or(points.last()) {
+        Some(p) => (p.bottleneck.clone().or_else(|| busiest(p)), p.sentence.clone()),
+        None => (None, String::new()),
+    };
+    let next = match (&bottleneck, past) {
+        (Some(b), Some(p)) => relieve(load, era, b, p.multiplier, replications)?,
+        _ => None,
+    };
+    Ok(Capacity {
+        multiplier,
+        low,
+        high,
+        offered: load.offered(multiplier),
+        offered_low: load.offered(low),
+        offered_high: if high.is_finite() {
+            load.offered(high)
+        } else {
+            f64::INFINITY
+        },
+        unit: load.unit_name().into(),
+        bound,
+        tolerance,
+        knee: knee(&points),
+        utilisation_at_capacity: within.map(|p| p.utilisation.clone()).unwrap_or_default(),
+        points,
+        bottleneck,
+        sentence,
+        next,
+    })
+}
+
+/// The busiest resource at `p`, when nothing saturated but the SLO failed
+/// (a slow tail, not a full resource).
+fn busiest(p: &Point) -> Option<Bottleneck> {
+    p.utilisation
+        .iter()
+        .max_by(|a, b| a.value.total_cmp(&b.value))
+        .map(|u| Bottleneck {
+            gauge: u.key.clone(),
+            what: format!(
+                "nothing saturated; the busiest was {} at {:.0} %",
+                u.label,
+                u.value * 100.0
+            ),
+        })
+}
+
+/// The knob that gives the resource behind `gauge` more room, if any does.
+pub fn knob_for(gauge: &str, era: &Era) -> Option<Knob> {
+    let role = role(gauge);
+    let silver_like = matches!(
+        era.arch,
+        lab_core::scenario::Architecture::Silver(_) | lab_core::scenario::Architecture::Gold(_)
+    );
+    match role.as_str() {
+        "server.cpu" => Some(Knob::HostCores),
+        "web.cpu" if silver_like => Some(Knob::Nodes),
+        "web.cpu" => Some(Knob::WebCores),
+        "db.cpu" => Some(Knob::DbCores),
+        "fpm.busy" | "fpm.backlog" => Some(Knob::MaxChildren),
+        "mysql.connections" => Some(Knob::MaxConnections),
+        r => r
+            .strip_prefix("svc.")
+            .and_then(|s| s.strip_suffix(".cpu"))
+            .map(|s| Knob::ServiceNodes(s.to_string())),
+    }
+}
+
+/// Doubles what `b` names and runs the era again at half as much load
+/// again as the point that failed: what saturates then is the next
+/// bottleneck.
+fn relieve(load: &Load, era: &Era, b: &Bottleneck, at: f64, replications: u32) -> Result<Option<Next>, PlanError> {
+    let Some(knob) = knob_for(&b.gauge, era) else {
+        return Ok(None);
+    };
+    let v = knob.current(era).max(1) * 2;
+    let space = Space {
+        knobs: vec![knob.clone()],
+        values: vec![vec![v]],
+    };
+    let relieved = space.apply(era, &vec![v]);
+    let m = at * 1.5;
+    let p = evaluate(load, &relieved, m, replications)?;
+    Ok(Some(Next {
+        relieved: format!("{} = {}", knob.key(), knob.show(v)),
+        bottleneck: p.bottleneck.clone().or_else(|| busiest(&p)),
+        sentence: p.sentence,
+        multiplier: m,
+    }))
+}
+
+/// Where the mean SLO load, and the ends of its interval, cross 1:
+/// `(estimate, low, high)`. Each is interpolated on log-log axes between
+/// the last point below 1 and the first at or above it, in the order of
+/// the multipliers.
+pub fn crossing(points: &[Point]) -> (f64, f64, f64) {
+    let mut sorted: Vec<&Point> = points.iter().collect();
+    sorted.sort_by(|a, b| a.multiplier.total_cmp(&b.multiplier));
+    let at = |f: &dyn Fn(&Point) -> f64| -> f64 {
+        // The first point past 1 after the last point at or below it: a
+        // noisy non-monotone stretch is crossed where it ends.
+        let first_fail = sorted.iter().position(|p| f(p) > 1.0);
+        match first_fail {
+            None => sorted.last().map_or(0.0, |p| p.multiplier),
+            Some(0) => sorted[0].multiplier,
+            Some(i) => {
+                let (a, b) = (sorted[i - 1], sorted[i]);
+                let (ya, yb) = (f(a).max(1e-3).ln(), f(b).max(1e-3).ln());
+                let (xa, xb) = (a.multiplier.ln(), b.multiplier.ln());
+                if yb <= ya {
+                    return a.multiplier;
+                }
+                (xa + (0.0 - ya) * (xb - xa) / (yb - ya)).exp()
+            }
+        }
+    };
+    let est = at(&|p| p.slo_load.mean);
+    let low = at(&|p| p.slo_load.high);
+    let high = at(&|p| p.slo_load.low);
+    (est, low.min(est), high.max(est))
+}
+
+/// The knee of the p99-vs-load curve (Satopää et al., "Finding a
+/// 'Kneedle' in a Haystack", 2011): with both axes scaled to [0, 1], the
+/// point farthest below the chord from the first point to the last, among
+/// the points up to the first that misses the SLO.
+pub fn knee(points: &[Point]) -> Option<usize> {
+    let end = points.iter().position(|p| !p.holds()).map_or(points.len(), |i| i + 1);
+    let pts: Vec<(usize, f64, f64)> = points[..end]
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| p.p99_ms.map(|y| (i, p.offered, y)))
+        .collect();
+    if pts.len() < 3 {
+        return None;
+    }
+    let (x0, x1) = (pts[0].1, pts[pts.len() - 1].1);
+    let (y0, y1) = pts.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
+        (lo.min(p.2), hi.max(p.2))
+    });
+    if x1 <= x0 || y1 <= y0 {
+        return None;
+    }
+    pts.iter()
+        .map(|&(i, x, y)| (i, (x - x0) / (x1 - x0) - (y - y0) / (y1 - y0)))
+        .filter(|&(_, d)| d > 0.0)
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(i, _)| i)
+}

@@ -1,0 +1,330 @@
+//! The cheapest configuration that meets a target: the era's knobs
+//! searched in order of cost, each candidate run at the target with the
+//! plan's replications, and meeting it when every replication meets the
+//! SLO (as `lab run --replications N --check-slo` asks).
+//!
+//! Candidates are tried from the cheapest; among equal costs, with the
+//! fewest PHP workers, then MySQL connections, then `pm` in the order the
+//! plan lists it, so the first that meets the target is the cheapest and
+//! the leanest. Two rules skip candidates that cannot meet it, so the
+//! search stays far below the grid:
+//! - a bound: a candidate whose web or database CPU, or whose PHP workers
+//!   by Little's law, would be busy 100 % of the time or more at the
+//!   busiest phase's mean rate, without queueing or randomness, is not run;
+//! - a saturated resource cannot be fixed by adding another: when a run
+//!   fails with a CPU saturated, every candidate with no more of that CPU
+//!   fails too; with the workers (or the connections) saturated, every
+//!   candidate on the same hosts with no more workers (connections).
+
+use lab_core::scenario::{Era, Workload};
+use lab_core::sizing;
+use serde::Serialize;
+
+use crate::PlanError;
+use crate::capacity::knob_for;
+use crate::knobs::{Config, Knob, Space, cost};
+use crate::load::Load;
+use crate::point::{Bottleneck, Interval, Point, evaluate, role};
+
+/// Candidates run at most per era: beyond, the search stops and says so.
+pub const MAX_EVALUATIONS: usize = 200;
+/// Costlier configurations that meet the target shown beside the winner.
+pub const ALTERNATIVES: usize = 2;
+/// Cheaper configurations that miss it shown beside the winner.
+pub const NEAR_MISSES: usize = 3;
+
+/// One configuration run at the target.
+#[derive(Clone, Debug, Serialize)]
+pub struct Candidate {
+    /// Each knob and its value, as `[eras.<label>]` writes it.
+    pub settings: Vec<(String, String)>,
+    pub cost: f64,
+    pub meets: bool,
+    pub slo_load: Interval,
+    pub passed: u32,
+    pub replications: u32,
+    pub p99_ms: Option<f64>,
+    pub error_rate: Option<f64>,
+    pub bottleneck: Option<Bottleneck>,
+    /// Why it is not the winner, or `cheapest` for the winner.
+    pub why: String,
+    #[serde(skip)]
+    pub config: Config,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Cheapest {
+    /// The target as a multiplier of the scenario's traffic, and as load.
+    pub multiplier: f64,
+    pub offered: f64,
+    pub unit: String,
+    /// `/h` (the scenario's prices) or ` cores` (it gives none).
+    pub cost_unit: String,
+    pub winner: Option<Candidate>,
+    /// The next cheapest configurations that meet the target, on other hosts.
+    pub alternatives: Vec<Candidate>,
+    /// The costliest of the cheaper configurations that missed it.
+    pub near_misses: Vec<Candidate>,
+    /// Configurations in the grid, run, and skipped by each rule.
+    pub grid: u64,
+    pub evaluated: usize,
+    pub skipped_by_bound: usize,
+    pub skipped_by_saturation: usize,
+    /// Why the search stopped before finding a winner, if it did.
+    pub stopped: Option<String>,
+    /// Requests simulated.
+    #[serde(skip)]
+    pub requests: u64,
+}
+
+/// A rule learnt from a failed candidate.
+enum Rule {
+    /// Every candidate with at most this much of a CPU role fails.
+    Cpu { role: String, room: f64 },
+    /// On these hosts, at most this many workers (or connections) fail.
+    Free {
+        hardware: Vec<u32>,
+        knob: usize,
+        at_most: u32,
+        rest: Vec<u32>,
+    },
+}
+
+/// Searches `space` for the cheapest configuration of `era` meeting the
+/// SLO at `multiplier` times the traffic.
+pub fn search(
+    load: &Load,
+    era: &Era,
+    space: &Space,
+    multiplier: f64,
+    replications: u32,
+    progress: &mut dyn FnMut(usize, &Candidate),
+) -> Result<Cheapest, PlanError> {
+    let scenario = load.at(multiplier);
+    let rank: Vec<Vec<u32>> = space.values.clone();
+    let position = |c: &Config| -> Vec<usize> {
+        c.iter()
+            .zip(&rank)
+            .map(|(v, vals)| vals.iter().position(|x| x == v).unwrap_or(0))
+            .collect()
+    };
+    let mut order: Vec<(f64, Vec<usize>, Config, Era)> = space
+        .all()
+        .into_iter()
+        .map(|c| {
+            let e = space.apply(era, &c);
+            (cost(&e).0, position(&c), c, e)
+        })
+        .collect();
+    order.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+    let cost_unit = cost(era).1.to_string();
+    let busiest_rate = match &scenario.traffic.workload {
+        Workload::Open(p) => Some(p.mean_rate(load.busiest.from, load.busiest.to)),
+        Workload::Closed { .. } => None,
+    };
+    let hardware: Vec<usize> = (0..space.knobs.len()).filter(|&i| !space.knobs[i].free()).collect();
+    let hw = |c: &Config| hardware.iter().map(|&i| c[i]).collect::<Vec<u32>>();
+
+    let mut rules: Vec<Rule> = Vec::new();
+    let mut out = Cheapest {
+        multiplier,
+        offered: load.offered(multiplier),
+        unit: load.unit_name().into(),
+        cost_unit,
+        winner: None,
+        alternatives: Vec::new(),
+        near_misses: Vec::new(),
+        grid: space.size(),
+        evaluated: 0,
+        skipped_by_bound: 0,
+        skipped_by_saturation: 0,
+        stopped: None,
+        requests: 0,
+    };
+    let mut failed: Vec<Candidate> = Vec::new();
+    for (price, _, config, candidate) in &order {
+        if out.alternatives.len() >= ALTERNATIVES {
+            break;
+        }
+        if let Some(w) = &out.winner
+            && (hw(&w.config) == hw(config) || out.alternatives.iter().any(|a| hw(&a.config) == hw(config)))
+        {
+            continue;
+        }
+        if let Some(rate) = busiest_rate
+            && over_bound(&scenario, candidate, rate)
+        {
+            out.skipped_by_bound += 1;
+            continue;
+        }
+        if rules.iter().any(|r| ruled_out(r, space, config, &hw(config), era)) {
+            out.skipped_by_saturation += 1;
+            continue;
+        }
+        if out.evaluated >= MAX_EVALUATIONS {
+            out.stopped = Some(format!(
+                "stopped after {MAX_EVALUATIONS} configurations: narrow the [plan] ranges"
+            ));
+            break;
+        }
+        let p = evaluate(load, candidate, multiplier, replications)?;
+        out.evaluated += 1;
+        out.requests += p.requests;
+        let mut c = candidate_of(space, config, *price, &p);
+        if c.meets {
+            if out.winner.is_none() {
+                c.why = "cheapest".into();
+                out.winner = Some(c.clone());
+            } else {
+                let w = out.winner.as_ref().unwrap();
+                c.why = format!(
+                    "costs {} more{}",
+                    money(c.cost - w.cost, &out.cost_unit),
+                    if c.slo_load.mean < w.slo_load.mean {
+                        format!(
+                            " for more margin (SLO load {:.2} against {:.2})",
+                            c.slo_load.mean, w.slo_load.mean
+                        )
+                    } else {
+                        String::new()
+                    }
+                );
+                out.alternatives.push(c.clone());
+            }
+        } else {
+            c.why = miss(&c);
+            if let Some(rule) = learn(space, config, &hw(config), candidate, c.bottleneck.as_ref()) {
+                rules.push(rule);
+            }
+            if out.winner.is_none() {
+                failed.push(c.clone());
+            }
+        }
+        progress(out.evaluated, &c);
+    }
+    if out.winner.is_none() && out.stopped.is_none() {
+        out.stopped = Some("no configuration within the ranges meets the target".into());
+    }
+    failed.sort_by(|a, b| b.cost.total_cmp(&a.cost));
+    failed.truncate(NEAR_MISSES);
+    out.near_misses = failed;
+    Ok(out)
+}
+
+fn candidate_of(space: &Space, config: &Config, cost: f64, p: &Point) -> Candidate {
+    Candidate {
+        settings: space
+            .knobs
+            .iter()
+            .zip(config)
+            .map(|(k, &v)| (k.key(), k.show(v)))
+            .collect(),
+        cost,
+        meets: p.all_passed(),
+        slo_load: p.slo_load,
+        passed: p.passed,
+        replications: p.replications,
+        p99_ms: p.p99_ms,
+        error_rate: p.error_rate,
+        bottleneck: p.bottleneck.clone(),
+        why: String::new(),
+        config: config.clone(),
+    }
+}
+
+fn miss(c: &Candidate) -> String {
+    let mut s = format!(
+        "misses the SLO ({} of {} replications met it, SLO load {:.2})",
+        c.passed, c.replications, c.slo_load.mean
+    );
+    if let Some(b) = &c.bottleneck {
+        s.push_str(&format!(": {}", b.what));
+    }
+    s
+}
+
+/// A cost as the tables show it.
+pub fn money(v: f64, unit: &str) -> String {
+    if unit == "/h" {
+        format!("{v:.2}{unit}")
+    } else {
+        format!("{v:.0}{unit}")
+    }
+}
+
+/// The bound of the module's doc: some resource would be busy all the
+/// time at `rate` on average, before any queueing.
+fn over_bound(s: &lab_core::Scenario, era: &Era, rate: f64) -> bool {
+    let d = sizing::demand(s, era);
+    let nodes = f64::from(Knob::Nodes.current(era).max(1));
+    let (web_cores, db_cores) = match &era.arch {
+        lab_core::scenario::Architecture::Stone { host, .. } => (host.cores, 0),
+        _ => (Knob::WebCores.current(era), Knob::DbCores.current(era)),
+    };
+    let workers = f64::from(era.arch.stack().fpm.max_children) * nodes;
+    rate * d.web_cpu >= f64::from(web_cores) * nodes
+        || (db_cores > 0 && rate * d.db_cpu >= f64::from(db_cores))
+        || rate * d.hold >= workers
+}
+
+/// How much of a CPU role a candidate has: cores times hosts.
+fn cpu_room(space: &Space, config: &Config, era: &Era, role: &str) -> Option<f64> {
+    let get = |k: &Knob| space.get(config, k).unwrap_or_else(|| k.current(era));
+    let silver_like = space.knobs.contains(&Knob::Nodes);
+    match role {
+        "server.cpu" => Some(f64::from(get(&Knob::HostCores))),
+        "web.cpu" if silver_like => Some(f64::from(get(&Knob::WebCores) * get(&Knob::Nodes))),
+        "web.cpu" => Some(f64::from(get(&Knob::WebCores))),
+        "db.cpu" => Some(f64::from(get(&Knob::DbCores))),
+        r => {
+            let svc = r.strip_prefix("svc.")?.strip_suffix(".cpu")?.to_string();
+            Some(f64::from(
+                get(&Knob::ServiceNodes(svc.clone())) * get(&Knob::ServiceCores(svc)),
+            ))
+        }
+    }
+}
+
+fn learn(space: &Space, config: &Config, hardware: &[u32], era: &Era, b: Option<&Bottleneck>) -> Option<Rule> {
+    let b = b?;
+    let r = role(&b.gauge);
+    if r.ends_with(".cpu") && !r.starts_with("lb") {
+        return Some(Rule::Cpu {
+            room: cpu_room(space, config, era, &r)?,
+            role: r,
+        });
+    }
+    let knob = knob_for(&b.gauge, era)?;
+    if !knob.free() {
+        return None;
+    }
+    let i = space.knobs.iter().position(|k| *k == knob)?;
+    let rest = (0..config.len())
+        .filter(|&j| j != i && space.knobs[j].free())
+        .map(|j| config[j])
+        .collect();
+    Some(Rule::Free {
+        hardware: hardware.to_vec(),
+        knob: i,
+        at_most: config[i],
+        rest,
+    })
+}
+
+fn ruled_out(rule: &Rule, space: &Space, config: &Config, hardware: &[u32], era: &Era) -> bool {
+    match rule {
+        Rule::Cpu { role, room } => cpu_room(space, config, era, role).is_some_and(|h| h <= *room),
+        Rule::Free {
+            hardware: hw,
+            knob,
+            at_most,
+            rest,
+        } => {
+            let others: Vec<u32> = (0..config.len())
+                .filter(|&j| j != *knob && space.knobs[j].free())
+                .map(|j| config[j])
+                .collect();
+            hw == hardware && &others == rest && config[*knob] <= *at_most
+        }
+    }
+}

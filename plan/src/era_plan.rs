@@ -1,0 +1,207 @@
+//! A whole plan: for each era, its capacity and the cheapest configuration
+//! that meets the target.
+
+use lab_core::scenario::{Architecture, Era, KnobRanges, ProcessManager, Scenario};
+use serde::Serialize;
+
+use crate::PlanError;
+use crate::capacity::{self, Capacity};
+use crate::cheapest::{self, Candidate, Cheapest};
+use crate::knobs::{Knob, Space, cost};
+use crate::load::Load;
+use crate::point::Point;
+
+/// What a plan is asked.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub replications: u32,
+    pub tolerance: f64,
+    /// The target as a multiplier of the traffic (1: the scenario's own).
+    pub target: f64,
+    /// Where the target comes from, for people: `--target 5000/s`.
+    pub target_source: String,
+    pub ranges: KnobRanges,
+    /// Search the cheapest configuration too (not only the capacity).
+    pub cheapest: bool,
+    pub steady: bool,
+}
+
+/// What the plan found for one era.
+#[derive(Clone, Debug, Serialize)]
+pub struct EraPlan {
+    pub era: String,
+    pub model: String,
+    /// The era as the scenario gives it: its cost.
+    pub cost: f64,
+    pub capacity: Capacity,
+    pub cheapest: Option<Cheapest>,
+    /// The winner as keys to set in `[eras.<label>]`.
+    pub fragment: Option<String>,
+    /// Requests simulated for this era, and the wall time it took.
+    pub requests: u64,
+    pub seconds: f64,
+}
+
+/// The plan of every era asked.
+#[derive(Clone, Debug, Serialize)]
+pub struct Plan {
+    pub scenario: String,
+    pub replications: u32,
+    pub tolerance: f64,
+    pub steady: bool,
+    /// The target: multiplier, offered load and its unit, and its source.
+    pub target_multiplier: f64,
+    pub target_offered: f64,
+    pub unit: String,
+    pub target_source: String,
+    /// The phase whose windows give utilisation and bottlenecks.
+    pub busiest_phase: String,
+    pub eras: Vec<EraPlan>,
+}
+
+/// Something to show while a plan runs.
+pub enum Progress<'a> {
+    Capacity(&'a Point),
+    Candidate(usize, &'a Candidate),
+}
+
+/// Plans `era` of the scenario behind `load`.
+pub fn plan_era(
+    load: &Load,
+    era: &Era,
+    o: &Options,
+    progress: &mut dyn FnMut(Progress<'_>),
+) -> Result<EraPlan, PlanError> {
+    let started = std::time::Instant::now();
+    let capacity = capacity::search(load, era, o.replications, o.tolerance, &mut |p| {
+        progress(Progress::Capacity(p))
+    })?;
+    let mut requests: u64 = capacity.points.iter().map(|p| p.requests).sum();
+    let (cheapest, fragment) = if o.cheapest {
+        let space = Space::of(era, &o.ranges);
+        let c = cheapest::search(load, era, &space, o.target, o.replications, &mut |n, c| {
+            progress(Progress::Candidate(n, c))
+        })?;
+        requests += c.requests;
+        let fragment = c
+            .winner
+            .as_ref()
+            .map(|w| fragment(&space.apply(era, &w.config), &space, era));
+        (Some(c), fragment)
+    } else {
+        (None, None)
+    };
+    Ok(EraPlan {
+        era: era.label.clone(),
+        model: era.arch.model().into(),
+        cost: cost(era).0,
+        capacity,
+        cheapest,
+        fragment,
+        requests,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Plans every era in `eras`.
+pub fn plan(
+    scenario: &Scenario,
+    eras: &[&Era],
+    o: &Options,
+    progress: &mut dyn FnMut(&str, Progress<'_>),
+) -> Result<Plan, PlanError> {
+    let load = Load::new(scenario, o.steady)?;
+    let mut out = Vec::new();
+    for era in eras {
+        out.push(plan_era(&load, era, o, &mut |p| progress(&era.label, p))?);
+    }
+    Ok(Plan {
+        scenario: scenario.name.clone(),
+        replications: o.replications,
+        tolerance: o.tolerance,
+        steady: o.steady,
+        target_multiplier: o.target,
+        target_offered: load.offered(o.target),
+        unit: load.unit_name().into(),
+        target_source: o.target_source.clone(),
+        busiest_phase: load.busiest.name.clone(),
+        eras: out,
+    })
+}
+
+/// The keys of `[eras.<label>]` that give `winner` its configuration, as
+/// dotted keys to paste into the era's table (replacing those it has): the
+/// knobs, the prices that follow the cores and a dynamic pool's spares.
+pub fn fragment(winner: &Era, space: &Space, base: &Era) -> String {
+    let mut lines = vec![format!("[eras.{}]", toml_key(&winner.label))];
+    let host = |lines: &mut Vec<String>, key: &str, h: &lab_core::scenario::Host| {
+        lines.push(format!("{key}.cores = {}", h.cores));
+        if h.price_per_hour > 0.0 {
+            lines.push(format!("{key}.price_per_hour = {}", round(h.price_per_hour)));
+        }
+    };
+    match &winner.arch {
+        Architecture::Stone { host: h, .. } => host(&mut lines, "host", h),
+        Architecture::Bronze { web, db, .. } => {
+            host(&mut lines, "web", web);
+            host(&mut lines, "db", db);
+        }
+        Architecture::Silver(s) => {
+            lines.push(format!("nodes = {}", s.nodes));
+            host(&mut lines, "web", &s.web);
+            host(&mut lines, "db", &s.db);
+        }
+        Architecture::Gold(g) => {
+            lines.push(format!("nodes = {}", g.front.nodes));
+            host(&mut lines, "web", &g.front.web);
+            host(&mut lines, "db", &g.front.db);
+            for p in &g.services {
+                let k = format!("services.{}", toml_key(&p.service));
+                lines.push(format!("{k}.nodes = {}", p.nodes));
+                if space.knobs.contains(&Knob::ServiceCores(p.service.clone())) {
+                    host(&mut lines, &format!("{k}.host"), &p.host);
+                }
+            }
+        }
+    }
+    let fpm = &winner.arch.stack().fpm;
+    lines.push(format!("fpm.pm = \"{}\"", fpm.pm.name()));
+    lines.push(format!("fpm.max_children = {}", fpm.max_children));
+    if let ProcessManager::Dynamic {
+        start_servers,
+        min_spare_servers,
+        max_spare_servers,
+    } = &fpm.pm
+    {
+        lines.push(format!("fpm.start_servers = {start_servers}"));
+        lines.push(format!("fpm.min_spare_servers = {min_spare_servers}"));
+        lines.push(format!("fpm.max_spare_servers = {max_spare_servers}"));
+    }
+    lines.push(format!(
+        "mysql.max_connections = {}",
+        winner.arch.stack().mysql.max_connections
+    ));
+    let (was, unit) = cost(base);
+    let (now, _) = cost(winner);
+    format!(
+        "# The cheapest {} found: {} (as given: {}).\n# Set these keys in [eras.{}], replacing the ones it has.\n{}\n",
+        winner.label,
+        cheapest::money(now, unit),
+        cheapest::money(was, unit),
+        winner.label,
+        lines.join("\n")
+    )
+}
+
+fn round(v: f64) -> f64 {
+    (v * 1e6).round() / 1e6
+}
+
+/// A key as TOML needs it written: bare when it can be, quoted otherwise.
+fn toml_key(k: &str) -> String {
+    if !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        k.to_string()
+    } else {
+        format!("\"{}\"", k.replace('\\', "\\\\").replace('"', "\\\""))
+    }
+}
