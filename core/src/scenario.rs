@@ -214,6 +214,12 @@ impl Scenario {
             .collect();
         let remote = self.eras.iter().any(|e| e.arch.calls_are_remote());
         problems.extend(validate::work_problem(&self.traffic, &self.app, duration, remote));
+        if let Some(target) = self.plan.target {
+            problems.extend(
+                validate::target_work_problem(&self.traffic, &self.app, duration, remote, target)
+                    .map(|m| format!("plan.target in {}: {m}", self.file.display())),
+            );
+        }
         problems.extend(self.eras.iter().filter_map(|e| {
             e.check_work_problem(duration)
                 .map(|m| format!("era \"{}\": {m}", e.label))

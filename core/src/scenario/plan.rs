@@ -26,6 +26,11 @@ impl PlanSpec {
     pub const DEFAULT_TOLERANCE: f64 = 0.05;
     /// The most replications a point may take (as `lab run --replications`).
     pub const MAX_REPLICATIONS: u32 = 100;
+    /// `tolerance` lies within these shares: below a thousandth the
+    /// replications' noise is wider than the interval asked for, and past
+    /// a half the interval says little about where the capacity is.
+    pub const MIN_TOLERANCE: f64 = 0.001;
+    pub const MAX_TOLERANCE: f64 = 0.5;
 }
 
 impl Default for PlanSpec {

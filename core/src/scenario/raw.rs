@@ -33,6 +33,55 @@ pub struct RawScenario {
     pub eras: Opt<IndexMap<String, Field<toml::Table>>>,
     pub faults: Opt<Vec<Field<RawFault>>>,
     pub phases: Opt<Vec<Field<RawPhase>>>,
+    pub plan: Opt<RawPlan>,
+}
+
+/// `[plan]`: what `lab plan` asks of the scenario. Its sub-tables name the
+/// same machines and software as an era's, so that `fpm.max_children`
+/// reads as the key it ranges over.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPlan {
+    pub target: Opt<RawRate>,
+    pub replications: Opt<i64>,
+    pub tolerance: Opt<String>,
+    pub nodes: Opt<RawRange>,
+    pub host: Opt<RawPlanHost>,
+    pub web: Opt<RawPlanHost>,
+    pub db: Opt<RawPlanHost>,
+    pub fpm: Opt<RawPlanFpm>,
+    pub mysql: Opt<RawPlanMySql>,
+    pub services: Opt<RawPlanServices>,
+}
+
+/// A knob's range as written, `[min, max]`: its length is checked in
+/// validation, where the message can say what a range is.
+pub type RawRange = Vec<Field<i64>>;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPlanHost {
+    pub cores: Opt<RawRange>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPlanFpm {
+    pub max_children: Opt<RawRange>,
+    pub pm: Opt<Vec<Field<String>>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPlanMySql {
+    pub max_connections: Opt<RawRange>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPlanServices {
+    pub nodes: Opt<RawRange>,
+    pub cores: Opt<RawRange>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -303,5 +352,10 @@ tables!(
     RawMySql,
     RawNginx,
     RawFault,
-    RawPhase
+    RawPhase,
+    RawPlan,
+    RawPlanHost,
+    RawPlanFpm,
+    RawPlanMySql,
+    RawPlanServices
 );

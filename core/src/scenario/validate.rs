@@ -7,10 +7,11 @@ mod app;
 mod era;
 mod fault;
 mod phase;
-
-pub(super) use era::{host, stack};
+mod plan;
 mod traffic;
 
+pub(super) use era::{host, stack};
+pub(super) use plan::target_work_problem;
 pub(super) use traffic::work_problem;
 
 use std::path::Path;
@@ -21,7 +22,7 @@ use super::limits::{self, echo};
 use super::locate::{KeyPath, Locator};
 use super::raw::*;
 use super::units::{format_duration, parse_duration, parse_percent};
-use super::{App, LatencyObjective, Percentile, Phase, PlanSpec, Scenario, Slo, Stats};
+use super::{App, LatencyObjective, Percentile, Phase, Scenario, Slo, Stats};
 
 pub(in crate::scenario) struct Ctx<'a, 't> {
     loc: &'a Locator<'t>,
@@ -168,12 +169,28 @@ impl<'a, 't> Ctx<'a, 't> {
         noun: &str,
         names: &[(&str, T)],
     ) -> Option<Option<T>> {
+        match f {
+            None => Some(None),
+            Some(f) => {
+                self.given.insert(path.to_string());
+                self.pick(path, f, noun, names).map(Some)
+            }
+        }
+    }
+
+    /// [`Ctx::choice`] for a value that is there, such as one element of a
+    /// list of choices.
+    pub(super) fn pick<T: Clone>(
+        &mut self,
+        path: &KeyPath,
+        f: &Field<String>,
+        noun: &str,
+        names: &[(&str, T)],
+    ) -> Option<T> {
         let plain = one_of(names.iter().map(|(n, _)| format!("\"{}\"", name_of(n))));
-        let Some(text) = self.get_as(path, f, &plain)? else {
-            return Some(None);
-        };
+        let text = self.field(path, f, &plain)?;
         match names.iter().find(|(n, _)| name_of(n) == text) {
-            Some((_, v)) => Some(Some(v.clone())),
+            Some((_, v)) => Some(v.clone()),
             None => {
                 let noted = one_of(names.iter().map(|(n, _)| match n.split_once(" (") {
                     Some((n, note)) => format!("\"{n}\" ({note}"),
@@ -349,10 +366,17 @@ pub(super) fn validate(f: &Field<RawScenario>, file: &Path, loc: &Locator) -> Re
         }
     }
     let faults = fault::faults(&mut cx, &raw.faults, eras.as_mut(), duration);
+    let remote = eras.iter().flatten().any(|e| e.arch.calls_are_remote());
     if let (Some(t), Some(a), Some(d)) = (&traffic, &app, duration) {
-        let remote = eras.iter().flatten().any(|e| e.arch.calls_are_remote());
         traffic::work(&mut cx, t, a, d, remote);
     }
+    // Without the eras, whether calls are remote is unknown: the target's
+    // work is then not checked rather than checked wrong.
+    let run = match (&traffic, &app, duration, &eras) {
+        (Some(t), Some(a), Some(d), Some(_)) => Some((t, a, d, remote)),
+        _ => None,
+    };
+    let plan = plan::plan(&mut cx, &raw.plan, &raw.traffic, run);
     if let (Some(eras), Some(d)) = (&eras, duration) {
         for e in eras {
             if let Some(m) = e.check_work_problem(d) {
@@ -369,7 +393,7 @@ pub(super) fn validate(f: &Field<RawScenario>, file: &Path, loc: &Locator) -> Re
     else {
         unreachable!("every missing part reported a problem")
     };
-    let (Some(traffic), Some(eras), Some(()), Some(phases)) = (traffic, eras, faults, phases) else {
+    let (Some(traffic), Some(eras), Some(()), Some(phases), Some(plan)) = (traffic, eras, faults, phases, plan) else {
         unreachable!("every missing part reported a problem")
     };
     Ok(Scenario {
@@ -384,7 +408,7 @@ pub(super) fn validate(f: &Field<RawScenario>, file: &Path, loc: &Locator) -> Re
         app,
         eras,
         phases,
-        plan: PlanSpec::default(),
+        plan,
     })
 }
 

@@ -122,7 +122,7 @@ fn closed(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &RawTraffic) -> Option<Workloa
     })
 }
 
-fn rate(cx: &mut Ctx<'_, '_>, p: &KeyPath, r: &RawRate) -> Option<f64> {
+pub(super) fn rate(cx: &mut Ctx<'_, '_>, p: &KeyPath, r: &RawRate) -> Option<f64> {
     let parsed = match r {
         RawRate::PerSecond(v) => check_rate(*v),
         RawRate::Text(t) => parse_rate(t),
@@ -368,6 +368,21 @@ pub(super) fn work(cx: &mut Ctx<'_, '_>, traffic: &Traffic, app: &App, duration:
 /// call and branch is a request of its own and weighs as
 /// [`limits::CALL_STEPS`] steps.
 pub(in super::super) fn work_problem(traffic: &Traffic, app: &App, duration: u64, remote: bool) -> Option<String> {
+    let how = match traffic.workload {
+        Workload::Open(_) => "a lower rate or a shorter duration",
+        Workload::Closed { .. } => "fewer users, a longer think time or a shorter duration",
+    };
+    work_problem_fixed_by(traffic, app, duration, remote, how)
+}
+
+/// [`work_problem`], whose message ends "use {how}".
+pub(super) fn work_problem_fixed_by(
+    traffic: &Traffic,
+    app: &App,
+    duration: u64,
+    remote: bool,
+    how: &str,
+) -> Option<String> {
     let requests = traffic.expected_requests(duration);
     let steps: f64 = traffic
         .mean_mix(duration)
@@ -381,10 +396,6 @@ pub(in super::super) fn work_problem(traffic: &Traffic, app: &App, duration: u64
     if work.is_finite() && work <= limits::MAX_WORK {
         return None;
     }
-    let how = match traffic.workload {
-        Workload::Open(_) => "a lower rate or a shorter duration",
-        Workload::Closed { .. } => "fewer users, a longer think time or a shorter duration",
-    };
     let fits = (duration as f64 * limits::MAX_WORK / work) as u64;
     Some(format!(
         "this run would simulate about {requests:.2e} requests of {steps:.1} steps each in {} ({work:.2e} steps); one era may simulate at most {:.0e}: use {how} (the same traffic fits in about {})",
