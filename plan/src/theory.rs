@@ -8,12 +8,18 @@
 //!   probability of waiting (Erlang C, through the Erlang B recursion), the
 //!   law of the response time W + S, and the largest arrival rate whose
 //!   response-time quantiles stay within the SLO;
+//! - [`mva`] answers for a closed model (users who think): exact mean-value
+//!   analysis with a load-dependent station.
 //!
 //! Sources: A. K. Erlang (1917) for the formulas B and C; L. Kleinrock,
 //! *Queueing Systems, Vol. 1* (1975), §3.5 for M/M/c and its waiting-time
 //! law; M. Reiser and S. S. Lavenberg, "Mean-Value Analysis of Closed
 //! Multichain Queuing Networks", J. ACM 27(2), 1980, for MVA with
 //! marginal probabilities at load-dependent stations.
+
+mod mva;
+
+pub use mva::mva;
 
 use lab_core::scenario::{Architecture, DistKind, Era, Nginx, Overhead, ProcessManager, Scenario, Slo, Step, Workload};
 
