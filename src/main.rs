@@ -13,6 +13,7 @@ mod compare;
 mod drive;
 mod gauges;
 mod measure;
+mod plan;
 mod real;
 mod run;
 
@@ -36,6 +37,8 @@ struct Cli {
 enum Command {
     /// Simulate a scenario's eras, print a summary and write a report
     Run(RunArgs),
+    /// Find each era's capacity, its bottleneck and the cheapest configuration that meets a target
+    Plan(PlanArgs),
     /// Send a scenario's traffic to a running server (goose) and report what the clients measured
     Drive(DriveArgs),
     /// Validate a scenario file, summarise it, show each era's effective
@@ -105,6 +108,42 @@ pub struct RunArgs {
 /// The most replications a run takes: enough for an interval a tenth of
 /// the spread; more belongs in several runs.
 pub const MAX_REPLICATIONS: u32 = 100;
+
+#[derive(Args)]
+pub struct PlanArgs {
+    /// The scenario file (TOML), with an [slo] to plan for
+    pub scenario: PathBuf,
+    /// Plan only this era (by its label in the scenario); repeat for several
+    #[arg(long = "era", value_name = "ERA")]
+    pub eras: Vec<String>,
+    /// Report folder [default: out/<scenario name>-plan]
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
+    /// The peak arrival rate the cheapest configuration must carry, e.g.
+    /// 5000/s (the profile scaled to peak there) [default: [plan] target,
+    /// else the scenario's own traffic]
+    #[arg(long, allow_hyphen_values = true, value_parser = parse_target)]
+    pub target: Option<f64>,
+    /// Plan for a steady rate at the profile's peak instead of the profile
+    #[arg(long)]
+    pub steady: bool,
+    /// Seeds run at each load and configuration [default: [plan] replications, else 5]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=MAX_REPLICATIONS as i64))]
+    pub replications: Option<u32>,
+    /// The capacity search stops once its interval is narrower than this
+    /// share of it, e.g. 5% [default: [plan] tolerance, else 5%]
+    #[arg(long, allow_hyphen_values = true, value_parser = parse_tolerance)]
+    pub tolerance: Option<f64>,
+    /// Find the capacity only, not the cheapest configuration
+    #[arg(long)]
+    pub capacity_only: bool,
+    /// Override the scenario's seed (a whole number from 0)
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_seed)]
+    pub seed: Option<u64>,
+    /// Print nothing but errors
+    #[arg(long, short)]
+    pub quiet: bool,
+}
 
 #[derive(Args)]
 pub struct DriveArgs {
@@ -190,6 +229,32 @@ fn parse_rate(s: &str) -> Result<f64, String> {
     }
 }
 
+fn parse_target(s: &str) -> Result<f64, String> {
+    let r = lab_core::scenario::units::parse_rate(s)?;
+    if r > 0.0 && r <= lab_core::scenario::limits::MAX_RATE_PER_SECOND {
+        Ok(r)
+    } else {
+        Err(format!(
+            "a target is a peak arrival rate above 0/s and at most {:.0e}/s",
+            lab_core::scenario::limits::MAX_RATE_PER_SECOND
+        ))
+    }
+}
+
+fn parse_tolerance(s: &str) -> Result<f64, String> {
+    use lab_core::scenario::PlanSpec;
+    let t = lab_core::scenario::units::parse_percent(s)?;
+    if (PlanSpec::MIN_TOLERANCE..=PlanSpec::MAX_TOLERANCE).contains(&t) {
+        Ok(t)
+    } else {
+        Err(format!(
+            "a tolerance is from {}% to {}% of the capacity",
+            PlanSpec::MIN_TOLERANCE * 100.0,
+            PlanSpec::MAX_TOLERANCE * 100.0
+        ))
+    }
+}
+
 fn parse_duration(s: &str) -> Result<u64, String> {
     match lab_core::scenario::units::parse_duration(s)? {
         0 => Err("a run must be longer than 0s".into()),
@@ -226,7 +291,7 @@ impl std::error::Error for UsageError {}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if matches!(cli.command, Command::Run(_) | Command::Check { .. }) {
+    if matches!(cli.command, Command::Run(_) | Command::Check { .. } | Command::Plan(_)) {
         // `lab check x.toml | head` should stop quietly as other tools do,
         // not panic on a closed stdout. Only the commands that open no
         // socket: a peer closing one must stay an error, not a signal.
@@ -238,6 +303,7 @@ fn main() -> ExitCode {
     }
     let result = match cli.command {
         Command::Run(args) => run::run(&args).map(|slo_ok| if slo_ok || !args.check_slo { 0 } else { SLO_FAILED }),
+        Command::Plan(args) => plan::plan(&args).map(|()| 0),
         Command::Drive(args) => {
             drive::drive(&args).map(|slo_ok| if slo_ok || !args.check_slo { 0 } else { SLO_FAILED })
         }

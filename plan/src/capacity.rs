@@ -12,7 +12,7 @@
 //! and lower ends of the SLO load's 95 % interval cross 1: the loads a
 //! different set of seeds could call the capacity.
 
-use lab_core::scenario::Era;
+use lab_core::scenario::{Era, PlanSpec};
 use serde::Serialize;
 
 use crate::PlanError;
@@ -29,6 +29,15 @@ pub const MAX_REQUESTS_PER_RUN: f64 = 20e6;
 /// Points the bisection may add after bracketing: the interval halves
 /// with each, so ten is a thousandth of the bracket.
 pub const MAX_BISECTIONS: usize = 10;
+/// How many times the plan's replications the points around the capacity
+/// may get when the seeds leave its interval wider than the tolerance.
+pub const MORE_REPLICATIONS: u32 = 8;
+/// Points a search runs at most, re-runs not counted.
+pub const MAX_POINTS: usize = 40;
+/// How much more room the bottleneck gets to show the next one: at 1.5×
+/// the load, four times the room leaves it busy 40 % of what it was, so
+/// what saturates then is something else.
+pub const RELIEF: u32 = 4;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Capacity {
@@ -67,8 +76,8 @@ pub struct Capacity {
 pub enum Bound {
     /// The interval is narrower than the tolerance.
     Converged,
-    /// The bisection ran out before the replications' noise allowed an
-    /// interval that narrow: more replications would narrow it.
+    /// Even with [`MORE_REPLICATIONS`] times the replications around the
+    /// capacity, the seeds leave its interval wider than the tolerance.
     Wide,
     /// The SLO still held at the largest load a plan may simulate.
     AtLeast,
@@ -76,11 +85,11 @@ pub enum Bound {
     Below,
 }
 
-/// The bottleneck after the first is relieved: the knob doubled and the
-/// load raised again.
+/// The bottleneck after the first is relieved: the knob behind it
+/// [`RELIEF`] times larger and the load raised again.
 #[derive(Clone, Debug, Serialize)]
 pub struct Next {
-    /// What was doubled: `db.cores = 8`.
+    /// What was relieved: `db.cores = 16`.
     pub relieved: String,
     /// What saturated then (`None`: nothing did at that load).
     pub bottleneck: Option<Bottleneck>,
@@ -98,86 +107,83 @@ pub fn search(
 ) -> Result<Capacity, PlanError> {
     let max_m = (MAX_REQUESTS_PER_RUN / load.requests(1.0).max(1.0)).max(MIN_MULTIPLIER);
     let mut points: Vec<Point> = Vec::new();
-    let mut eval = |m: f64, points: &mut Vec<Point>| -> Result<bool, PlanError> {
-        let p = evaluate(load, era, m, replications)?;
+    let mut run = |m: f64, reps: u32| -> Result<Point, PlanError> {
+        let p = evaluate(load, era, m, reps)?;
         progress(&p);
-        let holds = p.holds();
-        points.push(p);
-        Ok(holds)
+        Ok(p)
     };
-    // Bracket the crossing.
-    let mut m = 1.0f64.min(max_m);
-    let (mut lo, mut hi);
-    let mut bound = Bound::Converged;
-    if eval(m, &mut points)? {
-        lo = m;
-        loop {
-            if m >= max_m {
-                hi = f64::INFINITY;
-                bound = Bound::AtLeast;
-                break;
-            }
-            m = (m * 2.0).min(max_m);
-            if eval(m, &mut points)? {
-                lo = m;
-            } else {
-                hi = m;
-                break;
-            }
+    let most = (replications * MORE_REPLICATIONS).min(PlanSpec::MAX_REPLICATIONS);
+    let mut reps = replications;
+    let mut bisections = 0;
+    points.push(run(1.0f64.min(max_m), reps)?);
+    // Each turn adds a point or more seeds where the answer is decided,
+    // until the interval is narrow enough or cannot be made so. More seeds
+    // can move a point across the line, so the bracket is found afresh
+    // each turn.
+    let bound = loop {
+        if points.len() > MAX_POINTS {
+            break Bound::Wide;
         }
-    } else {
-        hi = m;
-        loop {
-            if m <= MIN_MULTIPLIER {
-                lo = 0.0;
-                bound = Bound::Below;
-                break;
+        points.sort_by(|a, b| a.multiplier.total_cmp(&b.multiplier));
+        let fail = points.iter().position(|p| !p.holds());
+        let lo = fail.map_or(points.last(), |i| i.checked_sub(1).map(|j| &points[j]));
+        let hi = fail.map(|i| &points[i]);
+        let next = match (lo, hi) {
+            (None, Some(h)) if h.multiplier <= MIN_MULTIPLIER => break Bound::Below,
+            (None, Some(h)) => (h.multiplier / 2.0).max(MIN_MULTIPLIER),
+            (Some(l), None) if l.multiplier >= max_m => break Bound::AtLeast,
+            (Some(l), None) => (l.multiplier * 2.0).min(max_m),
+            (Some(l), Some(h)) if h.multiplier / l.multiplier - 1.0 > tolerance / 2.0 && bisections < MAX_BISECTIONS => {
+                bisections += 1;
+                (l.multiplier * h.multiplier).sqrt()
             }
-            m = (m / 2.0).max(MIN_MULTIPLIER);
-            if eval(m, &mut points)? {
-                lo = m;
-                break;
+            (Some(_), Some(_)) => {
+                let (est, low, high) = crossing(&points);
+                if high - low <= tolerance * est {
+                    break Bound::Converged;
+                }
+                if reps >= most {
+                    break Bound::Wide;
+                }
+                // The seeds' share of the interval: more replications at
+                // the points that decide it (the first ones again, so that
+                // the points stay comparable).
+                reps = (reps * 2).min(most);
+                let from = points.iter().rposition(|p| p.multiplier <= low).unwrap_or(0);
+                let to = (points.iter())
+                    .position(|p| p.multiplier >= high)
+                    .unwrap_or(points.len() - 1);
+                for i in from..=to {
+                    points[i] = run(points[i].multiplier, reps)?;
+                }
+                continue;
             }
-            hi = m;
+            (None, None) => unreachable!("a plan runs one point before it looks"),
+        };
+        points.push(run(next, reps)?);
+    };
+    // The interval comes from the search's points only: the curve's
+    // points below add shape, not precision.
+    let (multiplier, low, high) = match bound {
+        Bound::AtLeast => {
+            let m = points.last().map_or(max_m, |p| p.multiplier);
+            (m, m, f64::INFINITY)
         }
-    }
-    if bound == Bound::Converged {
-        for _ in 0..MAX_BISECTIONS {
-            let (est, low, high) = crossing(&points);
-            let narrow = (high - low) <= tolerance * est;
-            if narrow && hi / lo - 1.0 <= tolerance {
-                break;
-            }
-            let mid = (lo * hi).sqrt();
-            if eval(mid, &mut points)? {
-                lo = mid;
-            } else {
-                hi = mid;
-            }
-        }
-        let (est, low, high) = crossing(&points);
-        if high - low > tolerance * est {
-            bound = Bound::Wide;
-        }
-    }
+        Bound::Below => (0.0, 0.0, MIN_MULTIPLIER),
+        _ => crossing(&points),
+    };
     // The curve's shape below the capacity, where the search did not go.
     let top = match bound {
-        Bound::AtLeast => lo,
         Bound::Below => MIN_MULTIPLIER,
-        _ => crossing(&points).0,
+        _ => multiplier,
     };
     for f in [0.25, 0.5, 0.75, 0.9] {
         let m = top * f;
         if m >= MIN_MULTIPLIER && !points.iter().any(|p| (p.multiplier / m - 1.0).abs() < 0.05) {
-            eval(m, &mut points)?;
+            points.push(run(m, replications)?);
         }
     }
     points.sort_by(|a, b| a.multiplier.total_cmp(&b.multiplier));
-    let (multiplier, low, high) = match bound {
-        Bound::AtLeast => (lo, lo, f64::INFINITY),
-        Bound::Below => (0.0, 0.0, MIN_MULTIPLIER),
-        _ => crossing(&points),
-    };
     let within = points
         .iter()
         .rev()
@@ -251,14 +257,14 @@ pub fn knob_for(gauge: &str, era: &Era) -> Option<Knob> {
     }
 }
 
-/// Doubles what `b` names and runs the era again at half as much load
-/// again as the point that failed: what saturates then is the next
-/// bottleneck.
+/// Gives what `b` names [`RELIEF`] times its room and runs the era again
+/// at half as much load again as the point that failed: what saturates
+/// then is the next bottleneck.
 fn relieve(load: &Load, era: &Era, b: &Bottleneck, at: f64, replications: u32) -> Result<Option<Next>, PlanError> {
     let Some(knob) = knob_for(&b.gauge, era) else {
         return Ok(None);
     };
-    let v = knob.current(era).max(1) * 2;
+    let v = knob.current(era).max(1) * RELIEF;
     let space = Space {
         knobs: vec![knob.clone()],
         values: vec![vec![v]],

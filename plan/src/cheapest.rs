@@ -13,16 +13,17 @@
 //!   busiest phase's mean rate, without queueing or randomness, is not run;
 //! - a saturated resource cannot be fixed by adding another: when a run
 //!   fails with a CPU saturated, every candidate with no more of that CPU
-//!   fails too; with the workers (or the connections) saturated, every
-//!   candidate on the same hosts with no more workers (connections).
+//!   fails too; with the workers saturated, every candidate on the same
+//!   hosts and `pm` with no more workers; with the connections, every one
+//!   on the same hosts, `pm` and workers with no more connections.
 
-use lab_core::scenario::{Era, Workload};
+use lab_core::scenario::{Architecture, Era, Workload};
 use lab_core::sizing;
 use serde::Serialize;
 
 use crate::PlanError;
 use crate::capacity::knob_for;
-use crate::knobs::{Config, Knob, Space, cost};
+use crate::knobs::{Config, Knob, Pricing, Space, cost};
 use crate::load::Load;
 use crate::point::{Bottleneck, Interval, Point, evaluate, role};
 
@@ -81,12 +82,13 @@ pub struct Cheapest {
 enum Rule {
     /// Every candidate with at most this much of a CPU role fails.
     Cpu { role: String, room: f64 },
-    /// On these hosts, at most this many workers (or connections) fail.
+    /// With the knobs `same` at `values`, at most `at_most` of knob
+    /// `knob` (the workers, or the connections) fails.
     Free {
-        hardware: Vec<u32>,
+        same: Vec<usize>,
+        values: Vec<u32>,
         knob: usize,
         at_most: u32,
-        rest: Vec<u32>,
     },
 }
 
@@ -101,29 +103,37 @@ pub fn search(
     progress: &mut dyn FnMut(usize, &Candidate),
 ) -> Result<Cheapest, PlanError> {
     let scenario = load.at(multiplier);
-    let rank: Vec<Vec<u32>> = space.values.clone();
-    let position = |c: &Config| -> Vec<usize> {
-        c.iter()
-            .zip(&rank)
-            .map(|(v, vals)| vals.iter().position(|x| x == v).unwrap_or(0))
-            .collect()
+    let pricing = Pricing::of(era, space);
+    let (hardware, free) = space.split();
+    // Hosts in order of cost (then of their values' places in the ranges);
+    // on each, the software settings in their order. Cost depends on the
+    // hosts only, so this is the order of the whole grid by cost.
+    let full = |hw: &[u32], sw: &[u32]| -> Config {
+        let mut c = vec![0; space.knobs.len()];
+        hardware.iter().zip(hw).for_each(|(&i, &v)| c[i] = v);
+        free.iter().zip(sw).for_each(|(&i, &v)| c[i] = v);
+        c
     };
-    let mut order: Vec<(f64, Vec<usize>, Config, Era)> = space
-        .all()
+    let place = |i: usize, v: u32| space.values[i].iter().position(|&x| x == v).unwrap_or(0);
+    let mut hosts: Vec<(f64, Vec<usize>, Vec<u32>)> = space
+        .product(&hardware)
         .into_iter()
-        .map(|c| {
-            let e = space.apply(era, &c);
-            (cost(&e).0, position(&c), c, e)
+        .map(|hw| {
+            let c = full(&hw, &vec![0; free.len()]);
+            let places = hardware.iter().zip(&hw).map(|(&i, &v)| place(i, v)).collect();
+            (pricing.cost(&c), places, hw)
         })
         .collect();
-    order.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+    hosts.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+    let software = space.product(&free);
     let cost_unit = cost(era).1.to_string();
     let busiest_rate = match &scenario.traffic.workload {
         Workload::Open(p) => Some(p.mean_rate(load.busiest.from, load.busiest.to)),
         Workload::Closed { .. } => None,
     };
-    let hardware: Vec<usize> = (0..space.knobs.len()).filter(|&i| !space.knobs[i].free()).collect();
-    let hw = |c: &Config| hardware.iter().map(|&i| c[i]).collect::<Vec<u32>>();
+    // The bound's demands do not depend on the knobs (speeds, round trips
+    // and the mix do), so they are read once.
+    let demand = sizing::demand(&scenario, era);
 
     let mut rules: Vec<Rule> = Vec::new();
     let mut out = Cheapest {
@@ -142,65 +152,69 @@ pub fn search(
         requests: 0,
     };
     let mut failed: Vec<Candidate> = Vec::new();
-    for (price, _, config, candidate) in &order {
-        if out.alternatives.len() >= ALTERNATIVES {
+    'hosts: for (price, _, hw) in &hosts {
+        if out.alternatives.len() >= ALTERNATIVES || out.stopped.is_some() {
             break;
         }
-        if let Some(w) = &out.winner
-            && (hw(&w.config) == hw(config) || out.alternatives.iter().any(|a| hw(&a.config) == hw(config)))
-        {
-            continue;
-        }
-        if let Some(rate) = busiest_rate
-            && over_bound(&scenario, candidate, rate)
-        {
-            out.skipped_by_bound += 1;
-            continue;
-        }
-        if rules.iter().any(|r| ruled_out(r, space, config, &hw(config), era)) {
-            out.skipped_by_saturation += 1;
-            continue;
-        }
-        if out.evaluated >= MAX_EVALUATIONS {
-            out.stopped = Some(format!(
-                "stopped after {MAX_EVALUATIONS} configurations: narrow the [plan] ranges"
-            ));
-            break;
-        }
-        let p = evaluate(load, candidate, multiplier, replications)?;
-        out.evaluated += 1;
-        out.requests += p.requests;
-        let mut c = candidate_of(space, config, *price, &p);
-        if c.meets {
-            if out.winner.is_none() {
-                c.why = "cheapest".into();
-                out.winner = Some(c.clone());
-            } else {
-                let w = out.winner.as_ref().unwrap();
-                c.why = format!(
-                    "costs {} more{}",
-                    money(c.cost - w.cost, &out.cost_unit),
-                    if c.slo_load.mean < w.slo_load.mean {
-                        format!(
-                            " for more margin (SLO load {:.2} against {:.2})",
-                            c.slo_load.mean, w.slo_load.mean
-                        )
-                    } else {
-                        String::new()
-                    }
-                );
-                out.alternatives.push(c.clone());
+        for sw in &software {
+            let config = full(hw, sw);
+            if let Some(rate) = busiest_rate
+                && over_bound(space, &config, era, &demand, rate)
+            {
+                out.skipped_by_bound += 1;
+                continue;
             }
-        } else {
+            if rules.iter().any(|r| ruled_out(r, space, &config, era)) {
+                out.skipped_by_saturation += 1;
+                continue;
+            }
+            if out.evaluated >= MAX_EVALUATIONS {
+                out.stopped = Some(format!(
+                    "stopped after {MAX_EVALUATIONS} configurations: narrow the [plan] ranges"
+                ));
+                break 'hosts;
+            }
+            let candidate = space.apply(era, &config);
+            let p = evaluate(load, &candidate, multiplier, replications)?;
+            out.evaluated += 1;
+            out.requests += p.requests;
+            let mut c = candidate_of(space, &config, *price, &p);
+            if c.meets {
+                match &out.winner {
+                    None => {
+                        c.why = "cheapest".into();
+                        out.winner = Some(c.clone());
+                    }
+                    Some(w) => {
+                        c.why = format!(
+                            "costs {} more{}",
+                            money(c.cost - w.cost, &out.cost_unit),
+                            if c.slo_load.mean < w.slo_load.mean {
+                                format!(
+                                    " for more margin (SLO load {:.2} against {:.2})",
+                                    c.slo_load.mean, w.slo_load.mean
+                                )
+                            } else {
+                                String::new()
+                            }
+                        );
+                        out.alternatives.push(c.clone());
+                    }
+                }
+                progress(out.evaluated, &c);
+                // The leanest settings on these hosts are found: the
+                // alternatives are on other hosts.
+                continue 'hosts;
+            }
             c.why = miss(&c);
-            if let Some(rule) = learn(space, config, &hw(config), candidate, c.bottleneck.as_ref()) {
+            if let Some(rule) = learn(space, &config, &candidate, c.bottleneck.as_ref()) {
                 rules.push(rule);
             }
             if out.winner.is_none() {
                 failed.push(c.clone());
             }
+            progress(out.evaluated, &c);
         }
-        progress(out.evaluated, &c);
     }
     if out.winner.is_none() && out.stopped.is_none() {
         out.stopped = Some("no configuration within the ranges meets the target".into());
@@ -254,17 +268,19 @@ pub fn money(v: f64, unit: &str) -> String {
 
 /// The bound of the module's doc: some resource would be busy all the
 /// time at `rate` on average, before any queueing.
-fn over_bound(s: &lab_core::Scenario, era: &Era, rate: f64) -> bool {
-    let d = sizing::demand(s, era);
-    let nodes = f64::from(Knob::Nodes.current(era).max(1));
-    let (web_cores, db_cores) = match &era.arch {
-        lab_core::scenario::Architecture::Stone { host, .. } => (host.cores, 0),
-        _ => (Knob::WebCores.current(era), Knob::DbCores.current(era)),
+fn over_bound(space: &Space, config: &Config, era: &Era, d: &sizing::Demand, rate: f64) -> bool {
+    let get = |k: &Knob| f64::from(space.get(config, k).unwrap_or_else(|| k.current(era)));
+    let nodes = match &era.arch {
+        Architecture::Silver(_) | Architecture::Gold(_) => get(&Knob::Nodes),
+        _ => 1.0,
     };
-    let workers = f64::from(era.arch.stack().fpm.max_children) * nodes;
-    rate * d.web_cpu >= f64::from(web_cores) * nodes
-        || (db_cores > 0 && rate * d.db_cpu >= f64::from(db_cores))
-        || rate * d.hold >= workers
+    let (web_cores, db_cores) = match &era.arch {
+        Architecture::Stone { .. } => (get(&Knob::HostCores), 0.0),
+        _ => (get(&Knob::WebCores), get(&Knob::DbCores)),
+    };
+    rate * d.web_cpu >= web_cores * nodes
+        || (db_cores > 0.0 && rate * d.db_cpu >= db_cores)
+        || rate * d.hold >= get(&Knob::MaxChildren) * nodes
 }
 
 /// How much of a CPU role a candidate has: cores times hosts.
@@ -285,7 +301,7 @@ fn cpu_room(space: &Space, config: &Config, era: &Era, role: &str) -> Option<f64
     }
 }
 
-fn learn(space: &Space, config: &Config, hardware: &[u32], era: &Era, b: Option<&Bottleneck>) -> Option<Rule> {
+fn learn(space: &Space, config: &Config, era: &Era, b: Option<&Bottleneck>) -> Option<Rule> {
     let b = b?;
     let r = role(&b.gauge);
     if r.ends_with(".cpu") && !r.starts_with("lb") {
@@ -299,32 +315,33 @@ fn learn(space: &Space, config: &Config, hardware: &[u32], era: &Era, b: Option<
         return None;
     }
     let i = space.knobs.iter().position(|k| *k == knob)?;
-    let rest = (0..config.len())
-        .filter(|&j| j != i && space.knobs[j].free())
-        .map(|j| config[j])
+    // What else must match: the hosts, and the pool's manager (a dynamic
+    // pool that forks too slowly is not a static one); for connections,
+    // the workers that ask for them too.
+    let same: Vec<usize> = (0..config.len())
+        .filter(|&j| {
+            j != i
+                && (!space.knobs[j].free()
+                    || space.knobs[j] == Knob::Pm
+                    || (knob == Knob::MaxConnections && space.knobs[j] == Knob::MaxChildren))
+        })
         .collect();
     Some(Rule::Free {
-        hardware: hardware.to_vec(),
+        values: same.iter().map(|&j| config[j]).collect(),
+        same,
         knob: i,
         at_most: config[i],
-        rest,
     })
 }
 
-fn ruled_out(rule: &Rule, space: &Space, config: &Config, hardware: &[u32], era: &Era) -> bool {
+fn ruled_out(rule: &Rule, space: &Space, config: &Config, era: &Era) -> bool {
     match rule {
         Rule::Cpu { role, room } => cpu_room(space, config, era, role).is_some_and(|h| h <= *room),
         Rule::Free {
-            hardware: hw,
+            same,
+            values,
             knob,
             at_most,
-            rest,
-        } => {
-            let others: Vec<u32> = (0..config.len())
-                .filter(|&j| j != *knob && space.knobs[j].free())
-                .map(|j| config[j])
-                .collect();
-            hw == hardware && &others == rest && config[*knob] <= *at_most
-        }
+        } => config[*knob] <= *at_most && same.iter().zip(values).all(|(&j, v)| config[j] == *v),
     }
 }

@@ -248,6 +248,30 @@ impl Space {
         out
     }
 
+    /// The knobs that change the price, and those that do not, by index.
+    pub fn split(&self) -> (Vec<usize>, Vec<usize>) {
+        (0..self.knobs.len()).partition(|&i| !self.knobs[i].free())
+    }
+
+    /// Every combination of the values of the knobs at `indices`, in the
+    /// order the search tries them (the first knob slowest).
+    pub fn product(&self, indices: &[usize]) -> Vec<Vec<u32>> {
+        let mut out: Vec<Vec<u32>> = vec![Vec::new()];
+        for &i in indices {
+            out = out
+                .into_iter()
+                .flat_map(|c| {
+                    self.values[i].iter().map(move |&v| {
+                        let mut c = c.clone();
+                        c.push(v);
+                        c
+                    })
+                })
+                .collect();
+        }
+        out
+    }
+
     /// `era` with `config` written in.
     pub fn apply(&self, era: &Era, config: &Config) -> Era {
         let mut e = era.clone();
@@ -283,6 +307,92 @@ pub fn cost(era: &Era) -> (f64, &'static str) {
         (price, "/h")
     } else {
         (t.hosts.iter().map(|h| f64::from(h.cores)).sum(), " cores")
+    }
+}
+
+/// What a configuration costs, from its values alone: a host's price is
+/// linear in its cores, so an era's cost is a constant (the balancers) and,
+/// for each priced tier, the price of a core times cores times hosts.
+pub struct Pricing {
+    fixed: f64,
+    tiers: Vec<Tier>,
+}
+
+/// Price of a core, the knob (or value) giving each host's cores and the
+/// knob (or value) giving the hosts.
+struct Tier {
+    per_core: f64,
+    cores: (Option<usize>, u32),
+    hosts: (Option<usize>, u32),
+}
+
+impl Pricing {
+    pub fn of(era: &Era, space: &Space) -> Pricing {
+        let priced = cost(era).1 == "/h";
+        let per_core = |h: &Host| if priced { h.price_per_hour / f64::from(h.cores.max(1)) } else { 1.0 };
+        let at = |k: &Knob| (space.knobs.iter().position(|x| x == k), k.current(era));
+        let one = (None, 1);
+        let mut tiers = Vec::new();
+        match &era.arch {
+            Architecture::Stone { host, .. } => tiers.push(Tier {
+                per_core: per_core(host),
+                cores: at(&Knob::HostCores),
+                hosts: one,
+            }),
+            Architecture::Bronze { web, db, .. } => {
+                tiers.push(Tier {
+                    per_core: per_core(web),
+                    cores: at(&Knob::WebCores),
+                    hosts: one,
+                });
+                tiers.push(Tier {
+                    per_core: per_core(db),
+                    cores: at(&Knob::DbCores),
+                    hosts: one,
+                });
+            }
+            Architecture::Silver(_) | Architecture::Gold(_) => {
+                let (web, db) = match &era.arch {
+                    Architecture::Silver(x) => (&x.web, &x.db),
+                    Architecture::Gold(g) => (&g.front.web, &g.front.db),
+                    _ => unreachable!(),
+                };
+                tiers.push(Tier {
+                    per_core: per_core(web),
+                    cores: at(&Knob::WebCores),
+                    hosts: at(&Knob::Nodes),
+                });
+                tiers.push(Tier {
+                    per_core: per_core(db),
+                    cores: at(&Knob::DbCores),
+                    hosts: one,
+                });
+                if let Architecture::Gold(g) = &era.arch {
+                    for p in &g.services {
+                        tiers.push(Tier {
+                            per_core: per_core(&p.host),
+                            cores: at(&Knob::ServiceCores(p.service.clone())),
+                            hosts: at(&Knob::ServiceNodes(p.service.clone())),
+                        });
+                    }
+                }
+            }
+        }
+        let mut pricing = Pricing { fixed: 0.0, tiers };
+        let current: Config = space.knobs.iter().map(|k| k.current(era)).collect();
+        pricing.fixed = cost(era).0 - pricing.cost(&current);
+        pricing
+    }
+
+    /// The configuration's cost an hour (or its cores), in [`cost`]'s unit.
+    pub fn cost(&self, config: &[u32]) -> f64 {
+        let value = |(knob, own): (Option<usize>, u32)| f64::from(knob.map_or(own, |i| config[i]));
+        self.fixed
+            + self
+                .tiers
+                .iter()
+                .map(|t| t.per_core * value(t.cores) * value(t.hosts))
+                .sum::<f64>()
     }
 }
 
