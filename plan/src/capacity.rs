@@ -36,10 +36,13 @@ pub struct Capacity {
     pub multiplier: f64,
     /// The 95 % interval of the multiplier.
     pub low: f64,
+    /// Infinite for [`Bound::AtLeast`]: written `null` in JSON.
+    #[serde(serialize_with = "finite_or_null")]
     pub high: f64,
     /// The same as offered load (peak arrivals per second, or users).
     pub offered: f64,
     pub offered_low: f64,
+    #[serde(serialize_with = "finite_or_null")]
     pub offered_high: f64,
     /// `/s` or ` users`.
     pub unit: String,
@@ -86,6 +89,13 @@ pub struct Next {
     pub bottleneck: Option<Bottleneck>,
     pub sentence: String,
     pub multiplier: f64,
+}
+
+/// A bound that may be infinite, as JSON can write it: `null` for no
+/// bound (serde_json would write any non-finite number as `null` too, but
+/// silently; here the schema says so).
+pub(crate) fn finite_or_null<S: serde::Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+    if v.is_finite() { s.serialize_f64(*v) } else { s.serialize_none() }
 }
 
 /// Searches the capacity of `era` under `load`.

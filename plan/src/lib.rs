@@ -30,6 +30,7 @@ mod era_plan;
 mod knobs;
 mod load;
 mod point;
+pub mod report;
 
 pub use capacity::Capacity;
 pub use cheapest::{Candidate, Cheapest};
