@@ -95,7 +95,11 @@ pub struct Next {
 /// bound (serde_json would write any non-finite number as `null` too, but
 /// silently; here the schema says so).
 pub(crate) fn finite_or_null<S: serde::Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
-    if v.is_finite() { s.serialize_f64(*v) } else { s.serialize_none() }
+    if v.is_finite() {
+        s.serialize_f64(*v)
+    } else {
+        s.serialize_none()
+    }
 }
 
 /// Searches the capacity of `era` under `load`.

@@ -157,17 +157,20 @@ fn percentile_name(p: Percentile) -> &'static str {
 }
 
 /// An offered load as people read it: `2,710` (thousands apart), `45.5`,
-/// `0.75`; a load so small that whole numbers would round it away keeps
-/// three figures.
+/// `0.75`, `50`; a load so small that whole numbers would round it away
+/// keeps its decimals.
 pub(crate) fn load(v: f64) -> String {
     if !v.is_finite() {
         "∞".into()
     } else if v >= 100.0 {
         thousands(v)
-    } else if v >= 10.0 {
-        format!("{v:.1}")
     } else {
-        format!("{v:.2}")
+        let s = if v >= 10.0 {
+            format!("{v:.1}")
+        } else {
+            format!("{v:.2}")
+        };
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
     }
 }
 
@@ -245,8 +248,14 @@ steps = [{ cpu = "exp(mean = 10ms)" }]
         assert!(html.contains("Era: stone"), "era section");
         assert!(html.contains(&capacity_figure(&e.capacity)), "capacity figure");
         let fragment = e.fragment.as_ref().expect("a configuration meets 50/s");
-        assert!(html.contains(&lab_reports::html::escape(fragment)), "fragment in a <pre>");
-        assert_eq!(std::fs::read_to_string(dir.path().join("stone.toml")).unwrap(), *fragment);
+        assert!(
+            html.contains(&lab_reports::html::escape(fragment)),
+            "fragment in a <pre>"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("stone.toml")).unwrap(),
+            *fragment
+        );
         for f in ["plan-stone-curve", "plan-stone-utilisation"] {
             for ext in ["svg", "png"] {
                 let path = dir.path().join(format!("{f}.{ext}"));
@@ -284,6 +293,8 @@ steps = [{ cpu = "exp(mean = 10ms)" }]
         assert_eq!(load(2710.4), "2,710");
         assert_eq!(load(45.55), "45.5");
         assert_eq!(load(0.754), "0.75");
+        assert_eq!(load(50.0), "50");
+        assert_eq!(load(0.0), "0");
         assert_eq!(load(f64::INFINITY), "∞");
     }
 

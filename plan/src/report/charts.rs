@@ -213,8 +213,28 @@ fn load_label(v: &f64) -> String {
     load(*v)
 }
 
+/// Tick labels as short as they can be: `0`, `200ms`, `1.5s` (not
+/// `0.000ms`, as [`format_ms`] writes a figure).
 fn ms_label(v: &f64) -> String {
-    format_ms(*v)
+    let trim = |v: f64| {
+        let s = if v >= 10.0 {
+            format!("{v:.0}")
+        } else {
+            format!("{v:.2}")
+        };
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    };
+    if *v <= 0.0 {
+        "0".into()
+    } else if *v >= 1000.0 {
+        format!("{}s", trim(v / 1000.0))
+    } else {
+        format!("{}ms", trim(*v))
+    }
 }
 
 /// The capacity's line and its interval, from `bottom` to `top` of the
@@ -380,7 +400,10 @@ impl Use<'_> {
     pub fn shown(&self) -> Vec<(String, String)> {
         let c = &self.era.capacity;
         let mut at: Vec<&crate::point::Utilisation> = if c.utilisation_at_capacity.is_empty() {
-            c.points.last().map(|p| p.utilisation.iter().collect()).unwrap_or_default()
+            c.points
+                .last()
+                .map(|p| p.utilisation.iter().collect())
+                .unwrap_or_default()
         } else {
             c.utilisation_at_capacity.iter().collect()
         };
@@ -482,5 +505,9 @@ mod tests {
         assert_eq!(l.map(&3.0, (0, 100)), 0);
         assert_eq!(l.map(&700.0, (0, 100)), 100);
         assert_eq!(a.map(&540.0, (100, 0)), 50);
+        assert_eq!(
+            [ms_label(&0.0), ms_label(&200.0), ms_label(&1500.0)],
+            ["0", "200ms", "1.5s"]
+        );
     }
 }

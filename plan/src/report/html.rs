@@ -98,11 +98,7 @@ fn summary(h: &mut String, plan: &Plan, eras: &[EraPage<'_>]) {
         let cheapest = match &p.cheapest {
             None => "not searched".to_string(),
             Some(ch) => match &ch.winner {
-                Some(w) => format!(
-                    "{}: {}",
-                    escape(&money(w.cost, &ch.cost_unit)),
-                    escape(&settings(w))
-                ),
+                Some(w) => format!("{}: {}", escape(&money(w.cost, &ch.cost_unit)), escape(&settings(w))),
                 None => format!(
                     "none: {}",
                     escape(ch.stopped.as_deref().unwrap_or("no configuration meets the target"))
@@ -209,7 +205,7 @@ fn era_section(h: &mut String, plan: &Plan, e: &EraPage<'_>) {
     let u = escape(&c.unit);
     let _ = writeln!(
         h,
-        "<h2>Era: {} ({})</h2>\n<p><b>Capacity</b> {}{}. {}</p>",
+        "<h2>Era: {} ({})</h2>\n<p><b>Capacity</b> {}{}.</p>\n<p><b>Bottleneck</b> (what filled up first just past the capacity, then what followed): {}</p>",
         escape(&p.era),
         escape(&p.model),
         escape(&capacity_figure(c)),
@@ -289,9 +285,10 @@ fn era_section(h: &mut String, plan: &Plan, e: &EraPage<'_>) {
         let _ = writeln!(
             h,
             "<h3>Cheapest configuration</h3>\n<p>The keys to set in the scenario{}:</p>\n<pre>{}</pre>",
-            e.fragment_file
-                .as_ref()
-                .map_or(String::new(), |n| format!(" (also in <a href=\"{0}\">{0}</a>)", escape(n))),
+            e.fragment_file.as_ref().map_or(String::new(), |n| format!(
+                " (also in <a href=\"{0}\">{0}</a>)",
+                escape(n)
+            )),
             escape(f)
         );
     }
