@@ -185,11 +185,7 @@ pub fn search(
         out.requests += p.requests;
         let mut c = candidate_of(space, config, *price, &p);
         if c.meets {
-            if out.winner.is_none() {
-                c.why = "cheapest".into();
-                out.winner = Some(c.clone());
-            } else {
-                let w = out.winner.as_ref().unwrap();
+            if let Some(w) = &out.winner {
                 c.why = format!(
                     "costs {} more{}",
                     money(c.cost - w.cost, &out.cost_unit),
@@ -203,6 +199,9 @@ pub fn search(
                     }
                 );
                 out.alternatives.push(c.clone());
+            } else {
+                c.why = "cheapest".into();
+                out.winner = Some(c.clone());
             }
         } else {
             c.why = miss(&c);

@@ -325,7 +325,7 @@ fn candidates(knob: &Knob, current: u32, r: &KnobRanges) -> Vec<u32> {
             max: (4 * cur).min(MAX_CORES),
         }),
         (Knob::MaxChildren, None) => (0..5)
-            .map(|k| (cur * 4 >> (4 - k)).clamp(1, MAX_FPM_CHILDREN))
+            .map(|k| ((cur * 4) >> (4 - k)).clamp(1, MAX_FPM_CHILDREN))
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect(),
