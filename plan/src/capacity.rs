@@ -45,10 +45,13 @@ pub struct Capacity {
     pub multiplier: f64,
     /// The 95 % interval of the multiplier.
     pub low: f64,
+    /// Infinite for [`Bound::AtLeast`]: written `null` in JSON.
+    #[serde(serialize_with = "finite_or_null")]
     pub high: f64,
     /// The same as offered load (peak arrivals per second, or users).
     pub offered: f64,
     pub offered_low: f64,
+    #[serde(serialize_with = "finite_or_null")]
     pub offered_high: f64,
     /// `/s` or ` users`.
     pub unit: String,
@@ -97,6 +100,17 @@ pub struct Next {
     pub multiplier: f64,
 }
 
+/// A bound that may be infinite, as JSON can write it: `null` for no
+/// bound (serde_json would write any non-finite number as `null` too, but
+/// silently; here the schema says so).
+pub(crate) fn finite_or_null<S: serde::Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+    if v.is_finite() {
+        s.serialize_f64(*v)
+    } else {
+        s.serialize_none()
+    }
+}
+
 /// Searches the capacity of `era` under `load`.
 pub fn search(
     load: &Load,
@@ -133,7 +147,9 @@ pub fn search(
             (None, Some(h)) => (h.multiplier / 2.0).max(MIN_MULTIPLIER),
             (Some(l), None) if l.multiplier >= max_m => break Bound::AtLeast,
             (Some(l), None) => (l.multiplier * 2.0).min(max_m),
-            (Some(l), Some(h)) if h.multiplier / l.multiplier - 1.0 > tolerance / 2.0 && bisections < MAX_BISECTIONS => {
+            (Some(l), Some(h))
+                if h.multiplier / l.multiplier - 1.0 > tolerance / 2.0 && bisections < MAX_BISECTIONS =>
+            {
                 bisections += 1;
                 (l.multiplier * h.multiplier).sqrt()
             }

@@ -37,7 +37,9 @@ pub const NEAR_MISSES: usize = 3;
 /// One configuration run at the target.
 #[derive(Clone, Debug, Serialize)]
 pub struct Candidate {
-    /// Each knob and its value, as `[eras.<label>]` writes it.
+    /// Each knob and its value, as `[eras.<label>]` writes it; in JSON an
+    /// object from key to value, in the space's order.
+    #[serde(serialize_with = "as_object")]
     pub settings: Vec<(String, String)>,
     pub cost: f64,
     pub meets: bool,
@@ -76,6 +78,17 @@ pub struct Cheapest {
     /// Requests simulated.
     #[serde(skip)]
     pub requests: u64,
+}
+
+/// Pairs as a JSON object, in their order: `{"host.cores": "4"}` reads
+/// better than `[["host.cores", "4"]]`.
+fn as_object<S: serde::Serializer>(pairs: &[(String, String)], s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut m = s.serialize_map(Some(pairs.len()))?;
+    for (k, v) in pairs {
+        m.serialize_entry(k, v)?;
+    }
+    m.end()
 }
 
 /// A rule learnt from a failed candidate.

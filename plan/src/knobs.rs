@@ -329,7 +329,13 @@ struct Tier {
 impl Pricing {
     pub fn of(era: &Era, space: &Space) -> Pricing {
         let priced = cost(era).1 == "/h";
-        let per_core = |h: &Host| if priced { h.price_per_hour / f64::from(h.cores.max(1)) } else { 1.0 };
+        let per_core = |h: &Host| {
+            if priced {
+                h.price_per_hour / f64::from(h.cores.max(1))
+            } else {
+                1.0
+            }
+        };
         let at = |k: &Knob| (space.knobs.iter().position(|x| x == k), k.current(era));
         let one = (None, 1);
         let mut tiers = Vec::new();
@@ -435,7 +441,7 @@ fn candidates(knob: &Knob, current: u32, r: &KnobRanges) -> Vec<u32> {
             max: (4 * cur).min(MAX_CORES),
         }),
         (Knob::MaxChildren, None) => (0..5)
-            .map(|k| (cur * 4 >> (4 - k)).clamp(1, MAX_FPM_CHILDREN))
+            .map(|k| ((cur * 4) >> (4 - k)).clamp(1, MAX_FPM_CHILDREN))
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect(),

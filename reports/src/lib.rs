@@ -22,7 +22,7 @@
 
 pub mod bottleneck;
 pub mod charts;
-pub(crate) mod html;
+pub mod html;
 pub mod replications;
 pub mod series;
 pub mod summary;
