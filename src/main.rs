@@ -137,6 +137,9 @@ pub struct PlanArgs {
     /// Find the capacity only, not the cheapest configuration
     #[arg(long)]
     pub capacity_only: bool,
+    /// Print every load and configuration run, with its outcome
+    #[arg(long, short)]
+    pub verbose: bool,
     /// Override the scenario's seed (a whole number from 0)
     #[arg(long, allow_negative_numbers = true, value_parser = parse_seed)]
     pub seed: Option<u64>,

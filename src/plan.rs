@@ -77,6 +77,9 @@ pub fn plan(args: &PlanArgs) -> Result<()> {
         .unit_name();
     let plan = lab_plan::plan(&s, &eras, &o, &mut |era, p| {
         bar.set_prefix(era.to_string());
+        if args.verbose {
+            bar.suspend(|| eprintln!("{era}: {}", line(&p, unit)));
+        }
         match p {
             Progress::Capacity(p) => bar.set_message(format!(
                 "capacity: {}{unit} ({:.3}×) → SLO load {:.2}{}",
@@ -118,6 +121,39 @@ pub fn plan(args: &PlanArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// One point or configuration run, for `--verbose`.
+fn line(p: &Progress<'_>, unit: &str) -> String {
+    match p {
+        Progress::Capacity(p) => format!(
+            "{}{unit} ({:.4}×, {} replications): SLO load {:.2} ({:.2} to {:.2}), {} of {} met the SLO, p99 {}{}",
+            thousands(p.offered),
+            p.multiplier,
+            p.replications,
+            p.slo_load.mean,
+            p.slo_load.low,
+            p.slo_load.high,
+            p.passed,
+            p.replications,
+            p.p99_ms.map_or("-".into(), format_ms),
+            p.bottleneck.as_ref().map_or(String::new(), |b| format!("; {}", b.what))
+        ),
+        Progress::Candidate(n, c) => format!(
+            "configuration {n} at {}: {} → {}",
+            c.cost,
+            c.settings
+                .iter()
+                .map(|(k, v)| format!("{k} = {v}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            if c.meets {
+                "meets the target".to_string()
+            } else {
+                c.why.clone()
+            }
+        ),
+    }
 }
 
 /// The plan as the terminal shows it: a paragraph per era.
@@ -181,6 +217,9 @@ fn era(e: &EraPlan, unit: &str) -> String {
             Some(b) => s.push_str(&format!("  next, with {}: {}\n", n.relieved, b.what)),
             None => s.push_str(&format!("  next, with {}: nothing saturates\n", n.relieved)),
         }
+    }
+    if let Some(a) = &e.analytic {
+        s.push_str(&format!("  theory: {}\n", a.sentence()));
     }
     if let Some(k) = c.knee.map(|i| &c.points[i]) {
         s.push_str(&format!(

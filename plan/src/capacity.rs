@@ -4,13 +4,20 @@
 //!
 //! The SLO load of a run is its largest figure over its bound (p99 over
 //! 300 ms, errors over 0.1 %): at most 1 meets the SLO. Each point runs
-//! the plan's replications; the SLO holds at a point when their mean SLO
-//! load is at most 1. The search doubles (or halves) the multiplier until
-//! it brackets the crossing, then bisects it geometrically. The capacity
-//! is where the mean SLO load crosses 1, interpolated between the two
-//! points around it on log-log axes, and its interval is where the upper
-//! and lower ends of the SLO load's 95 % interval cross 1: the loads a
-//! different set of seeds could call the capacity.
+//! the plan's replications; the SLO holds at a point when the geometric
+//! mean of their SLO loads is at most 1 (the typical seed meets it).
+//!
+//! The search doubles (or halves) the multiplier until a holding point
+//! lies just below a failing one, then bisects between them geometrically
+//! until they are within half the tolerance of each other. The capacity is
+//! where the SLO load crosses 1, interpolated between the two points around
+//! it on log-log axes; its interval is where the ends of the SLO load's
+//! 95 % interval cross 1: the loads another set of seeds could call the
+//! capacity. While that interval is wider than the tolerance (times the
+//! capacity), the points between its ends are run again with twice the
+//! replications (the same seeds and more), up to [`MORE_REPLICATIONS`]
+//! times the plan's; more seeds can move a point across the line, so the
+//! bracket is looked for afresh after each round.
 
 use lab_core::scenario::{Era, PlanSpec};
 use serde::Serialize;
@@ -55,8 +62,8 @@ pub struct Capacity {
     pub offered_high: f64,
     /// `/s` or ` users`.
     pub unit: String,
-    /// How the search ended: `converged`, `wider than the tolerance`,
-    /// `at least` (the run-size limit came first), `below` (the SLO
+    /// How the search ended: `converged`, `wide` (wider than the
+    /// tolerance), `at_least` (the run-size limit came first), `below` (the SLO
     /// fails at the smallest multiplier).
     pub bound: Bound,
     pub tolerance: f64,
@@ -264,11 +271,12 @@ pub fn knob_for(gauge: &str, era: &Era) -> Option<Knob> {
         "web.cpu" if silver_like => Some(Knob::Nodes),
         "web.cpu" => Some(Knob::WebCores),
         "db.cpu" => Some(Knob::DbCores),
-        "fpm.busy" | "fpm.backlog" => Some(Knob::MaxChildren),
+        "fpm.busy" | "fpm.backlog" | "front.fpm.busy" => Some(Knob::MaxChildren),
         "mysql.connections" => Some(Knob::MaxConnections),
+        // A service's CPU or its pool: more nodes bring both.
         r => r
             .strip_prefix("svc.")
-            .and_then(|s| s.strip_suffix(".cpu"))
+            .and_then(|s| s.strip_suffix(".cpu").or_else(|| s.strip_suffix(".fpm.busy")))
             .map(|s| Knob::ServiceNodes(s.to_string())),
     }
 }
@@ -296,16 +304,15 @@ fn relieve(load: &Load, era: &Era, b: &Bottleneck, at: f64, replications: u32) -
     }))
 }
 
-/// Where the mean SLO load, and the ends of its interval, cross 1:
+/// Where the SLO load, and the ends of its interval, cross 1:
 /// `(estimate, low, high)`. Each is interpolated on log-log axes between
-/// the last point below 1 and the first at or above it, in the order of
-/// the multipliers.
+/// the first point above 1, in the order of the multipliers, and the one
+/// before it: a noisy stretch that dips back below 1 is crossed where it
+/// starts, so the capacity is never a load past a failing point.
 pub fn crossing(points: &[Point]) -> (f64, f64, f64) {
     let mut sorted: Vec<&Point> = points.iter().collect();
     sorted.sort_by(|a, b| a.multiplier.total_cmp(&b.multiplier));
     let at = |f: &dyn Fn(&Point) -> f64| -> f64 {
-        // The first point past 1 after the last point at or below it: a
-        // noisy non-monotone stretch is crossed where it ends.
         let first_fail = sorted.iter().position(|p| f(p) > 1.0);
         match first_fail {
             None => sorted.last().map_or(0.0, |p| p.multiplier),

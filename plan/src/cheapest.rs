@@ -15,7 +15,11 @@
 //!   fails with a CPU saturated, every candidate with no more of that CPU
 //!   fails too; with the workers saturated, every candidate on the same
 //!   hosts and `pm` with no more workers; with the connections, every one
-//!   on the same hosts, `pm` and workers with no more connections.
+//!   on the same hosts, `pm` and workers with no more connections; with a
+//!   gold service's workers, every one on the same other hosts with no
+//!   more nodes for that service, whatever the front's settings; with
+//!   nothing saturated that a setting gives (no resource, a lock, a
+//!   balancer's queue), every other setting on the same hosts.
 
 use lab_core::scenario::{Architecture, Era, Workload};
 use lab_core::sizing;
@@ -95,8 +99,10 @@ fn as_object<S: serde::Serializer>(pairs: &[(String, String)], s: S) -> Result<S
 enum Rule {
     /// Every candidate with at most this much of a CPU role fails.
     Cpu { role: String, room: f64 },
+    /// With the knobs `same` (the hosts) at `values`, every setting fails.
+    Hosts { same: Vec<usize>, values: Vec<u32> },
     /// With the knobs `same` at `values`, at most `at_most` of knob
-    /// `knob` (the workers, or the connections) fails.
+    /// `knob` (the workers, the connections, a service's nodes) fails.
     Free {
         same: Vec<usize>,
         values: Vec<u32>,
@@ -165,6 +171,8 @@ pub fn search(
         requests: 0,
     };
     let mut failed: Vec<Candidate> = Vec::new();
+    // What ruled the skipped configurations out, and how many each.
+    let mut why_skipped: std::collections::BTreeMap<String, usize> = Default::default();
     'hosts: for (price, _, hw) in &hosts {
         if out.alternatives.len() >= ALTERNATIVES || out.stopped.is_some() {
             break;
@@ -172,13 +180,15 @@ pub fn search(
         for sw in &software {
             let config = full(hw, sw);
             if let Some(rate) = busiest_rate
-                && over_bound(space, &config, era, &demand, rate)
+                && let Some(short) = over_bound(space, &config, era, &demand, rate)
             {
                 out.skipped_by_bound += 1;
+                *why_skipped.entry(short).or_default() += 1;
                 continue;
             }
-            if rules.iter().any(|r| ruled_out(r, space, &config, era)) {
+            if let Some(r) = rules.iter().find(|r| ruled_out(r, space, &config, era)) {
                 out.skipped_by_saturation += 1;
+                *why_skipped.entry(r.why()).or_default() += 1;
                 continue;
             }
             if out.evaluated >= MAX_EVALUATIONS {
@@ -230,7 +240,20 @@ pub fn search(
         }
     }
     if out.winner.is_none() && out.stopped.is_none() {
-        out.stopped = Some("no configuration within the ranges meets the target".into());
+        let mut reasons: Vec<(String, usize)> = why_skipped.into_iter().collect();
+        reasons.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let reasons: Vec<String> = reasons
+            .iter()
+            .map(|(w, n)| format!("{} {w}", lab_core::record::thousands(*n as f64)))
+            .collect();
+        out.stopped = Some(if reasons.is_empty() {
+            "no configuration within the ranges meets the target".into()
+        } else {
+            format!(
+                "no configuration within the ranges meets the target: {}; widen the [plan] ranges of what runs short",
+                reasons.join(", ")
+            )
+        });
     }
     failed.sort_by(|a, b| b.cost.total_cmp(&a.cost));
     failed.truncate(NEAR_MISSES);
@@ -279,9 +302,9 @@ pub fn money(v: f64, unit: &str) -> String {
     }
 }
 
-/// The bound of the module's doc: some resource would be busy all the
-/// time at `rate` on average, before any queueing.
-fn over_bound(space: &Space, config: &Config, era: &Era, d: &sizing::Demand, rate: f64) -> bool {
+/// The bound of the module's doc: the resource that would be busy all
+/// the time at `rate` on average, before any queueing, if one would.
+fn over_bound(space: &Space, config: &Config, era: &Era, d: &sizing::Demand, rate: f64) -> Option<String> {
     let get = |k: &Knob| f64::from(space.get(config, k).unwrap_or_else(|| k.current(era)));
     let nodes = match &era.arch {
         Architecture::Silver(_) | Architecture::Gold(_) => get(&Knob::Nodes),
@@ -291,9 +314,27 @@ fn over_bound(space: &Space, config: &Config, era: &Era, d: &sizing::Demand, rat
         Architecture::Stone { .. } => (get(&Knob::HostCores), 0.0),
         _ => (get(&Knob::WebCores), get(&Knob::DbCores)),
     };
-    rate * d.web_cpu >= web_cores * nodes
-        || (db_cores > 0.0 && rate * d.db_cpu >= db_cores)
-        || rate * d.hold >= get(&Knob::MaxChildren) * nodes
+    if rate * d.web_cpu >= web_cores * nodes {
+        return Some("would need more web CPU than they have".into());
+    }
+    if db_cores > 0.0 && rate * d.db_cpu >= db_cores {
+        return Some("would need more database CPU than they have".into());
+    }
+    if rate * d.hold >= get(&Knob::MaxChildren) * nodes {
+        return Some("would need more PHP workers than they have (Little's law)".into());
+    }
+    if let Architecture::Gold(g) = &era.arch {
+        for (p, &cpu) in g.services.iter().zip(&d.services) {
+            let have = get(&Knob::ServiceNodes(p.service.clone())) * get(&Knob::ServiceCores(p.service.clone()));
+            if rate * cpu >= have {
+                return Some(format!(
+                    "would need more CPU for service {} than its nodes have",
+                    p.service
+                ));
+            }
+        }
+    }
+    None
 }
 
 /// How much of a CPU role a candidate has: cores times hosts.
@@ -315,7 +356,17 @@ fn cpu_room(space: &Space, config: &Config, era: &Era, role: &str) -> Option<f64
 }
 
 fn learn(space: &Space, config: &Config, era: &Era, b: Option<&Bottleneck>) -> Option<Rule> {
-    let b = b?;
+    // Nothing that software settings give saturated (nothing did, or a
+    // lock, a balancer's queue): other settings on the same hosts do no
+    // better, since more workers or connections only help when they ran out.
+    let same_hosts = || {
+        let same: Vec<usize> = (0..config.len()).filter(|&j| !space.knobs[j].free()).collect();
+        Some(Rule::Hosts {
+            values: same.iter().map(|&j| config[j]).collect(),
+            same,
+        })
+    };
+    let Some(b) = b else { return same_hosts() };
     let r = role(&b.gauge);
     if r.ends_with(".cpu") && !r.starts_with("lb") {
         return Some(Rule::Cpu {
@@ -323,9 +374,25 @@ fn learn(space: &Space, config: &Config, era: &Era, b: Option<&Bottleneck>) -> O
             role: r,
         });
     }
-    let knob = knob_for(&b.gauge, era)?;
+    let Some(knob) = knob_for(&b.gauge, era) else {
+        return same_hosts();
+    };
+    if let Knob::ServiceNodes(_) = knob {
+        // A service's pool: the front's settings do not reach it, and
+        // fewer of its nodes on the same hosts elsewhere do no better.
+        let i = space.knobs.iter().position(|k| *k == knob)?;
+        let same: Vec<usize> = (0..config.len())
+            .filter(|&j| j != i && !space.knobs[j].free())
+            .collect();
+        return Some(Rule::Free {
+            values: same.iter().map(|&j| config[j]).collect(),
+            same,
+            knob: i,
+            at_most: config[i],
+        });
+    }
     if !knob.free() {
-        return None;
+        return same_hosts();
     }
     let i = space.knobs.iter().position(|k| *k == knob)?;
     // What else must match: the hosts, and the pool's manager (a dynamic
@@ -347,6 +414,25 @@ fn learn(space: &Space, config: &Config, era: &Era, b: Option<&Bottleneck>) -> O
     })
 }
 
+impl Rule {
+    /// The rule in words, for the count of what it skipped.
+    fn why(&self) -> String {
+        match self {
+            Rule::Cpu { role, room } => format!(
+                "have no more {} CPU than the {room} cores that saturated",
+                role.trim_end_matches(".cpu")
+            ),
+            Rule::Hosts { .. } => {
+                "are on hosts where other software settings failed with nothing they give running out".into()
+            }
+            Rule::Free { .. } => {
+                "have no more PHP workers (or MySQL connections, or a service's nodes) than a run where they ran out"
+                    .into()
+            }
+        }
+    }
+}
+
 fn ruled_out(rule: &Rule, space: &Space, config: &Config, era: &Era) -> bool {
     match rule {
         Rule::Cpu { role, room } => cpu_room(space, config, era, role).is_some_and(|h| h <= *room),
@@ -356,5 +442,6 @@ fn ruled_out(rule: &Rule, space: &Space, config: &Config, era: &Era) -> bool {
             knob,
             at_most,
         } => config[*knob] <= *at_most && same.iter().zip(values).all(|(&j, v)| config[j] == *v),
+        Rule::Hosts { same, values } => same.iter().zip(values).all(|(&j, v)| config[j] == *v),
     }
 }

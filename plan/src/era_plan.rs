@@ -1,15 +1,16 @@
 //! A whole plan: for each era, its capacity and the cheapest configuration
 //! that meets the target.
 
-use lab_core::scenario::{Architecture, Era, KnobRanges, ProcessManager, Scenario};
+use lab_core::scenario::{Architecture, Era, KnobRanges, ProcessManager, Scenario, Workload};
 use serde::Serialize;
 
 use crate::PlanError;
-use crate::capacity::{self, Capacity};
+use crate::capacity::{self, Bound, Capacity};
 use crate::cheapest::{self, Candidate, Cheapest};
 use crate::knobs::{Knob, Space, cost};
 use crate::load::Load;
 use crate::point::Point;
+use crate::theory;
 
 /// What a plan is asked.
 #[derive(Clone, Debug)]
@@ -34,12 +35,37 @@ pub struct EraPlan {
     /// The era as the scenario gives it: its cost.
     pub cost: f64,
     pub capacity: Capacity,
+    /// Queueing theory's answer beside the simulation's, where it applies.
+    pub analytic: Option<Analytic>,
     pub cheapest: Option<Cheapest>,
     /// The winner as keys to set in `[eras.<label>]`.
     pub fragment: Option<String>,
     /// Requests simulated for this era, and the wall time it took.
     pub requests: u64,
     pub seconds: f64,
+}
+
+/// Theory's figure beside the simulated one: Erlang C's capacity for an
+/// open model at a steady rate, MVA's throughput at the capacity's users
+/// for a closed one.
+#[derive(Clone, Debug, Serialize)]
+pub struct Analytic {
+    /// `Erlang C` or `MVA`.
+    pub method: String,
+    /// The M/M/c queue the era is: servers, and jobs a second each.
+    pub servers: u32,
+    pub service_rate: f64,
+    /// What theory gives: the capacity (arrivals a second) or the
+    /// throughput (responses a second).
+    pub analytic: f64,
+    /// The same, simulated.
+    pub simulated: f64,
+    /// `simulated / analytic - 1`.
+    pub difference: f64,
+    /// Whether the analytic figure lies in the simulated one's 95 %
+    /// interval (Erlang C), or within the sampling error of the throughput
+    /// (MVA: 3 %).
+    pub agrees: bool,
 }
 
 /// The plan of every era asked.
@@ -77,6 +103,7 @@ pub fn plan_era(
         progress(Progress::Capacity(p))
     })?;
     let mut requests: u64 = capacity.points.iter().map(|p| p.requests).sum();
+    let analytic = analytic(load, era, &capacity);
     let (cheapest, fragment) = if o.cheapest {
         let space = Space::of(era, &o.ranges);
         let c = cheapest::search(load, era, &space, o.target, o.replications, &mut |n, c| {
@@ -96,12 +123,92 @@ pub fn plan_era(
         model: era.arch.model().into(),
         cost: cost(era).0,
         capacity,
+        analytic,
         cheapest,
         fragment,
         requests,
         seconds: started.elapsed().as_secs_f64(),
     })
 }
+
+/// The cross-check where theory applies ([`theory::mmc`]): Erlang C at a
+/// steady rate (a profile that changes is no stationary queue), MVA for a
+/// closed model.
+fn analytic(load: &Load, era: &Era, c: &Capacity) -> Option<Analytic> {
+    let s = load.base();
+    let m = theory::mmc(s, era)?;
+    let of = |method: &str, analytic: f64, simulated: f64, agrees: bool| Analytic {
+        method: method.into(),
+        servers: m.servers,
+        service_rate: m.service_rate,
+        analytic,
+        simulated,
+        difference: simulated / analytic - 1.0,
+        agrees,
+    };
+    match &s.traffic.workload {
+        Workload::Open(p) => {
+            let steady = p.points().iter().all(|&(_, r)| r == p.peak());
+            if !steady || !matches!(c.bound, Bound::Converged | Bound::Wide) {
+                return None;
+            }
+            let rate = theory::slo_capacity(&m, &s.slo)?;
+            Some(of(
+                "Erlang C",
+                rate,
+                c.offered,
+                (c.offered_low..=c.offered_high).contains(&rate),
+            ))
+        }
+        Workload::Closed { think, .. } => {
+            // The point run nearest the capacity, and theory at its users.
+            let p = c
+                .points
+                .iter()
+                .filter(|p| p.holds())
+                .max_by(|a, b| a.multiplier.total_cmp(&b.multiplier))?;
+            let users = p.offered.round() as u32;
+            let (x, _) = theory::mva(&m, users, think.mean() / 1e9);
+            let d = p.throughput_rps / x - 1.0;
+            Some(of("MVA", x, p.throughput_rps, d.abs() <= MVA_AGREES))
+        }
+    }
+}
+
+impl Analytic {
+    /// The cross-check in one sentence.
+    pub fn sentence(&self) -> String {
+        let queue = format!(
+            "M/M/{} at μ = {}/s a server",
+            self.servers,
+            lab_core::record::thousands(self.service_rate)
+        );
+        let diff = format!("{:+.1} %", self.difference * 100.0);
+        match self.method.as_str() {
+            "Erlang C" => format!(
+                "Erlang C ({queue}): the SLO holds up to {:.1}/s; simulated {:.1}/s ({diff}), {} the simulated interval",
+                self.analytic,
+                self.simulated,
+                if self.agrees { "within" } else { "outside" }
+            ),
+            _ => format!(
+                "MVA ({queue}): {:.1} responses/s at the capacity's users; simulated {:.1}/s ({diff}), {}",
+                self.analytic,
+                self.simulated,
+                if self.agrees {
+                    "agreeing within 3 %"
+                } else {
+                    "more than 3 % apart"
+                }
+            ),
+        }
+    }
+}
+
+/// How far a simulated throughput may lie from MVA's and still agree: a
+/// run's throughput is a mean over thousands of requests, within a few
+/// per cent of its expectation.
+pub const MVA_AGREES: f64 = 0.03;
 
 /// Plans every era in `eras`.
 pub fn plan(

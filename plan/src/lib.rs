@@ -35,7 +35,7 @@ pub mod theory;
 
 pub use capacity::Capacity;
 pub use cheapest::{Candidate, Cheapest};
-pub use era_plan::{EraPlan, Options, Plan, Progress, fragment, plan, plan_era};
+pub use era_plan::{Analytic, EraPlan, Options, Plan, Progress, fragment, plan, plan_era};
 pub use knobs::{Knob, Space, cost};
 pub use load::Load;
 pub use point::{Bottleneck, Interval, Point, Utilisation, evaluate};

@@ -86,7 +86,7 @@ fn phase(r: &Record, app: &App, phase: &Phase) -> PhaseBottleneck {
                 // every child it has is busy and requests wait behind them.
                 let growing = gauge("fpm.children").zip(gauge("fpm.backlog"));
                 (
-                    3,
+                    4,
                     Box::new(move |w| {
                         mean(g, w) >= FULL * cap
                             || growing.is_some_and(|(c, b)| {
@@ -98,18 +98,27 @@ fn phase(r: &Record, app: &App, phase: &Phase) -> PhaseBottleneck {
                                 // a tenth of the busy children at least:
                                 // by Little's law, waits a tenth of the
                                 // time a child is held.
+                                // And the pool must have room to fork: a
+                                // full static pool is judged by its use.
                                 let (alive, busy) = (mean(c, w), mean(g, w));
-                                alive >= 1.0 && alive - busy < 1.0 && mean(b, w) >= (0.1 * busy).max(1.0)
+                                alive >= 1.0
+                                    && alive <= cap - 1.0
+                                    && alive - busy < 1.0
+                                    && mean(b, w) >= (0.1 * busy).max(1.0)
                             })
                     }),
                 )
             }
-            GaugeKind::Workers if spec.key.ends_with("busy") => (3, Box::new(move |w| mean(g, w) >= FULL * cap)),
+            // A service's pool is deeper than the front's that waits on it.
+            GaugeKind::Workers if spec.key.ends_with("busy") => (
+                if spec.key.starts_with("svc.") { 3 } else { 4 },
+                Box::new(move |w| mean(g, w) >= FULL * cap),
+            ),
             GaugeKind::Queue if spec.key == "fpm.backlog" => (
-                4,
+                5,
                 Box::new(move |w| max(g, w) >= cap || refused(&outcomes::BACKLOG_FULL, w)),
             ),
-            GaugeKind::Queue => (4, Box::new(move |w| max(g, w) >= cap)),
+            GaugeKind::Queue => (5, Box::new(move |w| max(g, w) >= cap)),
             _ => continue,
         };
         let Some((from, until)) = first_sustained(&windows, &*full) else {
@@ -157,7 +166,7 @@ fn phase(r: &Record, app: &App, phase: &Phase) -> PhaseBottleneck {
             from_s: r.windows[from].start as f64 / 1e9,
             until_s: until.map(|w| r.windows[w].start as f64 / 1e9),
             what: "nginx's worker_connections all in use".into(),
-            depth: 4,
+            depth: 5,
         });
     }
     // HAProxy queues a request when every server is at its maxconn; the
@@ -176,7 +185,7 @@ fn phase(r: &Record, app: &App, phase: &Phase) -> PhaseBottleneck {
                     "HAProxy's servers all at their maxconn, up to {:.0} requests queued",
                     peak(&after, |w| max(queue, w))
                 ),
-                depth: 5,
+                depth: 6,
             });
         }
     }

@@ -541,6 +541,9 @@ pub(crate) struct Shop {
     /// HAProxy's queue (both balancers) and the servers the balancers
     /// believe UP, with the levels last recorded; only where there is one.
     lb_gauges: Option<(GaugeId, GaugeId, [u64; 2])>,
+    /// Gold: each tier's busy workers (the front's, then each service's),
+    /// so that one service's full pool is seen, not lost in the total.
+    tiers: Option<Box<Tiers>>,
     done: Vec<crate::cpu::JobTag>,
     /// Scratch lists: waiters granted a row, commits a flush served.
     granted: Vec<Key>,
@@ -668,4 +671,15 @@ impl Shop {
         }
         Ok(())
     }
+}
+
+/// Busy workers per tier of a gold era: the front's nodes, then each
+/// service's.
+pub(crate) struct Tiers {
+    /// Each web node's tier.
+    of_web: Vec<u16>,
+    busy: Vec<u64>,
+    /// What was last recorded, to record changes only.
+    recorded: Vec<u64>,
+    gauges: Vec<GaugeId>,
 }

@@ -134,6 +134,23 @@ fn cost(p: &Place<'_>, steps: &[Step]) -> Cost {
     c
 }
 
+/// When the rate peaks within the run (0 for a closed model).
+fn peak_at(s: &Scenario) -> u64 {
+    match &s.traffic.workload {
+        Workload::Open(p) => {
+            p.points()
+                .iter()
+                .filter(|(t, _)| *t < s.duration)
+                .fold(
+                    (0, f64::NEG_INFINITY),
+                    |best, &(t, r)| if r > best.1 { (t, r) } else { best },
+                )
+                .0
+        }
+        Workload::Closed { .. } => 0,
+    }
+}
+
 /// The mean cost of a request of the traffic's mix in the era's front pool.
 fn front_cost(s: &Scenario, era: &Era) -> Cost {
     let (web, db, rtt) = match &era.arch {
@@ -164,19 +181,7 @@ fn front_cost(s: &Scenario, era: &Era) -> Cost {
     };
     let mut total = Cost::default();
     // The mix where the rate peaks: the warnings are about the peak.
-    let peak_at = match &s.traffic.workload {
-        Workload::Open(p) => {
-            p.points()
-                .iter()
-                .filter(|(t, _)| *t < s.duration)
-                .fold(
-                    (0, f64::NEG_INFINITY),
-                    |best, &(t, r)| if r > best.1 { (t, r) } else { best },
-                )
-                .0
-        }
-        Workload::Closed { .. } => 0,
-    };
+    let peak_at = peak_at(s);
     for (i, share) in s.traffic.mix.at(peak_at) {
         let e = &s.app.endpoints[i];
         let mut c = cost(&place, &e.steps);
@@ -197,26 +202,78 @@ fn front_cost(s: &Scenario, era: &Era) -> Cost {
     total
 }
 
-/// What one request of the traffic's mix at its peak costs the era's
-/// front, in seconds at the hosts' speeds: the web host's CPU (the
+/// What one request of the traffic's mix at its peak costs the era, in
+/// seconds at the hosts' speeds: the front's web host CPU (the
 /// database's too in stone, where they share it), the database host's CPU
-/// (0 in stone), and how long it holds a PHP child. Gold's services' own
-/// CPU is not in it.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+/// (0 in stone), how long it holds a front PHP child, and in gold the CPU
+/// of each service's nodes (in the application's order of services; empty
+/// where calls are not RPCs).
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Demand {
     pub web_cpu: f64,
     pub db_cpu: f64,
     pub hold: f64,
+    pub services: Vec<f64>,
 }
 
 /// The era's [`Demand`] per request, for a planner's bounds: contention and
 /// randomness ignored, as everywhere in this module.
 pub fn demand(s: &Scenario, era: &Era) -> Demand {
     let c = front_cost(s, era);
+    let mut services = Vec::new();
+    if let Architecture::Gold(g) = &era.arch {
+        services = vec![0.0; s.app.services.len()];
+        let speeds: Vec<f64> = g.services.iter().map(|p| p.host.speed).collect();
+        let own_dbs: Vec<Option<f64>> = g.services.iter().map(|p| p.own_db.as_ref().map(|h| h.speed)).collect();
+        let place = Place {
+            app: &s.app,
+            speed: g.front.web.speed,
+            db_speed: g.front.db.speed,
+            rtt: g.front.network.rtt.mean() / 1e9,
+            db_on_web: false,
+            remote: Some((g.rpc.cpu.mean() / 1e9, speeds.as_slice(), own_dbs.as_slice())),
+        };
+        for (i, share) in s.traffic.mix.at(peak_at(s)) {
+            service_cpu(&place, &s.app.endpoints[i].steps, share, &mut services);
+        }
+    }
     Demand {
         web_cpu: c.cpu,
         db_cpu: c.db,
         hold: c.hold,
+        services,
+    }
+}
+
+/// Adds to `acc` the CPU each service's nodes spend on `steps`, run
+/// `share` times per request: a call's own work and its side of the RPC,
+/// then, through it, the calls it makes in turn.
+fn service_cpu(p: &Place<'_>, steps: &[Step], share: f64, acc: &mut [f64]) {
+    for step in steps {
+        match step {
+            Step::Call(r) => {
+                let op = &p.app.op(*r).steps;
+                match &p.remote {
+                    None => service_cpu(p, op, share, acc),
+                    Some((rpc, speeds, own_dbs)) => {
+                        let speed = speeds.get(r.service).copied().unwrap_or(p.speed);
+                        let callee = Place {
+                            speed,
+                            db_speed: own_dbs.get(r.service).copied().flatten().unwrap_or(p.db_speed),
+                            ..*p
+                        };
+                        let inner = cost(&callee, op);
+                        if let Some(a) = acc.get_mut(r.service) {
+                            *a += share * (inner.cpu + rpc / speed);
+                        }
+                        service_cpu(&callee, op, share, acc);
+                    }
+                }
+            }
+            Step::Parallel(branches) => branches.iter().for_each(|b| service_cpu(p, b, share, acc)),
+            Step::Transaction(t) => service_cpu(p, &t.steps, share, acc),
+            Step::Cpu(_) | Step::Query(_) => {}
+        }
     }
 }
 

@@ -226,6 +226,9 @@ fn era_section(h: &mut String, plan: &Plan, e: &EraPage<'_>) {
             escape(n.bottleneck.as_ref().map_or("nothing saturated", |b| &b.what))
         );
     }
+    if let Some(a) = &p.analytic {
+        let _ = writeln!(h, "<p><b>Theory</b>: {}.</p>", escape(&a.sentence()));
+    }
     match c.knee.and_then(|k| c.points.get(k)) {
         Some(k) => {
             let _ = writeln!(

@@ -140,6 +140,34 @@ impl Shop {
             });
             (queue, up, [0, 0])
         });
+        let tiers = (!path.services.is_empty()).then(|| {
+            let mut of_web = vec![0u16; path.webs.len()];
+            let mut gauges = Vec::new();
+            let tiers = std::iter::once(("front".to_string(), 0, path.front_webs)).chain(
+                path.services
+                    .iter()
+                    .map(|s| (format!("svc.{}", s.name), s.first, s.nodes)),
+            );
+            for (k, (name, first, nodes)) in tiers.enumerate() {
+                let workers = path.webs[first..first + nodes]
+                    .iter()
+                    .map(|w| f64::from(w.fpm.max_children))
+                    .sum::<f64>();
+                of_web[first..first + nodes].fill(k as u16);
+                gauges.push(rec.add_gauge(GaugeSpec {
+                    key: format!("{name}.fpm.busy"),
+                    label: format!("{name} FPM busy workers"),
+                    kind: GaugeKind::Workers,
+                    capacity: Some(workers),
+                }));
+            }
+            Box::new(super::Tiers {
+                busy: vec![0; gauges.len()],
+                recorded: vec![0; gauges.len()],
+                of_web,
+                gauges,
+            })
+        });
         let services = path
             .services
             .iter()
@@ -277,6 +305,7 @@ impl Shop {
             webs,
             touched,
             pool_levels: [0; 3],
+            tiers,
             db_levels: false,
             rtt,
             dbs,

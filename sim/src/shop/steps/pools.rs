@@ -146,6 +146,14 @@ impl Shop {
         if self.lb_gauges.is_some() {
             self.sample_lb_gauges();
         }
+        if let Some(t) = self.tiers.as_deref_mut() {
+            for k in 0..t.busy.len() {
+                if t.busy[k] != t.recorded[k] {
+                    t.recorded[k] = t.busy[k];
+                    self.rec.gauge(now, t.gauges[k], t.busy[k]);
+                }
+            }
+        }
     }
 
     /// HAProxy's queue over every balancer (the front's pair and, in gold,
@@ -183,6 +191,10 @@ impl Shop {
                 u64::from(w.pool.running()),
                 w.pool.backlog_len() as u64,
             ];
+            if let Some(t) = self.tiers.as_deref_mut() {
+                let k = t.of_web[web as usize] as usize;
+                t.busy[k] = t.busy[k] + now[0] - w.reported[0];
+            }
             for ((level, now), before) in self.pool_levels.iter_mut().zip(now).zip(w.reported) {
                 *level = *level + now - before;
             }
