@@ -176,8 +176,8 @@ pub fn search(
                 let to = (points.iter())
                     .position(|p| p.multiplier >= high)
                     .unwrap_or(points.len() - 1);
-                for i in from..=to {
-                    points[i] = run(points[i].multiplier, reps)?;
+                for p in &mut points[from..=to] {
+                    *p = run(p.multiplier, reps)?;
                 }
                 continue;
             }
