@@ -258,6 +258,19 @@ pub fn check(path: &Path, labels: &[String]) -> Result<()> {
             .join(", ")
     );
     println!("  eras: {}", eras.join(", "));
+    if s.plan != scenario::PlanSpec::default() {
+        let p = &s.plan;
+        let mut parts = vec![
+            match p.target {
+                Some(t) => format!("target {}/s", lab_core::record::thousands(t)),
+                None => "target: the scenario's traffic".into(),
+            },
+            format!("{} replications", p.replications),
+            format!("tolerance {}", lab_core::record::percent(p.tolerance)),
+        ];
+        parts.extend(p.ranges.written().into_iter().map(|(k, v)| format!("{k} {v}")));
+        println!("  plan (lab plan): {}", parts.join(", "));
+    }
     for era in &s.eras {
         let e = lab_sim::estimate(&s, era);
         println!(

@@ -132,3 +132,13 @@ fn plan_refuses_a_target_for_a_closed_model_and_a_bad_tolerance() {
         .code(2)
         .stderr_has("--era");
 }
+
+#[test]
+fn check_says_what_the_plan_asks() {
+    let a = lab().args(["check", "scenarios/plan-shop.toml"]).assert().success();
+    let out = String::from_utf8(a.get_output().stdout.clone()).unwrap();
+    assert!(
+        out.contains("plan (lab plan): target 3,000/s, 5 replications, tolerance 10.0%, nodes 2–6, web.cores 2–32"),
+        "{out}"
+    );
+}

@@ -134,3 +134,17 @@ fpm = { pm = "static", max_children = 8 }"#,
     );
     assert_eq!(bottleneck(&s), "fpm.busy");
 }
+
+/// The shipped planning scenario: its bronze runs out of database CPU
+/// (the slow searches and the order history) about halfway to the sale.
+#[test]
+fn plan_shops_bronze_runs_out_of_database_cpu() {
+    let s =
+        lab_core::scenario::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/plan-shop.toml")).unwrap();
+    let era = s.eras.iter().find(|e| e.label == "bronze").unwrap();
+    let load = Load::new(&s, false).unwrap();
+    let cap = capacity::search(&load, era, 5, 0.1, &mut |_| {}).unwrap();
+    assert_eq!(cap.bottleneck.as_ref().unwrap().gauge, "db.cpu", "{}", cap.sentence);
+    assert!((400.0..800.0).contains(&cap.offered), "{}", cap.offered);
+    assert!(theory::mmc(&s, era).is_none(), "no M/M/c: queries, several steps");
+}

@@ -94,3 +94,30 @@ pub struct KnobRanges {
     /// `services.cores`: each gold service node's cores.
     pub service_cores: Option<KnobRange>,
 }
+
+impl KnobRanges {
+    /// The ranges the file wrote, as `[plan]` keys and `min–max` (or the
+    /// `pm` list), in the order of the keys above.
+    pub fn written(&self) -> Vec<(&'static str, String)> {
+        let range = |r: &Option<KnobRange>| r.map(|r| format!("{}–{}", r.min, r.max));
+        [
+            ("nodes", range(&self.nodes)),
+            ("host.cores", range(&self.host_cores)),
+            ("web.cores", range(&self.web_cores)),
+            ("db.cores", range(&self.db_cores)),
+            ("fpm.max_children", range(&self.max_children)),
+            (
+                "fpm.pm",
+                self.pm
+                    .as_ref()
+                    .map(|l| l.iter().map(|p| p.name()).collect::<Vec<_>>().join(", ")),
+            ),
+            ("mysql.max_connections", range(&self.max_connections)),
+            ("services.nodes", range(&self.service_nodes)),
+            ("services.cores", range(&self.service_cores)),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k, v)))
+        .collect()
+    }
+}
