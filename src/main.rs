@@ -138,7 +138,7 @@ pub struct PlanArgs {
     #[arg(long)]
     pub capacity_only: bool,
     /// Print every load and configuration run, with its outcome
-    #[arg(long, short)]
+    #[arg(long, short, conflicts_with = "quiet")]
     pub verbose: bool,
     /// Override the scenario's seed (a whole number from 0)
     #[arg(long, allow_negative_numbers = true, value_parser = parse_seed)]

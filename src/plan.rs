@@ -40,8 +40,20 @@ pub fn plan(args: &PlanArgs) -> Result<()> {
             ))
             .into());
         }
-        (Some((t, src)), Some(p)) => (t / p, format!("{src} {}/s", thousands(t))),
+        (Some((t, src)), Some(p)) => {
+            if let Some(problem) = s.target_problem(t) {
+                return Err(UsageError(format!("{src} {}/s: {problem}", thousands(t))).into());
+            }
+            (t / p, format!("{src} {}/s", thousands(t)))
+        }
     };
+    if peak.is_some_and(|p| p <= 0.0) {
+        return Err(UsageError(format!(
+            "{}: the traffic's rate is 0/s throughout: there is no load to plan for",
+            s.file.display()
+        ))
+        .into());
+    }
     let o = Options {
         replications: args.replications.unwrap_or(s.plan.replications),
         tolerance: args.tolerance.unwrap_or(s.plan.tolerance),
@@ -201,7 +213,7 @@ fn era(e: &EraPlan, unit: &str) -> String {
             thousands(c.offered_high),
             if c.bound == Bound::Wide {
                 format!(
-                    ", wider than the {} tolerance: more replications would narrow it",
+                    ", wider than the {} tolerance: more replications or a looser tolerance would narrow it",
                     percent(c.tolerance)
                 )
             } else {

@@ -142,3 +142,39 @@ fn check_says_what_the_plan_asks() {
         "{out}"
     );
 }
+
+#[test]
+fn plan_refuses_what_it_cannot_plan() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = write(tmp.path(), "tiny.toml", SHOP);
+    // A target past the work a run may simulate: refused, not hours long.
+    lab()
+        .args(["plan", file.to_str().unwrap(), "--target", "100000000/s"])
+        .timeout(std::time::Duration::from_secs(60))
+        .assert()
+        .code(2)
+        .stderr_has("--target");
+    let zero = write(
+        tmp.path(),
+        "zero.toml",
+        &SHOP.replace("rate = \"100/s\"", "rate = \"0/s\""),
+    );
+    lab()
+        .args(["plan", zero.to_str().unwrap()])
+        .assert()
+        .code(2)
+        .stderr_has("0/s throughout");
+    let short = write(
+        tmp.path(),
+        "short.toml",
+        &SHOP
+            .replace("duration = \"30s\"", "duration = \"10ms\"")
+            .replace("window = \"1s\"\nwarmup = \"5s\"", "window = \"10ms\""),
+    );
+    lab()
+        .args(["plan", short.to_str().unwrap()])
+        .timeout(std::time::Duration::from_secs(60))
+        .assert()
+        .code(2)
+        .stderr_has("no request finished");
+}

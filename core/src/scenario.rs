@@ -195,6 +195,13 @@ impl Stats {
 }
 
 impl Scenario {
+    /// Why a plan at a peak rate of `target` would simulate more than a run
+    /// may (the limit validation applies to `[plan] target`), if it would.
+    pub fn target_problem(&self, target: f64) -> Option<String> {
+        let remote = self.eras.iter().any(|e| e.arch.calls_are_remote());
+        validate::target_work_problem(&self.traffic, &self.app, self.duration, remote, target)
+    }
+
     /// Runs the scenario for `duration` instead (the rate profile's last
     /// rate holds), after the checks validation makes of a duration: the
     /// error says which limit the new length breaks.

@@ -137,6 +137,12 @@ pub fn search(
     let mut reps = replications;
     let mut bisections = 0;
     points.push(run(1.0f64.min(max_m), reps)?);
+    if points[0].requests == 0 {
+        return Err(PlanError::Usage(format!(
+            "era {}: no request finished in a run at {:.3}× the scenario's traffic: the run is too short or the traffic too thin to plan (lengthen the duration or raise the rate)",
+            era.label, points[0].multiplier
+        )));
+    }
     // Each turn adds a point or more seeds where the answer is decided,
     // until the interval is narrow enough or cannot be made so. More seeds
     // can move a point across the line, so the bracket is found afresh
@@ -150,7 +156,9 @@ pub fn search(
         let lo = fail.map_or(points.last(), |i| i.checked_sub(1).map(|j| &points[j]));
         let hi = fail.map(|i| &points[i]);
         let next = match (lo, hi) {
-            (None, Some(h)) if h.multiplier <= MIN_MULTIPLIER => break Bound::Below,
+            // Below some load no request finishes in a run: nothing is
+            // measured, which is no answer either way.
+            (None, Some(h)) if h.multiplier <= MIN_MULTIPLIER || h.requests == 0 => break Bound::Below,
             (None, Some(h)) => (h.multiplier / 2.0).max(MIN_MULTIPLIER),
             (Some(l), None) if l.multiplier >= max_m => break Bound::AtLeast,
             (Some(l), None) => (l.multiplier * 2.0).min(max_m),
@@ -192,7 +200,11 @@ pub fn search(
             let m = points.last().map_or(max_m, |p| p.multiplier);
             (m, m, f64::INFINITY)
         }
-        Bound::Below => (0.0, 0.0, MIN_MULTIPLIER),
+        Bound::Below => (
+            0.0,
+            0.0,
+            points.iter().map(|p| p.multiplier).fold(f64::INFINITY, f64::min),
+        ),
         _ => crossing(&points),
     };
     // The curve's shape below the capacity, where the search did not go.
@@ -207,6 +219,18 @@ pub fn search(
         }
     }
     points.sort_by(|a, b| a.multiplier.total_cmp(&b.multiplier));
+    // A resource idle at every load (a balancer's CPU, which the model
+    // does not charge) says nothing about capacity.
+    let idle: Vec<String> = points
+        .first()
+        .map(|p| p.utilisation.iter().map(|u| u.key.clone()).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|k| points.iter().all(|p| p.utilisation_of(k).is_none_or(|v| v == 0.0)))
+        .collect();
+    for p in &mut points {
+        p.utilisation.retain(|u| !idle.contains(&u.key));
+    }
     let within = points
         .iter()
         .rev()
@@ -288,7 +312,12 @@ fn relieve(load: &Load, era: &Era, b: &Bottleneck, at: f64, replications: u32) -
     let Some(knob) = knob_for(&b.gauge, era) else {
         return Ok(None);
     };
-    let v = knob.current(era).max(1) * RELIEF;
+    let most = knob.most();
+    let current = knob.current(era);
+    let v = current.max(1).saturating_mul(RELIEF).min(most);
+    if v <= current {
+        return Ok(None);
+    }
     let space = Space {
         knobs: vec![knob.clone()],
         values: vec![vec![v]],
@@ -305,7 +334,8 @@ fn relieve(load: &Load, era: &Era, b: &Bottleneck, at: f64, replications: u32) -
 }
 
 /// Where the SLO load, and the ends of its interval, cross 1:
-/// `(estimate, low, high)`. Each is interpolated on log-log axes between
+/// `(estimate, low, high)`, the interval widened to the two points around
+/// the estimate's crossing at least. Each is interpolated on log-log axes between
 /// the first point above 1, in the order of the multipliers, and the one
 /// before it: a noisy stretch that dips back below 1 is crossed where it
 /// starts, so the capacity is never a load past a failing point.
@@ -329,15 +359,21 @@ pub fn crossing(points: &[Point]) -> (f64, f64, f64) {
         }
     };
     let est = at(&|p| p.slo_load.mean);
-    let low = at(&|p| p.slo_load.high);
-    let high = at(&|p| p.slo_load.low);
-    (est, low.min(est), high.max(est))
+    let mut low = at(&|p| p.slo_load.high).min(est);
+    let mut high = at(&|p| p.slo_load.low).max(est);
+    // The interpolation is a guess between the two points around the
+    // crossing: the interval holds both, whatever the seeds say.
+    if let Some(i) = sorted.iter().position(|p| p.slo_load.mean > 1.0).filter(|&i| i > 0) {
+        low = low.min(sorted[i - 1].multiplier);
+        high = high.max(sorted[i].multiplier);
+    }
+    (est, low, high)
 }
 
 /// The knee of the p99-vs-load curve (Satopää et al., "Finding a
 /// 'Kneedle' in a Haystack", 2011): with both axes scaled to [0, 1], the
 /// point farthest below the chord from the first point to the last, among
-/// the points up to the first that misses the SLO.
+/// the points up to and including the first that misses the SLO.
 pub fn knee(points: &[Point]) -> Option<usize> {
     let end = points.iter().position(|p| !p.holds()).map_or(points.len(), |i| i + 1);
     let pts: Vec<(usize, f64, f64)> = points[..end]

@@ -8,18 +8,20 @@
 //! plan lists it, so the first that meets the target is the cheapest and
 //! the leanest. Two rules skip candidates that cannot meet it, so the
 //! search stays far below the grid:
-//! - a bound: a candidate whose web or database CPU, or whose PHP workers
-//!   by Little's law, would be busy 100 % of the time or more at the
-//!   busiest phase's mean rate, without queueing or randomness, is not run;
+//! - a bound: a candidate whose web or database CPU, a gold service's
+//!   CPU, or whose PHP workers by Little's law, would be busy 100 % of the
+//!   time or more at the mean rate of the stretch the SLO is judged on (the
+//!   measured run, or its `during` phase), without queueing or randomness,
+//!   is not run;
 //! - a saturated resource cannot be fixed by adding another: when a run
 //!   fails with a CPU saturated, every candidate with no more of that CPU
 //!   fails too; with the workers saturated, every candidate on the same
 //!   hosts and `pm` with no more workers; with the connections, every one
 //!   on the same hosts, `pm` and workers with no more connections; with a
 //!   gold service's workers, every one on the same other hosts with no
-//!   more nodes for that service, whatever the front's settings; with
-//!   nothing saturated that a setting gives (no resource, a lock, a
-//!   balancer's queue), every other setting on the same hosts.
+//!   more nodes for that service, whatever the front's settings. A run
+//!   that fails with nothing saturated teaches nothing: a small pool far
+//!   from full still queues, and more workers may fix it.
 
 use lab_core::scenario::{Architecture, Era, Workload};
 use lab_core::sizing;
@@ -99,8 +101,6 @@ fn as_object<S: serde::Serializer>(pairs: &[(String, String)], s: S) -> Result<S
 enum Rule {
     /// Every candidate with at most this much of a CPU role fails.
     Cpu { role: String, room: f64 },
-    /// With the knobs `same` (the hosts) at `values`, every setting fails.
-    Hosts { same: Vec<usize>, values: Vec<u32> },
     /// With the knobs `same` at `values`, at most `at_most` of knob
     /// `knob` (the workers, the connections, a service's nodes) fails.
     Free {
@@ -146,8 +146,15 @@ pub fn search(
     hosts.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
     let software = space.product(&free);
     let cost_unit = cost(era).1.to_string();
+    // The bound's rate: the mean over the stretch the SLO is judged on. A
+    // short overload inside a longer stretch is absorbed by queues and may
+    // leave the whole stretch's percentile within its bound.
+    let (from, to) = match &scenario.slo.during {
+        Some(p) => (p.from, p.to),
+        None => (scenario.stats.warmup, scenario.duration),
+    };
     let busiest_rate = match &scenario.traffic.workload {
-        Workload::Open(p) => Some(p.mean_rate(load.busiest.from, load.busiest.to)),
+        Workload::Open(p) => Some(p.mean_rate(from, to)),
         Workload::Closed { .. } => None,
     };
     // The bound's demands do not depend on the knobs (speeds, round trips
@@ -297,6 +304,8 @@ fn miss(c: &Candidate) -> String {
 pub fn money(v: f64, unit: &str) -> String {
     if unit == "/h" {
         format!("{v:.2}{unit}")
+    } else if unit == " cores" && v.round() == 1.0 {
+        "1 core".into()
     } else {
         format!("{v:.0}{unit}")
     }
@@ -356,17 +365,7 @@ fn cpu_room(space: &Space, config: &Config, era: &Era, role: &str) -> Option<f64
 }
 
 fn learn(space: &Space, config: &Config, era: &Era, b: Option<&Bottleneck>) -> Option<Rule> {
-    // Nothing that software settings give saturated (nothing did, or a
-    // lock, a balancer's queue): other settings on the same hosts do no
-    // better, since more workers or connections only help when they ran out.
-    let same_hosts = || {
-        let same: Vec<usize> = (0..config.len()).filter(|&j| !space.knobs[j].free()).collect();
-        Some(Rule::Hosts {
-            values: same.iter().map(|&j| config[j]).collect(),
-            same,
-        })
-    };
-    let Some(b) = b else { return same_hosts() };
+    let b = b?;
     let r = role(&b.gauge);
     if r.ends_with(".cpu") && !r.starts_with("lb") {
         return Some(Rule::Cpu {
@@ -374,9 +373,10 @@ fn learn(space: &Space, config: &Config, era: &Era, b: Option<&Bottleneck>) -> O
             role: r,
         });
     }
-    let Some(knob) = knob_for(&b.gauge, era) else {
-        return same_hosts();
-    };
+    // Nothing saturated, or nothing a knob gives (a lock, a balancer's
+    // queue): no rule. Even a pool far from full queues when it is small,
+    // so other settings on the same hosts may still meet the target.
+    let knob = knob_for(&b.gauge, era)?;
     if let Knob::ServiceNodes(_) = knob {
         // A service's pool: the front's settings do not reach it, and
         // fewer of its nodes on the same hosts elsewhere do no better.
@@ -392,7 +392,7 @@ fn learn(space: &Space, config: &Config, era: &Era, b: Option<&Bottleneck>) -> O
         });
     }
     if !knob.free() {
-        return same_hosts();
+        return None;
     }
     let i = space.knobs.iter().position(|k| *k == knob)?;
     // What else must match: the hosts, and the pool's manager (a dynamic
@@ -422,9 +422,6 @@ impl Rule {
                 "have no more {} CPU than the {room} cores that saturated",
                 role.trim_end_matches(".cpu")
             ),
-            Rule::Hosts { .. } => {
-                "are on hosts where other software settings failed with nothing they give running out".into()
-            }
             Rule::Free { .. } => {
                 "have no more PHP workers (or MySQL connections, or a service's nodes) than a run where they ran out"
                     .into()
@@ -442,6 +439,5 @@ fn ruled_out(rule: &Rule, space: &Space, config: &Config, era: &Era) -> bool {
             knob,
             at_most,
         } => config[*knob] <= *at_most && same.iter().zip(values).all(|(&j, v)| config[j] == *v),
-        Rule::Hosts { same, values } => same.iter().zip(values).all(|(&j, v)| config[j] == *v),
     }
 }

@@ -1,16 +1,16 @@
 //! A whole plan: for each era, its capacity and the cheapest configuration
 //! that meets the target.
 
-use lab_core::scenario::{Architecture, Era, KnobRanges, ProcessManager, Scenario, Workload};
+use lab_core::scenario::{Architecture, Era, KnobRanges, Scenario, Workload};
 use serde::Serialize;
 
 use crate::PlanError;
 use crate::capacity::{self, Bound, Capacity};
 use crate::cheapest::{self, Candidate, Cheapest};
-use crate::knobs::{Knob, Space, cost};
+use crate::knobs::{self, Knob, Space, cost};
 use crate::load::Load;
 use crate::point::Point;
-use crate::theory;
+use crate::{fragment, theory};
 
 /// What a plan is asked.
 #[derive(Clone, Debug)]
@@ -38,8 +38,12 @@ pub struct EraPlan {
     /// Queueing theory's answer beside the simulation's, where it applies.
     pub analytic: Option<Analytic>,
     pub cheapest: Option<Cheapest>,
-    /// The winner as keys to set in `[eras.<label>]`.
+    /// The winner as the era's table to paste (or, when the scenario's
+    /// file could not be rewritten, as keys to set in it).
     pub fragment: Option<String>,
+    /// The whole scenario with the winner written in, ready for `lab run`.
+    #[serde(skip)]
+    pub scenario_file: Option<String>,
     /// Requests simulated for this era, and the wall time it took.
     pub requests: u64,
     pub seconds: f64,
@@ -105,7 +109,10 @@ pub fn plan_era(
     let mut requests: u64 = capacity.points.iter().map(|p| p.requests).sum();
     let analytic = analytic(load, era, &capacity);
     let (cheapest, fragment) = if o.cheapest {
-        let space = Space::of(era, &o.ranges);
+        let mut space = Space::of(era, &o.ranges);
+        if !knobs::queries(&load.base().app) {
+            space = space.without(&Knob::MaxConnections);
+        }
         let c = cheapest::search(load, era, &space, o.target, o.replications, &mut |n, c| {
             progress(Progress::Candidate(n, c))
         })?;
@@ -113,11 +120,12 @@ pub fn plan_era(
         let fragment = c
             .winner
             .as_ref()
-            .map(|w| fragment(&space.apply(era, &w.config), &space, era));
+            .map(|w| written(load.base(), &space.apply(era, &w.config), &space, era, o.target));
         (Some(c), fragment)
     } else {
         (None, None)
     };
+    let (fragment, scenario_file) = fragment.unzip();
     Ok(EraPlan {
         era: era.label.clone(),
         model: era.arch.model().into(),
@@ -126,6 +134,7 @@ pub fn plan_era(
         analytic,
         cheapest,
         fragment,
+        scenario_file: scenario_file.flatten(),
         requests,
         seconds: started.elapsed().as_secs_f64(),
     })
@@ -153,6 +162,19 @@ fn analytic(load: &Load, era: &Era, c: &Capacity) -> Option<Analytic> {
                 return None;
             }
             let rate = theory::slo_capacity(&m, &s.slo)?;
+            // An unbounded queue in theory, a listen backlog in the
+            // simulator: at a capacity with a long queue (a loose SLO) the
+            // backlog overflows, and the refused requests leave the
+            // latency figures. Theory then answers another question.
+            let host = match &era.arch {
+                Architecture::Stone { host, .. } => host,
+                Architecture::Bronze { web, .. } => web,
+                _ => return None,
+            };
+            let room = era.arch.stack().fpm.backlog(host.kernel.somaxconn).saturating_add(2);
+            if theory::queue_exceeds(&m, rate, room) > OVERFLOW {
+                return None;
+            }
             Some(of(
                 "Erlang C",
                 rate,
@@ -205,6 +227,10 @@ impl Analytic {
     }
 }
 
+/// The chance of a full backlog at the analytic capacity past which
+/// theory's unbounded queue is not the simulator's.
+pub const OVERFLOW: f64 = 1e-4;
+
 /// How far a simulated throughput may lie from MVA's and still agree: a
 /// run's throughput is a mean over thousands of requests, within a few
 /// per cent of its expectation.
@@ -236,79 +262,44 @@ pub fn plan(
     })
 }
 
-/// The keys of `[eras.<label>]` that give `winner` its configuration, as
-/// dotted keys to paste into the era's table (replacing those it has): the
-/// knobs, the prices that follow the cores and a dynamic pool's spares.
-pub fn fragment(winner: &Era, space: &Space, base: &Era) -> String {
-    let mut lines = vec![format!("[eras.{}]", toml_key(&winner.label))];
-    let host = |lines: &mut Vec<String>, key: &str, h: &lab_core::scenario::Host| {
-        lines.push(format!("{key}.cores = {}", h.cores));
-        if h.price_per_hour > 0.0 {
-            lines.push(format!("{key}.price_per_hour = {}", round(h.price_per_hour)));
-        }
-    };
-    match &winner.arch {
-        Architecture::Stone { host: h, .. } => host(&mut lines, "host", h),
-        Architecture::Bronze { web, db, .. } => {
-            host(&mut lines, "web", web);
-            host(&mut lines, "db", db);
-        }
-        Architecture::Silver(s) => {
-            lines.push(format!("nodes = {}", s.nodes));
-            host(&mut lines, "web", &s.web);
-            host(&mut lines, "db", &s.db);
-        }
-        Architecture::Gold(g) => {
-            lines.push(format!("nodes = {}", g.front.nodes));
-            host(&mut lines, "web", &g.front.web);
-            host(&mut lines, "db", &g.front.db);
-            for p in &g.services {
-                let k = format!("services.{}", toml_key(&p.service));
-                lines.push(format!("{k}.nodes = {}", p.nodes));
-                if space.knobs.contains(&Knob::ServiceCores(p.service.clone())) {
-                    host(&mut lines, &format!("{k}.host"), &p.host);
-                }
-            }
-        }
-    }
-    let fpm = &winner.arch.stack().fpm;
-    lines.push(format!("fpm.pm = \"{}\"", fpm.pm.name()));
-    lines.push(format!("fpm.max_children = {}", fpm.max_children));
-    if let ProcessManager::Dynamic {
-        start_servers,
-        min_spare_servers,
-        max_spare_servers,
-    } = &fpm.pm
-    {
-        lines.push(format!("fpm.start_servers = {start_servers}"));
-        lines.push(format!("fpm.min_spare_servers = {min_spare_servers}"));
-        lines.push(format!("fpm.max_spare_servers = {max_spare_servers}"));
-    }
-    lines.push(format!(
-        "mysql.max_connections = {}",
-        winner.arch.stack().mysql.max_connections
-    ));
+/// The winner's keys in `[eras.<label>]`: the era's table as it reads with
+/// them set in the scenario's file, and that whole file with its traffic
+/// scaled to the `target` multiplier, so that `lab run` checks the winner
+/// at the load it was chosen for (`None` when the
+/// file cannot be read, is not TOML or does not validate once rewritten:
+/// the keys are then given as dotted lines alone).
+pub fn written(scenario: &Scenario, winner: &Era, space: &Space, base: &Era, target: f64) -> (String, Option<String>) {
+    let keys = fragment::keys(winner, space);
     let (was, unit) = cost(base);
     let (now, _) = cost(winner);
-    format!(
-        "# The cheapest {} found: {} (as given: {}).\n# Set these keys in [eras.{}], replacing the ones it has.\n{}\n",
+    let head = format!(
+        "# The cheapest {} found by lab plan: {} (as given: {}).\n",
         winner.label,
         cheapest::money(now, unit),
-        cheapest::money(was, unit),
-        winner.label,
-        lines.join("\n")
-    )
-}
-
-fn round(v: f64) -> f64 {
-    (v * 1e6).round() / 1e6
-}
-
-/// A key as TOML needs it written: bare when it can be, quoted otherwise.
-fn toml_key(k: &str) -> String {
-    if !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-        k.to_string()
-    } else {
-        format!("\"{}\"", k.replace('\\', "\\\\").replace('"', "\\\""))
+        cheapest::money(was, unit)
+    );
+    let rewritten = std::fs::read_to_string(&scenario.file)
+        .ok()
+        .and_then(|text| fragment::rewrite(&text, &winner.label, &keys, target).ok())
+        .filter(|(whole, _)| lab_core::scenario::parse(whole, &scenario.file).is_ok());
+    match rewritten {
+        Some((whole, era)) => (
+            format!(
+                "{head}# Replace the scenario's [eras.{}] with this table.\n{era}",
+                winner.label
+            ),
+            Some(format!(
+                "{head}# The traffic is scaled to the target ({:.3}× the scenario's).\n{whole}",
+                target
+            )),
+        ),
+        None => (
+            format!(
+                "{head}# Set these keys in [eras.{}], replacing the ones it has.\n{}",
+                winner.label,
+                fragment::dotted(&winner.label, &keys)
+            ),
+            None,
+        ),
     }
 }

@@ -59,6 +59,17 @@ impl Knob {
         }
     }
 
+    /// The largest value the era's keys accept.
+    pub fn most(&self) -> u32 {
+        match self {
+            Knob::Nodes | Knob::ServiceNodes(_) => MAX_WEB_NODES,
+            Knob::HostCores | Knob::WebCores | Knob::DbCores | Knob::ServiceCores(_) => MAX_CORES,
+            Knob::MaxChildren => MAX_FPM_CHILDREN,
+            Knob::MaxConnections => MAX_DB_CONNECTIONS,
+            Knob::Pm => PM_ORDER.len() as u32 - 1,
+        }
+    }
+
     /// The era's own value.
     pub fn current(&self, era: &Era) -> u32 {
         let stack = era.arch.stack();
@@ -225,6 +236,15 @@ impl Space {
         Space { knobs, values }
     }
 
+    /// The space without `knob` (the era keeps its own value).
+    pub fn without(mut self, knob: &Knob) -> Space {
+        if let Some(i) = self.knobs.iter().position(|k| k == knob) {
+            self.knobs.remove(i);
+            self.values.remove(i);
+        }
+        self
+    }
+
     /// Every configuration: the product of the knobs' values.
     pub fn size(&self) -> u64 {
         self.values.iter().map(|v| v.len() as u64).product()
@@ -296,6 +316,20 @@ impl Space {
             .collect::<Vec<_>>()
             .join(", ")
     }
+}
+
+/// Whether any request of `app` talks to the database: without a query,
+/// MySQL's connections are no knob worth turning.
+pub fn queries(app: &lab_core::scenario::App) -> bool {
+    use lab_core::scenario::Step;
+    fn any(steps: &[Step]) -> bool {
+        steps.iter().any(|s| match s {
+            Step::Query(_) | Step::Transaction(_) => true,
+            Step::Parallel(b) => b.iter().any(|b| any(b)),
+            Step::Cpu(_) | Step::Call(_) => false,
+        })
+    }
+    app.endpoints.iter().any(|e| any(&e.steps)) || app.services.iter().any(|s| s.ops.iter().any(|o| any(&o.steps)))
 }
 
 /// What `era` costs an hour: its hosts' prices, or, when the scenario

@@ -27,6 +27,7 @@
 pub mod capacity;
 pub mod cheapest;
 mod era_plan;
+mod fragment;
 mod knobs;
 mod load;
 mod point;
@@ -35,7 +36,7 @@ pub mod theory;
 
 pub use capacity::Capacity;
 pub use cheapest::{Candidate, Cheapest};
-pub use era_plan::{Analytic, EraPlan, Options, Plan, Progress, fragment, plan, plan_era};
+pub use era_plan::{Analytic, EraPlan, Options, Plan, Progress, plan, plan_era, written};
 pub use knobs::{Knob, Space, cost};
 pub use load::Load;
 pub use point::{Bottleneck, Interval, Point, Utilisation, evaluate};

@@ -49,7 +49,8 @@ struct ScenarioRef {
 }
 
 /// Writes the plan's report into `dir` (created if needed): index.html,
-/// summary.json, each era's charts (SVG + PNG) and `<era>.toml` holding its winning fragment.
+/// summary.json, each era's charts (SVG + PNG) and `<era>.toml`: the scenario with the era's
+/// cheapest configuration written in (or, when its file could not be rewritten, the keys to set).
 pub fn write(plan: &Plan, scenario: &lab_core::Scenario, dir: &Path) -> Result<PathBuf, ReportError> {
     std::fs::create_dir_all(dir).map_err(|source| ReportError::Folder {
         path: dir.to_path_buf(),
@@ -105,7 +106,9 @@ pub fn write(plan: &Plan, scenario: &lab_core::Scenario, dir: &Path) -> Result<P
                 lab_reports::charts::render(&curve, dir).map_err(|m| failed(curve.id.clone(), m))?,
                 lab_reports::charts::render(&uses, dir).map_err(|m| failed(uses.id.clone(), m))?,
             ];
-            let fragment_file = match &e.fragment {
+            // The whole scenario with the winner written in when the file
+            // could be rewritten (`lab run` takes it as it is), else the keys.
+            let fragment_file = match e.scenario_file.as_ref().or(e.fragment.as_ref()) {
                 Some(f) => {
                     let name = format!("{stem}.toml");
                     put(&name, f)?;

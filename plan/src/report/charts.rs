@@ -293,8 +293,9 @@ impl Plot for Curve<'_> {
     }
     fn caption(&self) -> String {
         format!(
-            "Each point is one load run with {} replications (their mean p99): filled where the SLO holds (mean SLO \
-             load at most 1), hollow red where it does not. Dashed lines are the SLO's latency bounds; the vertical \
+            "Each point is one load run with {} replications or more (their mean p99; the points near the capacity \
+             get more): filled where the SLO holds (the replications' geometric-mean SLO load at most 1), hollow red \
+             where it does not. Dashed lines are the SLO's latency bounds; the vertical \
              line is the capacity, its 95 % interval shaded; the knee is where latency starts to climb faster than \
              the load.",
             self.replications
@@ -333,7 +334,7 @@ impl Plot for Curve<'_> {
         chart
             .configure_mesh()
             .x_desc(load_desc(&c.unit))
-            .y_desc(format!("p99 (mean of {} replications)", self.replications))
+            .y_desc("p99 (mean over the replications)")
             .x_label_formatter(&load_label)
             .y_label_formatter(&|v: &f64| if *v <= data_top { ms_label(v) } else { String::new() })
             .label_style((FONT, 13))

@@ -63,9 +63,14 @@ pub fn page(plan: &Plan, file: &str, eras: &[EraPage<'_>]) -> String {
         if let Some(f) = &e.fragment_file {
             let _ = writeln!(
                 h,
-                "<li><a href=\"{0}\">{0}</a>: the keys that give era {1} its cheapest configuration</li>",
+                "<li><a href=\"{0}\">{0}</a>: {2} era {1} its cheapest configuration</li>",
                 escape(f),
-                escape(&e.plan.era)
+                escape(&e.plan.era),
+                if e.plan.scenario_file.is_some() {
+                    "the scenario (ready for <code>lab run</code>) with, in"
+                } else {
+                    "the keys that give"
+                }
             );
         }
     }
@@ -75,9 +80,9 @@ pub fn page(plan: &Plan, file: &str, eras: &[EraPage<'_>]) -> String {
 
 fn summary(h: &mut String, plan: &Plan, eras: &[EraPage<'_>]) {
     h.push_str(
-        "<h2>Summary</h2>\n<p>The capacity is the largest load at which the mean SLO load over the replications is at most 1, \
-         with its 95 % interval; the bottleneck is what saturated first just past it, and the next is what saturates once that \
-         is doubled.</p>\n<table><tr><th class=\"l\">era</th><th>cost</th><th>capacity</th><th class=\"l\">bottleneck</th>\
+        "<h2>Summary</h2>\n<p>The capacity is the largest load at which the SLO load (the largest SLO figure over its bound) \
+         of the typical replication, their geometric mean, is at most 1, with its 95 % interval; the bottleneck is what saturated \
+         first just past it, and the next is what saturates once the knob behind it is four times larger.</p>\n<table><tr><th class=\"l\">era</th><th>cost</th><th>capacity</th><th class=\"l\">bottleneck</th>\
          <th class=\"l\">next</th><th class=\"l\">cheapest for the target</th></tr>\n",
     );
     for e in eras {
@@ -85,7 +90,9 @@ fn summary(h: &mut String, plan: &Plan, eras: &[EraPage<'_>]) {
         let c = &p.capacity;
         let mut cap = escape(&capacity_figure(c));
         if c.bound == Bound::Wide {
-            cap.push_str("<br><small>wider than the tolerance: more replications would narrow it</small>");
+            cap.push_str(
+                "<br><small>wider than the tolerance: more replications or a looser tolerance would narrow it</small>",
+            );
         }
         let next = match &c.next {
             Some(n) => format!(
@@ -211,7 +218,7 @@ fn era_section(h: &mut String, plan: &Plan, e: &EraPage<'_>) {
         escape(&capacity_figure(c)),
         match c.bound {
             Bound::Converged => String::new(),
-            Bound::Wide => ", wider than the tolerance: more replications would narrow it".into(),
+            Bound::Wide => ", wider than the tolerance: more replications or a looser tolerance would narrow it".into(),
             Bound::AtLeast => ": the SLO still held at the largest load a plan may simulate".into(),
             Bound::Below => ": the SLO failed even at the smallest load the search tries".into(),
         },
@@ -287,10 +294,15 @@ fn era_section(h: &mut String, plan: &Plan, e: &EraPage<'_>) {
     if let Some(f) = &p.fragment {
         let _ = writeln!(
             h,
-            "<h3>Cheapest configuration</h3>\n<p>The keys to set in the scenario{}:</p>\n<pre>{}</pre>",
+            "<h3>Cheapest configuration</h3>\n<p>The era's settings with the cheapest configuration written in{}:</p>\n<pre>{}</pre>",
             e.fragment_file.as_ref().map_or(String::new(), |n| format!(
-                " (also in <a href=\"{0}\">{0}</a>)",
-                escape(n)
+                " (<a href=\"{0}\">{0}</a>: {1})",
+                escape(n),
+                if p.scenario_file.is_some() {
+                    "the whole scenario with them, ready for <code>lab run</code>"
+                } else {
+                    "the same keys"
+                }
             )),
             escape(f)
         );
