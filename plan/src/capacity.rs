@@ -39,6 +39,9 @@ pub const MAX_BISECTIONS: usize = 10;
 /// How many times the plan's replications the points around the capacity
 /// may get when the seeds leave its interval wider than the tolerance.
 pub const MORE_REPLICATIONS: u32 = 8;
+/// Requests that must finish in one run at the scenario's own traffic for
+/// a plan to judge an SLO on them.
+pub const MIN_REQUESTS: u64 = 20;
 /// Points a search runs at most, re-runs not counted.
 pub const MAX_POINTS: usize = 40;
 /// How much more room the bottleneck gets to show the next one: at 1.5×
@@ -137,9 +140,10 @@ pub fn search(
     let mut reps = replications;
     let mut bisections = 0;
     points.push(run(1.0f64.min(max_m), reps)?);
-    if points[0].requests == 0 {
+    let each = points[0].requests / u64::from(points[0].replications.max(1));
+    if each < MIN_REQUESTS {
         return Err(PlanError::Usage(format!(
-            "era {}: no request finished in a run at {:.3}× the scenario's traffic: the run is too short or the traffic too thin to plan (lengthen the duration or raise the rate)",
+            "era {}: {each} requests finish in a run at {:.3}× the scenario's traffic, too few to judge an SLO on (at least {MIN_REQUESTS}): lengthen the duration or raise the rate",
             era.label, points[0].multiplier
         )));
     }
