@@ -216,18 +216,7 @@ pub fn search(
                         out.winner = Some(c.clone());
                     }
                     Some(w) => {
-                        c.why = format!(
-                            "costs {} more{}",
-                            money(c.cost - w.cost, &out.cost_unit),
-                            if c.slo_load.mean < w.slo_load.mean {
-                                format!(
-                                    " for more margin (SLO load {:.2} against {:.2})",
-                                    c.slo_load.mean, w.slo_load.mean
-                                )
-                            } else {
-                                String::new()
-                            }
-                        );
+                        c.why = alternative(&c, w, &out.cost_unit);
                         out.alternatives.push(c.clone());
                     }
                 }
@@ -286,6 +275,25 @@ fn candidate_of(space: &Space, config: &Config, cost: f64, p: &Point) -> Candida
         bottleneck: p.bottleneck.clone(),
         why: String::new(),
         config: config.clone(),
+    }
+}
+
+/// Why an alternative that meets the target is not the winner.
+fn alternative(c: &Candidate, w: &Candidate, unit: &str) -> String {
+    let margin = format!("SLO load {:.2} against {:.2}", c.slo_load.mean, w.slo_load.mean);
+    let more_margin = c.slo_load.mean < w.slo_load.mean;
+    if c.cost - w.cost < 1e-9 {
+        format!(
+            "costs the same, {} ({margin}); the winner comes first with fewer nodes and cores where they tie",
+            if more_margin { "more margin" } else { "less margin" }
+        )
+    } else if more_margin {
+        format!(
+            "costs {} more, for more margin ({margin})",
+            money(c.cost - w.cost, unit)
+        )
+    } else {
+        format!("costs {} more", money(c.cost - w.cost, unit))
     }
 }
 

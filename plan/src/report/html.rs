@@ -269,7 +269,8 @@ fn era_section(h: &mut String, plan: &Plan, e: &EraPage<'_>) {
     }
     let _ = writeln!(
         h,
-        "<h3>Points</h3>\n<p>Every load run, {} replications each; the SLO load is the largest SLO figure over its bound, its \
+        "<h3>Points</h3>\n<p>Every load run, with {} replications or more (<i>met</i> says how many: the points near the \
+         capacity get more); a run's SLO load is its largest SLO figure over its bound, shown as the replications' geometric \
          mean with its 95 % interval.</p>\n<table class=\"nw\"><tr><th>offered</th><th>multiplier</th><th>SLO load</th><th>met</th><th>ok/s</th>\
          <th>p50</th><th>p99</th><th>errors</th></tr>",
         plan.replications
