@@ -27,30 +27,39 @@ pub fn plan(args: &PlanArgs) -> Result<()> {
         Workload::Open(p) => Some(p.peak()),
         Workload::Closed { .. } => None,
     };
+    let load = lab_plan::Load::new(&s, args.steady).map_err(|e| UsageError(e.to_string()))?;
     let given = (args.target.map(|t| (t, "--target"))).or(s.plan.target.map(|t| (t, "[plan] target =")));
     let (target, source) = match (given, peak) {
         (None, _) => (1.0, "the scenario's traffic".to_string()),
-        (Some(_), None) => {
-            return Err(UsageError("--target is a peak arrival rate: a closed model has none".into()).into());
-        }
-        (Some(_), Some(p)) if p <= 0.0 => {
+        (Some((_, src)), None) => {
             return Err(UsageError(format!(
-                "{}: the rate profile is 0/s throughout, so no multiple of it reaches a target",
-                s.file.display()
+                "{src}: a target is a peak arrival rate, and a closed model has none"
             ))
             .into());
         }
+        (Some(_), Some(p)) if p <= 0.0 => (1.0, String::new()),
         (Some((t, src)), Some(p)) => {
-            if let Some(problem) = s.target_problem(t) {
-                return Err(UsageError(format!("{src} {}/s: {problem}", thousands(t))).into());
+            // The traffic as planned: with --steady, flat at the target.
+            if let Some(problem) = load.base().target_problem(t) {
+                return Err(UsageError(format!("{src} {}/s: {problem}", rate(t))).into());
             }
-            (t / p, format!("{src} {}/s", thousands(t)))
+            (t / p, format!("{src} {}/s", rate(t)))
         }
     };
     if peak.is_some_and(|p| p <= 0.0) {
         return Err(UsageError(format!(
             "{}: the traffic's rate is 0/s throughout: there is no load to plan for",
             s.file.display()
+        ))
+        .into());
+    }
+    let each = load.requests(target);
+    if each < lab_plan::capacity::MIN_REQUESTS as f64 {
+        return Err(UsageError(format!(
+            "{}: about {each:.0} requests a run at the target ({source}), too few to judge an SLO on (at least {}): \
+             raise the target or lengthen the duration",
+            s.file.display(),
+            lab_plan::capacity::MIN_REQUESTS
         ))
         .into());
     }
@@ -84,9 +93,7 @@ pub fn plan(args: &PlanArgs) -> Result<()> {
         b
     };
     let started = Instant::now();
-    let unit = lab_plan::Load::new(&s, o.steady)
-        .map_err(|e| UsageError(e.to_string()))?
-        .unit_name();
+    let unit = load.unit_name();
     let plan = lab_plan::plan(&s, &eras, &o, &mut |era, p| {
         bar.set_prefix(era.to_string());
         if args.verbose {
@@ -133,6 +140,16 @@ pub fn plan(args: &PlanArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// A rate as a target reads: `3,000`, `12.5`, `0.01`.
+fn rate(r: f64) -> String {
+    if r >= 100.0 {
+        thousands(r)
+    } else {
+        let s = format!("{r:.3}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
 }
 
 /// One point or configuration run, for `--verbose`.

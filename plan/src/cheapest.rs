@@ -3,16 +3,20 @@
 //! plan's replications, and meeting it when every replication meets the
 //! SLO (as `lab run --replications N --check-slo` asks).
 //!
-//! Candidates are tried from the cheapest; among equal costs, with the
+//! Candidates are tried from the cheapest; among equal costs, by the
+//! hosts' knobs' places in the grid (nodes, web cores, database cores,
+//! each service's nodes and cores), then on one set of hosts with the
 //! fewest PHP workers, then MySQL connections, then `pm` in the order the
-//! plan lists it, so the first that meets the target is the cheapest and
-//! the leanest. Two rules skip candidates that cannot meet it, so the
+//! plan lists it: the first that meets the target is the cheapest, and
+//! the leanest on its hosts. Two rules skip candidates that cannot meet it, so the
 //! search stays far below the grid:
 //! - a bound: a candidate whose web or database CPU, a gold service's
-//!   CPU, or whose PHP workers by Little's law, would be busy 100 % of the
-//!   time or more at the mean rate of the stretch the SLO is judged on (the
-//!   measured run, or its `during` phase), without queueing or randomness,
-//!   is not run;
+//!   CPU, or whose PHP workers by Little's law, would be loaded past what
+//!   the SLO can survive (`bound`: a little over 100 % for a stretch much
+//!   longer than its latency bound, with both a latency and an error-rate
+//!   objective) at the lowest arrival rate of the stretch the SLO is judged
+//!   on (the measured run, or its `during` phase), from the steps' mean
+//!   demands, is not run;
 //! - a saturated resource cannot be fixed by adding another: when a run
 //!   fails with a CPU saturated, every candidate with no more of that CPU
 //!   fails too; with the workers saturated, every candidate on the same
@@ -146,17 +150,7 @@ pub fn search(
     hosts.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
     let software = space.product(&free);
     let cost_unit = cost(era).1.to_string();
-    // The bound's rate: the mean over the stretch the SLO is judged on. A
-    // short overload inside a longer stretch is absorbed by queues and may
-    // leave the whole stretch's percentile within its bound.
-    let (from, to) = match &scenario.slo.during {
-        Some(p) => (p.from, p.to),
-        None => (scenario.stats.warmup, scenario.duration),
-    };
-    let busiest_rate = match &scenario.traffic.workload {
-        Workload::Open(p) => Some(p.mean_rate(from, to)),
-        Workload::Closed { .. } => None,
-    };
+    let busiest_rate = bound(&scenario);
     // The bound's demands do not depend on the knobs (speeds, round trips
     // and the mix do), so they are read once.
     let demand = sizing::demand(&scenario, era);
@@ -186,8 +180,8 @@ pub fn search(
         }
         for sw in &software {
             let config = full(hw, sw);
-            if let Some(rate) = busiest_rate
-                && let Some(short) = over_bound(space, &config, era, &demand, rate)
+            if let Some((rate, overload)) = busiest_rate
+                && let Some(short) = over_bound(space, &config, era, &demand, rate, overload)
             {
                 out.skipped_by_bound += 1;
                 *why_skipped.entry(short).or_default() += 1;
@@ -319,9 +313,70 @@ pub fn money(v: f64, unit: &str) -> String {
     }
 }
 
-/// The bound of the module's doc: the resource that would be busy all
-/// the time at `rate` on average, before any queueing, if one would.
-fn over_bound(space: &Space, config: &Config, era: &Era, d: &sizing::Demand, rate: f64) -> Option<String> {
+/// The bound's rate and load: the lowest arrival rate in the stretch the
+/// SLO is judged on (its `during` phase, or the measured run), and the
+/// load `overload` (demand over capacity) past which the SLO cannot hold
+/// there, whatever the randomness.
+///
+/// At load ρ > 1 from the start of a stretch of length T, the fluid queue
+/// delays an arrival at time t by (ρ − 1)t. Every request that arrives once
+/// that delay passes L either finishes later than L, fails (refused by a
+/// full backlog, timed out) or is still unfinished at the end, which is not
+/// judged; the judged ones arrived before T/ρ, and the share of them that
+/// either waited past L or failed is 1 − Lρ / ((ρ − 1)T). With a latency
+/// objective (q, L) and an error-rate objective e, one of the two fails
+/// once that share passes (1 − q) + e, that is when
+/// ρ > 1 / (1 − L / ((q − e)T)). Randomness only lengthens a queue that
+/// grows on average, and the service time only adds to the wait. Both
+/// kinds of objective are needed: with latency alone, a small backlog
+/// refuses the excess and keeps the successful requests fast; with errors
+/// alone, the excess may wait without failing. `None` without both, or for
+/// a closed model.
+fn bound(s: &lab_core::Scenario) -> Option<(f64, f64)> {
+    let Workload::Open(p) = &s.traffic.workload else {
+        return None;
+    };
+    let e = s.slo.error_rate?;
+    let (from, to) = match &s.slo.during {
+        Some(ph) => (ph.from, ph.to),
+        None => (s.stats.warmup, s.duration),
+    };
+    let t = (to.saturating_sub(from)) as f64 / 1e9;
+    let overload = s
+        .slo
+        .latency
+        .iter()
+        .filter_map(|o| {
+            let judged = o.percentile.quantile() - e;
+            let share = o.max as f64 / 1e9 / (judged * t);
+            (judged > 0.0 && share < 1.0).then(|| 1.0 / (1.0 - share))
+        })
+        .fold(f64::INFINITY, f64::min);
+    if !overload.is_finite() {
+        return None;
+    }
+    // The profile is piecewise linear: its least rate in the stretch is at
+    // an end or at a point inside.
+    let lowest = p
+        .points()
+        .iter()
+        .filter(|(at, _)| (from..to).contains(at))
+        .map(|&(_, r)| r)
+        .chain([p.rate_at(from), p.rate_at(to.saturating_sub(1))])
+        .fold(f64::INFINITY, f64::min);
+    Some((lowest, overload))
+}
+
+/// The bound of the module's doc: the resource whose load at the stretch's
+/// lowest rate would be past `overload`, before any queueing, if one would.
+fn over_bound(
+    space: &Space,
+    config: &Config,
+    era: &Era,
+    d: &sizing::Demand,
+    rate: f64,
+    overload: f64,
+) -> Option<String> {
     let get = |k: &Knob| f64::from(space.get(config, k).unwrap_or_else(|| k.current(era)));
     let nodes = match &era.arch {
         Architecture::Silver(_) | Architecture::Gold(_) => get(&Knob::Nodes),
@@ -331,19 +386,19 @@ fn over_bound(space: &Space, config: &Config, era: &Era, d: &sizing::Demand, rat
         Architecture::Stone { .. } => (get(&Knob::HostCores), 0.0),
         _ => (get(&Knob::WebCores), get(&Knob::DbCores)),
     };
-    if rate * d.web_cpu >= web_cores * nodes {
+    if rate * d.web_cpu >= overload * web_cores * nodes {
         return Some("would need more web CPU than they have".into());
     }
-    if db_cores > 0.0 && rate * d.db_cpu >= db_cores {
+    if db_cores > 0.0 && rate * d.db_cpu >= overload * db_cores {
         return Some("would need more database CPU than they have".into());
     }
-    if rate * d.hold >= get(&Knob::MaxChildren) * nodes {
+    if rate * d.hold >= overload * get(&Knob::MaxChildren) * nodes {
         return Some("would need more PHP workers than they have (Little's law)".into());
     }
     if let Architecture::Gold(g) = &era.arch {
         for (p, &cpu) in g.services.iter().zip(&d.services) {
             let have = get(&Knob::ServiceNodes(p.service.clone())) * get(&Knob::ServiceCores(p.service.clone()));
-            if rate * cpu >= have {
+            if rate * cpu >= overload * have {
                 return Some(format!(
                     "would need more CPU for service {} than its nodes have",
                     p.service

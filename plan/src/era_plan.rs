@@ -117,10 +117,21 @@ pub fn plan_era(
             progress(Progress::Candidate(n, c))
         })?;
         requests += c.requests;
-        let fragment = c
-            .winner
-            .as_ref()
-            .map(|w| written(load.base(), &space.apply(era, &w.config), &space, era, o.target));
+        let fragment = c.winner.as_ref().map(|w| {
+            let planned = fragment::Planned {
+                multiplier: o.target,
+                steady: o.steady.then(|| load.offered(o.target)),
+                seed: load.base().seed,
+            };
+            written(
+                load.base(),
+                &space.apply(era, &w.config),
+                &space,
+                era,
+                planned,
+                o.replications,
+            )
+        });
         (Some(c), fragment)
     } else {
         (None, None)
@@ -263,12 +274,19 @@ pub fn plan(
 }
 
 /// The winner's keys in `[eras.<label>]`: the era's table as it reads with
-/// them set in the scenario's file, and that whole file with its traffic
-/// scaled to the `target` multiplier, so that `lab run` checks the winner
-/// at the load it was chosen for (`None` when the
+/// them set in the scenario's file, and that whole file with the traffic
+/// and seed the plan ran (`planned`), so that `lab run` with the plan's
+/// `replications` checks the winner as it was chosen (`None` when the
 /// file cannot be read, is not TOML or does not validate once rewritten:
 /// the keys are then given as dotted lines alone).
-pub fn written(scenario: &Scenario, winner: &Era, space: &Space, base: &Era, target: f64) -> (String, Option<String>) {
+pub fn written(
+    scenario: &Scenario,
+    winner: &Era,
+    space: &Space,
+    base: &Era,
+    planned: fragment::Planned,
+    replications: u32,
+) -> (String, Option<String>) {
     let keys = fragment::keys(winner, space);
     let (was, unit) = cost(base);
     let (now, _) = cost(winner);
@@ -280,7 +298,7 @@ pub fn written(scenario: &Scenario, winner: &Era, space: &Space, base: &Era, tar
     );
     let rewritten = std::fs::read_to_string(&scenario.file)
         .ok()
-        .and_then(|text| fragment::rewrite(&text, &winner.label, &keys, target).ok())
+        .and_then(|text| fragment::rewrite(&text, &winner.label, &keys, planned).ok())
         .filter(|(whole, _)| lab_core::scenario::parse(whole, &scenario.file).is_ok());
     match rewritten {
         Some((whole, era)) => (
@@ -289,8 +307,13 @@ pub fn written(scenario: &Scenario, winner: &Era, space: &Space, base: &Era, tar
                 winner.label
             ),
             Some(format!(
-                "{head}# The traffic is scaled to the target ({:.3}× the scenario's).\n{whole}",
-                target
+                "{head}# The traffic and the seed are the plan's ({}). Check the winner with\n\
+                 #   lab run <this file> --era {} --replications {replications} --check-slo\n{whole}",
+                match planned.steady {
+                    Some(r) => format!("a steady {r:.0}/s"),
+                    None => format!("the profile at {:.3}× the scenario's", planned.multiplier),
+                },
+                winner.label
             )),
         ),
         None => (

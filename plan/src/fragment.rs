@@ -92,13 +92,30 @@ pub fn dotted(label: &str, keys: &[Key]) -> String {
     lines.join("\n") + "\n"
 }
 
-/// `text` (the scenario) with `keys` set in `[eras.<label>]` and its open
-/// traffic's rates times `multiplier` (the target): the whole file, and the
-/// era's table alone (with its sub-tables) as it reads now.
-pub fn rewrite(text: &str, label: &str, keys: &[Key], multiplier: f64) -> Result<(String, String), String> {
+/// The traffic and seed a plan ran its candidates with.
+#[derive(Clone, Copy, Debug)]
+pub struct Planned {
+    /// The profile's multiplier (the target).
+    pub multiplier: f64,
+    /// With `--steady`: the one rate the whole run had.
+    pub steady: Option<f64>,
+    pub seed: u64,
+}
+
+/// `text` (the scenario) with `keys` set in `[eras.<label>]`, its open
+/// traffic as the plan ran it (the rates times the target's multiplier, or
+/// one steady rate) and the plan's seed: the whole file, and the era's
+/// table alone (with its sub-tables) as it reads now.
+pub fn rewrite(text: &str, label: &str, keys: &[Key], planned: Planned) -> Result<(String, String), String> {
     let mut doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| e.to_string())?;
-    if multiplier != 1.0 {
-        scale(&mut doc, multiplier)?;
+    match planned.steady {
+        Some(r) => steady(&mut doc, r),
+        None if planned.multiplier != 1.0 => scale(&mut doc, planned.multiplier)?,
+        None => {}
+    }
+    let seed = i64::try_from(planned.seed).map_err(|_| "a seed past i64 cannot be written to TOML".to_string())?;
+    if doc.get("seed").and_then(Item::as_integer) != Some(seed) {
+        doc.insert("seed", Item::Value(Value::from(seed)));
     }
     let era = doc
         .get_mut("eras")
@@ -118,6 +135,18 @@ pub fn rewrite(text: &str, label: &str, keys: &[Key], multiplier: f64) -> Result
     eras.insert(label, table);
     alone.insert("eras", Item::Table(eras));
     Ok((doc.to_string(), alone.to_string()))
+}
+
+/// The profile replaced by one rate, `r` a second.
+fn steady(doc: &mut DocumentMut, r: f64) {
+    let Some(traffic) = doc.get_mut("traffic").and_then(Item::as_table_like_mut) else {
+        return;
+    };
+    traffic.remove("profile");
+    traffic.insert(
+        "rate",
+        Item::Value(Value::from(format!("{}/s", (r * 1000.0).round() / 1000.0))),
+    );
 }
 
 /// `traffic.rate` and every `traffic.profile` point's `rate` times `k`.
@@ -232,6 +261,14 @@ fpm = { pm = "dynamic", max_children = 40, start_servers = 10, min_spare_servers
 nodes = 3
 "#;
 
+    fn at(multiplier: f64) -> Planned {
+        Planned {
+            multiplier,
+            steady: None,
+            seed: 7,
+        }
+    }
+
     fn key(path: &[&str], v: Option<Value>) -> Key {
         (path.iter().map(|s| s.to_string()).collect(), v)
     }
@@ -248,7 +285,7 @@ nodes = 3
             key(&["fpm", "max_spare_servers"], None),
             key(&["mysql", "max_connections"], Some(Value::from(300))),
         ];
-        let (whole, era) = rewrite(SHOP, "bronze", &keys, 1.0).unwrap();
+        let (whole, era) = rewrite(SHOP, "bronze", &keys, at(1.0)).unwrap();
         let t: toml::Table = whole.parse().unwrap();
         let b = &t["eras"]["bronze"];
         assert_eq!(b["web"]["cores"].as_integer(), Some(16));
@@ -267,9 +304,18 @@ nodes = 3
     fn the_traffic_is_scaled_to_the_target() {
         let text =
             "[traffic]\nprofile = [{ at = \"0s\", rate = \"100/s\" }, { at = \"5s\", rate = 300 }]\n[eras.stone]\n";
-        let (whole, _) = rewrite(text, "stone", &[], 2.5).unwrap();
+        let (whole, _) = rewrite(text, "stone", &[], at(2.5)).unwrap();
         assert!(whole.contains("rate = \"250/s\""), "{whole}");
         assert!(whole.contains("rate = \"750/s\""), "{whole}");
+        assert!(whole.contains("seed = 7"), "{whole}");
+        let steady = Planned {
+            steady: Some(750.0),
+            ..at(2.5)
+        };
+        let (whole, _) = rewrite(text, "stone", &[], steady).unwrap();
+        let t: toml::Table = whole.parse().unwrap();
+        assert_eq!(t["traffic"]["rate"].as_str(), Some("750/s"));
+        assert!(t["traffic"].get("profile").is_none());
     }
 
     #[test]
@@ -278,7 +324,7 @@ nodes = 3
             SHOP,
             "gold",
             &[key(&["services", "catalog", "nodes"], Some(Value::from(5)))],
-            1.0,
+            at(1.0),
         )
         .unwrap();
         let t: toml::Table = whole.parse().unwrap();

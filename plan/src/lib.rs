@@ -37,6 +37,7 @@ pub mod theory;
 pub use capacity::Capacity;
 pub use cheapest::{Candidate, Cheapest};
 pub use era_plan::{Analytic, EraPlan, Options, Plan, Progress, plan, plan_era, written};
+pub use fragment::Planned;
 pub use knobs::{Knob, Space, cost};
 pub use load::Load;
 pub use point::{Bottleneck, Interval, Point, Utilisation, evaluate};
