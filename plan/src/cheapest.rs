@@ -24,8 +24,11 @@
 //!   on the same hosts, `pm` and workers with no more connections; with a
 //!   gold service's workers, every one on the same other hosts with no
 //!   more nodes for that service, whatever the front's settings. A run
-//!   that fails with nothing saturated teaches nothing: a small pool far
-//!   from full still queues, and more workers may fix it.
+//!   that fails with nothing saturated teaches only where the front's
+//!   workers and MySQL's connections were not short by Erlang C at their
+//!   use (a small pool far from full still queues, and more workers may
+//!   fix it; a large one does not): then more of both, on the same hosts
+//!   and `pm`, would stand idle and fail alike.
 
 use lab_core::scenario::{Architecture, Era, Workload};
 use lab_core::sizing;
@@ -105,6 +108,13 @@ fn as_object<S: serde::Serializer>(pairs: &[(String, String)], s: S) -> Result<S
 enum Rule {
     /// Every candidate with at most this much of a CPU role fails.
     Cpu { role: String, room: f64 },
+    /// With the knobs `same` at `values`, at least these values of the
+    /// workers and connections fail: they were not short ([`roomy`]).
+    Roomy {
+        same: Vec<usize>,
+        values: Vec<u32>,
+        at_least: Vec<(usize, u32)>,
+    },
     /// With the knobs `same` at `values`, at most `at_most` of knob
     /// `knob` (the workers, the connections, a service's nodes) fails.
     Free {
@@ -221,6 +231,8 @@ pub fn search(
             }
             c.why = miss(&c);
             if let Some(rule) = learn(space, &config, &candidate, c.bottleneck.as_ref()) {
+                rules.push(rule);
+            } else if let Some(rule) = roomy(space, &config, &p) {
                 rules.push(rule);
             }
             if out.winner.is_none() {
@@ -427,6 +439,44 @@ fn cpu_room(space: &Space, config: &Config, era: &Era, role: &str) -> Option<f64
     }
 }
 
+/// Chance of waiting below which a pool (or MySQL's connections) was not
+/// short: a tenth of the share of requests a p99 leaves out.
+pub const ROOMY_WAIT: f64 = 1e-3;
+
+/// A run that failed with nothing saturated, where the front's workers and
+/// MySQL's connections were not short either: by Erlang C at their use (c
+/// servers busy a share u of the time, so an offered load of uc), a
+/// request would wait for one with a chance below [`ROOMY_WAIT`]. More of
+/// them on the same hosts and `pm` would stand idle, and change nothing.
+fn roomy(space: &Space, config: &Config, p: &Point) -> Option<Rule> {
+    let mc = space.knobs.iter().position(|k| *k == Knob::MaxChildren)?;
+    let nodes = space.get(config, &Knob::Nodes).unwrap_or(1);
+    let use_of = |key: &str| p.utilisation_of(key);
+    let workers_use = use_of("front.fpm.busy").or_else(|| use_of("fpm.busy"))?;
+    let short = |servers: u32, u: f64| {
+        servers == 0 || crate::theory::erlang_c(servers, (u * f64::from(servers)).min(f64::from(servers))) >= ROOMY_WAIT
+    };
+    if short(config[mc] * nodes, workers_use) {
+        return None;
+    }
+    let conns = space.knobs.iter().position(|k| *k == Knob::MaxConnections);
+    if let Some(i) = conns
+        && short(config[i], use_of("mysql.connections").unwrap_or(0.0))
+    {
+        return None;
+    }
+    let same: Vec<usize> = (0..config.len())
+        .filter(|&j| !space.knobs[j].free() || space.knobs[j] == Knob::Pm)
+        .collect();
+    Some(Rule::Roomy {
+        values: same.iter().map(|&j| config[j]).collect(),
+        same,
+        at_least: std::iter::once((mc, config[mc]))
+            .chain(conns.map(|i| (i, config[i])))
+            .collect(),
+    })
+}
+
 fn learn(space: &Space, config: &Config, era: &Era, b: Option<&Bottleneck>) -> Option<Rule> {
     let b = b?;
     let r = role(&b.gauge);
@@ -485,6 +535,10 @@ impl Rule {
                 "have no more {} CPU than the {room} cores that saturated",
                 role.trim_end_matches(".cpu")
             ),
+            Rule::Roomy { .. } => {
+                "have more PHP workers and MySQL connections than a run where they were not short and that failed"
+                    .into()
+            }
             Rule::Free { .. } => {
                 "have no more PHP workers (or MySQL connections, or a service's nodes) than a run where they ran out"
                     .into()
@@ -502,5 +556,9 @@ fn ruled_out(rule: &Rule, space: &Space, config: &Config, era: &Era) -> bool {
             knob,
             at_most,
         } => config[*knob] <= *at_most && same.iter().zip(values).all(|(&j, v)| config[j] == *v),
+        Rule::Roomy { same, values, at_least } => {
+            same.iter().zip(values).all(|(&j, v)| config[j] == *v)
+                && at_least.iter().all(|&(j, least)| config[j] >= least)
+        }
     }
 }
