@@ -169,7 +169,7 @@ pub(crate) fn mid(w: &lab_core::record::Window) -> f64 {
 
 /// Colours that stay apart on screen and in print.
 /// Tableau's ten: a panel of ten lines (gold's utilisation) repeats none.
-pub(crate) const PALETTE: [RGBColor; 10] = [
+pub const PALETTE: [RGBColor; 10] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),

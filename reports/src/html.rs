@@ -280,7 +280,9 @@ fn waits_table(h: &mut String, e: &crate::summary::EraSummary) {
     h.push_str("</table>\n");
 }
 
-fn figure(h: &mut String, c: &Rendered) {
+/// A chart as the page shows it: inline SVG, title, caption and links to
+/// its files.
+pub fn figure(h: &mut String, c: &Rendered) {
     // plotters emits an XML prologue-free <svg> element, safe to inline.
     let _ = write!(
         h,

@@ -3,6 +3,8 @@
 //! Drawn in the run report's style (`lab_reports::charts`): its font,
 //! sizes, margins and palette.
 
+// The run report's colours, so that a plan's charts read like its charts.
+use lab_reports::charts::PALETTE;
 use std::error::Error;
 use std::ops::Range;
 
@@ -24,19 +26,6 @@ const MARGIN: u32 = 12;
 const LABEL_AREA: u32 = 70;
 /// Resources drawn at most: more lines than that no longer read apart.
 pub const MAX_LINES: usize = 8;
-/// Tableau's ten, as the run report's charts use them.
-const PALETTE: [RGBColor; 10] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(214, 39, 40),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-    RGBColor(127, 127, 127),
-    RGBColor(188, 189, 34),
-    RGBColor(23, 190, 207),
-];
 const MISS: RGBColor = RGBColor(214, 39, 40);
 const CAPACITY: RGBColor = RGBColor(20, 60, 120);
 const INTERVAL: RGBAColor = RGBAColor(31, 119, 180, 0.15);

@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use lab_core::record::{format_ms as ms, percent};
 use lab_reports::charts::Rendered;
-use lab_reports::html::escape;
+use lab_reports::html::{escape, figure};
 
 use super::{capacity_figure, load};
 use crate::capacity::Bound;
@@ -313,17 +313,5 @@ fn era_section(h: &mut String, plan: &Plan, e: &EraPage<'_>) {
         "<p class=\"meta\">{} requests simulated in {:.1} s.</p>",
         lab_core::record::thousands(p.requests as f64),
         p.seconds
-    );
-}
-
-fn figure(h: &mut String, c: &Rendered) {
-    // plotters writes an <svg> element with no XML prologue: safe inline.
-    let _ = write!(
-        h,
-        "<figure id=\"{id}\">\n{svg}\n<figcaption><b>{title}.</b> {caption} <a href=\"{id}.png\">PNG</a> · <a href=\"{id}.svg\">SVG</a></figcaption>\n</figure>\n",
-        id = escape(&c.id),
-        svg = c.svg,
-        title = escape(&c.title),
-        caption = escape(&c.caption),
     );
 }
