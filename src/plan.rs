@@ -277,11 +277,11 @@ fn era(e: &EraPlan, unit: &str) -> String {
             )),
         }
         s.push_str(&format!(
-            "  {} of the grid's {} configurations run ({} skipped by the bound, {} by a saturated resource)\n",
+            "  {} of the grid's {} configurations run ({} skipped by the bound, {} by what failed runs showed)\n",
             ch.evaluated,
             thousands(ch.grid as f64),
-            ch.skipped_by_bound,
-            ch.skipped_by_saturation
+            thousands(ch.skipped_by_bound as f64),
+            thousands(ch.skipped_by_saturation as f64)
         ));
     }
     s

@@ -63,13 +63,18 @@ pub fn page(plan: &Plan, file: &str, eras: &[EraPage<'_>]) -> String {
         if let Some(f) = &e.fragment_file {
             let _ = writeln!(
                 h,
-                "<li><a href=\"{0}\">{0}</a>: {2} era {1} its cheapest configuration</li>",
+                "<li><a href=\"{0}\">{0}</a>: {1}</li>",
                 escape(f),
-                escape(&e.plan.era),
                 if e.plan.scenario_file.is_some() {
-                    "the scenario (ready for <code>lab run</code>) with, in"
+                    format!(
+                        "the scenario with era {} at its cheapest configuration, and the plan's traffic and seed, ready for <code>lab run</code>",
+                        escape(&e.plan.era)
+                    )
                 } else {
-                    "the keys that give"
+                    format!(
+                        "the keys that give era {} its cheapest configuration",
+                        escape(&e.plan.era)
+                    )
                 }
             );
         }
@@ -191,12 +196,12 @@ fn costs(h: &mut String, plan: &Plan) {
     for (e, c) in &searched {
         let _ = write!(
             h,
-            "<li><b>{}</b>: evaluated {} of the grid's {} configurations ({} skipped by the bound, {} by a saturated resource)",
+            "<li><b>{}</b>: evaluated {} of the grid's {} configurations ({} skipped by the bound, {} by what failed runs showed)",
             escape(&e.era),
             c.evaluated,
-            c.grid,
-            c.skipped_by_bound,
-            c.skipped_by_saturation
+            lab_core::record::thousands(c.grid as f64),
+            lab_core::record::thousands(c.skipped_by_bound as f64),
+            lab_core::record::thousands(c.skipped_by_saturation as f64)
         );
         if let Some(s) = &c.stopped {
             let _ = write!(h, "; {}", escape(s));
