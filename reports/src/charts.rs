@@ -414,9 +414,12 @@ pub(crate) fn whole(v: &f64) -> String {
     format!("{v:.0}")
 }
 
-/// Latency tick labels that read well on a log axis.
-pub(crate) fn ms_label(v: &f64) -> String {
-    if *v >= 1000.0 {
+/// Latency tick labels as short as they can be, on a log axis or a
+/// linear one: `0`, `200ms`, `1.5s`.
+pub fn ms_label(v: &f64) -> String {
+    if *v <= 0.0 {
+        "0".into()
+    } else if *v >= 1000.0 {
         format!("{}s", trim(v / 1000.0))
     } else {
         format!("{}ms", trim(*v))

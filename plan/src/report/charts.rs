@@ -4,7 +4,7 @@
 //! sizes, margins and palette.
 
 // The run report's colours, so that a plan's charts read like its charts.
-use lab_reports::charts::PALETTE;
+use lab_reports::charts::{PALETTE, ms_label};
 use std::error::Error;
 use std::ops::Range;
 
@@ -200,30 +200,6 @@ fn frame<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>) -> ChartBuilder<'_, 
 
 fn load_label(v: &f64) -> String {
     load(*v)
-}
-
-/// Tick labels as short as they can be: `0`, `200ms`, `1.5s` (not
-/// `0.000ms`, as [`format_ms`] writes a figure).
-fn ms_label(v: &f64) -> String {
-    let trim = |v: f64| {
-        let s = if v >= 10.0 {
-            format!("{v:.0}")
-        } else {
-            format!("{v:.2}")
-        };
-        if s.contains('.') {
-            s.trim_end_matches('0').trim_end_matches('.').to_string()
-        } else {
-            s
-        }
-    };
-    if *v <= 0.0 {
-        "0".into()
-    } else if *v >= 1000.0 {
-        format!("{}s", trim(v / 1000.0))
-    } else {
-        format!("{}ms", trim(*v))
-    }
 }
 
 /// The capacity's line and its interval, from `bottom` to `top` of the
