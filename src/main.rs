@@ -215,7 +215,12 @@ pub struct CalibrateArgs {
     /// busiest host's (or the PHP workers') modelled capacity, 0.5 to 100]
     #[arg(long, allow_hyphen_values = true, value_parser = parse_rate)]
     pub rate: Option<f64>,
-    /// Seconds each endpoint is driven
+    /// Requests per second while the scenario's mix is measured at load, to
+    /// tell the cold cost of a request on an idle web host from the warm one
+    /// [default: 70 % of the capacity the endpoints' own measurements give]
+    #[arg(long, allow_hyphen_values = true, value_parser = parse_rate)]
+    pub load_rate: Option<f64>,
+    /// Seconds each endpoint, and then the mix at load, is driven
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(2..=600))]
     pub seconds: u64,
     /// Print nothing but errors and the result

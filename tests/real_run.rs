@@ -212,13 +212,16 @@ fn lab_calibrate_writes_each_endpoint_s_overhead_and_a_diff() {
         assert!(stdout.contains(key), "the diff names {key}:\n{stdout}");
     }
     // The file is the scenario, comments kept, with overheads a web stack
-    // plausibly costs: some, and less than the steps themselves.
+    // plausibly costs: some, and less than the steps themselves; warm
+    // (`web`) no dearer than cold (`web + cold`).
     let text = std::fs::read_to_string(&written).unwrap();
     assert!(text.starts_with("# Bronze on this machine"), "{text}");
     let s = lab_core::scenario::load(&written).unwrap();
+    let cold = s.app.endpoints[0].overhead.cold;
     for e in &s.app.endpoints {
-        let ms = e.overhead.web as f64 / 1e6;
-        assert!((0.05..4.0).contains(&ms), "{}: web overhead {ms} ms", e.name);
+        assert_eq!(e.overhead.cold, cold, "one cold extra for the host");
+        let ms = (e.overhead.web + e.overhead.cold) as f64 / 1e6;
+        assert!((0.05..4.0).contains(&ms), "{}: web overhead {ms} ms cold", e.name);
         assert!(
             e.overhead.db < 3_000_000,
             "{}: db overhead {} ns",

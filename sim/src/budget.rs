@@ -250,7 +250,8 @@ pub fn estimate(scenario: &Scenario, era: &Era) -> Estimate {
             };
             // The overhead's web share is a CPU step of its own (its db
             // share rides on the queries' own CPU events).
-            let overhead = f64::from(u8::from(scenario.app.endpoints[i].overhead.web > 0));
+            let o = scenario.app.endpoints[i].overhead;
+            let overhead = f64::from(u8::from(o.web > 0 || o.cold > 0));
             w * (endpoint_events(&scenario.app.monolith_program(i), networked)
                 + overhead
                 + lab_core::scenario::limits::CALL_STEPS * subs)

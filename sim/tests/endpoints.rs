@@ -117,3 +117,42 @@ fn one_endpoint_is_the_totals() {
     let v = r.endpoint_totals(0).unwrap();
     assert_eq!(v.latency.count(), r.totals.latency.count());
 }
+
+#[test]
+fn a_request_that_finds_its_web_host_idle_pays_the_cold_overhead() {
+    // 10 ms of PHP; the stack costs 1 ms more warm, and 5 ms more again
+    // when the request finds the core idle. A lone request every 10 s
+    // always does: 16 ms.
+    let app = |traffic: &str| {
+        format!(
+            r#"
+            duration = "60s"
+            [traffic]
+            {traffic}
+            [app.endpoints.home]
+            steps = [{{ cpu = "10ms" }}]
+            overhead = {{ web = "1ms", cold = "5ms" }}
+            [eras.stone]
+            host = {{ cores = 1 }}
+            "#
+        )
+    };
+    let lone = run(&app(r#"rate = "0.1/s""#));
+    assert_eq!(lone.totals.latency.min(), Some(16_000_000));
+    assert_eq!(lone.totals.latency.max(), Some(16_000_000));
+    // One user who barely pauses finds the core idle every time.
+    let one = run(&app("model = \"closed\"\nusers = 1\nthink = \"1us\""));
+    let mean = one.totals.latency.mean().unwrap() / 1e6;
+    assert!((mean - 16.0).abs() < 0.01, "one user: {mean} ms");
+    // Two such users keep the core busy: past the first, each request
+    // arrives while the other computes and pays 11 ms, warm; the two
+    // share the core, 22 ms each.
+    let two = run(&app("model = \"closed\"\nusers = 2\nthink = \"1us\""));
+    let mean = two.totals.latency.mean().unwrap() / 1e6;
+    assert!((mean / 22.0 - 1.0).abs() < 0.01, "two users: {mean} ms");
+    let served = two.totals.outcomes[lab_core::OutcomeId::OK] as f64;
+    assert!(
+        (served / (60.0 / 0.011) - 1.0).abs() < 0.01,
+        "{served} requests in 60 s"
+    );
+}

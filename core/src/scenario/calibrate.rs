@@ -25,8 +25,11 @@ use super::units::format_duration;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EndpointCost {
     pub endpoint: String,
-    /// On the web host (nginx, PHP-FPM, the interpreter).
+    /// On the web host (nginx, PHP-FPM, the interpreter), warm.
     pub web: u64,
+    /// On the web host, on top of `web` when the request finds a core of
+    /// it idle ([`super::Overhead::cold`]); written only when not 0.
+    pub cold: u64,
     /// On the database host (connection, parsing), spread by the
     /// simulator over the endpoint's queries.
     pub db: u64,
@@ -70,6 +73,9 @@ pub fn rewrite(text: &str, costs: &[EndpointCost]) -> Result<(String, Vec<Change
             .map_or_else(|| "(none)".to_string(), |v| v.to_string().trim().to_string());
         let mut t = InlineTable::new();
         t.insert("web", Value::from(format_duration(c.web)));
+        if c.cold > 0 {
+            t.insert("cold", Value::from(format_duration(c.cold)));
+        }
         t.insert("db", Value::from(format_duration(c.db)));
         t.fmt();
         let after = t.to_string().trim().to_string();
@@ -111,20 +117,25 @@ overhead = { web = "1ms" }
         EndpointCost {
             endpoint: endpoint.into(),
             web,
+            cold: 0,
             db,
         }
     }
 
     #[test]
     fn each_endpoint_gets_its_overhead_and_the_rest_stays_as_written() {
-        let (text, changes) = rewrite(SHOP, &[cost("page", 912_000, 520_000), cost("order", 800_000, 0)]).unwrap();
+        let page = EndpointCost {
+            cold: 1_000_000,
+            ..cost("page", 912_000, 520_000)
+        };
+        let (text, changes) = rewrite(SHOP, &[page.clone(), cost("order", 800_000, 0)]).unwrap();
         assert_eq!(
             changes,
             [
                 Change {
                     key: "app.endpoints.page.overhead".into(),
                     before: "(none)".into(),
-                    after: r#"{ web = "912us", db = "520us" }"#.into(),
+                    after: r#"{ web = "912us", cold = "1ms", db = "520us" }"#.into(),
                 },
                 Change {
                     key: "app.endpoints.order.overhead".into(),
@@ -142,10 +153,12 @@ overhead = { web = "1ms" }
         // What it wrote is a valid scenario with those overheads.
         let s = parse(&text, std::path::Path::new("shop.toml")).unwrap();
         assert_eq!(s.app.endpoints[0].overhead.web, 912_000);
+        assert_eq!(s.app.endpoints[0].overhead.cold, 1_000_000);
         assert_eq!(s.app.endpoints[0].overhead.db, 520_000);
+        assert_eq!(s.app.endpoints[1].overhead.cold, 0);
         assert_eq!(s.app.endpoints[1].overhead.web, 800_000);
         // Calibrating again with the same figures changes nothing.
-        let (again, none) = rewrite(&text, &[cost("page", 912_000, 520_000)]).unwrap();
+        let (again, none) = rewrite(&text, &[page]).unwrap();
         assert!(none.is_empty(), "{none:?}");
         assert_eq!(again, text);
     }

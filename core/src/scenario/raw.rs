@@ -216,6 +216,7 @@ pub struct RawEndpoint {
 #[serde(deny_unknown_fields)]
 pub struct RawOverhead {
     pub web: Opt<String>,
+    pub cold: Opt<String>,
     pub db: Opt<String>,
 }
 

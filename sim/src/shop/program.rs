@@ -14,6 +14,13 @@ use crate::sample::Sampler;
 
 pub(super) enum CompiledStep {
     Cpu(Sampler),
+    /// What the real stack costs an endpoint's request beyond its steps on
+    /// the web host (its `overhead`): `web` ns, and `cold` more when the
+    /// request finds a core of the host idle.
+    Overhead {
+        web: u64,
+        cold: u64,
+    },
     Query {
         db_cpu: Option<Sampler>,
         db_wait: Option<Sampler>,
@@ -85,8 +92,9 @@ pub(super) fn compile(app: &App, remote: bool) -> Vec<Vec<CompiledStep>> {
 
 /// An endpoint's program with what the real stack costs beyond its steps:
 /// the web share as CPU at the start of the request (nginx and FPM take it
-/// before the script runs), the database share spread evenly over the
-/// program's own queries (connecting, parsing), dropped when it has none.
+/// before the script runs; cold or warm as the host is idle or busy then),
+/// the database share spread evenly over the program's own queries
+/// (connecting, parsing), dropped when it has none.
 fn with_overhead(mut program: Vec<CompiledStep>, o: Overhead) -> Vec<CompiledStep> {
     let queries = program
         .iter()
@@ -103,8 +111,14 @@ fn with_overhead(mut program: Vec<CompiledStep>, o: Overhead) -> Vec<CompiledSte
             }
         }
     }
-    if o.web > 0 {
-        program.insert(0, CompiledStep::Cpu(Sampler::Const(o.web)));
+    if o.web > 0 || o.cold > 0 {
+        program.insert(
+            0,
+            CompiledStep::Overhead {
+                web: o.web,
+                cold: o.cold,
+            },
+        );
     }
     program
 }

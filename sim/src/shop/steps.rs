@@ -386,6 +386,21 @@ impl Shop {
                     self.cpu_start(host, demand, key, woke);
                     return None;
                 }
+                CompiledStep::Overhead { web, cold } => {
+                    let host = self.webs[r.web as usize].host;
+                    let h = &self.hosts[host];
+                    // A core left idle: the stack wakes up cold.
+                    let idle = h.cpu.busy_cores() < u64::from(h.cores);
+                    let demand = web + if idle { *cold } else { 0 };
+                    if demand == 0 {
+                        r.step += 1;
+                        continue;
+                    }
+                    let woke = r.phase != Phase::AppCpu;
+                    r.phase = Phase::AppCpu;
+                    self.cpu_start(host, demand, key, woke);
+                    return None;
+                }
                 CompiledStep::Call { .. } | CompiledStep::RpcCpu => {
                     // Encoding or decoding a call's message.
                     let demand = self.rpc_cpu.as_ref().map_or(0, |s| s.sample(&mut r.net));

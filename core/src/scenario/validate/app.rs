@@ -236,20 +236,24 @@ pub(super) fn app(cx: &mut Ctx<'_, '_>, raw: &RawApp) -> Option<App> {
 }
 
 /// Endpoint, service and lock names appear in reports and file names.
-/// An endpoint's `overhead = { web = "…", db = "…" }`, both optional.
+/// An endpoint's `overhead = { web = "…", cold = "…", db = "…" }`, each optional.
 fn overhead(cx: &mut Ctx<'_, '_>, ep: &KeyPath, raw: &Opt<RawOverhead>) -> Option<Overhead> {
     let Some(f) = raw else {
         return Some(Overhead::default());
     };
     let p = ep.key("overhead");
     let o = cx.field(&p, f, "")?;
-    // Both read before either fails, so that both are reported.
-    let (web, db) = (cx.duration(&p.key("web"), &o.web), cx.duration(&p.key("db"), &o.db));
-    let (Some(web), Some(db)) = (web, db) else {
+    // All read before any fails, so that each is reported.
+    let (web, cold, db) = (
+        cx.duration(&p.key("web"), &o.web),
+        cx.duration(&p.key("cold"), &o.cold),
+        cx.duration(&p.key("db"), &o.db),
+    );
+    let (Some(web), Some(cold), Some(db)) = (web, cold, db) else {
         return None;
     };
     let mut ok = true;
-    for (key, v) in [("web", web), ("db", db)] {
+    for (key, v) in [("web", web), ("cold", cold), ("db", db)] {
         if v.is_some_and(|ns| ns > limits::MAX_OVERHEAD_NS) {
             cx.report(
                 &p.key(key),
@@ -263,6 +267,7 @@ fn overhead(cx: &mut Ctx<'_, '_>, ep: &KeyPath, raw: &Opt<RawOverhead>) -> Optio
     }
     ok.then(|| Overhead {
         web: web.unwrap_or(0),
+        cold: cold.unwrap_or(0),
         db: db.unwrap_or(0),
     })
 }
