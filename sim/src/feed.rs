@@ -6,7 +6,9 @@
 //! (request number `n` is the `n`-th arrival, whose stream starts with the
 //! endpoint's draw from the mix at its time), all by
 //! [`lab_core::draw::OpenDraws`] as the load generator draws them, and its
-//! network stream where the era has round trips.
+//! network stream where the era has round trips, and the demand of its
+//! program's first step where that is a `cpu` step (the request's next
+//! draw: drawn here, it leaves the simulating thread's hot path).
 //! The draws are the ones the shop made itself, in the same order, so the
 //! run is the same; the simulating thread only reads them, in batches, as
 //! the recorder's thread reads its facts.
@@ -22,7 +24,7 @@ use lab_core::draw::OpenDraws;
 use rand_pcg::Pcg64Mcg;
 
 use crate::engine::Time;
-use crate::sample::Streams;
+use crate::sample::{Sampler, Streams};
 
 /// Arrivals per batch, and batches made ahead of the shop.
 const BATCH: usize = 4096;
@@ -41,7 +43,15 @@ pub(crate) struct Arrival {
     /// The request's network stream (where the era has round trips).
     pub net: Pcg64Mcg,
     pub endpoint: u32,
+    /// Its first step's CPU demand, already drawn from `rng`, marked with
+    /// [`DRAWN`]; 0 when its endpoint's program does not start with a
+    /// `cpu` step.
+    pub first: u64,
 }
+
+/// The mark of a demand drawn ahead ([`Arrival::first`]); no job number
+/// and no demand (at most 2^63 ns) reaches it.
+pub(crate) const DRAWN: u64 = 1 << 63;
 
 /// The draws of `scenario`'s open model (`None` for a closed one): the
 /// one place a run and [`crate::arrivals`] start them.
@@ -61,6 +71,9 @@ pub(crate) struct Source {
     pub streams: Streams,
     /// Whether requests draw a network stream.
     pub network: bool,
+    /// Per endpoint, its program's first step's demand when that is a
+    /// `cpu` step.
+    pub first: Vec<Option<Sampler>>,
     /// The end of the run.
     pub end: Time,
 }
@@ -72,7 +85,11 @@ impl Source {
         batch.clear();
         while batch.len() < BATCH {
             let d = self.draws.draw();
-            let (time, rng, endpoint) = (d.time, d.rng, d.endpoint);
+            let (time, mut rng, endpoint) = (d.time, d.rng, d.endpoint);
+            let first = match self.first.get(endpoint as usize) {
+                Some(Some(s)) => DRAWN | s.sample(&mut rng),
+                _ => 0,
+            };
             *n += 1;
             let net = if self.network {
                 self.streams.network(d.id)
@@ -84,6 +101,7 @@ impl Source {
                 rng,
                 net,
                 endpoint,
+                first,
             });
             if time.is_none_or(|t| t >= self.end) {
                 return true;
@@ -188,6 +206,7 @@ mod tests {
             draws: OpenDraws::new(profile, &mix, 5),
             streams: Streams::new(5),
             network,
+            first: Vec::new(),
             end,
         }
     }

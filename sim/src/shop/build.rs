@@ -191,6 +191,13 @@ impl Shop {
                     draws: feed::draws(scenario).expect("an open model"),
                     streams: Streams::new(scenario.seed),
                     network: rtt.is_some(),
+                    first: programs[..scenario.app.endpoints.len()]
+                        .iter()
+                        .map(|p| match p.first() {
+                            Some(program::CompiledStep::Cpu(s)) => Some(s.clone()),
+                            _ => None,
+                        })
+                        .collect(),
                     end: scenario.duration,
                 }),
                 slot: sched.add_slot(),

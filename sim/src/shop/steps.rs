@@ -182,7 +182,7 @@ impl Shop {
             Some(_) => self.streams.network(id),
             None => Pcg64Mcg::new(1),
         };
-        self.admit(rng, net, endpoint, user);
+        self.admit(rng, net, endpoint, user, 0);
     }
 
     /// The open model's arrival the slot held, drawn on the feed's thread
@@ -192,13 +192,14 @@ impl Shop {
             unreachable!("arrivals of an open model")
         };
         let a = feed.current();
-        let (rng, net, endpoint) = (a.rng.clone(), a.net.clone(), a.endpoint);
-        self.admit(rng, net, endpoint, NO_USER);
+        let (rng, net, endpoint, first) = (a.rng.clone(), a.net.clone(), a.endpoint, a.first);
+        self.admit(rng, net, endpoint, NO_USER, first);
     }
 
-    /// A new request, number `next_id`, reaches the entry.
+    /// A new request, number `next_id`, reaches the entry. `first`: its
+    /// first step's demand drawn ahead (see [`crate::feed::DRAWN`]), or 0.
     #[inline(always)]
-    fn admit(&mut self, rng: Pcg64Mcg, net: Pcg64Mcg, endpoint: u32, user: u32) {
+    fn admit(&mut self, rng: Pcg64Mcg, net: Pcg64Mcg, endpoint: u32, user: u32, first: u64) {
         let now = self.now;
         let id = self.next_id;
         self.next_id += 1;
@@ -214,7 +215,9 @@ impl Shop {
             arrived: now,
             started: 0,
             query_start: 0,
-            cpu_job: 0,
+            // Until its first CPU job starts, the demand drawn ahead for
+            // it: no job's number, so no completion takes it for its own.
+            cpu_job: first,
             rng,
             net,
             user,
@@ -373,7 +376,15 @@ impl Shop {
             };
             match step {
                 CompiledStep::Cpu(s) => {
-                    let demand = s.sample(&mut r.rng);
+                    // The first step's demand may have been drawn ahead,
+                    // from the same place of the request's stream.
+                    let demand = if r.cpu_job >= crate::feed::DRAWN {
+                        let d = r.cpu_job - crate::feed::DRAWN;
+                        r.cpu_job = 0;
+                        d
+                    } else {
+                        s.sample(&mut r.rng)
+                    };
                     if demand == 0 {
                         r.step += 1;
                         continue;
