@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
 use lab_core::scenario::calibrate::{self, EndpointCost};
-use lab_core::scenario::{self, RateProfile, Scenario, Work, Workload};
+use lab_core::scenario::{self, RateProfile, Scenario, Work, Workload, limits};
 use lab_core::topology::{HostId, NodeKind, Topology};
 use lab_deploy::{Deployment, Signals, UpOptions};
 use lab_loadgen::{Bar, Plan, Target};
@@ -219,7 +219,7 @@ pub fn calibrate(args: &CalibrateArgs) -> Result<()> {
                 web: (m.0, web_busy / n),
                 db: (m.1, db_ns),
                 shared,
-                idle: idle_share(web_busy / (drove.secs * 1e9 * web_cores), host_cores),
+                idle: idle_share(web_busy / (args.seconds as f64 * 1e9 * web_cores), host_cores),
             });
         }
         if signals.interrupted() {
@@ -386,11 +386,19 @@ fn drive(
 }
 
 /// Share of requests that find a core of a host with `cores` cores idle,
-/// at utilisation `u` (0–1): 1 − u for one core (Poisson arrivals see
-/// time averages), 1 − u^cores for more, as if the cores were busy
-/// independently.
+/// at utilisation `u` (0–1): one less the chance that every core is busy
+/// when a request arrives, Erlang C at an offered load of `cores × u`
+/// (Poisson arrivals see time averages): 1 − u on one core.
 fn idle_share(u: f64, cores: f64) -> f64 {
-    1.0 - u.clamp(0.0, 1.0).powf(cores.max(1.0))
+    let u = u.clamp(0.0, 1.0);
+    if u >= 1.0 {
+        return 0.0;
+    }
+    let c = cores.max(1.0).round() as u32;
+    let a = f64::from(c) * u;
+    // Erlang B by its recursion, then C.
+    let b = (1..=c).fold(1.0, |b, k| a * b / (f64::from(k) + a * b));
+    1.0 - b / (1.0 - u * (1.0 - b))
 }
 
 /// The cold extra of a request on an idle web host, host ns, from the
@@ -444,13 +452,26 @@ fn at_load(
     if !costs.first().is_some_and(|c| c.shared) {
         capacity = capacity.min(per(per_request(&|c| c.db.1), f64::from(t.host(db_host).cores)));
     }
+    // And what the PHP workers can hold of requests that wait.
+    let wall_ns = |c: &Cost| {
+        let i = s.app.endpoints.iter().position(|e| e.name == c.endpoint).unwrap_or(0);
+        wall(s, i, (c.web.1, c.db.1))
+    };
+    capacity = capacity.min(per(per_request(&wall_ns), f64::from(t.fpm_workers())));
     let rate = args
         .load_rate
         .unwrap_or_else(|| (capacity * HIGH_LOAD).clamp(0.5, 2_000.0));
     if !args.quiet {
         eprintln!("the mix at {rate:.1}/s for {} s (warm against cold)…", args.seconds);
     }
-    let drove = drive(s, rate, args, d, hosts, signals).context("driving the mix at load")?;
+    // The mean mix throughout: the scenario's own may change over its run,
+    // and only its first seconds would be driven.
+    let mut mixed = s.clone();
+    mixed.traffic.mix = lab_core::scenario::Mix::constant(mix.clone());
+    let drove = drive(&mixed, rate, args, d, hosts, signals).context("driving the mix at load")?;
+    if signals.interrupted() {
+        return Ok(None);
+    }
     let r = &drove.record;
     let o = &r.totals.outcomes;
     let (ok, errors) = (o.total() - o.errors(), o.errors());
@@ -463,7 +484,9 @@ fn at_load(
         return Ok(None);
     }
     let web_busy: f64 = drove.busy(idle)[..web_hosts].iter().sum();
-    let high_idle = idle_share(web_busy / (drove.secs * 1e9 * web_cores), host_cores);
+    // Over the traffic's seconds: the drive's wall time also holds the
+    // load generator's start and drain, when the host idles.
+    let high_idle = idle_share(web_busy / (args.seconds as f64 * 1e9 * web_cores), host_cores);
     let low: Vec<(f64, f64, f64)> = costs
         .iter()
         .map(|c| {
@@ -477,17 +500,22 @@ fn at_load(
         })
         .collect();
     let fitted = fit_cold(&low, web_busy, high_idle).map(|cold| {
-        // No endpoint's warm cost below what its steps burn.
+        // No endpoint's warm cost below what its steps burn (among those
+        // the mix sends and that were not measured below their steps
+        // already, which `print_costs` reports), and no more than an
+        // overhead may be.
         costs
             .iter()
-            .filter(|c| c.idle > 0.0)
-            .map(|c| ((c.web_measured() - c.web_modelled()) / c.idle).max(0.0))
+            .zip(&low)
+            .filter(|(c, l)| c.idle > 0.0 && l.0 > 0.0 && !c.below_model())
+            .map(|(c, _)| ((c.web_measured() - c.web_modelled()) / c.idle).max(0.0))
             .fold(cold, f64::min)
+            .min(limits::MAX_OVERHEAD_NS as f64 / t.host(web_ids[0]).speed)
     });
     if !args.quiet {
         let n: f64 = low.iter().map(|l| l.0).sum();
         eprintln!(
-            "  {:.0} % of requests found the web host busy, {:.2} ms of its CPU a request (alone at low load: {:.2} ms) → cold extra {}",
+            "  {:.0} % of requests found the web host busy (by its utilisation), {:.2} ms of its CPU a request (alone at low load: {:.2} ms) → cold extra {}",
             100.0 * (1.0 - high_idle),
             web_busy / n.max(1.0) / 1e6,
             low.iter().map(|(n, ns, _)| n * ns).sum::<f64>() / n.max(1.0) / 1e6,
@@ -567,9 +595,11 @@ mod tests {
     }
 
     #[test]
-    fn the_idle_share_is_one_minus_the_chance_every_core_is_busy() {
+    fn the_idle_share_is_one_minus_erlang_c() {
         assert!((idle_share(0.3, 1.0) - 0.7).abs() < 1e-12);
-        assert!((idle_share(0.5, 2.0) - 0.75).abs() < 1e-12);
+        // M/M/2 at ρ = 0.5: C(2, 1) = 1/3; M/M/4 at ρ = 0.7: C(4, 2.8) ≈ 0.4287.
+        assert!((idle_share(0.5, 2.0) - 2.0 / 3.0).abs() < 1e-12);
+        assert!((idle_share(0.7, 4.0) - (1.0 - 0.428_7)).abs() < 1e-4);
         assert_eq!(idle_share(1.2, 1.0), 0.0);
         assert_eq!(idle_share(-0.1, 4.0), 1.0);
     }

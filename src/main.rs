@@ -217,7 +217,7 @@ pub struct CalibrateArgs {
     pub rate: Option<f64>,
     /// Requests per second while the scenario's mix is measured at load, to
     /// tell the cold cost of a request on an idle web host from the warm one
-    /// [default: 70 % of the capacity the endpoints' own measurements give]
+    /// [default: 70 % of the capacity the endpoints' own measurements give, 0.5 to 2000]
     #[arg(long, allow_hyphen_values = true, value_parser = parse_rate)]
     pub load_rate: Option<f64>,
     /// Seconds each endpoint, and then the mix at load, is driven

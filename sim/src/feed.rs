@@ -50,7 +50,7 @@ pub(crate) struct Arrival {
 }
 
 /// The mark of a demand drawn ahead ([`Arrival::first`]); no job number
-/// and no demand (at most 2^63 ns) reaches it.
+/// and no draw ([`crate::sample::MAX_DRAW`]) reaches it.
 pub(crate) const DRAWN: u64 = 1 << 63;
 
 /// The draws of `scenario`'s open model (`None` for a closed one): the

@@ -5,6 +5,11 @@ use lab_core::scenario::{Dist, DistKind};
 use rand::Rng;
 use rand_distr::{Distribution, Exp1, LogNormal};
 
+/// The largest draw, 2^63 − 1 ns (292 years): a job that long never ends
+/// in a run (at most a year), and the top bit stays free to mark a demand
+/// drawn ahead (`feed::DRAWN`).
+pub const MAX_DRAW: u64 = u64::MAX / 2;
+
 /// A distribution compiled for sampling: parameters precomputed, no
 /// allocation per draw.
 #[derive(Clone, Debug)]
@@ -51,9 +56,14 @@ impl Sampler {
         }
     }
 
-    /// One draw, in whole nanoseconds.
+    /// One draw, in whole nanoseconds, at most [`MAX_DRAW`].
     #[inline(always)]
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> u64 {
+        self.unbounded(rng).min(MAX_DRAW)
+    }
+
+    #[inline(always)]
+    fn unbounded<R: Rng + ?Sized>(&self, rng: &mut R) -> u64 {
         match self {
             Sampler::Const(c) => *c,
             Sampler::Exp { mean } => {
@@ -67,7 +77,7 @@ impl Sampler {
                     rng.random_range(*min..=*max)
                 }
             }
-            Sampler::LogNormal(d) => round_ns(d.sample(rng)).min(u64::MAX / 2),
+            Sampler::LogNormal(d) => round_ns(d.sample(rng)),
             Sampler::Mix(parts) => Self::sample_mix(parts, rng),
             Sampler::Shifted(c, s) => c.saturating_add(s.sample(rng)),
         }
@@ -113,6 +123,23 @@ mod tests {
     fn mean_of(s: &Sampler, n: u32) -> f64 {
         let mut rng = Streams::new(7).request(1);
         (0..n).map(|_| s.sample(&mut rng) as f64).sum::<f64>() / n as f64
+    }
+
+    #[test]
+    fn no_draw_passes_the_largest() {
+        let mut rng = Streams::new(7).request(1);
+        let top = 1u64 << 63;
+        for s in [
+            Sampler::Const(top),
+            Sampler::Uniform {
+                min: top,
+                max: u64::MAX,
+            },
+            Sampler::Shifted(top, Box::new(Sampler::Const(top))),
+            Sampler::Exp { mean: 1e30 },
+        ] {
+            assert_eq!(s.sample(&mut rng), MAX_DRAW, "{s:?}");
+        }
     }
 
     #[test]
@@ -196,7 +223,7 @@ mod tests {
         assert_eq!(ceil_ns(TWO_52 - 0.5), 1 << 52);
         // A draw from a huge mean stays a time that never comes.
         let s = Sampler::Exp { mean: 1e300 };
-        assert_eq!(s.sample(&mut Streams::new(1).request(1)), u64::MAX);
+        assert_eq!(s.sample(&mut Streams::new(1).request(1)), MAX_DRAW);
     }
 
     #[test]

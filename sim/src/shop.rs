@@ -219,6 +219,9 @@ pub(crate) struct Request {
     has_conn: bool,
     /// FPM killed the child; only the query it left behind still runs.
     terminated: bool,
+    /// A core of its web host was idle when nginx took it: its overhead
+    /// step pays the overhead's `cold` (only looked at when one has it).
+    cold: bool,
     front: Front,
     /// Queued or running on its web node.
     at_web: bool,
@@ -513,6 +516,9 @@ pub(crate) struct Shop {
     /// Whether a program queries a database: without a query, MySQL's
     /// connections and lock waiters stay at zero, and are not looked at.
     db_levels: bool,
+    /// Whether an endpoint's overhead has a `cold` extra: only then does
+    /// nginx look at its host's cores when it takes a request.
+    cold_overhead: bool,
     /// One network round trip between two hosts; `None` on one host.
     rtt: Option<Sampler>,
     /// The MySQL servers; the front's is the first.

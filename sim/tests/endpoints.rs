@@ -123,7 +123,7 @@ fn a_request_that_finds_its_web_host_idle_pays_the_cold_overhead() {
     // 10 ms of PHP; the stack costs 1 ms more warm, and 5 ms more again
     // when the request finds the core idle. A lone request every 10 s
     // always does: 16 ms.
-    let app = |traffic: &str| {
+    let on = |traffic: &str, cores: u32, children: u32| {
         format!(
             r#"
             duration = "60s"
@@ -133,10 +133,12 @@ fn a_request_that_finds_its_web_host_idle_pays_the_cold_overhead() {
             steps = [{{ cpu = "10ms" }}]
             overhead = {{ web = "1ms", cold = "5ms" }}
             [eras.stone]
-            host = {{ cores = 1 }}
+            host = {{ cores = {cores} }}
+            fpm = {{ pm = "static", max_children = {children} }}
             "#
         )
     };
+    let app = |traffic: &str| on(traffic, 1, 5);
     let lone = run(&app(r#"rate = "0.1/s""#));
     assert_eq!(lone.totals.latency.min(), Some(16_000_000));
     assert_eq!(lone.totals.latency.max(), Some(16_000_000));
@@ -155,4 +157,18 @@ fn a_request_that_finds_its_web_host_idle_pays_the_cold_overhead() {
         (served / (60.0 / 0.011) - 1.0).abs() < 0.01,
         "{served} requests in 60 s"
     );
+    // A pool with no more children than cores, kept busy by a backlog:
+    // a child takes its next request the moment it frees, so the request
+    // arrived while the host was busy and is served warm, 11 ms a request
+    // per core.
+    let busy = "model = \"closed\"\nusers = 20\nthink = \"1ms\"";
+    for (cores, children) in [(1, 1), (4, 4)] {
+        let r = run(&on(busy, cores, children));
+        let rate = r.totals.outcomes[lab_core::OutcomeId::OK] as f64 / 60.0;
+        let warm = f64::from(cores) / 0.011;
+        assert!(
+            (rate / warm - 1.0).abs() < 0.01,
+            "{cores} cores: {rate}/s, warm {warm}/s"
+        );
+    }
 }

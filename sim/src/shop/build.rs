@@ -314,6 +314,7 @@ impl Shop {
             pool_levels: [0; 3],
             tiers,
             db_levels: false,
+            cold_overhead: false,
             rtt,
             dbs,
             services,
@@ -351,6 +352,11 @@ impl Shop {
                 program::CompiledStep::Query { .. } | program::CompiledStep::Begin | program::CompiledStep::Commit(_)
             )
         });
+        shop.cold_overhead = shop
+            .programs
+            .iter()
+            .flatten()
+            .any(|s| matches!(s, program::CompiledStep::Overhead { cold, .. } if *cold > 0));
         shop.start();
         shop
     }

@@ -19,11 +19,13 @@ impl Shop {
     pub(super) fn enter_web(&mut self, key: Key, web: u32) {
         let now = self.now;
         let direct = self.front.is_none();
+        let cold = self.cold_overhead && self.idle_core(self.webs[web as usize].host);
         let r = &mut self.reqs[key.slot as usize];
         r.web = web;
         let connect = match self.webs[web as usize].nginx.admit() {
             Admit::Yes => {
                 r.in_nginx = true;
+                r.cold = cold;
                 self.pool(web).connect(key, now)
             }
             refused => return self.refused_by_nginx(key, refused),
@@ -63,9 +65,11 @@ impl Shop {
         if !matches!(admit, Admit::Yes) {
             return self.refused_by_nginx(key, admit);
         }
+        let cold = self.cold_overhead && self.idle_core(self.webs[0].host);
         let connect = self.pool(0).connect(key, now);
         let r = &mut self.reqs[key.slot as usize];
         r.in_nginx = true;
+        r.cold = cold;
         // As in `enter_web`: nginx's and the client's timers, then what
         // the connection starts.
         match connect {
@@ -93,6 +97,16 @@ impl Shop {
                 self.syn_dropped(key);
             }
         }
+    }
+
+    /// Whether a core of `host` is idle: nginx, the PHP child and their
+    /// caches wake up cold for a request that arrives then (the overhead's
+    /// `cold`). Asked as the request arrives, before it takes a child, so
+    /// that a request a child takes from the backlog the moment it freed
+    /// counts as warm: the host had no idle moment.
+    fn idle_core(&self, host: usize) -> bool {
+        let h = &self.hosts[host];
+        h.cpu.busy_cores() < u64::from(h.cores)
     }
 
     /// The client's timer, set when its connection reaches nginx directly.

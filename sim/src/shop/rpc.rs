@@ -164,6 +164,7 @@ impl Shop {
             syns: 0,
             has_conn: false,
             terminated: false,
+            cold: false,
             front: if fiber { Front::Direct } else { Front::Sent },
             at_web: fiber,
             link: NO_LINK,

@@ -235,6 +235,7 @@ impl Shop {
             syns: 0,
             has_conn: false,
             terminated: false,
+            cold: false,
             front: Front::Direct,
             at_web: false,
             link: NO_LINK,
@@ -399,10 +400,7 @@ impl Shop {
                 }
                 CompiledStep::Overhead { web, cold } => {
                     let host = self.webs[r.web as usize].host;
-                    let h = &self.hosts[host];
-                    // A core left idle: the stack wakes up cold.
-                    let idle = h.cpu.busy_cores() < u64::from(h.cores);
-                    let demand = web + if idle { *cold } else { 0 };
+                    let demand = web + if r.cold { *cold } else { 0 };
                     if demand == 0 {
                         r.step += 1;
                         continue;
