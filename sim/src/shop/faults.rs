@@ -140,12 +140,16 @@ impl Shop {
                 self.hosts[s.host].cpu.set_speed(now, speed);
                 self.cpu_changed(s.host);
             }
+            // A balancer cut off runs on (`balancer_cut`); one that
+            // crashed boots with a fresh HAProxy.
             (FaultKind::Crash | FaultKind::Isolate, false) => match s.target {
+                Target::Lb(lb) if s.kind == FaultKind::Isolate => self.balancer_cut(lb),
                 Target::Lb(lb) => self.balancer_down(lb),
                 Target::Web(w) => self.web_down(w, s.kind == FaultKind::Crash),
                 Target::Host(_) => unreachable!("validated: only slow strikes other hosts"),
             },
             (FaultKind::Crash | FaultKind::Isolate, true) => match s.target {
+                Target::Lb(lb) if s.kind == FaultKind::Isolate => self.balancer_rejoined(lb),
                 Target::Lb(lb) => self.balancer_up(lb),
                 Target::Web(w) => self.web_up(w),
                 Target::Host(_) => unreachable!("validated: only slow strikes other hosts"),

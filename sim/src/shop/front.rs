@@ -14,6 +14,7 @@ use rand_pcg::Pcg64Mcg;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
+use super::keepalive::ClientPool;
 use super::{Ev, Front, Key, Shop, via, via_mut};
 use crate::engine::{Lane, Slot, Time, after};
 use crate::nodes::haproxy::{Backend, Connect, Dispatch, Effects, Liveness, Retry, Transition};
@@ -33,8 +34,15 @@ pub(super) struct Balancer {
     /// The lanes of its `timeout queue` and `timeout server` timers.
     pub(super) queue_lane: Lane,
     pub(super) server_lane: Lane,
-    /// Its host is up and reachable, HAProxy running.
+    /// Its host is up, HAProxy running.
     pub(super) up: bool,
+    /// Its link is up (`isolate` takes it down: HAProxy runs on, but
+    /// nothing reaches it or leaves it).
+    pub(super) linked: bool,
+    /// When it booted again after a crash: its life ([`Balancer::epoch`])
+    /// is how many times, and a kernel knows the connections of its own
+    /// life only.
+    boots: Vec<Time>,
     /// Client connections HAProxy has accepted (frontend `maxconn`).
     pub(super) conns: u32,
     /// Connections the kernel holds while HAProxy is at `maxconn`.
@@ -62,6 +70,8 @@ pub(super) struct FrontEnd {
     pub(super) fx: Effects<Key>,
     /// A round trip between a balancer and a web node.
     pub(super) rtt: Option<Sampler>,
+    /// The clients' idle kept-alive connections to the address.
+    pub(super) pool: ClientPool,
 }
 
 impl FrontEnd {
@@ -76,6 +86,7 @@ impl FrontEnd {
             check_slot,
             fx: Effects::default(),
             rtt,
+            pool: ClientPool::default(),
         }
     }
 }
@@ -90,11 +101,28 @@ impl Balancer {
             first: u32::try_from(first).expect("fewer than 2^32 web nodes"),
             refusing: false,
             up: true,
+            linked: true,
+            boots: Vec::new(),
             conns: 0,
             accept: VecDeque::new(),
             accepting: false,
             accept_limit: somaxconn as usize + 1,
         }
+    }
+
+    /// Running and reachable.
+    pub(super) fn reachable(&self) -> bool {
+        self.up && self.linked
+    }
+
+    /// Its life: how many times it booted again after a crash.
+    pub(super) fn epoch(&self) -> u32 {
+        self.boots.len() as u32
+    }
+
+    /// Its life at `t` (not after now).
+    pub(super) fn epoch_at(&self, t: Time) -> u32 {
+        self.boots.partition_point(|&b| b <= t) as u32
     }
 
     /// Whether web node `web` is one of its servers, and which.
@@ -146,7 +174,7 @@ impl Shop {
             return;
         };
         let now = self.now;
-        let holder = front.vip.holder(now).filter(|&h| front.lbs[h as usize].up);
+        let holder = front.vip.holder(now).filter(|&h| front.lbs[h as usize].reachable());
         let Some(lb) = holder else {
             self.syn_lost(key);
             return;
@@ -185,7 +213,7 @@ impl Shop {
         let b = &self.front.as_deref().expect("a balancer").lbs[lb as usize];
         // A dead balancer, or a caller cut off, answers nothing: the
         // caller's kernel sends the SYN again, as a client's does.
-        if !b.up || !self.caller_reachable(key) {
+        if !b.reachable() || !self.caller_reachable(key) {
             self.syn_lost(key);
             return;
         }
@@ -248,7 +276,7 @@ impl Shop {
     }
 
     /// HAProxy picks a server for the request, or queues it, or answers 503.
-    fn dispatch_lb(&mut self, key: Key, avoid: Option<u32>) {
+    pub(super) fn dispatch_lb(&mut self, key: Key, avoid: Option<u32>) {
         let r = &self.reqs[key.slot as usize];
         let client = if r.user != super::NO_USER {
             u64::from(r.user)
@@ -273,7 +301,7 @@ impl Shop {
                 let (t, lane) = (after(self.now, b.cfg.timeout_queue), b.queue_lane);
                 self.timer(lane, t, Ev::QueueTimeout(key));
             }
-            Dispatch::NoServer | Dispatch::QueueFull => self.lb_answer(key, self.outcomes.lb_unavailable, false),
+            Dispatch::NoServer | Dispatch::QueueFull => self.lb_answer(key, self.outcomes.lb_unavailable, false, false),
         }
     }
 
@@ -311,7 +339,7 @@ impl Shop {
         v.attempts += 1;
         let b = &front.lbs[v.lb as usize];
         match b.backend.retry(r.web - b.first, u32::from(v.attempts), refused) {
-            Retry::GiveUp => self.lb_answer(key, self.outcomes.lb_unavailable, true),
+            Retry::GiveUp => self.lb_answer(key, self.outcomes.lb_unavailable, true, false),
             Retry::SameServer { after: t } => {
                 v.redispatch = false;
                 self.sched.at(after(self.now, t), Ev::ConnectRetry(key));
@@ -349,12 +377,13 @@ impl Shop {
         r.front = Front::AtServer;
         let web = r.web;
         let b = &front.lbs[via(&self.vias, r).lb as usize];
-        let (t, lane) = (after(now, b.cfg.timeout_server), b.server_lane);
+        let (t, lane, linked) = (after(now, b.cfg.timeout_server), b.server_lane, b.linked);
         self.timer(lane, t, Ev::ServerTimeout(key));
-        if self.webs[web as usize].up && self.webs[web as usize].reachable {
+        if self.webs[web as usize].up && self.webs[web as usize].reachable && linked {
             self.enter_web(key, web);
         }
-        // A server that died after accepting says nothing: `timeout server`.
+        // A server that died after accepting says nothing, nor reaches a
+        // balancer cut off: `timeout server`.
     }
 
     pub(super) fn queue_timeout(&mut self, key: Key) {
@@ -366,32 +395,45 @@ impl Shop {
             return;
         }
         if front.lbs[v.lb as usize].backend.abandon(v.waiter).is_some() {
-            self.lb_answer(key, self.outcomes.lb_unavailable, false);
+            self.lb_answer(key, self.outcomes.lb_unavailable, false, false);
         }
     }
 
     pub(super) fn server_timeout(&mut self, key: Key) {
         let r = &self.reqs[key.slot as usize];
         if matches!(r.front, Front::AtServer | Front::Returning) {
-            self.lb_answer(key, self.outcomes.lb_timeout, true);
+            self.lb_answer(key, self.outcomes.lb_timeout, true, false);
         }
     }
 
     /// nginx's answer reaches HAProxy, which passes it on.
     pub(super) fn lb_reply(&mut self, key: Key, outcome: OutcomeId) {
         if self.reqs[key.slot as usize].front == Front::Returning {
-            self.lb_answer(key, outcome, true);
+            self.lb_answer(key, outcome, true, true);
         }
     }
 
     /// HAProxy answers the client and closes both sides of the request;
-    /// `holds_slot` says whether it had a connection slot on `r.web`.
-    fn lb_answer(&mut self, key: Key, outcome: OutcomeId, holds_slot: bool) {
+    /// `holds_slot` says whether it had a connection slot on `r.web`,
+    /// `server` whether the answer is the server's (the client keeps its
+    /// connection; after an answer of its own, 503 or 504, HAProxy closes
+    /// it).
+    fn lb_answer(&mut self, key: Key, outcome: OutcomeId, holds_slot: bool, server: bool) {
         let r = &mut self.reqs[key.slot as usize];
         let at_server = r.front == Front::AtServer;
-        r.front = Front::Done;
-        let (lb, s) = (via(&self.vias, r).lb, r.web);
-        self.client_answer(key, outcome);
+        let v = via(&self.vias, r);
+        let (lb, s) = (v.lb, r.web);
+        if v.deaf {
+            // Its client cannot hear it: it learns from a reset.
+            r.front = Front::Lost;
+        } else {
+            r.front = Front::Done;
+            let keeps = server && r.client_waiting && !self.is_call(key);
+            self.client_answer(key, outcome);
+            if keeps {
+                self.keep_alive(lb);
+            }
+        }
         if holds_slot {
             self.release_slot(lb, s);
         }
@@ -513,7 +555,8 @@ impl Shop {
     pub(super) fn answer_to_lb(&mut self, key: Key, outcome: OutcomeId) {
         let front = self.front.as_deref().expect("a balancer");
         let r = &mut self.reqs[key.slot as usize];
-        if r.front != Front::AtServer || !self.webs[r.web as usize].reachable {
+        let linked = front.lbs[via(&self.vias, r).lb as usize].linked;
+        if r.front != Front::AtServer || !self.webs[r.web as usize].reachable || !linked {
             return;
         }
         r.front = Front::Returning;
@@ -624,7 +667,9 @@ impl Shop {
     /// and connections.
     pub(super) fn set_liveness(&mut self, web: u32, l: Liveness) {
         if let Some(front) = self.front.as_deref_mut() {
-            for b in &mut front.lbs {
+            // A balancer cut off sees every server unreachable until its
+            // link is back.
+            for b in front.lbs.iter_mut().filter(|b| b.linked) {
                 if let Some(s) = b.server(web) {
                     b.backend.set_liveness(s, l);
                 }
@@ -687,9 +732,23 @@ impl Shop {
         let servers = b.backend.servers();
         b.backend = Backend::new(b.cfg.clone(), servers);
         b.up = true;
+        b.boots.push(now);
         b.conns = 0;
         b.accept.clear();
-        for s in 0..servers as u32 {
+        self.servers_seen_by(lb);
+        let front = self.front.as_deref_mut().expect("a balancer");
+        let b = &mut front.lbs[lb as usize];
+        // Start-up checks are spread over the first interval from now.
+        b.backend.delay_checks(now);
+        front.first_checks(lb);
+        self.rearm_checks();
+    }
+
+    /// Balancer `lb` sees its servers as they are.
+    fn servers_seen_by(&mut self, lb: u8) {
+        let front = self.front.as_deref_mut().expect("a balancer");
+        let b = &mut front.lbs[lb as usize];
+        for s in 0..b.backend.servers() as u32 {
             let w = &self.webs[(b.first + s) as usize];
             let l = if !(w.up && w.reachable) {
                 Liveness::Silent
@@ -700,18 +759,57 @@ impl Shop {
             };
             b.backend.set_liveness(s, l);
         }
-        // Start-up checks are spread over the first interval from now.
-        b.backend.delay_checks(now);
-        front.first_checks(lb);
-        self.rearm_checks();
     }
 
+    /// A balancer's link goes down: HAProxy runs on, but its checks and
+    /// connections fail at once ("Network is unreachable", measured: every
+    /// server DOWN `fall` checks later), and its answers reach nobody. The
+    /// clients of the requests it carries learn it from a reset once the
+    /// address answers from the other balancer (keepalived gave it up:
+    /// `nodes/vip.rs`); a service's callers wait for their timeout.
+    pub(super) fn balancer_cut(&mut self, lb: u8) {
+        let now = self.now;
+        let front = self.front.as_deref_mut().expect("a balancer");
+        let b = &mut front.lbs[lb as usize];
+        b.linked = false;
+        for s in 0..b.backend.servers() as u32 {
+            b.backend.set_liveness(s, Liveness::Refusing);
+        }
+        let reset_at = (lb < 2)
+            .then(|| {
+                front
+                    .vip
+                    .changes()
+                    .iter()
+                    .find(|c| c.at > now && c.holder.is_some_and(|h| h != lb))
+                    .map(|c| c.at)
+            })
+            .flatten();
+        for key in self.carried_by(lb) {
+            self.deafen(key);
+            if let Some(t) = reset_at {
+                self.sched.at(t, Ev::Reset(key));
+            }
+        }
+    }
+
+    /// A balancer's link is back: its checks reach the servers again (and
+    /// take `rise` of them to mark each UP).
+    pub(super) fn balancer_rejoined(&mut self, lb: u8) {
+        self.front.as_deref_mut().expect("a balancer").lbs[lb as usize].linked = true;
+        self.servers_seen_by(lb);
+    }
+
+    /// The client learns its connection is gone: a request lost with its
+    /// balancer, or one whose balancer's answer cannot reach it.
     pub(super) fn reset(&mut self, key: Key) {
         let r = &mut self.reqs[key.slot as usize];
         if r.front == Front::Lost {
             r.front = Front::Done;
-            self.client_answer(key, self.outcomes.connection_reset);
-            self.settle(key);
+        } else if !via(&self.vias, r).deaf {
+            return;
         }
+        self.client_answer(key, self.outcomes.connection_reset);
+        self.settle(key);
     }
 }
