@@ -113,6 +113,11 @@ enum Ev {
     Retransmit(Key),
     /// keepalived's address moves (change `.0` of its timeline).
     VipMoved(u32),
+    /// HAProxy closes the clients' connections idle for its timeout.
+    PoolExpiry,
+    /// HAProxy on balancer `.0` (in life `.1`) closes an idle connection
+    /// its client was reset on by another kernel.
+    IdleClosed(u8, u16),
     /// A call (the request `.0`) reaches its service's balancer.
     CallArrives(Key),
     /// A call's answer (or its error) reaches its caller.
@@ -262,8 +267,9 @@ pub(crate) struct Via {
     deaf: bool,
     /// Its balancer's life ([`front::Balancer::epoch`]) when its client's
     /// connection was accepted, for one sent on a kept-alive connection
-    /// while nobody answered the address.
-    epoch: u32,
+    /// while nobody answered the address (a balancer boots at most once
+    /// per fault: `MAX_FAULTS` is 1,000).
+    epoch: u16,
     /// Its place in HAProxy's queue, and since when.
     waiter: crate::nodes::haproxy::Waiter,
     queued_at: Time,

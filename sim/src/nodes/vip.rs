@@ -160,13 +160,6 @@ impl VipTimeline {
         self.changes[self.cursor].holder
     }
 
-    /// The balancer receiving packets at any `t` (the change in force
-    /// after every change at `t`), without moving the cursor.
-    pub(crate) fn holder_at(&self, t: Time) -> Option<u8> {
-        let i = self.changes.partition_point(|c| c.at <= t);
-        self.changes[i.saturating_sub(1)].holder
-    }
-
     /// Every change, the first at time zero.
     pub(crate) fn changes(&self) -> &[Change] {
         &self.changes
@@ -330,9 +323,14 @@ mod tests {
         assert!(gap > down - SECOND && gap <= down, "gap {gap}");
         assert_eq!(c[2].holder, Some(1));
         let back = 40 * SECOND + 3 * SECOND + 155 * SECOND / 256;
-        assert_eq!(c[3], Change { at: back, holder: Some(0) });
-        assert_eq!(t.holder_at(back - 1), Some(1));
-        assert_eq!(t.holder_at(back), Some(0));
-        assert_eq!(t.holder(59 * SECOND), Some(0));
+        assert_eq!(
+            c[3],
+            Change {
+                at: back,
+                holder: Some(0)
+            }
+        );
+        assert_eq!(t.holder(back - 1), Some(1));
+        assert_eq!(t.holder(back), Some(0));
     }
 }

@@ -39,10 +39,9 @@ pub(super) struct Balancer {
     /// Its link is up (`isolate` takes it down: HAProxy runs on, but
     /// nothing reaches it or leaves it).
     pub(super) linked: bool,
-    /// When it booted again after a crash: its life ([`Balancer::epoch`])
-    /// is how many times, and a kernel knows the connections of its own
-    /// life only.
-    boots: Vec<Time>,
+    /// How many times it booted again after a crash: its life. A kernel
+    /// knows the connections of its own life only.
+    boots: u16,
     /// Client connections HAProxy has accepted (frontend `maxconn`).
     pub(super) conns: u32,
     /// Connections the kernel holds while HAProxy is at `maxconn`.
@@ -102,7 +101,7 @@ impl Balancer {
             refusing: false,
             up: true,
             linked: true,
-            boots: Vec::new(),
+            boots: 0,
             conns: 0,
             accept: VecDeque::new(),
             accepting: false,
@@ -115,14 +114,10 @@ impl Balancer {
         self.up && self.linked
     }
 
-    /// Its life: how many times it booted again after a crash.
-    pub(super) fn epoch(&self) -> u32 {
-        self.boots.len() as u32
-    }
-
-    /// Its life at `t` (not after now).
-    pub(super) fn epoch_at(&self, t: Time) -> u32 {
-        self.boots.partition_point(|&b| b <= t) as u32
+    /// Its life: how many times it booted again after a crash (at most
+    /// once per fault: `MAX_FAULTS` is 1,000).
+    pub(super) fn epoch(&self) -> u16 {
+        self.boots
     }
 
     /// Whether web node `web` is one of its servers, and which.
@@ -423,16 +418,14 @@ impl Shop {
         let at_server = r.front == Front::AtServer;
         let v = via(&self.vias, r);
         let (lb, s) = (v.lb, r.web);
+        let mut keeps = false;
         if v.deaf {
             // Its client cannot hear it: it learns from a reset.
             r.front = Front::Lost;
         } else {
             r.front = Front::Done;
-            let keeps = server && r.client_waiting && !self.is_call(key);
+            keeps = server && r.client_waiting && lb < 2 && !self.is_call(key);
             self.client_answer(key, outcome);
-            if keeps {
-                self.keep_alive(lb);
-            }
         }
         if holds_slot {
             self.release_slot(lb, s);
@@ -440,7 +433,11 @@ impl Shop {
         if at_server {
             self.nginx_sees_close(key);
         }
-        self.close_frontend(lb);
+        if keeps {
+            self.keep_alive(lb);
+        } else {
+            self.close_frontend(lb);
+        }
         self.settle(key);
     }
 
@@ -493,7 +490,7 @@ impl Shop {
     /// here: a dispatch can end at once (503) and close its connection,
     /// and thousands of waiting connections would otherwise nest that many
     /// calls deep.
-    fn close_frontend(&mut self, lb: u8) {
+    pub(super) fn close_frontend(&mut self, lb: u8) {
         let front = self.front.as_deref_mut().expect("a balancer");
         let b = &mut front.lbs[lb as usize];
         b.conns -= 1;
@@ -732,7 +729,7 @@ impl Shop {
         let servers = b.backend.servers();
         b.backend = Backend::new(b.cfg.clone(), servers);
         b.up = true;
-        b.boots.push(now);
+        b.boots += 1;
         b.conns = 0;
         b.accept.clear();
         self.servers_seen_by(lb);

@@ -45,6 +45,9 @@ use crate::engine::{Time, after};
 /// `pool_idle_timeout` (90 s), the load generator's client.
 pub(super) const CLIENT_IDLE_TIMEOUT: Time = 90_000_000_000;
 
+/// How long HAProxy keeps a client's idle connection open.
+const SERVER_IDLE_TIMEOUT: Time = Haproxy::TIMEOUT_CLIENT_NS;
+
 /// An idle connection in the clients' pool.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct Idle {
@@ -52,19 +55,37 @@ pub(super) struct Idle {
     pub(super) lb: u8,
     /// That balancer's life then: a crash and a boot start a new one, whose
     /// kernel knows none of the old connections.
-    pub(super) epoch: u32,
+    pub(super) epoch: u16,
     /// Idle since.
     pub(super) since: Time,
+    /// HAProxy closed it and its FIN reached the client, which dropped it.
+    told: bool,
 }
 
-/// The clients' idle connections, the one returned last on top.
+impl Idle {
+    pub(super) fn new(lb: u8, epoch: u16, since: Time) -> Idle {
+        Idle {
+            lb,
+            epoch,
+            since,
+            told: false,
+        }
+    }
+}
+
+/// The clients' idle connections, the one returned last on top. They were
+/// returned in time order, so HAProxy's idle timeout closes them from the
+/// bottom: `idle[..closed]` are closed at their balancer.
 #[derive(Debug, Default)]
 pub(super) struct ClientPool {
     idle: Vec<Idle>,
+    closed: usize,
+    /// When the `Ev::PoolExpiry` pending fires, if one is.
+    pending: Option<Time>,
 }
 
 /// An idle connection taken from the pool, and whether its balancer still
-/// keeps it open (it has not closed it for idleness).
+/// keeps it open.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct Taken {
     pub(super) conn: Idle,
@@ -77,30 +98,43 @@ impl ClientPool {
         self.idle.push(conn);
     }
 
-    /// The idle connection returned last, at `now`. Connections the client
-    /// knows are closed are dropped on the way: idle past its own timeout,
-    /// or closed by HAProxy when `told(conn, at)` (its FIN reached the
-    /// client: the balancer held the address at `at`, in the same life).
-    pub(super) fn take(&mut self, now: Time, mut told: impl FnMut(&Idle, Time) -> bool) -> Option<Taken> {
+    /// The idle connection returned last, at `now`; those the client knows
+    /// are closed (told, or idle past its own timeout) are dropped on the
+    /// way.
+    pub(super) fn take(&mut self, now: Time) -> Option<Taken> {
         while let Some(conn) = self.idle.pop() {
-            if now >= after(conn.since, CLIENT_IDLE_TIMEOUT) {
-                continue;
-            }
-            let closed = after(conn.since, Haproxy::TIMEOUT_CLIENT_NS);
-            if now < closed {
-                return Some(Taken { conn, open: true });
-            }
-            if !told(&conn, closed) {
-                return Some(Taken { conn, open: false });
+            let open = self.idle.len() >= self.closed;
+            self.closed = self.closed.min(self.idle.len());
+            if !conn.told && now < after(conn.since, CLIENT_IDLE_TIMEOUT) {
+                return Some(Taken { conn, open });
             }
         }
         None
     }
 
-    /// HAProxy on `lb` stops and closes its connections, the clients hear
-    /// it: they drop them.
+    /// When HAProxy next closes an idle connection, if it holds one.
+    pub(super) fn next_close(&self) -> Option<Time> {
+        self.idle.get(self.closed).map(|c| after(c.since, SERVER_IDLE_TIMEOUT))
+    }
+
+    /// HAProxy closes the connections idle for its timeout at `now`, in the
+    /// order they went idle; `close(conn)` says whether the client heard.
+    pub(super) fn expire(&mut self, now: Time, mut close: impl FnMut(&Idle) -> bool) {
+        while let Some(c) = self.idle.get_mut(self.closed) {
+            if after(c.since, SERVER_IDLE_TIMEOUT) > now {
+                break;
+            }
+            c.told = close(c);
+            self.closed += 1;
+        }
+    }
+
+    /// HAProxy on `lb` stops and closes its connections; the clients hear
+    /// it and drop them.
     pub(super) fn drop_lb(&mut self, lb: u8) {
+        let closed_kept = self.idle[..self.closed].iter().filter(|c| c.lb != lb).count();
         self.idle.retain(|c| c.lb != lb);
+        self.closed = closed_kept;
     }
 
     /// How many idle connections the pool holds, live or not.
@@ -116,11 +150,7 @@ impl Shop {
     pub(super) fn client_sends(&mut self, key: Key) {
         let now = self.now;
         let front = self.front.as_deref_mut().expect("the address");
-        let (vip, lbs) = (&front.vip, &front.lbs);
-        let taken = front.pool.take(now, |c, at| {
-            vip.holder_at(at) == Some(c.lb) && lbs[c.lb as usize].epoch_at(at) == c.epoch
-        });
-        match taken {
+        match front.pool.take(now) {
             Some(t) => self.send_on(key, t),
             None => self.connect_entry(key),
         }
@@ -138,11 +168,18 @@ impl Shop {
         v.lb = c.lb;
         v.epoch = c.epoch;
         match holder {
-            Some(h) if h == c.lb && alive => self.reuse(key),
+            // HAProxy reads it on the connection it kept open (and counted
+            // under its `maxconn`).
+            Some(h) if h == c.lb && alive => self.dispatch_lb(key, None),
             // A kernel that knows nothing of the connection answers the
-            // request with a reset.
+            // request with a reset. The balancer that has it keeps it open
+            // until its idle timeout.
             Some(_) => {
                 r.front = Front::Done;
+                if alive {
+                    let at = after(c.since, Haproxy::TIMEOUT_CLIENT_NS);
+                    self.sched.at(at, Ev::IdleClosed(c.lb, c.epoch));
+                }
                 self.client_answer(key, self.outcomes.connection_reset);
                 self.settle(key);
             }
@@ -158,15 +195,6 @@ impl Shop {
         }
     }
 
-    /// HAProxy reads the request on the connection it kept open.
-    fn reuse(&mut self, key: Key) {
-        let front = self.front.as_deref_mut().expect("the address");
-        let lb = via(&self.vias, &self.reqs[key.slot as usize]).lb;
-        // It held its place under `maxconn` while idle (not counted here).
-        front.lbs[lb as usize].conns += 1;
-        self.dispatch_lb(key, None);
-    }
-
     /// The request sent while nobody answered the address reaches whoever
     /// holds it now: the balancer that kept its connection reads it, any
     /// other kernel resets it.
@@ -179,26 +207,75 @@ impl Shop {
         let v = via(&self.vias, r);
         let front = self.front.as_deref_mut().expect("the address");
         let b = &front.lbs[v.lb as usize];
-        if front.vip.holder(now) == Some(v.lb) && b.reachable() && b.epoch() == v.epoch {
-            self.reuse(key);
+        let same = b.epoch() == v.epoch;
+        if front.vip.holder(now) == Some(v.lb) && b.reachable() && same {
+            self.dispatch_lb(key, None);
         } else {
+            // Its balancer would keep the connection until its idle
+            // timeout; it frees its place now (a small approximation).
+            if same && b.up {
+                self.close_frontend(v.lb);
+            }
             self.reset(key);
         }
     }
 
-    /// HAProxy passed the server's answer on: the client keeps the
-    /// connection for its next request.
+    /// HAProxy passed the server's answer on: the connection stays open,
+    /// idle, and the client keeps it for its next request.
     pub(super) fn keep_alive(&mut self, lb: u8) {
         let front = self.front.as_deref_mut().expect("the address");
-        if lb >= 2 {
-            return; // a service's balancer: calls are not the clients'
-        }
         let epoch = front.lbs[lb as usize].epoch();
-        front.pool.put(Idle {
-            lb,
-            epoch,
-            since: self.now,
+        front.pool.put(Idle::new(lb, epoch, self.now));
+        self.arm_pool();
+    }
+
+    /// Makes sure an `Ev::PoolExpiry` is pending for HAProxy's next idle
+    /// close. One pending at or before it is enough: the next close only
+    /// moves later as connections are taken, and a new idle connection
+    /// closes after those before it.
+    fn arm_pool(&mut self) {
+        let front = self.front.as_deref_mut().expect("the address");
+        if front.pool.pending.is_none() {
+            if let Some(t) = front.pool.next_close() {
+                front.pool.pending = Some(t);
+                self.sched.at(t, Ev::PoolExpiry);
+            }
+        }
+    }
+
+    /// HAProxy closes the connections idle for its timeout: each frees its
+    /// place under `maxconn`, and its FIN reaches the client (which drops
+    /// it) only if its balancer holds the address.
+    pub(super) fn pool_expiry(&mut self) {
+        let now = self.now;
+        let front = self.front.as_deref_mut().expect("the address");
+        front.pool.pending = None;
+        let holder = front.vip.holder(now);
+        let lbs = &front.lbs;
+        let mut freed = [0u32; 2];
+        front.pool.expire(now, |c| {
+            let b = &lbs[c.lb as usize];
+            let same = b.up && b.epoch() == c.epoch;
+            if same {
+                freed[c.lb as usize] += 1;
+            }
+            same && b.linked && holder == Some(c.lb)
         });
+        for (lb, n) in freed.into_iter().enumerate() {
+            for _ in 0..n {
+                self.close_frontend(lb as u8);
+            }
+        }
+        self.arm_pool();
+    }
+
+    /// HAProxy closes, at its idle timeout, a connection whose client was
+    /// reset on it by another kernel (`lb` in life `epoch`).
+    pub(super) fn idle_closed(&mut self, lb: u8, epoch: u16) {
+        let b = &self.front.as_deref().expect("the address").lbs[lb as usize];
+        if b.up && b.epoch() == epoch {
+            self.close_frontend(lb);
+        }
     }
 
     /// Schedules every move of the address after time zero.
@@ -270,7 +347,7 @@ mod tests {
     const S: Time = 1_000_000_000;
 
     fn idle(lb: u8, since: Time) -> Idle {
-        Idle { lb, epoch: 0, since }
+        Idle::new(lb, 0, since)
     }
 
     #[test]
@@ -278,45 +355,57 @@ mod tests {
         let mut p = ClientPool::default();
         p.put(idle(0, S));
         p.put(idle(1, 2 * S));
-        let t = p.take(3 * S, |_, _| true).unwrap();
-        assert_eq!(t, Taken { conn: idle(1, 2 * S), open: true });
-        assert_eq!(p.take(3 * S, |_, _| true).unwrap().conn, idle(0, S));
-        assert_eq!(p.take(3 * S, |_, _| true), None);
+        let t = p.take(3 * S).unwrap();
+        assert_eq!(
+            t,
+            Taken {
+                conn: idle(1, 2 * S),
+                open: true
+            }
+        );
+        assert_eq!(p.take(3 * S).unwrap().conn, idle(0, S));
+        assert_eq!(p.take(3 * S), None);
     }
 
-    /// HAProxy closes a connection idle for 50 s; the client drops it if it
-    /// heard, keeps it (and will be reset on it) if not; past 90 s it drops
-    /// it whatever happened.
+    /// HAProxy closes a connection idle for 50 s, oldest first; the client
+    /// drops it if it heard, keeps it (and will be reset on it) if not;
+    /// past 90 s idle it drops it whatever happened.
     #[test]
-    fn idle_connections_close_after_haproxys_timeout_and_the_clients() {
+    fn idle_connections_close_after_haproxys_timeout_then_the_clients() {
         let mut p = ClientPool::default();
+        for t in [0, 1, 2] {
+            p.put(idle(0, t * S));
+        }
+        assert_eq!(p.next_close(), Some(50 * S));
+        let mut closed = Vec::new();
+        p.expire(51 * S, |c| {
+            closed.push(c.since);
+            c.since == 0
+        });
+        assert_eq!(closed, [0, S], "the third is idle for 49 s only");
+        assert_eq!(p.next_close(), Some(52 * S));
+        // Open on top; then the one the client did not hear of; the one it
+        // heard of is gone.
+        assert_eq!(p.take(51 * S).map(|t| (t.conn.since, t.open)), Some((2 * S, true)));
+        assert_eq!(p.take(51 * S).map(|t| (t.conn.since, t.open)), Some((S, false)));
+        assert_eq!(p.take(51 * S), None);
+        assert_eq!(p.next_close(), None);
         p.put(idle(0, 0));
-        let mut asked = Vec::new();
-        assert_eq!(
-            p.take(50 * S, |c, at| {
-                asked.push((c.lb, at));
-                true
-            }),
-            None
-        );
-        assert_eq!(asked, [(0, 50 * S)]);
-        p.put(idle(0, 0));
-        assert_eq!(p.take(50 * S - 1, |_, _| true).map(|t| t.open), Some(true));
-        p.put(idle(0, 0));
-        assert_eq!(p.take(60 * S, |_, _| false).map(|t| t.open), Some(false));
-        p.put(idle(0, 0));
-        assert_eq!(p.take(90 * S, |_, _| false), None);
+        assert_eq!(p.take(90 * S), None);
         assert_eq!(p.len(), 0);
     }
 
     #[test]
     fn a_stopped_balancers_connections_leave_the_pool() {
         let mut p = ClientPool::default();
-        for (lb, t) in [(0, 1), (1, 2), (0, 3)] {
+        for (lb, t) in [(0, 1), (1, 2), (0, 3), (1, 4)] {
             p.put(idle(lb, t * S));
         }
+        p.expire(53 * S, |_| false);
         p.drop_lb(0);
-        assert_eq!(p.take(4 * S, |_, _| true).unwrap().conn, idle(1, 2 * S));
+        assert_eq!(p.next_close(), Some(54 * S));
+        assert_eq!(p.take(4 * S).map(|t| (t.conn.since, t.open)), Some((4 * S, true)));
+        assert_eq!(p.take(4 * S).map(|t| (t.conn.since, t.open)), Some((2 * S, false)));
         assert_eq!(p.len(), 0);
     }
 }

@@ -128,6 +128,14 @@ impl Shop {
                 self.vip_moved(i);
                 None
             }
+            Ev::PoolExpiry => {
+                self.pool_expiry();
+                None
+            }
+            Ev::IdleClosed(lb, epoch) => {
+                self.idle_closed(lb, epoch);
+                None
+            }
             Ev::CallArrives(key) if self.live(key) => {
                 self.call_arrives(key);
                 None
