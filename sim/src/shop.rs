@@ -29,6 +29,7 @@ mod cpu;
 mod faults;
 mod front;
 mod keepalive;
+mod lb_faults;
 mod listen;
 mod path;
 mod program;

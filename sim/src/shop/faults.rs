@@ -155,9 +155,15 @@ impl Shop {
                 Target::Host(_) => unreachable!("validated: only slow strikes other hosts"),
             },
             // A graceful restart: keepalived hands the address over (its
-            // timeline has it), HAProxy finishes what it carries; nginx and
-            // FPM refuse new connections while they are down.
+            // timeline has it) and HAProxy stops, closing its connections;
+            // nginx and FPM refuse new connections while they are down.
             (FaultKind::Restart, false) => match s.target {
+                Target::Lb(lb) if lb < 2 => {
+                    self.balancer_stop(lb);
+                    if s.until.is_none() {
+                        self.balancer_up(lb);
+                    }
+                }
                 Target::Web(w) if s.until.is_some() => {
                     self.webs[w as usize].refusing = true;
                     self.set_liveness(w, Liveness::Refusing);
@@ -168,6 +174,7 @@ impl Shop {
                 _ => {}
             },
             (FaultKind::Restart, true) => match s.target {
+                Target::Lb(lb) if lb < 2 => self.balancer_up(lb),
                 Target::Web(w) => {
                     self.webs[w as usize].refusing = false;
                     self.set_liveness(w, Liveness::Alive);
