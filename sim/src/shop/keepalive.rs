@@ -185,19 +185,32 @@ impl Shop {
             }
             // Nobody answers: the client's kernel sends the request again
             // until someone does (approximated: the moment someone does).
+            // Its balancer reads it then if it has the address and still
+            // keeps the connection; it closes the connection's idle place
+            // at its timeout either way, whatever became of the client,
+            // and counts it again if it reads the request.
             None => {
                 r.front = Front::Lost;
+                let closes = after(c.since, Haproxy::TIMEOUT_CLIENT_NS);
+                if alive {
+                    self.sched.at(closes, Ev::IdleClosed(c.lb, c.epoch));
+                }
                 let next = front.vip.changes().iter().find(|ch| ch.at > now && ch.holder.is_some());
-                if let Some(ch) = next {
-                    self.sched.at(ch.at, Ev::Retransmit(key));
+                match next {
+                    Some(ch) if ch.holder == Some(c.lb) && alive && ch.at < closes => {
+                        self.sched.at(ch.at, Ev::Retransmit(key));
+                    }
+                    Some(ch) => self.sched.at(ch.at, Ev::Reset(key)),
+                    None => {}
                 }
             }
         }
     }
 
-    /// The request sent while nobody answered the address reaches whoever
-    /// holds it now: the balancer that kept its connection reads it, any
-    /// other kernel resets it.
+    /// The request sent while nobody answered the address reaches its
+    /// balancer, which holds it again: HAProxy reads it on the connection
+    /// it kept (counted again under `maxconn`: its idle place closes at
+    /// the idle timeout). A balancer that crashed meanwhile resets it.
     pub(super) fn retransmit(&mut self, key: Key) {
         let r = &self.reqs[key.slot as usize];
         if r.front != Front::Lost || !r.client_waiting {
@@ -206,16 +219,11 @@ impl Shop {
         let now = self.now;
         let v = via(&self.vias, r);
         let front = self.front.as_deref_mut().expect("the address");
-        let b = &front.lbs[v.lb as usize];
-        let same = b.epoch() == v.epoch;
-        if front.vip.holder(now) == Some(v.lb) && b.reachable() && same {
+        let b = &mut front.lbs[v.lb as usize];
+        if front.vip.holder(now) == Some(v.lb) && b.reachable() && b.epoch() == v.epoch {
+            b.conns += 1;
             self.dispatch_lb(key, None);
         } else {
-            // Its balancer would keep the connection until its idle
-            // timeout; it frees its place now (a small approximation).
-            if same && b.up {
-                self.close_frontend(v.lb);
-            }
             self.reset(key);
         }
     }
