@@ -1,7 +1,8 @@
 //! The way in: the client's connection to the entry (a web node's nginx,
-//! or keepalived's VIP and the HAProxy that holds it), HAProxy's queue,
-//! its connection to a web node, retries, `timeout server` and the answer's
-//! way back.
+//! or keepalived's VIP and the HAProxy that holds it; the clients'
+//! kept-alive connections to the VIP are `shop/keepalive.rs`'s), HAProxy's
+//! queue, its connection to a web node, retries, `timeout server` and the
+//! answer's way back.
 //!
 //! A request that comes through a balancer has two sides: the balancer's
 //! ([`Front`]) and the web node's (`at_web`). It leaves the slab when
