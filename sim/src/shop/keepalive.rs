@@ -21,20 +21,18 @@
 //! (the client's connections fell from 318 to 6, lb[0] sent ~340 resets),
 //! while a fresh connection (curl) every 0.3 s got 200 throughout.
 //!
-//! HAProxy closes a connection idle for `timeout client` (50 s, as `lab`
-//! writes it; the keep-alive timeout falls back to it). Its FIN reaches the
-//! client only while that balancer holds the address: otherwise the client
-//! learns of it by a reset when it next uses the connection. The client
-//! drops a connection idle for 90 s itself (reqwest's `pool_idle_timeout`).
+//! An idle connection keeps its place under HAProxy's `maxconn` until
+//! HAProxy closes it, idle for `timeout client` (50 s, as `lab` writes it;
+//! the keep-alive timeout falls back to it). Its FIN reaches the client
+//! only while that balancer holds the address: otherwise the client learns
+//! of it by a reset when it next uses the connection. The client drops a
+//! connection idle for 90 s itself (reqwest's `pool_idle_timeout`).
 //!
 //! Not modelled: a request waiting for its new connection does not take
 //! one another request returns meanwhile (hyper does); the clients' TCP
 //! keepalive probes (reqwest: every 15 s of idleness), which find a dead
 //! connection before a request does when it sits idle that long; the pool's
-//! cap (`pool_max_idle_per_host`, the load generator's user count); HAProxy
-//! counting idle connections against its `maxconn` (a client always reuses
-//! an idle connection before it opens one, so they compete for a slot only
-//! after the address moved).
+//! cap (`pool_max_idle_per_host`, the load generator's user count).
 
 use lab_core::scenario::Haproxy;
 
