@@ -334,6 +334,49 @@ fn a_link_down_master_keeps_the_address_while_the_backup_takes_it_too() {
 }
 
 #[test]
+fn a_master_whose_own_link_goes_down_gives_the_address_up_then_preempts_a_master_down_interval_after_it_returns() {
+    // A's own interface goes down at 10.5 s: keepalived enters FAULT and
+    // removes the address (its priority-0 advert cannot get out), so nobody
+    // holds it until B's timer, last reset by A's 10.21875 s advert (heard
+    // at 10.21885 s), runs out at 10.21885 + 3.609375 = 13.828225 s. Unlike
+    // `isolate`, A holds nothing meanwhile: no split brain.
+    let mut pair = pair_of(a_config(), b_config(), HOP);
+    pair.cut_link(secs(10.5), A);
+    assert_eq!(pair.router(A).state(), VrrpState::Fault);
+    assert!(!pair.vip_configured(A));
+    pair.run_until(20 * SECOND);
+    assert_eq!(pair.holders_at(secs(10.5)), Holders::Nobody);
+    assert_eq!(pair.first(Holders::Only(B), secs(10.5)), Some(secs(13.828225)));
+    assert_eq!(pair.first(Holders::Both, 0), None);
+    // Back at 20.5 s: A is a backup for its own master-down interval,
+    // 3.21875 s, discarding B's lower-priority adverts (preempt), so it
+    // takes the address at 23.71875 s; its advert reaches B one hop later
+    // and B (100) steps down: the address was on both for that hop only.
+    pair.restore_link(secs(20.5), A);
+    assert_eq!(pair.router(A).state(), VrrpState::Backup);
+    pair.run_until(30 * SECOND);
+    assert_eq!(pair.holders_at(secs(23.71875) - 1), Holders::Only(B));
+    assert_eq!(pair.first(Holders::Both, secs(20.5)), Some(secs(23.71875)));
+    assert_eq!(pair.first(Holders::Only(A), secs(20.5)), Some(secs(23.71885)));
+    assert_eq!(pair.router(B).state(), VrrpState::Backup);
+    // The validated pair (priorities 101 and 100, both BACKUP, no delay):
+    // the address comes back 3 s + 155/256 s = 3.60546875 s after the link.
+    let cfg = |priority, address| VrrpConfig {
+        priority,
+        address,
+        ..VrrpConfig::default()
+    };
+    let mut pair = pair_of(cfg(101, 2), cfg(100, 3), 0);
+    pair.run_until(20 * SECOND);
+    assert_eq!(pair.holders(), Holders::Only(A));
+    pair.cut_link(20 * SECOND, A);
+    pair.restore_link(40 * SECOND, A);
+    pair.run_until(60 * SECOND);
+    assert_eq!(pair.holders_at(secs(43.60546875) - 1), Holders::Only(B));
+    assert_eq!(pair.holders_at(secs(43.60546875)), Holders::Only(A));
+}
+
+#[test]
 fn an_advert_landing_as_the_backups_timer_expires_keeps_it_backup() {
     // B starts at 0 (timer 3.609375 s); the owner starts one hop earlier, at
     // 3.609275 s, so its first advert lands on B's deadline. Deliveries run

@@ -34,12 +34,13 @@ pub fn config(
          \x20   stats socket {stats} mode 600 level admin\n\
          defaults\n\
          \x20   mode http\n\
-         \x20   timeout client 50s\n\
+         \x20   timeout client {client}\n\
          \x20   timeout connect {connect}\n\
          \x20   timeout queue {queue}\n\
          \x20   timeout server {server}\n",
         pid = folder.run(&format!("{name}.pid")).display(),
         stats = folder.run(&format!("{name}.stat")).display(),
+        client = ms(Haproxy::TIMEOUT_CLIENT_NS),
         connect = ms(cfg.timeout_connect),
         queue = ms(cfg.timeout_queue),
         server = ms(cfg.timeout_server),

@@ -20,13 +20,16 @@
 //! request's steps are in `shop/steps.rs`, its transactions in
 //! `shop/steps/txn.rs`, its CPU work in `shop/cpu.rs`, nginx's hand-over to
 //! FPM in `shop/listen.rs`, the way in through a balancer in
-//! `shop/front.rs`, scheduled faults in `shop/faults.rs`, and the path read
+//! `shop/front.rs` (the clients' kept-alive connections to it in
+//! `shop/keepalive.rs`), scheduled faults in `shop/faults.rs`, and the path read
 //! from the topology in `shop/path.rs`.
 
 mod build;
 mod cpu;
 mod faults;
 mod front;
+mod keepalive;
+mod lb_faults;
 mod listen;
 mod path;
 mod program;
@@ -106,6 +109,16 @@ enum Ev {
     Fault(u32, bool),
     /// A client whose balancer died learns it from the one that took over.
     Reset(Key),
+    /// A request sent on a kept-alive connection while nobody answered the
+    /// address is sent again now that someone does (`shop/keepalive.rs`).
+    Retransmit(Key),
+    /// keepalived's address moves (change `.0` of its timeline).
+    VipMoved(u32),
+    /// HAProxy closes the clients' connections idle for its timeout.
+    PoolExpiry,
+    /// HAProxy on balancer `.0` (in life `.1`) closes an idle connection
+    /// its client was reset on by another kernel.
+    IdleClosed(u8, u16),
     /// A call (the request `.0`) reaches its service's balancer.
     CallArrives(Key),
     /// A call's answer (or its error) reaches its caller.
@@ -131,7 +144,9 @@ enum Front {
     AtServer,
     /// The answer is on its way back to HAProxy.
     Returning,
-    /// Its balancer died; the client does not know yet.
+    /// Its client's connection to its balancer is broken (the balancer
+    /// died or was cut off, or the request went out while nobody answered
+    /// the address); the client does not know yet.
     Lost,
     /// A call on its way to its service's balancer.
     Sent,
@@ -250,6 +265,15 @@ pub(crate) struct Via {
     syn_sent: u8,
     /// The next connection attempt goes to another server.
     redispatch: bool,
+    /// Its client's connection is cut from its balancer (the balancer's
+    /// link went down, or the address moved away from it): HAProxy's
+    /// answer does not reach the client, who learns from a reset.
+    deaf: bool,
+    /// Its balancer's life ([`front::Balancer::epoch`]) when its client's
+    /// connection was accepted, for one sent on a kept-alive connection
+    /// while nobody answered the address (a balancer boots at most once
+    /// per fault: `MAX_FAULTS` is 1,000).
+    epoch: u16,
     /// Its place in HAProxy's queue, and since when.
     waiter: crate::nodes::haproxy::Waiter,
     queued_at: Time,
@@ -570,6 +594,7 @@ impl Shop {
         self.sample_gauges();
         self.start_checks();
         self.schedule_faults();
+        self.schedule_vip_moves();
         if self.webs.iter().any(|w| w.pool.needs_maintenance()) {
             self.sched.at(MAINTENANCE_PERIOD, Ev::Maintenance);
         }

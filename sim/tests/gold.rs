@@ -311,7 +311,13 @@ fn the_shipped_hot_service_scenario_shows_where_the_money_should_go() {
         error_rate(&silver)
     );
     assert!(error_rate(&hot) < 0.01);
-    assert!(error_rate(&even) > 0.5);
+    // A third and more time out. (Over 90 % when every request was a new
+    // connection: past HAProxy's 2,000 connections they queued in the
+    // kernel, first come first served, until the clients gave up there;
+    // kept-alive connections are HAProxy's already, and the one a finished
+    // request returns carries the next request at once. With `maxconn`
+    // out of reach both models give 38 %.)
+    assert!(error_rate(&even) > 0.3);
     assert!(error_rate(&silver) < 0.01);
     let p99 = |r: &Record| ms(r.totals.latency.quantile(0.99));
     assert!(p99(&silver) < p99(&hot), "silver {} hot {}", p99(&silver), p99(&hot));

@@ -61,8 +61,12 @@ pub struct VipChange {
 /// - [`crash_host`](Self::crash_host) / [`boot_host`](Self::boot_host): the
 ///   host dies (or its link goes down, as `deploy` emulates it): nothing on
 ///   it is reachable; a reboot comes back without the address.
-/// - [`isolate`](Self::isolate) / [`rejoin`](Self::rejoin): the host's link is
-///   down but keepalived lives on, unaware, still master.
+/// - [`cut_link`](Self::cut_link) / [`restore_link`](Self::restore_link):
+///   the host's own link goes down; keepalived sees it and enters FAULT
+///   (the address goes), and on its return waits as a backup before it
+///   preempts.
+/// - [`isolate`](Self::isolate) / [`rejoin`](Self::rejoin): the host is cut
+///   off beyond its interface; keepalived lives on, unaware, still master.
 /// - [`partition`](Self::partition) / [`heal`](Self::heal): only the path
 ///   between the two routers fails; clients still reach both.
 ///
@@ -228,7 +232,38 @@ impl VrrpPair {
         self.start(now, side);
     }
 
-    /// The host's link goes down under a live keepalived that does not notice.
+    /// The host's own link goes down (`ip link set eth0 down`, a pulled
+    /// cable): keepalived hears it from netlink and enters FAULT, removing
+    /// the address (its priority-0 advert cannot get out), and nothing on
+    /// the host is reachable. Measured with keepalived 2.2.7 (`lab real`,
+    /// `validate-silver`): "Netlink reports eth0 down", "Entering FAULT
+    /// STATE", the address gone from the interface at once.
+    pub fn cut_link(&mut self, now: u64, side: Side) {
+        self.run_until(now);
+        self.reachable[side.index()] = false;
+        let reaction = self.routers[side.index()].fault(now);
+        self.apply(side, reaction);
+        self.run_until(now);
+    }
+
+    /// The host's own link is back: keepalived leaves FAULT as a backup and
+    /// waits a whole master-down interval; with `preempt` it discards the
+    /// lower-priority master's adverts meanwhile, then takes the address
+    /// back and the other steps down on its first advert (keepalived 2.2.7,
+    /// measured: "Entering BACKUP STATE", four "received lower priority
+    /// (100) advert … discarding", "Entering MASTER STATE" 3–4 s after the
+    /// link came up at priority 101).
+    pub fn restore_link(&mut self, now: u64, side: Side) {
+        self.run_until(now);
+        self.reachable[side.index()] = true;
+        self.record();
+        let reaction = self.routers[side.index()].recover(now);
+        self.apply(side, reaction);
+        self.run_until(now);
+    }
+
+    /// The host's link goes down beyond its interface (a switch port, an
+    /// upstream partition) under a live keepalived that does not notice.
     pub fn isolate(&mut self, now: u64, side: Side) {
         self.run_until(now);
         self.reachable[side.index()] = false;

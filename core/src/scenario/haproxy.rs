@@ -138,6 +138,12 @@ impl Haproxy {
     pub const DEFAULT_MAXCONN: u32 = 2000;
     /// `retries` defaults to 3 (`CONN_RETRIES`).
     pub const DEFAULT_RETRIES: u32 = 3;
+    /// Debian's `haproxy.cfg` (`defaults`): `timeout client 50000`, which
+    /// `lab` writes too (not a scenario key). With neither `timeout
+    /// http-keep-alive` nor `timeout http-request` set, it is also how long
+    /// HAProxy keeps a client's idle kept-alive connection open
+    /// (configuration.txt, `timeout http-keep-alive`).
+    pub const TIMEOUT_CLIENT_NS: u64 = 50_000_000_000;
 }
 
 impl Default for Haproxy {

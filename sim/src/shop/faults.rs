@@ -140,20 +140,30 @@ impl Shop {
                 self.hosts[s.host].cpu.set_speed(now, speed);
                 self.cpu_changed(s.host);
             }
+            // A balancer cut off runs on (`balancer_cut`); one that
+            // crashed boots with a fresh HAProxy.
             (FaultKind::Crash | FaultKind::Isolate, false) => match s.target {
+                Target::Lb(lb) if s.kind == FaultKind::Isolate => self.balancer_cut(lb),
                 Target::Lb(lb) => self.balancer_down(lb),
                 Target::Web(w) => self.web_down(w, s.kind == FaultKind::Crash),
                 Target::Host(_) => unreachable!("validated: only slow strikes other hosts"),
             },
             (FaultKind::Crash | FaultKind::Isolate, true) => match s.target {
+                Target::Lb(lb) if s.kind == FaultKind::Isolate => self.balancer_rejoined(lb),
                 Target::Lb(lb) => self.balancer_up(lb),
                 Target::Web(w) => self.web_up(w),
                 Target::Host(_) => unreachable!("validated: only slow strikes other hosts"),
             },
             // A graceful restart: keepalived hands the address over (its
-            // timeline has it), HAProxy finishes what it carries; nginx and
-            // FPM refuse new connections while they are down.
+            // timeline has it) and HAProxy stops, closing its connections;
+            // nginx and FPM refuse new connections while they are down.
             (FaultKind::Restart, false) => match s.target {
+                Target::Lb(lb) if lb < 2 => {
+                    self.balancer_stop(lb);
+                    if s.until.is_none() {
+                        self.balancer_up(lb);
+                    }
+                }
                 Target::Web(w) if s.until.is_some() => {
                     self.webs[w as usize].refusing = true;
                     self.set_liveness(w, Liveness::Refusing);
@@ -164,6 +174,7 @@ impl Shop {
                 _ => {}
             },
             (FaultKind::Restart, true) => match s.target {
+                Target::Lb(lb) if lb < 2 => self.balancer_up(lb),
                 Target::Web(w) => {
                     self.webs[w as usize].refusing = false;
                     self.set_liveness(w, Liveness::Alive);

@@ -1,7 +1,8 @@
 //! The way in: the client's connection to the entry (a web node's nginx,
-//! or keepalived's VIP and the HAProxy that holds it), HAProxy's queue,
-//! its connection to a web node, retries, `timeout server` and the answer's
-//! way back.
+//! or keepalived's VIP and the HAProxy that holds it; the clients'
+//! kept-alive connections to the VIP are `shop/keepalive.rs`'s), HAProxy's
+//! queue, its connection to a web node, retries, `timeout server` and the
+//! answer's way back.
 //!
 //! A request that comes through a balancer has two sides: the balancer's
 //! ([`Front`]) and the web node's (`at_web`). It leaves the slab when
@@ -14,6 +15,7 @@ use rand_pcg::Pcg64Mcg;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
+use super::keepalive::ClientPool;
 use super::{Ev, Front, Key, Shop, via, via_mut};
 use crate::engine::{Lane, Slot, Time, after};
 use crate::nodes::haproxy::{Backend, Connect, Dispatch, Effects, Liveness, Retry, Transition};
@@ -33,8 +35,14 @@ pub(super) struct Balancer {
     /// The lanes of its `timeout queue` and `timeout server` timers.
     pub(super) queue_lane: Lane,
     pub(super) server_lane: Lane,
-    /// Its host is up and reachable, HAProxy running.
+    /// Its host is up, HAProxy running.
     pub(super) up: bool,
+    /// Its link is up (`isolate` takes it down: HAProxy runs on, but
+    /// nothing reaches it or leaves it).
+    pub(super) linked: bool,
+    /// How many times it booted again after a crash: its life. A kernel
+    /// knows the connections of its own life only.
+    pub(super) boots: u16,
     /// Client connections HAProxy has accepted (frontend `maxconn`).
     pub(super) conns: u32,
     /// Connections the kernel holds while HAProxy is at `maxconn`.
@@ -62,6 +70,8 @@ pub(super) struct FrontEnd {
     pub(super) fx: Effects<Key>,
     /// A round trip between a balancer and a web node.
     pub(super) rtt: Option<Sampler>,
+    /// The clients' idle kept-alive connections to the address.
+    pub(super) pool: ClientPool,
 }
 
 impl FrontEnd {
@@ -76,6 +86,7 @@ impl FrontEnd {
             check_slot,
             fx: Effects::default(),
             rtt,
+            pool: ClientPool::default(),
         }
     }
 }
@@ -90,11 +101,24 @@ impl Balancer {
             first: u32::try_from(first).expect("fewer than 2^32 web nodes"),
             refusing: false,
             up: true,
+            linked: true,
+            boots: 0,
             conns: 0,
             accept: VecDeque::new(),
             accepting: false,
             accept_limit: somaxconn as usize + 1,
         }
+    }
+
+    /// Running and reachable.
+    pub(super) fn reachable(&self) -> bool {
+        self.up && self.linked
+    }
+
+    /// Its life: how many times it booted again after a crash (at most
+    /// once per fault: `MAX_FAULTS` is 1,000).
+    pub(super) fn epoch(&self) -> u16 {
+        self.boots
     }
 
     /// Whether web node `web` is one of its servers, and which.
@@ -119,7 +143,7 @@ impl FrontEnd {
     }
 
     /// Queues every server's next check by balancer `lb`.
-    fn first_checks(&mut self, lb: u8) {
+    pub(super) fn first_checks(&mut self, lb: u8) {
         let b = &self.lbs[lb as usize].backend;
         for s in 0..b.servers() as u32 {
             if let Some(t) = b.next_check(s) {
@@ -146,7 +170,7 @@ impl Shop {
             return;
         };
         let now = self.now;
-        let holder = front.vip.holder(now).filter(|&h| front.lbs[h as usize].up);
+        let holder = front.vip.holder(now).filter(|&h| front.lbs[h as usize].reachable());
         let Some(lb) = holder else {
             self.syn_lost(key);
             return;
@@ -185,7 +209,7 @@ impl Shop {
         let b = &self.front.as_deref().expect("a balancer").lbs[lb as usize];
         // A dead balancer, or a caller cut off, answers nothing: the
         // caller's kernel sends the SYN again, as a client's does.
-        if !b.up || !self.caller_reachable(key) {
+        if !b.reachable() || !self.caller_reachable(key) {
             self.syn_lost(key);
             return;
         }
@@ -248,7 +272,7 @@ impl Shop {
     }
 
     /// HAProxy picks a server for the request, or queues it, or answers 503.
-    fn dispatch_lb(&mut self, key: Key, avoid: Option<u32>) {
+    pub(super) fn dispatch_lb(&mut self, key: Key, avoid: Option<u32>) {
         let r = &self.reqs[key.slot as usize];
         let client = if r.user != super::NO_USER {
             u64::from(r.user)
@@ -273,7 +297,7 @@ impl Shop {
                 let (t, lane) = (after(self.now, b.cfg.timeout_queue), b.queue_lane);
                 self.timer(lane, t, Ev::QueueTimeout(key));
             }
-            Dispatch::NoServer | Dispatch::QueueFull => self.lb_answer(key, self.outcomes.lb_unavailable, false),
+            Dispatch::NoServer | Dispatch::QueueFull => self.lb_answer(key, self.outcomes.lb_unavailable, false, false),
         }
     }
 
@@ -311,7 +335,7 @@ impl Shop {
         v.attempts += 1;
         let b = &front.lbs[v.lb as usize];
         match b.backend.retry(r.web - b.first, u32::from(v.attempts), refused) {
-            Retry::GiveUp => self.lb_answer(key, self.outcomes.lb_unavailable, true),
+            Retry::GiveUp => self.lb_answer(key, self.outcomes.lb_unavailable, true, false),
             Retry::SameServer { after: t } => {
                 v.redispatch = false;
                 self.sched.at(after(self.now, t), Ev::ConnectRetry(key));
@@ -349,12 +373,13 @@ impl Shop {
         r.front = Front::AtServer;
         let web = r.web;
         let b = &front.lbs[via(&self.vias, r).lb as usize];
-        let (t, lane) = (after(now, b.cfg.timeout_server), b.server_lane);
+        let (t, lane, linked) = (after(now, b.cfg.timeout_server), b.server_lane, b.linked);
         self.timer(lane, t, Ev::ServerTimeout(key));
-        if self.webs[web as usize].up && self.webs[web as usize].reachable {
+        if self.webs[web as usize].up && self.webs[web as usize].reachable && linked {
             self.enter_web(key, web);
         }
-        // A server that died after accepting says nothing: `timeout server`.
+        // A server that died after accepting says nothing, nor reaches a
+        // balancer cut off: `timeout server`.
     }
 
     pub(super) fn queue_timeout(&mut self, key: Key) {
@@ -366,39 +391,54 @@ impl Shop {
             return;
         }
         if front.lbs[v.lb as usize].backend.abandon(v.waiter).is_some() {
-            self.lb_answer(key, self.outcomes.lb_unavailable, false);
+            self.lb_answer(key, self.outcomes.lb_unavailable, false, false);
         }
     }
 
     pub(super) fn server_timeout(&mut self, key: Key) {
         let r = &self.reqs[key.slot as usize];
         if matches!(r.front, Front::AtServer | Front::Returning) {
-            self.lb_answer(key, self.outcomes.lb_timeout, true);
+            self.lb_answer(key, self.outcomes.lb_timeout, true, false);
         }
     }
 
     /// nginx's answer reaches HAProxy, which passes it on.
     pub(super) fn lb_reply(&mut self, key: Key, outcome: OutcomeId) {
         if self.reqs[key.slot as usize].front == Front::Returning {
-            self.lb_answer(key, outcome, true);
+            self.lb_answer(key, outcome, true, true);
         }
     }
 
     /// HAProxy answers the client and closes both sides of the request;
-    /// `holds_slot` says whether it had a connection slot on `r.web`.
-    fn lb_answer(&mut self, key: Key, outcome: OutcomeId, holds_slot: bool) {
+    /// `holds_slot` says whether it had a connection slot on `r.web`,
+    /// `server` whether the answer is the server's (the client keeps its
+    /// connection; after an answer of its own, 503 or 504, HAProxy closes
+    /// it).
+    fn lb_answer(&mut self, key: Key, outcome: OutcomeId, holds_slot: bool, server: bool) {
         let r = &mut self.reqs[key.slot as usize];
         let at_server = r.front == Front::AtServer;
-        r.front = Front::Done;
-        let (lb, s) = (via(&self.vias, r).lb, r.web);
-        self.client_answer(key, outcome);
+        let v = via(&self.vias, r);
+        let (lb, s) = (v.lb, r.web);
+        let mut keeps = false;
+        if v.deaf {
+            // Its client cannot hear it: it learns from a reset.
+            r.front = Front::Lost;
+        } else {
+            r.front = Front::Done;
+            keeps = server && r.client_waiting && lb < 2 && !self.is_call(key);
+            self.client_answer(key, outcome);
+        }
         if holds_slot {
             self.release_slot(lb, s);
         }
         if at_server {
             self.nginx_sees_close(key);
         }
-        self.close_frontend(lb);
+        if keeps {
+            self.keep_alive(lb);
+        } else {
+            self.close_frontend(lb);
+        }
         self.settle(key);
     }
 
@@ -451,7 +491,7 @@ impl Shop {
     /// here: a dispatch can end at once (503) and close its connection,
     /// and thousands of waiting connections would otherwise nest that many
     /// calls deep.
-    fn close_frontend(&mut self, lb: u8) {
+    pub(super) fn close_frontend(&mut self, lb: u8) {
         let front = self.front.as_deref_mut().expect("a balancer");
         let b = &mut front.lbs[lb as usize];
         b.conns -= 1;
@@ -513,7 +553,8 @@ impl Shop {
     pub(super) fn answer_to_lb(&mut self, key: Key, outcome: OutcomeId) {
         let front = self.front.as_deref().expect("a balancer");
         let r = &mut self.reqs[key.slot as usize];
-        if r.front != Front::AtServer || !self.webs[r.web as usize].reachable {
+        let linked = front.lbs[via(&self.vias, r).lb as usize].linked;
+        if r.front != Front::AtServer || !self.webs[r.web as usize].reachable || !linked {
             return;
         }
         r.front = Front::Returning;
@@ -569,7 +610,7 @@ impl Shop {
     }
 
     /// Sets the checks' slot to the earliest pending check.
-    fn rearm_checks(&mut self) {
+    pub(super) fn rearm_checks(&mut self) {
         let front = self.front.as_deref_mut().expect("a balancer");
         match front.checks.peek() {
             Some(&Reverse((t, ..))) => self.sched.set_slot(&front.check_slot, t, Ev::Checks),
@@ -624,94 +665,13 @@ impl Shop {
     /// and connections.
     pub(super) fn set_liveness(&mut self, web: u32, l: Liveness) {
         if let Some(front) = self.front.as_deref_mut() {
-            for b in &mut front.lbs {
+            // A balancer cut off sees every server unreachable until its
+            // link is back.
+            for b in front.lbs.iter_mut().filter(|b| b.linked) {
                 if let Some(s) = b.server(web) {
                     b.backend.set_liveness(s, l);
                 }
             }
-        }
-    }
-
-    /// A service's balancer stops gracefully (or starts again).
-    pub(super) fn set_lb_refusing(&mut self, lb: u8, refusing: bool) {
-        self.front.as_deref_mut().expect("a balancer").lbs[lb as usize].refusing = refusing;
-    }
-
-    /// A balancer dies (or is cut off): the requests it carried are lost.
-    /// Their clients learn it when the address answers again, from a
-    /// balancer that knows nothing of their connection (a reset).
-    pub(super) fn balancer_down(&mut self, lb: u8) {
-        let now = self.now;
-        let front = self.front.as_deref_mut().expect("a balancer");
-        front.lbs[lb as usize].up = false;
-        // A service's balancer has no VIP: its callers wait for their timeout.
-        let reset_at = (lb < 2)
-            .then(|| {
-                front
-                    .vip
-                    .changes()
-                    .iter()
-                    .find(|c| c.at > now && c.holder.is_some_and(|h| h != lb))
-                    .map(|c| c.at)
-            })
-            .flatten();
-        let lost: Vec<Key> = self
-            .reqs
-            .iter()
-            .filter(|(_, r)| {
-                via(&self.vias, r).lb == lb
-                    && !matches!(
-                        r.front,
-                        Front::Direct | Front::Syn | Front::Done | Front::Sent | Front::Replying
-                    )
-            })
-            .map(|(slot, r)| Key {
-                slot: slot as u32,
-                id: r.id,
-            })
-            .collect();
-        for key in lost {
-            self.reqs[key.slot as usize].front = Front::Lost;
-            if let Some(t) = reset_at {
-                self.sched.at(t, Ev::Reset(key));
-            }
-        }
-    }
-
-    /// The balancer is back with a fresh HAProxy: every server starts UP
-    /// and its checks start again.
-    pub(super) fn balancer_up(&mut self, lb: u8) {
-        let now = self.now;
-        let front = self.front.as_deref_mut().expect("a balancer");
-        let b = &mut front.lbs[lb as usize];
-        let servers = b.backend.servers();
-        b.backend = Backend::new(b.cfg.clone(), servers);
-        b.up = true;
-        b.conns = 0;
-        b.accept.clear();
-        for s in 0..servers as u32 {
-            let w = &self.webs[(b.first + s) as usize];
-            let l = if !(w.up && w.reachable) {
-                Liveness::Silent
-            } else if w.refusing {
-                Liveness::Refusing
-            } else {
-                Liveness::Alive
-            };
-            b.backend.set_liveness(s, l);
-        }
-        // Start-up checks are spread over the first interval from now.
-        b.backend.delay_checks(now);
-        front.first_checks(lb);
-        self.rearm_checks();
-    }
-
-    pub(super) fn reset(&mut self, key: Key) {
-        let r = &mut self.reqs[key.slot as usize];
-        if r.front == Front::Lost {
-            r.front = Front::Done;
-            self.client_answer(key, self.outcomes.connection_reset);
-            self.settle(key);
         }
     }
 }

@@ -120,6 +120,22 @@ impl Shop {
                 self.reset(key);
                 None
             }
+            Ev::Retransmit(key) if self.live(key) => {
+                self.retransmit(key);
+                None
+            }
+            Ev::VipMoved(i) => {
+                self.vip_moved(i);
+                None
+            }
+            Ev::PoolExpiry => {
+                self.pool_expiry();
+                None
+            }
+            Ev::IdleClosed(lb, epoch) => {
+                self.idle_closed(lb, epoch);
+                None
+            }
             Ev::CallArrives(key) if self.live(key) => {
                 self.call_arrives(key);
                 None
@@ -253,7 +269,7 @@ impl Shop {
         if let Some(t) = self.client_timeout {
             self.timer(self.lanes.client, after(now, t), Ev::ClientTimeout(key));
         }
-        self.connect_entry(key);
+        self.client_sends(key);
     }
 
     /// The request leaves its web node (finished, killed, or its node died).
