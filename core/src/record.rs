@@ -47,6 +47,7 @@ mod endpoint;
 mod facts;
 mod latency;
 mod outcome;
+mod segment;
 mod slo;
 mod stretch;
 mod timeline;
@@ -58,6 +59,7 @@ pub use endpoint::{EndpointTotals, EndpointWindow, MAX_SPLIT_ENDPOINTS, split_en
 pub use facts::{Fact, FactSender};
 pub use latency::{Digest, HIGHEST_NS, LOWEST_NS, Latencies, SIGNIFICANT_FIGURES};
 pub use outcome::{OutcomeCounts, OutcomeId, OutcomeSpec, standard as outcomes};
+pub use segment::{SETTLE_WINDOWS, Segment, same_rate};
 pub use slo::{Check, Verdict, clock, format_ms, percent, thousands};
 pub use stretch::Stretch;
 pub use timeline::Timeline;
@@ -156,9 +158,12 @@ pub struct Window {
     pub arrivals: u64,
     /// Requests that ended in this window, by outcome.
     pub outcomes: OutcomeCounts,
-    /// End-to-end latency of successful responses that ended in this window.
+    /// End-to-end latency of successful responses that ended in this
+    /// window; its histogram too unless the record keeps [`Record::segments`].
     pub latency: Digest,
-    /// Waits that ended in this window, in the order of [`Record::waits`].
+    /// Waits that ended in this window, in the order of [`Record::waits`]:
+    /// their figures, not their histograms (nothing merges a wait over
+    /// windows but the totals, which are merged as the windows close).
     pub waits: Vec<Digest>,
     /// The gauges of [`Record::gauges`] before [`CoarseGauges::first`] (all
     /// of them unless a group has more than [`FULL_MEMBERS`] members), in
@@ -230,6 +235,11 @@ pub struct Record {
     /// [`Record::endpoint_totals`]).
     pub endpoints: Vec<String>,
     pub windows: Vec<Window>,
+    /// The windows merged as they closed, when the builder was told the
+    /// spans that are merged later ([`RecordBuilder::merge_by`]): then the
+    /// windows keep no histograms and [`Record::latency_over`] merges
+    /// these. `None` when every window keeps its histograms.
+    pub segments: Option<Vec<Segment>>,
     pub totals: Totals,
     /// Stretches of the run the charts mark: scheduled faults, and the
     /// times nobody held the entry's virtual address.

@@ -27,13 +27,15 @@ use std::fmt::Write as _;
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, CellAlignment, Color, Table};
 use lab_core::Record;
-use lab_core::record::{Latencies, OutcomeId, Window};
+/// Windows left out after the rate changes, for the queues to settle (a
+/// simulated record merges its windows as they close along these levels:
+/// see [`lab_core::record::Segment`]).
+pub use lab_core::record::SETTLE_WINDOWS;
+use lab_core::record::{Latencies, OutcomeId, Window, same_rate};
 use lab_core::scenario::units::format_duration;
 use lab_core::scenario::{Fault, Percentile};
 use serde::Serialize;
 
-/// Windows left out after the rate changes, for the queues to settle.
-pub const SETTLE_WINDOWS: usize = 2;
 /// A level needs at least this many windows once settled.
 pub const MIN_LEVEL_WINDOWS: usize = 3;
 /// A window whose failed share is above this is disrupted.
@@ -131,10 +133,6 @@ pub fn levels(windows: &[Window], warmup: u64) -> Vec<Level> {
     out
 }
 
-fn same_rate(a: f64, b: f64) -> bool {
-    (a - b).abs() <= 0.01 * a.abs().max(b.abs())
-}
-
 /// What one record shows over one level.
 struct Figures {
     throughput: f64,
@@ -142,11 +140,10 @@ struct Figures {
     error_rate: Option<f64>,
 }
 
-fn figures(windows: &[Window]) -> Figures {
-    let mut latency = Latencies::default();
+fn figures(r: &Record, windows: std::ops::Range<usize>) -> Figures {
+    let latency = r.latency_over(windows.clone());
     let (mut ok, mut ended, mut seconds) = (0u64, 0u64, 0.0);
-    for w in windows {
-        latency.merge(&w.latency.latencies());
+    for w in &r.windows[windows] {
         ok += w.outcomes[OutcomeId::OK];
         ended += w.outcomes.total();
         seconds += w.seconds();
@@ -249,8 +246,8 @@ pub fn compare(simulated: &Record, measured: &Record, bands: Bands) -> Validatio
         if to < l.from + MIN_LEVEL_WINDOWS {
             continue;
         }
-        let s = figures(&simulated.windows[l.from..l.to]);
-        let m = figures(&measured.windows[l.from..to]);
+        let s = figures(simulated, l.from..l.to);
+        let m = figures(measured, l.from..to);
         let level = format!("{}/s", trim(l.rate));
         let mut row = |metric, unit, sim: Option<f64>, real: Option<f64>, relative: bool, band: f64| {
             let error = match (sim, real) {

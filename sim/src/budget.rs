@@ -33,7 +33,8 @@
 //! - **peak bytes** = in system × [`REQUEST_BYTES`] + windows ×
 //!   ([`WINDOW_BYTES`] + services × [`SERVICE_WINDOW_BYTES`] + endpoints
 //!   kept apart × [`ENDPOINT_WINDOW_BYTES`]) + those endpoints ×
-//!   [`ENDPOINT_BYTES`] + the web
+//!   [`ENDPOINT_BYTES`] + segments × (1 + those endpoints) ×
+//!   [`SEGMENT_BYTES`] + the web
 //!   nodes' CPU gauges (a 16-byte figure a window for the first 16, at
 //!   most 256 8-byte points for each other) + max_children ×
 //!   [`CHILD_BYTES`] + web nodes × [`NODE_BYTES`] + users × [`USER_BYTES`] + steps × the size of a
@@ -45,12 +46,16 @@
 //!   credit), a pending event (40) and a lock wait (16), all twice again
 //!   for vectors that grow by doubling: 1,056 bytes, where a system filled
 //!   with 20,000 requests measures 360 to 500. A window holds its figures
-//!   (256 bytes), its outcome counts (8 bytes each), a digest per wait (96
-//!   bytes), gauges, counters and three encoded histograms: about 1,000
-//!   bytes on average on flash-sale, 2.1 KiB at most (the wake-up credit
-//!   spreads latencies over more buckets, and row-lock waits have theirs). Only the 256 bytes double with the
-//!   record's vector of windows (the rest is allocated to size), so 4 KiB
-//!   holds the largest window and leaves room for wider distributions.
+//!   (232 bytes), its outcome counts (8 bytes each), a digest per wait (80
+//!   bytes), gauges and counters, but no histogram: the simulator's record
+//!   merges the windows as they close into segments, the spans the reports
+//!   merge later (phases and levels of the rate: see
+//!   [`lab_core::record::Segment`]), at most two per profile point and per
+//!   phase and four more, whatever the run's length. A window takes
+//!   about 700 bytes on flash-sale's stone era and 1,300 on gold's,
+//!   besides its endpoints' figures (about 220 bytes each). Only the 232 bytes double with the
+//!   record's vector of windows (the rest is allocated to size), so 2 KiB
+//!   holds the largest window and leaves room for more gauges.
 //!   The fixed part is the recorder's
 //!   batches in flight (at most 11 of 32,832 facts of 24 bytes, 8.7 MB;
 //!   gauge levels travel as facts), its four live histograms, the open
@@ -90,16 +95,21 @@ pub const REQUEST_BYTES: f64 = 2.0
         + crate::shop::TIMER_BYTES
         + crate::shop::WAITER_BYTES) as f64;
 /// Bytes per statistics window of the record.
-pub const WINDOW_BYTES: f64 = 4096.0;
-/// Bytes a window's wait histogram of each service adds (gold's
-/// `rpc.<svc>`): its digest and its encoded histogram, with room to spare.
-pub const SERVICE_WINDOW_BYTES: f64 = 1024.0;
+pub const WINDOW_BYTES: f64 = 2048.0;
+/// Bytes a window's wait of each service adds (gold's `rpc.<svc>`): its
+/// digest (no histogram) and its hosts' gauges, with room to spare.
+pub const SERVICE_WINDOW_BYTES: f64 = 256.0;
 /// Bytes a window's figures of each endpoint add (when the record keeps
-/// them apart): outcome counts, a digest and its encoded histogram.
-pub const ENDPOINT_WINDOW_BYTES: f64 = 1024.0;
-/// Bytes each endpoint kept apart holds for the whole run: its two live
-/// latency histograms (about 100 KiB each at the record's precision).
-pub const ENDPOINT_BYTES: f64 = 256.0 * 1024.0;
+/// them apart): outcome counts and a digest (no histogram).
+pub const ENDPOINT_WINDOW_BYTES: f64 = 384.0;
+/// Bytes each endpoint kept apart holds for the whole run: its three live
+/// latency histograms (the window's, the total and the segment's, about
+/// 100 KiB each at the record's precision).
+pub const ENDPOINT_BYTES: f64 = 384.0 * 1024.0;
+/// Bytes of one distribution's encoded histogram in a segment: a span of
+/// windows merged, which fills more buckets than one window (flash-sale's
+/// take 1 to 3 KiB).
+pub const SEGMENT_BYTES: f64 = 8.0 * 1024.0;
 /// Bytes per FPM child (its entry, its place in the changed list, its
 /// pending start, twice).
 pub const CHILD_BYTES: f64 = 2.0 * (crate::nodes::fpm::CHILD_BYTES + 4 + crate::shop::TIMER_BYTES) as f64;
@@ -356,8 +366,16 @@ pub fn estimate(scenario: &Scenario, era: &Era) -> Estimate {
     let windows = scenario.duration.div_ceil(scenario.stats.window).max(1);
     let split = lab_core::record::split_endpoints(scenario.app.endpoints.len()) as f64;
     let window_bytes = WINDOW_BYTES + path.services.len() as f64 * SERVICE_WINDOW_BYTES + split * ENDPOINT_WINDOW_BYTES;
+    // What the record merges later: a segment where a phase or a level
+    // of the rate begins or ends, and the short last window.
+    let points = match &scenario.traffic.workload {
+        Workload::Open(p) => p.points().len(),
+        Workload::Closed { .. } => 0,
+    };
+    let segments = (2 * (points + scenario.phases.len()) + 4).min(windows as usize) as f64;
     let peak_bytes = in_system * REQUEST_BYTES
         + split * ENDPOINT_BYTES
+        + segments * (1.0 + split) * SEGMENT_BYTES
         + windows as f64 * window_bytes
         + host_gauge_bytes(path.webs.len(), windows)
         + path.webs.iter().map(|w| f64::from(w.fpm.max_children)).sum::<f64>() * CHILD_BYTES
@@ -398,8 +416,8 @@ mod tests {
         assert_eq!(crate::cpu::JOB_BYTES, 32);
         assert_eq!(crate::shop::WAITER_BYTES, 16);
         assert_eq!(REQUEST_BYTES, 1056.0);
-        assert_eq!(size_of::<lab_core::record::Window>(), 256);
-        assert_eq!(size_of::<lab_core::record::Digest>(), 96);
+        assert_eq!(size_of::<lab_core::record::Window>(), 232);
+        assert_eq!(size_of::<lab_core::record::Digest>(), 80);
     }
 
     #[test]

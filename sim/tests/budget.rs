@@ -153,11 +153,11 @@ fn windows_stay_within_their_estimate() {
     let per_window = (many.2 - few.2) / (100_000.0 - 100.0);
     println!("{per_window:.0} bytes per window");
     assert!(many.2 <= many.3, "{} vs {}", many.2, many.3);
-    // Busy windows: each holds two encoded histograms. The estimate allows
-    // 4 KiB a window: the inline part twice (the record's vector of windows
+    // Busy windows: they hold figures, no histogram (the record merges
+    // them into segments as they close). The estimate allows 2 KiB a
+    // window: the inline part twice (the record's vector of windows
     // doubles as it grows; the heap parts are allocated to size), and room
-    // to spare for wider distributions. The largest is about 2.1 KiB on
-    // bronze since MySQL's commit and flush counters and the wake-up credit.
+    // to spare for more gauges.
     let s = load("flash-sale.toml");
     for era in &s.eras {
         let r = lab_sim::run(&s, era, &mut |_| {}).unwrap().record;

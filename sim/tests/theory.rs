@@ -74,11 +74,12 @@ fn mm4_wait_matches_erlang_c() {
     let waits = batch_means(&r, |w| w.waits[backlog].mean().map(|ns| ns / 1e9));
     check("M/M/4 Wq (s)", waits, pw / (f64::from(c) * mu - lambda), 0.03);
     // P(wait > 0): waits under a microsecond are the ones served at once.
-    let delayed = batch_means(&r, |w| {
-        let l = w.waits[backlog].latencies();
-        (l.count() > 0).then(|| 1.0 - l.histogram().count_between(0, 999) as f64 / l.count() as f64)
-    });
-    check("M/M/4 P(wait)", delayed, pw, 0.02);
+    // Windows keep a wait's figures, not its histogram, so this is the
+    // whole run's: within 2 % of theory (batch means put it within 1 %).
+    let l = &r.totals.waits[backlog];
+    let delayed = 1.0 - l.histogram().count_between(0, 999) as f64 / l.count() as f64;
+    println!("M/M/4 P(wait): simulated {delayed:.6}, theory {pw:.6}");
+    assert!((delayed / pw - 1.0).abs() < 0.02, "{delayed} vs {pw}");
     assert!(
         r.totals.arrivals > 1_900_000,
         "about 2,000,000 customers: {}",

@@ -2,10 +2,12 @@
 
 use super::coarse::{CoarseAcc, FULL_MEMBERS};
 use super::endpoint::{EndpointAcc, EndpointTotals, split_endpoints};
+use super::segment::Segmenter;
 use super::{
     CounterSpec, GaugeGroup, GaugeSpec, GaugeStat, HistogramId, HistogramSpec, Latencies, OutcomeCounts, OutcomeId,
     OutcomeSpec, Record, RecordMeta, Totals, Window, outcomes,
 };
+use crate::scenario::Phase;
 
 /// Handle of a gauge registered with [`RecordBuilder::add_gauge`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,6 +64,8 @@ pub struct RecordBuilder {
     /// The endpoints' keys, and their accumulators when there are two or more.
     endpoint_keys: Vec<String>,
     endpoints: Vec<EndpointAcc>,
+    /// Merges windows into segments when told what is merged later.
+    segmenter: Option<Segmenter>,
     scratch: Vec<u8>,
 }
 
@@ -95,8 +99,31 @@ impl RecordBuilder {
             total_waits: Vec::new(),
             endpoint_keys: Vec::new(),
             endpoints: Vec::new(),
+            segmenter: None,
             scratch: Vec::new(),
         }
+    }
+
+    /// Tells the builder what is merged later: the figures of `phases`
+    /// (each a run of whole windows after the warm-up) and the levels of
+    /// the intended rate `offered` gives each window, as `lab validate`
+    /// takes them (see [`super::Segment`]). The windows then keep no
+    /// histograms, only their figures, and the record keeps their merges
+    /// over those spans in [`Record::segments`](super::Record::segments),
+    /// which [`Record::latency_over`](super::Record::latency_over) reads.
+    /// `offered` must be what [`RecordBuilder::finish`] is given.
+    ///
+    /// # Panics
+    ///
+    /// When a window has already closed, or with more than 64 phases.
+    pub fn merge_by(&mut self, phases: &[Phase], offered: impl Fn(u64, u64) -> f64 + Send + 'static) {
+        self.assert_no_window_closed("merge", "spans");
+        self.segmenter = Some(Segmenter::new(
+            phases,
+            self.meta.warmup,
+            self.endpoints.len(),
+            Box::new(offered),
+        ));
     }
 
     /// Names the endpoints whose results are kept apart, in the order of
@@ -118,6 +145,9 @@ impl RecordBuilder {
                 .collect();
         }
         self.endpoint_keys = keys;
+        if let Some(s) = &mut self.segmenter {
+            s.set_endpoints(self.endpoints.len());
+        }
     }
 
     /// Declares a way requests can end and returns its id.
@@ -345,17 +375,38 @@ impl RecordBuilder {
             }
         }
         let scratch = &mut self.scratch;
+        if let Some(s) = &mut self.segmenter {
+            let endpoints = self.endpoints.iter().map(|e| &e.latency);
+            s.window(
+                self.windows.len(),
+                self.window_start,
+                len,
+                &self.latency,
+                endpoints,
+                scratch,
+            );
+        }
+        // A window keeps its histograms only when nothing merged them as it closed.
+        let keep = self.segmenter.is_none();
         let window = Window {
             start: self.window_start,
             len,
             offered: 0.0,
             arrivals: std::mem::take(&mut self.arrivals),
             outcomes: std::mem::replace(&mut self.outcomes, OutcomeCounts::zeroed(self.outcome_specs.len())),
-            latency: self.latency.digest(scratch),
-            waits: self.waits.iter().map(|w| w.digest(scratch)).collect(),
+            latency: if keep {
+                self.latency.digest(scratch)
+            } else {
+                self.latency.figures()
+            },
+            waits: self.waits.iter().map(Latencies::figures).collect(),
             gauges,
             counters: self.counters.iter_mut().map(std::mem::take).collect(),
-            endpoints: self.endpoints.iter_mut().map(|e| e.close(measured, scratch)).collect(),
+            endpoints: self
+                .endpoints
+                .iter_mut()
+                .map(|e| e.close(measured, keep, scratch))
+                .collect(),
         };
         self.latency.reset();
         self.waits.iter_mut().for_each(Latencies::reset);
@@ -370,8 +421,17 @@ impl RecordBuilder {
         let end = end.min(self.meta.duration);
         self.advance(end);
         if end > self.window_start || self.windows.is_empty() {
+            // The last window may be shorter, and levels leave it out: it
+            // is a segment of its own.
+            if let Some(s) = &mut self.segmenter {
+                s.flush(&mut self.scratch);
+            }
             self.close_window(end.max(self.window_start));
         }
+        let segments = self.segmenter.take().map(|mut s| {
+            s.flush(&mut self.scratch);
+            s.segments
+        });
         for w in &mut self.windows {
             w.offered = offered(w.start, w.start + w.len);
         }
@@ -457,6 +517,7 @@ impl RecordBuilder {
             counters: self.counter_specs,
             endpoints: self.endpoint_keys,
             windows: self.windows,
+            segments,
             totals,
             spans: Vec::new(),
             timelines: Vec::new(),

@@ -7,8 +7,10 @@
 
 use super::{Digest, Latencies, OutcomeCounts, OutcomeId};
 
-/// The most endpoints a record keeps apart. Each costs two live latency
-/// histograms (about 100 KiB each) and a digest per window; an application
+/// The most endpoints a record keeps apart. Each costs three live latency
+/// histograms (about 100 KiB each: the window's, the total and, when the
+/// record keeps segments, the segment's), a digest per window and an
+/// encoded histogram per segment; an application
 /// generated with thousands of endpoints would need gigabytes, and a table
 /// of thousands of rows answers nothing. Past this, only the totals are kept.
 pub const MAX_SPLIT_ENDPOINTS: usize = 64;
@@ -24,6 +26,9 @@ pub fn split_endpoints(endpoints: usize) -> usize {
 }
 
 /// One endpoint's requests that ended in one window.
+///
+/// Its latency keeps the histogram unless the record keeps
+/// [`Record::segments`](super::Record::segments).
 #[derive(Clone, Debug, PartialEq)]
 pub struct EndpointWindow {
     pub outcomes: OutcomeCounts,
@@ -71,15 +76,20 @@ impl EndpointAcc {
         }
     }
 
-    /// Freezes the window that ends and starts the next.
-    pub fn close(&mut self, measured: bool, scratch: &mut Vec<u8>) -> EndpointWindow {
+    /// Freezes the window that ends and starts the next; its latency's
+    /// histogram only when `keep` (the record keeps no segments).
+    pub fn close(&mut self, measured: bool, keep: bool, scratch: &mut Vec<u8>) -> EndpointWindow {
         if measured {
             self.total_latency.merge(&self.latency);
         }
         let n = self.outcomes.len();
         let w = EndpointWindow {
             outcomes: std::mem::replace(&mut self.outcomes, OutcomeCounts::zeroed(n)),
-            latency: self.latency.digest(scratch),
+            latency: if keep {
+                self.latency.digest(scratch)
+            } else {
+                self.latency.figures()
+            },
         };
         self.latency.reset();
         w

@@ -131,44 +131,64 @@ impl Latencies {
         self.max = 0;
     }
 
-    /// Freezes the distribution into its compact form.
+    /// Freezes the distribution's figures without its histogram: a digest
+    /// that cannot be merged, for what is read but never merged.
+    pub fn figures(&self) -> Digest {
+        Digest {
+            count: self.count(),
+            min: self.min().unwrap_or(0),
+            max: self.max().unwrap_or(0),
+            mean: self.mean().unwrap_or(0.0),
+            percentiles: self.percentiles(),
+            histogram: None,
+        }
+    }
+
+    /// Freezes the distribution into its compact form, histogram included.
     pub fn digest(&self, scratch: &mut Vec<u8>) -> Digest {
-        let count = self.count();
-        let mut encoded = Vec::new();
-        if count > 0 {
+        let mut d = self.figures();
+        if d.count > 0 {
             scratch.clear();
             V2Serializer::new()
                 .serialize(&self.hist, scratch)
                 .expect("serialising into memory cannot fail");
-            encoded.extend_from_slice(scratch);
+            d.histogram = Some(Box::new(Kept {
+                sum: self.sum,
+                encoded: scratch.as_slice().into(),
+            }));
         }
-        Digest {
-            count,
-            sum: self.sum,
-            min: self.min().unwrap_or(0),
-            max: self.max().unwrap_or(0),
-            percentiles: self.percentiles(),
-            encoded: encoded.into_boxed_slice(),
-        }
+        d
     }
 }
 
-/// A window's latency distribution, frozen: the figures reports need plus the
-/// whole histogram in HdrHistogram's V2 encoding (a few hundred bytes), so
-/// windows can still be merged exactly.
+/// A latency distribution, frozen: the figures reports need and, when
+/// it is merged later, the whole histogram in HdrHistogram's V2 encoding
+/// (a few hundred bytes to a few KiB), so that merges stay exact.
+///
+/// Its figures are inline and its histogram behind one pointer, so that a
+/// digest of figures only (a wait's, or a window's of a record that keeps
+/// segments) takes 80 bytes.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Digest {
     pub count: u64,
-    sum: u128,
     pub min: u64,
     pub max: u64,
+    /// The exact mean, as [`Latencies::mean`] gave it (0 when empty).
+    mean: f64,
     percentiles: [u64; 5],
+    histogram: Option<Box<Kept>>,
+}
+
+/// What a digest needs to thaw exactly besides its figures.
+#[derive(Clone, Debug, PartialEq)]
+struct Kept {
+    sum: u128,
     encoded: Box<[u8]>,
 }
 
 impl Digest {
     pub fn mean(&self) -> Option<f64> {
-        (self.count > 0).then(|| self.sum as f64 / self.count as f64)
+        (self.count > 0).then_some(self.mean)
     }
 
     pub fn percentile(&self, p: Percentile) -> Option<u64> {
@@ -178,21 +198,35 @@ impl Digest {
 
     /// Size of the encoded histogram in bytes.
     pub fn encoded_len(&self) -> usize {
-        self.encoded.len()
+        self.histogram.as_ref().map_or(0, |h| h.encoded.len())
+    }
+
+    /// Whether the digest keeps its histogram (or has nothing to keep), so
+    /// that [`Digest::latencies`] can thaw it.
+    pub fn has_histogram(&self) -> bool {
+        self.count == 0 || self.histogram.is_some()
     }
 
     /// Thaws the digest back into a live distribution, at the precision it was kept.
+    ///
+    /// # Panics
+    ///
+    /// When the digest kept only its figures ([`Latencies::figures`]).
     pub fn latencies(&self) -> Latencies {
         if self.count == 0 {
             return Latencies::with_precision(SIGNIFICANT_FIGURES);
         }
+        let kept = self
+            .histogram
+            .as_ref()
+            .expect("a digest of figures only cannot be merged: merge windows with Record::latency_over");
         // The encoding carries the histogram's own bounds and precision.
         let hist: Histogram<u64> = Deserializer::new()
-            .deserialize(&mut &self.encoded[..])
+            .deserialize(&mut &kept.encoded[..])
             .expect("a digest holds a valid V2 histogram");
         Latencies {
             hist,
-            sum: self.sum,
+            sum: kept.sum,
             min: self.min,
             max: self.max,
         }
@@ -221,6 +255,21 @@ mod tests {
         assert_eq!(back.count(), 10_000);
         assert_eq!(back.percentiles(), l.percentiles());
         assert_eq!(back.mean(), l.mean());
+    }
+
+    #[test]
+    fn figures_keep_everything_but_the_histogram() {
+        let mut l = Latencies::default();
+        for i in 1..=1_000u64 {
+            l.record(i * 7_000);
+        }
+        let (f, d) = (l.figures(), l.digest(&mut Vec::new()));
+        assert_eq!((f.count, f.min, f.max, f.mean()), (d.count, d.min, d.max, d.mean()));
+        for p in Percentile::ALL {
+            assert_eq!(f.percentile(p), d.percentile(p));
+        }
+        assert!(!f.has_histogram() && d.has_histogram() && f.encoded_len() == 0);
+        assert!(Latencies::default().figures().has_histogram());
     }
 
     #[test]

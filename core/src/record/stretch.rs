@@ -54,25 +54,36 @@ impl Record {
                 .collect(),
         };
         let mut offered = 0.0;
-        for w in self.windows.iter().filter(|w| phase.holds_window(w.start, w.len)) {
+        // The windows a phase holds are consecutive, and so are those after the warm-up.
+        let (mut from, mut to) = (0, 0);
+        for (i, w) in self.windows.iter().enumerate() {
+            if !phase.holds_window(w.start, w.len) {
+                continue;
+            }
             if w.start < self.meta.warmup {
                 s.warmup_windows += 1;
                 continue;
             }
+            if from == to {
+                from = i;
+            }
+            to = i + 1;
             s.span += w.len;
             s.arrivals += w.arrivals;
             offered += w.offered * w.len as f64;
             s.outcomes.add(&w.outcomes);
-            s.latency.merge(&w.latency.latencies());
             if let Some(p99) = w.latency.percentile(Percentile::P99)
                 && s.worst_p99.is_none_or(|(_, worst)| p99 > worst)
             {
                 s.worst_p99 = Some((w.start, p99));
             }
-            for ((outcomes, latency), e) in s.endpoints.iter_mut().zip(&w.endpoints) {
+            for ((outcomes, _), e) in s.endpoints.iter_mut().zip(&w.endpoints) {
                 outcomes.add(&e.outcomes);
-                latency.merge(&e.latency.latencies());
             }
+        }
+        s.latency = self.latency_over(from..to);
+        for (i, (_, latency)) in s.endpoints.iter_mut().enumerate() {
+            *latency = self.endpoint_latency_over(i, from..to);
         }
         s.offered = if s.span > 0 { offered / s.span as f64 } else { 0.0 };
         s

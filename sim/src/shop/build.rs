@@ -43,6 +43,12 @@ impl Shop {
             price_per_hour: topology.price_per_hour(),
         });
         rec.set_endpoints(scenario.app.endpoints.iter().map(|e| e.name.clone()));
+        // What the reports merge later: the phases, and the levels of the
+        // intended rate (a closed model's is known only at the end).
+        if let Workload::Open(p) = &scenario.traffic.workload {
+            let p = p.clone();
+            rec.merge_by(&scenario.phases, move |a, b| p.mean_rate(a, b));
+        }
         let mut sched = Scheduler::default();
         let mut book = LaneBook::default();
         let children = path.webs.iter().map(|w| f64::from(w.fpm.max_children)).sum::<f64>();
