@@ -38,18 +38,12 @@ pub struct Measured {
     pub interrupted: bool,
 }
 
-/// Goose users enough that an arrival is dropped only when the system
-/// keeps that many requests waiting: the peak rate times the client's
-/// patience (its timeout, at most 10 s), so that a failover gap, when
-/// every request hangs on a SYN, does not run the pool dry (as `lab
-/// drive`'s one second of the peak would); 16 to 2,000.
-/// (`None` for the closed model, whose users are the scenario's.)
+/// Goose users: [`lab_core::scenario::Traffic::real_users`] (not `lab
+/// drive`'s one second of the peak, which a failover gap would run dry;
+/// the simulator's clients keep as many connections alive). `None` for
+/// the closed model, whose users are the scenario's.
 fn default_users(s: &Scenario) -> Option<usize> {
-    let lab_core::scenario::Workload::Open(p) = &s.traffic.workload else {
-        return None;
-    };
-    let patience = s.traffic.timeout.map_or(10.0, |t| (t as f64 / 1e9).min(10.0));
-    Some(((p.peak() * patience).ceil() as usize).clamp(16, 2000))
+    matches!(s.traffic.workload, lab_core::scenario::Workload::Open(_)).then(|| s.traffic.real_users())
 }
 
 /// A scheduled step of the fault player.

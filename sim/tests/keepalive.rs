@@ -44,13 +44,14 @@ fn holders(r: &Record) -> Vec<(u64, Option<usize>)> {
         .clone()
 }
 
-/// 1,000 requests a second of 1 ms, two web nodes with room to spare, and
+/// 500 requests a second of 1 ms, two web nodes with room to spare, and
 /// patient clients (60 s): nobody gives up, every request that arrives
 /// while nobody holds the address opens a connection of its own and gets
-/// in on a SYN retransmission. HAProxy's `maxconn` is out of reach: at its
-/// default, 2,000, the ~3,600 connections of the gap would fill it with
-/// idle ones, and the rest would wait in the kernel until HAProxy closes
-/// those for idleness, 50 s later.
+/// in on a SYN retransmission. The ~1,800 connections of the gap stay
+/// within the clients' pool (2,000: 500/s times 10 s of patience, at most
+/// 2,000) and HAProxy's `maxconn` is out of reach: at its default, 2,000,
+/// the pool's idle connections would fill it, and new ones would wait in
+/// the kernel until HAProxy closes those for idleness, 50 s later.
 fn cut_off(at: u64, back: u64, duration: u64) -> Record {
     run(&format!(
         r#"
@@ -58,7 +59,7 @@ fn cut_off(at: u64, back: u64, duration: u64) -> Record {
         [stats]
         window = "100ms"
         [traffic]
-        rate = "1000/s"
+        rate = "500/s"
         timeout = "60s"
         [app.endpoints.job]
         steps = [{{ cpu = "1ms" }}]
@@ -106,13 +107,13 @@ fn a_master_cut_off_and_back_resets_the_connections_kept_through_the_backup() {
     // the heal (40 s) itself, when lb[0]'s link returns but the address
     // stays with lb[1] for 3.6 s.
     let (n, bad) = ended(&r, 25 * S, home / 100_000_000 * 100_000_000);
-    assert!(n > 18_000 && bad == 0, "{bad} of {n} failed before lb[0] is back");
+    assert!(n > 9_000 && bad == 0, "{bad} of {n} failed before lb[0] is back");
     // From 43.60546875 s every request goes out on a connection opened
     // through lb[1], and lb[0]'s kernel resets it; the clients drop it and
     // take the next, until the pool is empty: it held one connection per
-    // request of the gap (~1,000 × G), so the resets last about G.
+    // request of the gap (~500 × G), so the resets last about G.
     let at_heal: u64 = resets.iter().filter(|&&(t, _)| t >= 40_000).map(|&(_, n)| n).sum();
-    let expected = gap as f64 / 1e6; // 1,000/s × G s
+    let expected = gap as f64 / 2e6; // 500/s × G s
     println!("gap {gap} ns: {at_strike} resets at the strike, {at_heal} at the heal (~{expected:.0})");
     assert!(
         (at_heal as f64) > 0.9 * expected && (at_heal as f64) < 1.1 * expected + 20.0,
@@ -126,7 +127,7 @@ fn a_master_cut_off_and_back_resets_the_connections_kept_through_the_backup() {
         (drained - gap as f64 / 1e9).abs() < 0.5,
         "reset for {drained} s after the heal, the gap was {gap} ns"
     );
-    // Every request in between was reset (an open model of 1,000/s: the
+    // Every request in between was reset (an open model of 500/s: the
     // 100 ms windows between the first and the last hold no success), and
     // none got HAProxy's 503: lb[0]'s checks, failing at once while it was
     // cut off, marked its servers UP within 2 × 2 s of the link's return,
@@ -135,7 +136,7 @@ fn a_master_cut_off_and_back_resets_the_connections_kept_through_the_backup() {
     assert_eq!(inner.0, inner.1, "{inner:?}");
     assert_eq!(r.totals.outcomes[r.outcome_id(&LB_UNAVAILABLE.key).unwrap()], 0);
     let (n, bad) = ended(&r, (last + 100) * 1_000_000, 60 * S);
-    assert!(n > 10_000 && bad == 0, "{bad} of {n} failed after the pool drained");
+    assert!(n > 5_000 && bad == 0, "{bad} of {n} failed after the pool drained");
 }
 
 #[test]
@@ -183,7 +184,7 @@ fn haproxy_closes_the_idle_connections_of_a_long_failover_and_the_return_is_clea
         .filter(|&&(t, _)| t >= 30_000)
         .map(|&(_, n)| n)
         .sum();
-    assert!(at_short > 2_000, "a 20 s cut still leaves {at_short} resets");
+    assert!(at_short > 1_000, "a 20 s cut still leaves {at_short} resets");
 }
 
 #[test]

@@ -27,6 +27,23 @@ pub enum Workload {
 }
 
 impl Traffic {
+    /// The load generator's users in a real run (`lab real`, `lab
+    /// validate`), and so its clients' connections kept alive at most:
+    /// the closed model's users; for an open model, enough that an arrival
+    /// is dropped only when the system keeps that many requests waiting,
+    /// the peak rate times the client's patience (its timeout, at most
+    /// 10 s), so that a failover gap, when every request hangs on a SYN,
+    /// does not run the pool dry; 16 to 2,000.
+    pub fn real_users(&self) -> usize {
+        match &self.workload {
+            Workload::Open(p) => {
+                let patience = self.timeout.map_or(10.0, |t| (t as f64 / 1e9).min(10.0));
+                ((p.peak() * patience).ceil() as usize).clamp(16, 2000)
+            }
+            Workload::Closed { users, .. } => *users as usize,
+        }
+    }
+
     /// Requests expected in a run of `duration` ns: the integral of the
     /// rate for an open model. For a closed one, an upper bound: a user's
     /// requests are at least a think time apart, so they are no more than
@@ -179,6 +196,28 @@ mod tests {
     use super::*;
 
     const S: u64 = 1_000_000_000;
+
+    #[test]
+    fn a_real_run_has_the_peak_times_the_clients_patience_in_users() {
+        let open = |rate: f64, timeout: Option<u64>| Traffic {
+            workload: Workload::Open(RateProfile::constant(rate)),
+            timeout,
+            mix: Mix::constant(vec![(0, 1.0)]),
+        };
+        assert_eq!(open(80.0, Some(10 * S)).real_users(), 800);
+        assert_eq!(open(80.0, Some(2 * S)).real_users(), 160);
+        assert_eq!(open(80.0, None).real_users(), 800, "at most 10 s of patience");
+        assert_eq!(open(0.5, Some(S)).real_users(), 16);
+        assert_eq!(open(1e6, Some(S)).real_users(), 2000);
+        let closed = Traffic {
+            workload: Workload::Closed {
+                users: 40,
+                think: Dist::parse("1s").unwrap(),
+            },
+            ..open(1.0, None)
+        };
+        assert_eq!(closed.real_users(), 40);
+    }
 
     fn spike() -> RateProfile {
         RateProfile::new(vec![

@@ -255,7 +255,13 @@ impl Shop {
                     ]
                 };
                 let front_lanes = lanes(&mut sched, f.haproxy);
-                let mut fe = front::FrontEnd::new(vip, streams_for_front.balancer(), rtt, sched.add_slot());
+                let mut fe = front::FrontEnd::new(
+                    vip,
+                    streams_for_front.balancer(),
+                    rtt,
+                    sched.add_slot(),
+                    scenario.traffic.real_users(),
+                );
                 for h in f.lbs {
                     let somaxconn = topology.hosts[h].kernel.somaxconn;
                     fe.add_balancer(f.haproxy, 0, path.front_webs, somaxconn, front_lanes);

@@ -77,7 +77,13 @@ pub(super) struct FrontEnd {
 impl FrontEnd {
     /// The VIP with no balancer yet: the pair comes first
     /// ([`FrontEnd::add_balancer`] twice), then the services' balancers.
-    pub(super) fn new(vip: VipTimeline, rng: Pcg64Mcg, rtt: Option<Sampler>, check_slot: Slot) -> FrontEnd {
+    pub(super) fn new(
+        vip: VipTimeline,
+        rng: Pcg64Mcg,
+        rtt: Option<Sampler>,
+        check_slot: Slot,
+        pool_cap: usize,
+    ) -> FrontEnd {
         FrontEnd {
             lbs: Vec::new(),
             vip,
@@ -86,7 +92,7 @@ impl FrontEnd {
             check_slot,
             fx: Effects::default(),
             rtt,
-            pool: ClientPool::default(),
+            pool: ClientPool::new(pool_cap),
         }
     }
 }

@@ -31,8 +31,15 @@
 //! Not modelled: a request waiting for its new connection does not take
 //! one another request returns meanwhile (hyper does); the clients' TCP
 //! keepalive probes (reqwest: every 15 s of idleness), which find a dead
-//! connection before a request does when it sits idle that long; the pool's
-//! cap (`pool_max_idle_per_host`, the load generator's user count).
+//! connection before a request does when it sits idle that long.
+//!
+//! The pool keeps at most as many idle connections as the load generator
+//! of a real run has users (`Traffic::real_users`: its client's
+//! `pool_max_idle_per_host`): a
+//! connection returned to a full pool is closed by the client, and its
+//! place under HAProxy's `maxconn` freed at once. Without the cap, the
+//! thousands of connections a failover gap opens at a high rate would hold
+//! `maxconn` idle for HAProxy's whole timeout.
 
 use lab_core::scenario::Haproxy;
 
@@ -74,9 +81,11 @@ impl Idle {
 /// The clients' idle connections, the one returned last on top. They were
 /// returned in time order, so HAProxy's idle timeout closes them from the
 /// bottom: `idle[..closed]` are closed at their balancer.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct ClientPool {
     idle: Vec<Idle>,
+    /// At most this many idle connections.
+    cap: usize,
     closed: usize,
     /// When the `Ev::PoolExpiry` pending fires, if one is.
     pending: Option<Time>,
@@ -91,9 +100,23 @@ pub(super) struct Taken {
 }
 
 impl ClientPool {
-    /// A connection the client can use again.
-    pub(super) fn put(&mut self, conn: Idle) {
+    pub(super) fn new(cap: usize) -> ClientPool {
+        ClientPool {
+            idle: Vec::new(),
+            cap,
+            closed: 0,
+            pending: None,
+        }
+    }
+
+    /// A connection the client can use again, kept unless the pool is
+    /// full (hyper drops the one returned then); false when it was not.
+    pub(super) fn put(&mut self, conn: Idle) -> bool {
+        if self.idle.len() >= self.cap {
+            return false;
+        }
         self.idle.push(conn);
+        true
     }
 
     /// The idle connection returned last, at `now`; those the client knows
@@ -231,8 +254,12 @@ impl Shop {
     pub(super) fn keep_alive(&mut self, lb: u8) {
         let front = self.front.as_deref_mut().expect("the address");
         let epoch = front.lbs[lb as usize].epoch();
-        front.pool.put(Idle::new(lb, epoch, self.now));
-        self.arm_pool();
+        if front.pool.put(Idle::new(lb, epoch, self.now)) {
+            self.arm_pool();
+        } else {
+            // The client closes it: HAProxy's place is free at once.
+            self.close_frontend(lb);
+        }
     }
 
     /// Makes sure an `Ev::PoolExpiry` is pending for HAProxy's next idle
@@ -357,8 +384,19 @@ mod tests {
     }
 
     #[test]
+    fn a_full_pool_refuses_the_connection_returned() {
+        let mut p = ClientPool::new(2);
+        assert!(p.put(idle(0, S)));
+        assert!(p.put(idle(1, 2 * S)));
+        assert!(!p.put(idle(0, 3 * S)), "the client closes the third");
+        assert_eq!(p.len(), 2);
+        p.take(4 * S).unwrap();
+        assert!(p.put(idle(0, 5 * S)), "room again once one is taken");
+    }
+
+    #[test]
     fn the_connection_returned_last_goes_first() {
-        let mut p = ClientPool::default();
+        let mut p = ClientPool::new(usize::MAX);
         p.put(idle(0, S));
         p.put(idle(1, 2 * S));
         let t = p.take(3 * S).unwrap();
@@ -378,7 +416,7 @@ mod tests {
     /// past 90 s idle it drops it whatever happened.
     #[test]
     fn idle_connections_close_after_haproxys_timeout_then_the_clients() {
-        let mut p = ClientPool::default();
+        let mut p = ClientPool::new(usize::MAX);
         for t in [0, 1, 2] {
             p.put(idle(0, t * S));
         }
@@ -403,7 +441,7 @@ mod tests {
 
     #[test]
     fn a_stopped_balancers_connections_leave_the_pool() {
-        let mut p = ClientPool::default();
+        let mut p = ClientPool::new(usize::MAX);
         for (lb, t) in [(0, 1), (1, 2), (0, 3), (1, 4)] {
             p.put(idle(lb, t * S));
         }
