@@ -165,6 +165,15 @@ impl VipTimeline {
         &self.changes
     }
 
+    /// When a balancer other than `lb` next takes the address after `now`:
+    /// the moment the clients of requests `lb` carried hear a reset.
+    pub(crate) fn next_other_holder(&self, lb: u8, now: Time) -> Option<Time> {
+        self.changes
+            .iter()
+            .find(|c| c.at > now && c.holder.is_some_and(|h| h != lb))
+            .map(|c| c.at)
+    }
+
     /// Who held the address before `end`, for the record and the report.
     pub(crate) fn timeline(&self, end: Time) -> Timeline {
         Timeline {

@@ -21,16 +21,7 @@ impl Shop {
         let now = self.now;
         let front = self.front.as_deref_mut().expect("a balancer");
         // A service's balancer has no VIP: its callers wait for their timeout.
-        let reset_at = (lb < 2)
-            .then(|| {
-                front
-                    .vip
-                    .changes()
-                    .iter()
-                    .find(|c| c.at > now && c.holder.is_some_and(|h| h != lb))
-                    .map(|c| c.at)
-            })
-            .flatten();
+        let reset_at = (lb < 2).then(|| front.vip.next_other_holder(lb, now)).flatten();
         self.lose_requests(lb, reset_at);
     }
 
@@ -124,16 +115,7 @@ impl Shop {
         for s in 0..b.backend.servers() as u32 {
             b.backend.set_liveness(s, Liveness::Refusing);
         }
-        let reset_at = (lb < 2)
-            .then(|| {
-                front
-                    .vip
-                    .changes()
-                    .iter()
-                    .find(|c| c.at > now && c.holder.is_some_and(|h| h != lb))
-                    .map(|c| c.at)
-            })
-            .flatten();
+        let reset_at = (lb < 2).then(|| front.vip.next_other_holder(lb, now)).flatten();
         for key in self.carried_by(lb) {
             self.deafen(key);
             if let Some(t) = reset_at {
