@@ -33,8 +33,8 @@
 //! - **peak bytes** = in system × [`REQUEST_BYTES`] + windows ×
 //!   ([`WINDOW_BYTES`] + services × [`SERVICE_WINDOW_BYTES`] + endpoints
 //!   kept apart × [`ENDPOINT_WINDOW_BYTES`]) + those endpoints ×
-//!   [`ENDPOINT_BYTES`] + segments × (1 + those endpoints) ×
-//!   [`SEGMENT_BYTES`] + the web
+//!   [`ENDPOINT_BYTES`] + (1 + those endpoints) × the lesser of segments
+//!   × [`SEGMENT_BYTES`] and windows × [`SEGMENT_WINDOW_BYTES`] + the web
 //!   nodes' CPU gauges (a 16-byte figure a window for the first 16, at
 //!   most 256 8-byte points for each other) + max_children ×
 //!   [`CHILD_BYTES`] + web nodes × [`NODE_BYTES`] + users × [`USER_BYTES`] + steps × the size of a
@@ -50,8 +50,9 @@
 //!   bytes), gauges and counters, but no histogram: the simulator's record
 //!   merges the windows as they close into segments, the spans the reports
 //!   merge later (phases and levels of the rate: see
-//!   [`lab_core::record::Segment`]), at most two per profile point and per
-//!   phase and four more, whatever the run's length. A window takes
+//!   [`lab_core::record::Segment`]), counted as two per profile point and
+//!   per phase and four more (a slow ramp makes more, of a few windows
+//!   each: a segment is charged no more than the windows it spans). A window takes
 //!   about 700 bytes on flash-sale's stone era and 1,300 on gold's,
 //!   besides its endpoints' figures (about 220 bytes each). Only the 232 bytes double with the
 //!   record's vector of windows (the rest is allocated to size), so 2 KiB
@@ -110,6 +111,17 @@ pub const ENDPOINT_BYTES: f64 = 384.0 * 1024.0;
 /// windows merged, which fills more buckets than one window (flash-sale's
 /// take 1 to 3 KiB).
 pub const SEGMENT_BYTES: f64 = 8.0 * 1024.0;
+/// Bytes one window's encoded histogram of one distribution takes: what a
+/// segment of a few windows holds at most per window it spans.
+pub const SEGMENT_WINDOW_BYTES: f64 = 1024.0;
+
+/// The segments' encoded histograms, per distribution kept (the latency
+/// and each endpoint kept apart): [`SEGMENT_BYTES`] each, but no more
+/// than [`SEGMENT_WINDOW_BYTES`] for each window they span (a profile of
+/// thousands of points makes as many segments of a window or two).
+fn segment_bytes(segments: f64, windows: u64) -> f64 {
+    (segments * SEGMENT_BYTES).min(windows as f64 * SEGMENT_WINDOW_BYTES)
+}
 /// Bytes per FPM child (its entry, its place in the changed list, its
 /// pending start, twice).
 pub const CHILD_BYTES: f64 = 2.0 * (crate::nodes::fpm::CHILD_BYTES + 4 + crate::shop::TIMER_BYTES) as f64;
@@ -375,7 +387,7 @@ pub fn estimate(scenario: &Scenario, era: &Era) -> Estimate {
     let segments = (2 * (points + scenario.phases.len()) + 4).min(windows as usize) as f64;
     let peak_bytes = in_system * REQUEST_BYTES
         + split * ENDPOINT_BYTES
-        + segments * (1.0 + split) * SEGMENT_BYTES
+        + (1.0 + split) * segment_bytes(segments, windows)
         + windows as f64 * window_bytes
         + host_gauge_bytes(path.webs.len(), windows)
         + path.webs.iter().map(|w| f64::from(w.fpm.max_children)).sum::<f64>() * CHILD_BYTES
@@ -400,6 +412,15 @@ mod tests {
     use lab_core::scenario;
 
     use super::*;
+
+    #[test]
+    fn segments_are_charged_no_more_than_the_windows_they_span() {
+        // A few long segments: 8 KiB each.
+        assert_eq!(segment_bytes(10.0, 3600), 10.0 * SEGMENT_BYTES);
+        // A profile of 20,000 points over 100,000 windows: segments of a
+        // window or two, bounded by what the windows' histograms took.
+        assert_eq!(segment_bytes(40_004.0, 100_000), 100_000.0 * SEGMENT_WINDOW_BYTES);
+    }
 
     fn parse(text: &str) -> Scenario {
         scenario::parse(text, Path::new("t.toml")).unwrap_or_else(|e| panic!("{e}"))

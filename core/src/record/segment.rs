@@ -17,7 +17,9 @@
 //! intended rate. A span of windows is then the union of whole segments,
 //! and its merge is exact. A window keeps a few hundred bytes, where its
 //! histograms took a few KiB, and the segments are as many as the profile
-//! has stretches, however long the run.
+//! has stretches: two for each stretch where the rate stays within 1 % of
+//! its start and for each phase, and four more (a slow ramp makes a stretch
+//! every 1 % of its rate), never more than the windows.
 
 use std::ops::Range;
 
