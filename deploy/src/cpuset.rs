@@ -81,6 +81,12 @@ pub struct Placement {
     pub cpus: Vec<Vec<u32>>,
     /// The hosts have more cores together than the machine has CPUs.
     pub shared: bool,
+    /// Where the load generator runs: the CPUs no host was given, or else
+    /// the one the hosts' cores weigh least on (the last of equals, where
+    /// the scenarios put the database host and its spare room). Left to
+    /// roam, it would take turns on the web host's CPU, which its quota
+    /// does not see.
+    pub load_generator: Vec<u32>,
 }
 
 /// Gives each host `cores[i]` CPUs of `online`, in turn, wrapping round;
@@ -99,9 +105,33 @@ pub fn place(cores: &[u32], online: &[u32]) -> Option<Placement> {
         cpus.push(mine);
     }
     let total: u64 = cores.iter().map(|&c| u64::from(c)).sum();
+    // Each host's cores weigh evenly on its CPUs.
+    let mut weight = vec![0.0f64; online.len()];
+    for (mine, &c) in cpus.iter().zip(cores) {
+        for cpu in mine {
+            let k = online.iter().position(|o| o == cpu).expect("given from online");
+            weight[k] += f64::from(c) / mine.len() as f64;
+        }
+    }
+    let free: Vec<u32> = online
+        .iter()
+        .zip(&weight)
+        .filter(|(_, w)| **w == 0.0)
+        .map(|(c, _)| *c)
+        .collect();
+    let load_generator = if free.is_empty() {
+        let least = weight
+            .iter()
+            .enumerate()
+            .fold(0, |best, (k, w)| if *w <= weight[best] { k } else { best });
+        vec![online[least]]
+    } else {
+        free
+    };
     Some(Placement {
         cpus,
         shared: total > online.len() as u64,
+        load_generator,
     })
 }
 
@@ -156,10 +186,19 @@ mod tests {
         let p = place(&[1, 1], &[0, 1]).unwrap();
         assert_eq!(p.cpus, [vec![0], vec![1]]);
         assert!(!p.shared);
+        // The load generator beside the database, off the web host's CPU.
+        assert_eq!(p.load_generator, [1]);
+        // Stone's one host leaves a CPU free.
+        assert_eq!(place(&[1], &[0, 1]).unwrap().load_generator, [1]);
+        assert_eq!(place(&[2], &[0, 1, 2, 3]).unwrap().load_generator, [2, 3]);
+        // The CPU with the fewest hosts' cores.
+        assert_eq!(place(&[2, 1], &[0, 1, 2]).unwrap().load_generator, [2]);
+        assert_eq!(place(&[1, 1, 1], &[0, 1]).unwrap().load_generator, [1]);
         // Silver's six one-core hosts on two CPUs share them, in turn.
         let p = place(&[1; 6], &[0, 1]).unwrap();
         assert_eq!(p.cpus, [[0], [1], [0], [1], [0], [1]]);
         assert!(p.shared);
+        assert_eq!(p.load_generator, [1]);
         // A host wider than the machine gets all of it.
         let p = place(&[4], &[0, 1]).unwrap();
         assert_eq!(place(&[1], &[]), None);

@@ -158,6 +158,9 @@ pub struct Deployment {
     /// [`Deployment::join_load_generator`] puts `lab` in; the last one
     /// counts its CPU time.
     pub load_generator: Vec<PathBuf>,
+    /// The load generator's cpuset, off the CPUs the hosts' cores weigh
+    /// on most ([`cpuset::Placement::load_generator`]).
+    pub load_generator_cpuset: Option<PathBuf>,
 }
 
 impl Deployment {
@@ -197,7 +200,10 @@ impl Deployment {
     /// so that the CPU it takes from the hosts is counted (teardown moves
     /// it back out before removing the cgroup).
     pub fn join_load_generator(&self) -> Result<(), DeployError> {
-        self.load_generator.iter().try_for_each(|c| cgroup::join(c))
+        self.load_generator
+            .iter()
+            .chain(&self.load_generator_cpuset)
+            .try_for_each(|c| cgroup::join(c))
     }
 
     /// Where the load generator's CPU time is counted, if it is.

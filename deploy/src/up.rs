@@ -235,6 +235,7 @@ pub fn up(scenario: &Scenario, label: &str, opts: &UpOptions) -> Result<Deployme
             load_generator.push(cgroup::create_twin(t, LOAD_GENERATOR)?);
         }
     }
+    let mut load_generator_cpuset = None;
     let sets = cpuset::Cpusets::detect();
     let online = sets.as_ref().map(|s| s.cpus()).unwrap_or_default();
     let cores: Vec<u32> = hosts.iter().map(|h| h.cores).collect();
@@ -248,6 +249,7 @@ pub fn up(scenario: &Scenario, label: &str, opts: &UpOptions) -> Result<Deployme
                 h.cpuset = Some(sets.create_host(&dir, &plain(&h.name), &cpus)?);
                 h.cpus = cpus;
             }
+            load_generator_cpuset = Some(sets.create_host(&dir, LOAD_GENERATOR, &placement.load_generator)?);
             placement.shared.then(|| {
                 format!(
                     "the era's hosts have {} cores together and this machine {} CPUs: some hosts share CPUs",
@@ -414,5 +416,6 @@ pub fn up(scenario: &Scenario, label: &str, opts: &UpOptions) -> Result<Deployme
         unenforced,
         unpinned,
         load_generator,
+        load_generator_cpuset,
     })
 }
