@@ -383,12 +383,67 @@ pub fn drive(scenario: &Scenario, mut plan: Plan, observer: &mut dyn Observer) -
         on_start: plan.on_start.take(),
         stop: plan.stop.take(),
     };
-    let result = runtime.block_on(run.go(attack, phase_tx, ticket_tx, &mut plan.scrapers, hooks, observer));
+    // Each scraper on a thread of its own, so that a slow one (a process
+    // spawned on a busy machine, a page behind a saturated core) neither
+    // stalls the drive's loop nor delays the others: a host's CPU reading
+    // a second late leaves a second of its gauge at zero.
+    let over = AtomicBool::new(false);
+    let (reading_tx, readings) = std::sync::mpsc::channel();
+    let result = std::thread::scope(|s| {
+        for scraper in &mut plan.scrapers {
+            let (tx, clock, over) = (reading_tx.clone(), clock.clone(), &over);
+            s.spawn(move || scrape_every_second(scraper.as_mut(), &clock, over, &tx));
+        }
+        drop(reading_tx);
+        let result = runtime.block_on(run.go(attack, phase_tx, ticket_tx, &readings, hooks, observer));
+        over.store(true, Ordering::Relaxed);
+        result
+    });
     runtime.shutdown_timeout(Duration::from_secs(1));
     drop(shared);
     drop(facts);
     let record = recorder.finish();
     result.map(|()| record)
+}
+
+/// Runs `scraper` once a second from the drive's origin until `over`,
+/// sending what it read and when (ns from the origin). After a slow scrape
+/// the next one is a second from its end, not a burst to catch up: a
+/// `Level` holds for the second that follows its reading.
+fn scrape_every_second(
+    scraper: &mut dyn Scrape,
+    clock: &Clock,
+    over: &AtomicBool,
+    tx: &std::sync::mpsc::Sender<(u64, Vec<Reading>)>,
+) {
+    let nap = |until: Instant| {
+        while !over.load(Ordering::Relaxed) {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return true;
+            }
+            std::thread::sleep(left.min(Duration::from_millis(20)));
+        }
+        false
+    };
+    let origin = loop {
+        if let Some(o) = clock.origin() {
+            break o;
+        }
+        if !nap(Instant::now() + Duration::from_millis(10)) {
+            return;
+        }
+    };
+    let mut next = origin + Duration::from_secs(1);
+    while nap(next) {
+        let mut taken = Vec::new();
+        scraper.scrape(&mut taken);
+        let at = clock.now().unwrap_or(0);
+        if tx.send((at, taken)).is_err() {
+            return;
+        }
+        next = (next + Duration::from_secs(1)).max(Instant::now() + Duration::from_millis(900));
+    }
 }
 
 /// goose's configuration and the lab's one scenario of two transactions.
@@ -475,7 +530,7 @@ impl Run<'_> {
         attack: GooseAttack,
         phase: watch::Sender<Phase>,
         tickets: flume::Sender<Ticket>,
-        scrapers: &mut [Box<dyn Scrape>],
+        readings: &std::sync::mpsc::Receiver<(u64, Vec<Reading>)>,
         hooks: Hooks,
         observer: &mut dyn Observer,
     ) -> Result<(), LoadgenError> {
@@ -508,7 +563,6 @@ impl Run<'_> {
         let mut tick = tokio::time::interval(Duration::from_millis(50));
         let mut last = (Instant::now(), 0u64);
         let mut next_second = Instant::now() + Duration::from_secs(1);
-        let mut readings = Vec::new();
         let mut stopping = false;
         let ended = loop {
             tokio::select! {
@@ -531,35 +585,29 @@ impl Run<'_> {
                 cancel.store(true, Ordering::Relaxed);
                 goose::trigger_killswitch("lab: the traffic is over");
             }
-            if Instant::now() >= next_second {
-                // Once a second; after a slow scrape, a second from now
-                // rather than a burst to catch up (a `Level` holds for the
-                // second that follows its reading).
-                next_second = (next_second + Duration::from_secs(1)).max(Instant::now() + Duration::from_millis(900));
-                for s in scrapers.iter_mut() {
-                    readings.clear();
-                    s.scrape(&mut readings);
-                    let at = self.clock.now().unwrap_or(0);
-                    for r in &readings {
-                        match *r {
-                            Reading::Gauge(id, value) => self.facts.send(at, Fact::Gauge { id, value }),
-                            Reading::Count(id, n) => self.facts.send(at, Fact::Count { id, n }),
-                            Reading::Level(id, level) => {
-                                // The recorder holds facts until their time,
-                                // so the second half can be sent now.
-                                let level = level.max(0.0);
-                                let below = level.floor();
-                                let above_for = ((level - below) * 1e9) as u64;
-                                if above_for > 0 {
-                                    let value = below as u64 + 1;
-                                    self.facts.send(at, Fact::Gauge { id, value });
-                                }
-                                let value = below as u64;
-                                self.facts.send(at + above_for, Fact::Gauge { id, value });
+            for (at, taken) in readings.try_iter() {
+                for r in &taken {
+                    match *r {
+                        Reading::Gauge(id, value) => self.facts.send(at, Fact::Gauge { id, value }),
+                        Reading::Count(id, n) => self.facts.send(at, Fact::Count { id, n }),
+                        Reading::Level(id, level) => {
+                            // The recorder holds facts until their time,
+                            // so the second half can be sent now.
+                            let level = level.max(0.0);
+                            let below = level.floor();
+                            let above_for = ((level - below) * 1e9) as u64;
+                            if above_for > 0 {
+                                let value = below as u64 + 1;
+                                self.facts.send(at, Fact::Gauge { id, value });
                             }
+                            let value = below as u64;
+                            self.facts.send(at + above_for, Fact::Gauge { id, value });
                         }
                     }
                 }
+            }
+            if Instant::now() >= next_second {
+                next_second = (next_second + Duration::from_secs(1)).max(Instant::now() + Duration::from_millis(900));
                 let snap = self.snapshot(&mut last);
                 observer.update(&snap);
             }
