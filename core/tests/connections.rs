@@ -72,6 +72,35 @@ fn kernel_settings_are_bounded() {
 }
 
 #[test]
+fn the_clients_kernel_is_debian_12_s_unless_the_traffic_says() {
+    let s = parse(&ok_doc());
+    assert_eq!(
+        (
+            s.traffic.clients.tcp_syn_retries,
+            s.traffic.clients.tcp_syn_linear_timeouts
+        ),
+        (6, 0)
+    );
+    let s = parse(&doc(
+        "",
+        "rate = 1\ntcp_syn_linear_timeouts = 4\ntcp_syn_retries = 2",
+        "",
+        "[eras.silver]",
+    ));
+    assert_eq!(
+        (
+            s.traffic.clients.tcp_syn_retries,
+            s.traffic.clients.tcp_syn_linear_timeouts
+        ),
+        (2, 4)
+    );
+    let text = doc("", "rate = 1\ntcp_syn_retries = 0", "", "[eras.silver]");
+    rejects(&text, "traffic.tcp_syn_retries", "0", "at least 1");
+    let text = doc("", "rate = 1\ntcp_syn_linear_timeouts = 200", "", "[eras.silver]");
+    rejects(&text, "traffic.tcp_syn_linear_timeouts", "200", "at most 127");
+}
+
+#[test]
 fn request_terminate_timeout_is_whole_seconds() {
     let s = parse(&doc(
         "",

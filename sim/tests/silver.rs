@@ -181,6 +181,35 @@ fn a_client_whose_syn_went_unanswered_gets_in_on_a_retransmission() {
     );
 }
 
+#[test]
+fn clients_on_a_newer_kernel_resend_their_syns_every_second_first() {
+    // Linux 6.5+: four retransmissions 1 s apart before the backoff (1, 2,
+    // 3, 4, 5, 7, 11 … s). The VIP is back 3 adverts + skew (3.6 s) after
+    // the crash, so the gap's arrivals get in by their 4 s retransmission,
+    // not the 7 s one of Debian 12's kernel (above).
+    let r = run(r#"
+        duration = "60s"
+        [traffic]
+        rate = "200/s"
+        timeout = "60s"
+        tcp_syn_linear_timeouts = 4
+        [app.endpoints.job]
+        steps = [{ cpu = "1ms" }]
+        [eras.silver]
+        [[faults]]
+        at = "20s"
+        kind = "crash"
+        target = "lb[0]"
+    "#);
+    assert_eq!(r.totals.outcomes[id(&r, CLIENT_TIMEOUT)], 0);
+    assert_eq!(r.totals.outcomes[id(&r, CONNECT_FAILED)], 0);
+    let max = ms(r.totals.latency.max());
+    assert!(
+        max > 3000.0 && max < 4100.0,
+        "the latest got in on the 4 s retransmission: {max} ms"
+    );
+}
+
 /// Four web nodes behind roundrobin, web[1] struck at 30 s for 40 s.
 fn struck(kind: &str, retries: u32) -> Record {
     run(&format!(

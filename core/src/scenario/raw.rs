@@ -149,6 +149,8 @@ pub struct RawTraffic {
     pub think: Opt<String>,
     pub timeout: Opt<String>,
     pub mix: Opt<IndexMap<String, Field<f64>>>,
+    pub tcp_syn_retries: Opt<i64>,
+    pub tcp_syn_linear_timeouts: Opt<i64>,
 }
 
 #[derive(Debug, Deserialize)]

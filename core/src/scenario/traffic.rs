@@ -4,6 +4,7 @@
 //! profile's points.
 
 use super::dist::Dist;
+use super::era::Kernel;
 use super::mix::Mix;
 
 /// The traffic section of a scenario, validated.
@@ -15,6 +16,9 @@ pub struct Traffic {
     /// Which endpoint each request asks for; it changes over time only
     /// with an open model's profile.
     pub mix: Mix,
+    /// The clients' kernel: how their SYNs towards an entry that does not
+    /// answer are sent again (its `somaxconn` plays no part).
+    pub clients: Kernel,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -203,6 +207,7 @@ mod tests {
             workload: Workload::Open(RateProfile::constant(rate)),
             timeout,
             mix: Mix::constant(vec![(0, 1.0)]),
+            clients: Kernel::default(),
         };
         assert_eq!(open(80.0, Some(10 * S)).real_users(), 800);
         assert_eq!(open(80.0, Some(2 * S)).real_users(), 160);
@@ -261,6 +266,7 @@ mod tests {
                 Some(&[(0, 1.0)]),
                 vec![(0, None), (10 * S, None), (10 * S, Some(vec![(1, 1.0)]))],
             ),
+            clients: Kernel::default(),
         };
         let m = t.mean_mix(20 * S);
         assert!((m[0].1 - 0.1).abs() < 1e-6 && (m[1].1 - 0.9).abs() < 1e-6, "{m:?}");
@@ -272,6 +278,7 @@ mod tests {
             workload: Workload::Open(RateProfile::new(vec![(0, 0.0), (10 * S, 1000.0)]).unwrap()),
             timeout: None,
             mix: Mix::per_point(None, vec![(0, Some(vec![(0, 1.0)])), (10 * S, Some(vec![(1, 1.0)]))]),
+            clients: Kernel::default(),
         };
         let m = t.mean_mix(10 * S);
         assert!((m[1].1 - 2.0 / 3.0).abs() < 1e-6, "{m:?}");

@@ -331,7 +331,7 @@ impl Shop {
             dbs,
             services,
             rpc_cpu: topology.rpc.as_ref().map(|r| Sampler::new(&r.cpu)),
-            client_syn: crate::nodes::fpm::SynSchedule::new(&lab_core::scenario::Kernel::default()),
+            client_syn: crate::nodes::fpm::SynSchedule::new(&scenario.traffic.clients),
             front,
             fault_labels: topology
                 .faults

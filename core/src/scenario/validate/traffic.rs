@@ -8,6 +8,7 @@ use super::super::limits::{self, echo, echo_number};
 use super::super::locate::KeyPath;
 use indexmap::IndexMap;
 
+use super::super::era::Kernel;
 use super::super::mix::Mix;
 use super::super::raw::{Field, RawPoint, RawRate, RawTraffic};
 use super::super::traffic::{RateProfile, Traffic, Workload};
@@ -33,10 +34,37 @@ pub(super) fn traffic(cx: &mut Ctx<'_, '_>, raw: &RawTraffic, app: Option<&App>)
     };
     let timeout = cx.timeout(&p.key("timeout"), &raw.timeout, Some(60_000_000_000));
     let mix = app.and_then(|a| mix(cx, &p, raw, a, workload.as_ref()));
+    let clients = clients(cx, &p, raw);
     Some(Traffic {
         workload: workload?,
         timeout: timeout?,
         mix: mix?,
+        clients: clients?,
+    })
+}
+
+/// The clients' kernel: how often, and when, their SYNs go again.
+fn clients(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &RawTraffic) -> Option<Kernel> {
+    let retries = cx.count(
+        &p.key("tcp_syn_retries"),
+        &raw.tcp_syn_retries,
+        Kernel::DEFAULT_SYN_RETRIES,
+        1,
+        limits::MAX_SYN_RETRIES,
+        "tcp_syn_retries (the clients' net.ipv4.tcp_syn_retries)",
+    );
+    let linear = cx.count(
+        &p.key("tcp_syn_linear_timeouts"),
+        &raw.tcp_syn_linear_timeouts,
+        Kernel::DEFAULT_SYN_LINEAR_TIMEOUTS,
+        0,
+        limits::MAX_SYN_LINEAR_TIMEOUTS,
+        "tcp_syn_linear_timeouts (the clients' net.ipv4.tcp_syn_linear_timeouts)",
+    );
+    Some(Kernel {
+        tcp_syn_retries: retries?,
+        tcp_syn_linear_timeouts: linear?,
+        ..Kernel::default()
     })
 }
 
