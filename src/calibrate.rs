@@ -131,21 +131,61 @@ fn modelled(s: &Scenario, i: usize, web_speed: f64, db_speed: f64) -> (f64, f64)
     (web / web_speed, db / db_speed)
 }
 
+/// How to calibrate: `lab calibrate`'s options, which `lab validate
+/// --calibrate` shares.
+pub struct Settings {
+    /// The era's label.
+    pub era: String,
+    /// Each endpoint's rate alone; by the model when `None`.
+    pub rate: Option<f64>,
+    /// The mix's rate at load; by the endpoints' measurements when `None`.
+    pub load_rate: Option<f64>,
+    /// Seconds each endpoint, and the mix at load, is driven.
+    pub seconds: u64,
+    pub quiet: bool,
+}
+
+impl From<&CalibrateArgs> for Settings {
+    fn from(a: &CalibrateArgs) -> Settings {
+        Settings {
+            era: a.era.clone(),
+            rate: a.rate,
+            load_rate: a.load_rate,
+            seconds: a.seconds,
+            quiet: a.quiet,
+        }
+    }
+}
+
+/// A scenario calibrated on a deployment of one of its eras.
+pub struct Calibrated {
+    /// The scenario file's text with each endpoint's measured overhead.
+    pub text: String,
+    /// What changed, key by key.
+    pub changes: Vec<calibrate::Change>,
+}
+
+impl Calibrated {
+    /// Prints what changed, as a diff of `from` against `to`.
+    pub fn print_diff(&self, from: &Path, to: &Path) {
+        println!("--- {}\n+++ {}", from.display(), to.display());
+        for c in &self.changes {
+            println!("  {}\n-   {}\n+   {}", c.key, c.before, c.after);
+        }
+    }
+}
+
+/// `lab calibrate`: brings the era up, measures it, tears it down and
+/// writes the calibrated scenario.
 pub fn calibrate(args: &CalibrateArgs) -> Result<()> {
     let s = scenario::load(&args.scenario)?;
     let era = s
         .select_eras(std::slice::from_ref(&args.era))
         .map_err(|e| UsageError(format!("--era: {e}")))?[0];
-    let t = era.topology();
-    let (web_hosts, db_host) = roles(&t)?;
-    let web_speed = t.host(web_hosts[0]).speed;
-    let db_speed = t.host(db_host).speed;
-    let shared = web_hosts.contains(&db_host);
-    let host_cores = f64::from(t.host(web_hosts[0]).cores);
-    let web_cores: f64 = web_hosts.iter().map(|h| f64::from(t.host(*h).cores)).sum();
     let out = args.out.clone().unwrap_or_else(|| calibrated_name(&args.scenario));
     let text =
         std::fs::read_to_string(&args.scenario).with_context(|| format!("reading {}", args.scenario.display()))?;
+    let settings = Settings::from(args);
 
     let signals = Signals::install();
     if !args.quiet {
@@ -160,115 +200,138 @@ pub fn calibrate(args: &CalibrateArgs) -> Result<()> {
         },
     )
     .with_context(|| format!("bringing era {} of {} up", era.label, args.scenario.display()))?;
-    let measured = (|| {
-        let cgroup =
-            |h: HostId| {
-                d.hosts[h.0 as usize].accounting.clone().ok_or_else(|| {
-                anyhow!(
-                    "calibrating reads each host's CPU time from a cgroup v2 cpu.stat, and this machine gives none: {}",
-                    d.unenforced.as_deref().unwrap_or("the unified hierarchy is not mounted or not writable")
-                )
-            })
-            };
-        let web: Vec<PathBuf> = web_hosts.iter().map(|h| cgroup(*h)).collect::<Result<_>>()?;
-        let db = cgroup(db_host)?;
-        let hosts: Vec<PathBuf> = if shared {
-            web.clone()
-        } else {
-            web.iter().cloned().chain([db]).collect()
-        };
-        let idle = idle_rates(&hosts)?;
-        let mut costs = Vec::new();
-        for (i, e) in s.app.endpoints.iter().enumerate() {
-            if signals.interrupted() {
-                anyhow::bail!("interrupted");
-            }
-            let m = modelled(&s, i, web_speed, db_speed);
-            let rate = args
-                .rate
-                .unwrap_or_else(|| low_rate(&t, &web_hosts, db_host, m, wall(&s, i, m), shared));
-            if !args.quiet {
-                eprintln!("endpoint {} alone at {rate:.1}/s for {} s…", e.name, args.seconds);
-            }
-            let mut one = s.clone();
-            one.traffic.mix = lab_core::scenario::Mix::constant(vec![(i, 1.0)]);
-            let drove =
-                drive(&one, rate, args, &d, &hosts, signals).with_context(|| format!("driving endpoint {}", e.name))?;
-            let o = &drove.record.totals.outcomes;
-            let (requests, errors) = (o.total() - o.errors(), o.errors());
-            let busy = drove.busy(&idle);
-            // A failed request costs a share of the CPU a good one does:
-            // more than a few of them and the figure is not the endpoint's.
-            if requests == 0 || errors * 100 > (requests + errors) {
-                anyhow::bail!(
-                    "endpoint {}: {errors} of {} requests failed at {rate:.1}/s, where none should: the CPU per request \
-                     would be wrong; check the deployment (lab up {} --era {}) or lower --rate",
-                    e.name,
-                    requests + errors,
-                    args.scenario.display(),
-                    args.era
-                );
-            }
-            let n = requests as f64;
-            let web_busy = busy[..web.len()].iter().sum::<f64>();
-            let db_ns = if shared { 0.0 } else { busy[web.len()] / n };
-            costs.push(Cost {
-                endpoint: e.name.clone(),
-                requests,
-                errors,
-                web: (m.0, web_busy / n),
-                db: (m.1, db_ns),
-                shared,
-                idle: idle_share(web_busy / (args.seconds as f64 * 1e9 * web_cores), host_cores),
-            });
-        }
-        if signals.interrupted() {
-            anyhow::bail!("interrupted");
-        }
-        let cold = at_load(&s, &t, &costs, args, &d, &hosts, &idle, web.len(), signals)?;
-        Ok::<_, anyhow::Error>((costs, cold))
-    })();
+    // Where `lab validate` will run it, off the web host's CPU.
+    if let Err(e) = d.join_load_generator() {
+        eprintln!("warning: the load generator runs outside a cgroup of its own: {e}");
+    }
+    let measured = on(&d, signals, &s, era, &text, &settings);
     let teardown = d.tear_down().map_err(|errors| {
         let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
         anyhow!("teardown left something behind: {}", list.join("; "))
     });
-    let (costs, cold) = measured?;
-    teardown?;
     if signals.interrupted() {
+        teardown?;
         anyhow::bail!("interrupted: the era is torn down and no calibrated file was written");
     }
-
-    let overheads: Vec<EndpointCost> = costs
-        .iter()
-        .map(|c| c.overhead(web_speed, db_speed, cold.unwrap_or(0.0)))
-        .collect();
-    print_costs(&costs, &overheads, shared);
-    let (calibrated, changes) =
-        calibrate::rewrite(&text, &overheads).with_context(|| format!("rewriting {}", args.scenario.display()))?;
+    let calibrated = measured?;
+    teardown?;
     // What is written must be a scenario `lab` takes.
-    scenario::parse(&calibrated, &out).with_context(|| {
+    scenario::parse(&calibrated.text, &out).with_context(|| {
         format!(
             "the calibrated scenario is not valid, so {} was not written (the measured overheads are above)",
             out.display()
         )
     })?;
-    std::fs::write(&out, &calibrated).with_context(|| format!("writing {}", out.display()))?;
-    println!("--- {}\n+++ {}", args.scenario.display(), out.display());
-    for c in &changes {
-        println!("  {}\n-   {}\n+   {}", c.key, c.before, c.after);
-    }
+    std::fs::write(&out, &calibrated.text).with_context(|| format!("writing {}", out.display()))?;
+    calibrated.print_diff(&args.scenario, &out);
     println!(
         "Wrote {} ({} values changed). Validate it with: lab validate {} --era {}",
         out.display(),
-        changes.len(),
+        calibrated.changes.len(),
         out.display(),
         era.label
     );
     Ok(())
 }
 
+/// Calibrates `era` of `s` (read from `text`) on its deployment `d`: each
+/// endpoint alone at low load, then the mix at load; prints what each
+/// endpoint cost and returns the rewritten scenario.
+pub fn on(
+    d: &Deployment,
+    signals: Signals,
+    s: &Scenario,
+    era: &lab_core::scenario::Era,
+    text: &str,
+    args: &Settings,
+) -> Result<Calibrated> {
+    let t = era.topology();
+    let (web_hosts, db_host) = roles(&t)?;
+    let web_speed = t.host(web_hosts[0]).speed;
+    let db_speed = t.host(db_host).speed;
+    let shared = web_hosts.contains(&db_host);
+    let host_cores = f64::from(t.host(web_hosts[0]).cores);
+    let web_cores: f64 = web_hosts.iter().map(|h| f64::from(t.host(*h).cores)).sum();
+    let file = s.file.display();
+    let cgroup = |h: HostId| {
+        d.hosts[h.0 as usize].accounting.clone().ok_or_else(|| {
+            anyhow!(
+                "calibrating reads each host's CPU time from a cgroup v2 cpu.stat, and this machine gives none: {}",
+                d.unenforced
+                    .as_deref()
+                    .unwrap_or("the unified hierarchy is not mounted or not writable")
+            )
+        })
+    };
+    let web: Vec<PathBuf> = web_hosts.iter().map(|h| cgroup(*h)).collect::<Result<_>>()?;
+    let db = cgroup(db_host)?;
+    let hosts: Vec<PathBuf> = if shared {
+        web.clone()
+    } else {
+        web.iter().cloned().chain([db]).collect()
+    };
+    let idle = idle_rates(&hosts)?;
+    let mut costs = Vec::new();
+    for (i, e) in s.app.endpoints.iter().enumerate() {
+        if signals.interrupted() {
+            anyhow::bail!("interrupted");
+        }
+        let m = modelled(s, i, web_speed, db_speed);
+        let rate = args
+            .rate
+            .unwrap_or_else(|| low_rate(&t, &web_hosts, db_host, m, wall(s, i, m), shared));
+        if !args.quiet {
+            eprintln!("endpoint {} alone at {rate:.1}/s for {} s…", e.name, args.seconds);
+        }
+        let mut one = s.clone();
+        one.traffic.mix = lab_core::scenario::Mix::constant(vec![(i, 1.0)]);
+        let drove =
+            drive(&one, rate, args, d, &hosts, signals).with_context(|| format!("driving endpoint {}", e.name))?;
+        let o = &drove.record.totals.outcomes;
+        let (requests, errors) = (o.total() - o.errors(), o.errors());
+        let busy = drove.busy(&idle);
+        // A failed request costs a share of the CPU a good one does:
+        // more than a few of them and the figure is not the endpoint's.
+        if requests == 0 || errors * 100 > (requests + errors) {
+            anyhow::bail!(
+                "endpoint {}: {errors} of {} requests failed at {rate:.1}/s, where none should: the CPU per request \
+                 would be wrong; check the deployment (lab up {file} --era {}) or lower --rate",
+                e.name,
+                requests + errors,
+                args.era
+            );
+        }
+        let n = requests as f64;
+        let web_busy = busy[..web.len()].iter().sum::<f64>();
+        let db_ns = if shared { 0.0 } else { busy[web.len()] / n };
+        costs.push(Cost {
+            endpoint: e.name.clone(),
+            requests,
+            errors,
+            web: (m.0, web_busy / n),
+            db: (m.1, db_ns),
+            shared,
+            idle: idle_share(web_busy / (args.seconds as f64 * 1e9 * web_cores), host_cores),
+        });
+    }
+    if signals.interrupted() {
+        anyhow::bail!("interrupted");
+    }
+    let cold = at_load(s, &t, &costs, args, d, &hosts, &idle, web.len(), signals)?;
+    if signals.interrupted() {
+        anyhow::bail!("interrupted");
+    }
+    let overheads: Vec<EndpointCost> = costs
+        .iter()
+        .map(|c| c.overhead(web_speed, db_speed, cold.unwrap_or(0.0)))
+        .collect();
+    print_costs(&costs, &overheads, shared);
+    let (text, changes) = calibrate::rewrite(text, &overheads).with_context(|| format!("rewriting {file}"))?;
+    Ok(Calibrated { text, changes })
+}
+
 /// `shop.toml` → `shop.calibrated.toml`, beside it.
-fn calibrated_name(p: &Path) -> PathBuf {
+pub(crate) fn calibrated_name(p: &Path) -> PathBuf {
     let stem = p
         .file_stem()
         .map_or_else(|| "scenario".into(), |s| s.to_string_lossy().into_owned());
@@ -356,7 +419,7 @@ impl Drove {
 fn drive(
     one: &Scenario,
     rate: f64,
-    args: &CalibrateArgs,
+    args: &Settings,
     d: &Deployment,
     hosts: &[PathBuf],
     signals: Signals,
@@ -426,7 +489,7 @@ fn at_load(
     s: &Scenario,
     t: &Topology,
     costs: &[Cost],
-    args: &CalibrateArgs,
+    args: &Settings,
     d: &Deployment,
     hosts: &[PathBuf],
     idle: &[f64],

@@ -9,12 +9,18 @@ use lab_core::scenario::units::format_duration;
 use lab_core::scenario::{self, Era, Scenario};
 use lab_reports::validation::{self, Bands};
 
+use crate::calibrate::{self, Settings};
 use crate::measure::{self, Measure, Measured};
-use crate::{RealArgs, UsageError};
+use crate::{RealArgs, UsageError, ValidateArgs};
 
 /// The scenario with the command line's overrides, and the era it names.
 fn load(args: &RealArgs) -> Result<(Scenario, usize)> {
-    let mut s = scenario::load(&args.scenario)?;
+    let s = scenario::load(&args.scenario)?;
+    overridden(s, args)
+}
+
+/// `s` with the command line's overrides, and the era it names.
+fn overridden(mut s: Scenario, args: &RealArgs) -> Result<(Scenario, usize)> {
     if let Some(d) = args.duration {
         s.set_duration(d)
             .map_err(|e| UsageError(format!("--duration {}: {e}", format_duration(d))))?;
@@ -30,23 +36,27 @@ fn load(args: &RealArgs) -> Result<(Scenario, usize)> {
     Ok((s, i))
 }
 
+fn measure_opts(args: &RealArgs, out: &Path) -> Measure {
+    Measure {
+        folder: Some(out.join("deployment")),
+        users: args.users,
+        quiet: args.quiet,
+    }
+}
+
 fn measured(s: &Scenario, era: &Era, args: &RealArgs, out: &Path) -> Result<Measured> {
-    let m = measure::measure(
-        s,
-        era,
-        &Measure {
-            folder: Some(out.join("deployment")),
-            users: args.users,
-            quiet: args.quiet,
-        },
-    )?;
+    let m = measure::measure(s, era, &measure_opts(args, out))?;
+    print_faults(&m, args);
+    Ok(m)
+}
+
+fn print_faults(m: &Measured, args: &RealArgs) {
     if !args.quiet && !m.faults.is_empty() {
         println!("Faults, from the start of the traffic:");
         for line in &m.faults {
             println!("  {line}");
         }
     }
-    Ok(m)
 }
 
 /// What ends a command cut short: the report holds what was measured.
@@ -94,20 +104,42 @@ pub fn real(args: &RealArgs) -> Result<bool> {
 }
 
 /// `lab validate`: returns whether every row is within its band.
-pub fn validate(args: &RealArgs) -> Result<bool> {
+pub fn validate(v: &ValidateArgs) -> Result<bool> {
+    let args = &v.real;
     let (s, i) = load(args)?;
-    let era = &s.eras[i];
     let out = args
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("out").join(format!("{}-validate", s.name)));
+    let (s, i, m) = if v.calibrate {
+        calibrated_run(v, &s, i, &out)?
+    } else {
+        let m = measured(&s, &s.eras[i], args, &out)?;
+        (s, i, m)
+    };
+    // The simulated clients resend their SYNs as the load generator's
+    // kernel did: the comparison of a failover gap depends on it.
+    let mut s = s;
+    if let Some(k) = m.clients.clone().filter(|k| *k != s.traffic.clients) {
+        if !args.quiet {
+            eprintln!(
+                "note: the simulated clients send unanswered SYNs again as this machine's kernel does \
+                 (tcp_syn_retries = {}, tcp_syn_linear_timeouts = {}), not as the scenario says ({}, {})",
+                k.tcp_syn_retries,
+                k.tcp_syn_linear_timeouts,
+                s.traffic.clients.tcp_syn_retries,
+                s.traffic.clients.tcp_syn_linear_timeouts
+            );
+        }
+        s.traffic.clients = k;
+    }
+    let era = &s.eras[i];
     if !args.quiet {
         eprintln!("simulating era {}…", era.label);
     }
     let simulated: Record = lab_sim::run(&s, era, &mut |_| {})
         .with_context(|| format!("simulating era {} of {}", era.label, args.scenario.display()))?
         .record;
-    let m = measured(&s, era, args, &out)?;
     let (report, v) = lab_reports::write_validation(&s, &simulated, &m.record, Bands::default(), &out)
         .with_context(|| format!("writing the report for {}", args.scenario.display()))?;
     if !args.quiet {
@@ -128,4 +160,50 @@ pub fn validate(args: &RealArgs) -> Result<bool> {
     }
     interrupted(&m, &out)?;
     Ok(v.pass)
+}
+
+/// `lab validate --calibrate`: one deployment calibrated, then driven;
+/// the calibrated scenario (with the command line's overrides), its era's
+/// index, and the run. The calibrated file is written to `out`.
+fn calibrated_run(v: &ValidateArgs, s: &Scenario, i: usize, out: &Path) -> Result<(Scenario, usize, Measured)> {
+    let args = &v.real;
+    let text =
+        std::fs::read_to_string(&args.scenario).with_context(|| format!("reading {}", args.scenario.display()))?;
+    let settings = Settings {
+        era: args.era.clone(),
+        rate: None,
+        load_rate: None,
+        seconds: v.calibrate_seconds,
+        quiet: args.quiet,
+    };
+    let (cal, (cs, ci), m) = measure::on_deployment(s, &s.eras[i], &measure_opts(args, out), |d, signals| {
+        let cal = calibrate::on(d, signals, s, &s.eras[i], &text, &settings).map_err(|e| {
+            if signals.interrupted() {
+                anyhow::anyhow!("interrupted while calibrating: the era is torn down and nothing was validated")
+            } else {
+                e.context("calibrating before the run")
+            }
+        })?;
+        // Parsed under the scenario's own name, so its messages point at it.
+        let parsed = scenario::parse(&cal.text, &args.scenario)
+            .context("the calibrated scenario is not valid (the measured overheads are above)")?;
+        let (cs, ci) = overridden(parsed, args)?;
+        if !args.quiet {
+            eprintln!("driving the calibrated era {}…", cs.eras[ci].label);
+        }
+        let m = measure::drive_on(d, signals, &cs, &cs.eras[ci], &measure_opts(args, out))?;
+        Ok((cal, (cs, ci), m))
+    })?;
+    print_faults(&m, args);
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let file = out.join(
+        calibrate::calibrated_name(&args.scenario)
+            .file_name()
+            .expect("a file name with .calibrated.toml"),
+    );
+    std::fs::write(&file, &cal.text).with_context(|| format!("writing {}", file.display()))?;
+    if !args.quiet {
+        cal.print_diff(&args.scenario, &file);
+    }
+    Ok((cs, ci, m))
 }

@@ -53,7 +53,7 @@ enum Command {
     /// Deploy an era for real, drive it with the scenario's traffic and faults, tear it down, report
     Real(RealArgs),
     /// Simulate an era and run it for real; compare them against pass/fail bands
-    Validate(RealArgs),
+    Validate(ValidateArgs),
     /// Measure each endpoint's CPU on the real stack and write a calibrated scenario
     Calibrate(CalibrateArgs),
     /// Say what this machine has and lacks for real deployments
@@ -199,6 +199,23 @@ pub struct RealArgs {
     /// Print nothing but errors
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+#[derive(Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub real: RealArgs,
+    /// Calibrate the era on the very deployment that is then validated, just
+    /// before its run (as `lab calibrate` does), and simulate the calibrated
+    /// scenario: the machine's drift between a calibration and a later run no
+    /// longer counts against the model. The calibrated file goes to the report
+    /// folder
+    #[arg(long)]
+    pub calibrate: bool,
+    /// With --calibrate: seconds each endpoint, and then the mix at load, is driven
+    #[arg(long, default_value_t = 10, value_name = "SECONDS", requires = "calibrate",
+          value_parser = clap::value_parser!(u64).range(2..=600))]
+    pub calibrate_seconds: u64,
 }
 
 #[derive(Args)]

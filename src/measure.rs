@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
 use lab_core::Record;
-use lab_core::scenario::{Era, Fault, Scenario};
+use lab_core::scenario::{Era, Fault, Kernel, Scenario};
 use lab_deploy::{Deployment, Signals, UpOptions};
 use lab_loadgen::{Bar, Plan, Target};
 
@@ -36,6 +36,9 @@ pub struct Measured {
     pub unenforced: Option<String>,
     /// Ctrl-C (or SIGTERM, SIGHUP) ended the run early.
     pub interrupted: bool,
+    /// The load generator's kernel, as its SYNs were sent again (its
+    /// network namespace's sysctls), when they could be read.
+    pub clients: Option<Kernel>,
 }
 
 /// Goose users: [`lab_core::scenario::Traffic::real_users`] (not `lab
@@ -55,6 +58,18 @@ enum Step {
 /// Deploys `era`, drives it for the scenario's duration while playing its
 /// faults, and tears it down whatever happens.
 pub fn measure(scenario: &Scenario, era: &Era, m: &Measure) -> Result<Measured> {
+    on_deployment(scenario, era, m, |d, signals| drive_on(d, signals, scenario, era, m))
+}
+
+/// Deploys `era`, hands the deployment to `work` and tears it down
+/// whatever `work` gave (a teardown that leaves something behind is the
+/// error, after `work`'s own).
+pub fn on_deployment<T>(
+    scenario: &Scenario,
+    era: &Era,
+    m: &Measure,
+    work: impl FnOnce(&mut Deployment, Signals) -> Result<T>,
+) -> Result<T> {
     // Before anything starts, so a Ctrl-C at any point ends in teardown.
     let signals = Signals::install();
     let opts = UpOptions {
@@ -67,8 +82,7 @@ pub fn measure(scenario: &Scenario, era: &Era, m: &Measure) -> Result<Measured> 
         eprintln!("bringing era {label} up…");
     }
     let mut d = lab_deploy::up(scenario, label, &opts).with_context(|| format!("bringing era {label} of {file} up"))?;
-    let unenforced = d.unenforced.clone();
-    if let Some(why) = &unenforced {
+    if let Some(why) = &d.unenforced {
         eprintln!("warning: hosts' cores are not enforced, so the comparison with the simulator is not fair: {why}");
     }
     if let Some(why) = &d.unpinned {
@@ -77,6 +91,25 @@ pub fn measure(scenario: &Scenario, era: &Era, m: &Measure) -> Result<Measured> 
     if let Err(e) = d.join_load_generator() {
         eprintln!("warning: the load generator runs outside a cgroup of its own, its CPU uncounted: {e}");
     }
+    let done = work(&mut d, signals);
+    if !m.quiet {
+        eprintln!("tearing era {label} down…");
+    }
+    let teardown = d.tear_down().map_err(|errors| {
+        let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        anyhow!("teardown left something behind: {}", list.join("; "))
+    });
+    let done = done?;
+    teardown?;
+    Ok(done)
+}
+
+/// Drives the deployed `era` for the scenario's duration while playing
+/// its faults.
+pub fn drive_on(d: &mut Deployment, signals: Signals, scenario: &Scenario, era: &Era, m: &Measure) -> Result<Measured> {
+    let label = &era.label;
+    let file = scenario.file.display();
+    let unenforced = d.unenforced.clone();
     let topology = era.topology();
     let allowed: Vec<std::net::IpAddr> = d.vip().map(Into::into).into_iter().collect();
     let target = Target::with_allowed(&d.url(), &allowed).map_err(|e| anyhow!("the deployment's address: {e}"))?;
@@ -84,7 +117,7 @@ pub fn measure(scenario: &Scenario, era: &Era, m: &Measure) -> Result<Measured> 
     plan.users = m.users.map(|u| u as usize).or_else(|| default_users(scenario));
     plan.era = label.clone();
     plan.model = era.arch.model().to_string();
-    plan.scrapers = gauges::scrapers(&d, &topology);
+    plan.scrapers = gauges::scrapers(d, &topology);
     let (origin_tx, origin_rx) = mpsc::channel();
     plan.on_start = Some(Box::new(move |at| {
         let _ = origin_tx.send(at);
@@ -92,10 +125,13 @@ pub fn measure(scenario: &Scenario, era: &Era, m: &Measure) -> Result<Measured> 
     plan.stop = Some(Box::new(move || signals.interrupted()));
 
     let client_netns = d.client_netns().map(str::to_string);
+    let clients = lab_deploy::netns::run_in(client_netns.as_deref(), clients_kernel)
+        .ok()
+        .flatten();
     let over = AtomicBool::new(false);
     let faults = topology.faults.clone();
     let (driven, played) = std::thread::scope(|s| {
-        let player = s.spawn(|| play(&mut d, &faults, origin_rx, &over, signals));
+        let player = s.spawn(|| play(d, &faults, origin_rx, &over, signals));
         let driven = {
             // However the drive ends (a panic included), the player stops.
             let _over = Over(&over);
@@ -108,17 +144,9 @@ pub fn measure(scenario: &Scenario, era: &Era, m: &Measure) -> Result<Measured> 
             .unwrap_or_else(|_| Err(anyhow!("the fault player panicked")));
         (driven, played)
     });
-    if !m.quiet {
-        eprintln!("tearing era {label} down…");
-    }
-    let teardown = d.tear_down().map_err(|errors| {
-        let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
-        anyhow!("teardown left something behind: {}", list.join("; "))
-    });
     let record = driven
         .context("entering the clients' network namespace")?
         .with_context(|| format!("driving era {label} of {file}"))?;
-    teardown?;
     let (faults, fault_error) = match played {
         Ok(log) => (log, None),
         Err(e) => (Vec::new(), Some(format!("{e:#}"))),
@@ -129,6 +157,22 @@ pub fn measure(scenario: &Scenario, era: &Era, m: &Measure) -> Result<Measured> 
         fault_error,
         unenforced,
         interrupted: signals.interrupted(),
+        clients,
+    })
+}
+
+/// This network namespace's SYN retransmission settings; a kernel older
+/// than 6.5 has no `tcp_syn_linear_timeouts`, as with 0.
+fn clients_kernel() -> Option<Kernel> {
+    let read = |key: &str| -> Option<u32> {
+        std::fs::read_to_string(format!("/proc/sys/net/ipv4/{key}"))
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+    };
+    Some(Kernel {
+        tcp_syn_retries: read("tcp_syn_retries")?,
+        tcp_syn_linear_timeouts: read("tcp_syn_linear_timeouts").unwrap_or(0),
+        ..Kernel::default()
     })
 }
 

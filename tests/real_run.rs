@@ -239,6 +239,78 @@ fn lab_calibrate_writes_each_endpoint_s_overhead_and_a_diff() {
     );
 }
 
+/// `lab validate --calibrate`: one deployment calibrated, then driven; the
+/// simulated side is exactly the calibrated file's simulation.
+#[test]
+fn lab_validate_calibrate_simulates_what_it_calibrated_on_the_same_deployment() {
+    if !ready() {
+        return;
+    }
+    let _one = lock();
+    let out = tempfile::tempdir().unwrap();
+    let report = out.path().join("report");
+    let run = lab()
+        .args(["validate", repo("scenarios/validate-bronze.toml").to_str().unwrap()])
+        .args([
+            "--era",
+            "bronze",
+            "--duration",
+            "20s",
+            "--calibrate",
+            "--calibrate-seconds",
+            "3",
+        ])
+        .args(["--out", report.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr),
+    );
+    assert!(
+        matches!(run.status.code(), Some(0 | 4)),
+        "lab validate --calibrate: {}\n{stdout}\n{stderr}",
+        run.status
+    );
+    nothing_left(out.path());
+    // One deployment: brought up once, calibrated, then driven.
+    assert_eq!(stderr.matches("bringing era bronze up").count(), 1, "{stderr}");
+    let calibrating = stderr.find("endpoint page alone").expect("calibrates first");
+    let driving = stderr.find("driving the calibrated era").expect("then drives");
+    assert!(calibrating < driving, "{stderr}");
+    let calibrated = report.join("validate-bronze.calibrated.toml");
+    assert!(stdout.contains("app.endpoints.page.overhead"), "the diff:\n{stdout}");
+    let s = lab_core::scenario::load(&calibrated).unwrap();
+    assert!(s.app.endpoints.iter().all(|e| e.overhead.web + e.overhead.cold > 0));
+    // The simulated side is the calibrated file's own simulation, window
+    // for window (the simulator is deterministic).
+    let again = out.path().join("again");
+    assert!(
+        lab()
+            .args([
+                "run",
+                calibrated.to_str().unwrap(),
+                "--era",
+                "bronze",
+                "--duration",
+                "20s",
+                "--quiet"
+            ])
+            .args(["--out", again.to_str().unwrap()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let simulated = windows(&report.join("bronze · simulated.csv"));
+    let alone = windows(&again.join("bronze.csv"));
+    assert_eq!(simulated.len(), alone.len());
+    for (a, b) in simulated.iter().zip(&alone) {
+        for key in ["ok", "latency_p50_ms", "web.cpu_mean"] {
+            assert_eq!(a[key], b[key], "{key}");
+        }
+    }
+}
+
 #[test]
 fn sigint_mid_lab_real_tears_down_and_keeps_the_report() {
     if !ready() {
