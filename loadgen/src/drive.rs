@@ -268,13 +268,12 @@ fn quiet_goose() {
     }
 }
 
-/// The connect timeout of the scenario's clients.
-fn connect_timeout(plan: &Plan, timeout: Option<u64>) -> Duration {
+/// The connect timeout of the scenario's clients: when their kernel
+/// gives up on SYNs nobody answers (127 s with Debian 12's), capped by
+/// the client's timeout.
+fn connect_timeout(plan: &Plan, timeout: Option<u64>, clients: &Kernel) -> Duration {
     plan.connect_timeout.unwrap_or_else(|| {
-        // Linux: the first SYN, then `tcp_syn_retries` retransmissions
-        // after 1, 2, 4... s, and one more timeout (127 s with 6).
-        let k = Kernel::default();
-        let syn = Duration::from_secs((1u64 << (k.tcp_syn_retries + 1).min(16)) - 1);
+        let syn = Duration::from_nanos(clients.syn_schedule().1);
         timeout.map_or(syn, |t| syn.min(Duration::from_nanos(t)))
     })
 }
@@ -306,7 +305,7 @@ pub fn drive(scenario: &Scenario, mut plan: Plan, observer: &mut dyn Observer) -
         )));
     }
     let client = reqwest::Client::builder()
-        .connect_timeout(connect_timeout(&plan, traffic.timeout))
+        .connect_timeout(connect_timeout(&plan, traffic.timeout, &traffic.clients))
         // The page asked for is the one measured: a redirect is an outcome.
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
@@ -388,16 +387,15 @@ pub fn drive(scenario: &Scenario, mut plan: Plan, observer: &mut dyn Observer) -
     // stalls the drive's loop nor delays the others: a host's CPU reading
     // a second late leaves a second of its gauge at zero.
     let over = AtomicBool::new(false);
-    let (reading_tx, readings) = std::sync::mpsc::channel();
     let result = std::thread::scope(|s| {
         for scraper in &mut plan.scrapers {
-            let (tx, clock, over) = (reading_tx.clone(), clock.clone(), &over);
-            s.spawn(move || scrape_every_second(scraper.as_mut(), &clock, over, &tx));
+            let (facts, clock, over) = (facts.clone(), clock.clone(), &over);
+            s.spawn(move || scrape_every_second(scraper.as_mut(), &clock, over, &facts));
         }
-        drop(reading_tx);
-        let result = runtime.block_on(run.go(attack, phase_tx, ticket_tx, &readings, hooks, observer));
-        over.store(true, Ordering::Relaxed);
-        result
+        // However the drive ends, a panic included, the scrapers stop
+        // (the scope waits for them).
+        let _over = Over(&over);
+        runtime.block_on(run.go(attack, phase_tx, ticket_tx, hooks, observer))
     });
     runtime.shutdown_timeout(Duration::from_secs(1));
     drop(shared);
@@ -406,16 +404,20 @@ pub fn drive(scenario: &Scenario, mut plan: Plan, observer: &mut dyn Observer) -
     result.map(|()| record)
 }
 
+/// Sets the flag when dropped.
+struct Over<'a>(&'a AtomicBool);
+
+impl Drop for Over<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
 /// Runs `scraper` once a second from the drive's origin until `over`,
-/// sending what it read and when (ns from the origin). After a slow scrape
-/// the next one is a second from its end, not a burst to catch up: a
-/// `Level` holds for the second that follows its reading.
-fn scrape_every_second(
-    scraper: &mut dyn Scrape,
-    clock: &Clock,
-    over: &AtomicBool,
-    tx: &std::sync::mpsc::Sender<(u64, Vec<Reading>)>,
-) {
+/// handing what it read to the recorder, stamped when it was read. After
+/// a slow scrape the next one is a second from its end, not a burst to
+/// catch up: a `Level` holds for the second that follows its reading.
+fn scrape_every_second(scraper: &mut dyn Scrape, clock: &Clock, over: &AtomicBool, facts: &Facts) {
     let nap = |until: Instant| {
         while !over.load(Ordering::Relaxed) {
             let left = until.saturating_duration_since(Instant::now());
@@ -435,14 +437,36 @@ fn scrape_every_second(
         }
     };
     let mut next = origin + Duration::from_secs(1);
+    let mut taken = Vec::new();
     while nap(next) {
-        let mut taken = Vec::new();
+        taken.clear();
         scraper.scrape(&mut taken);
         let at = clock.now().unwrap_or(0);
-        if tx.send((at, taken)).is_err() {
-            return;
+        for r in &taken {
+            lay_down(facts, at, r);
         }
         next = (next + Duration::from_secs(1)).max(Instant::now() + Duration::from_millis(900));
+    }
+}
+
+/// One reading as the recorder's facts.
+fn lay_down(facts: &Facts, at: u64, r: &Reading) {
+    match *r {
+        Reading::Gauge(id, value) => facts.send(at, Fact::Gauge { id, value }),
+        Reading::Count(id, n) => facts.send(at, Fact::Count { id, n }),
+        Reading::Level(id, level) => {
+            // The recorder holds facts until their time, so the second
+            // half can be sent now.
+            let level = level.max(0.0);
+            let below = level.floor();
+            let above_for = ((level - below) * 1e9) as u64;
+            if above_for > 0 {
+                let value = below as u64 + 1;
+                facts.send(at, Fact::Gauge { id, value });
+            }
+            let value = below as u64;
+            facts.send(at + above_for, Fact::Gauge { id, value });
+        }
     }
 }
 
@@ -530,7 +554,6 @@ impl Run<'_> {
         attack: GooseAttack,
         phase: watch::Sender<Phase>,
         tickets: flume::Sender<Ticket>,
-        readings: &std::sync::mpsc::Receiver<(u64, Vec<Reading>)>,
         hooks: Hooks,
         observer: &mut dyn Observer,
     ) -> Result<(), LoadgenError> {
@@ -584,27 +607,6 @@ impl Run<'_> {
                 let _ = phase.send(Phase::Stopping);
                 cancel.store(true, Ordering::Relaxed);
                 goose::trigger_killswitch("lab: the traffic is over");
-            }
-            for (at, taken) in readings.try_iter() {
-                for r in &taken {
-                    match *r {
-                        Reading::Gauge(id, value) => self.facts.send(at, Fact::Gauge { id, value }),
-                        Reading::Count(id, n) => self.facts.send(at, Fact::Count { id, n }),
-                        Reading::Level(id, level) => {
-                            // The recorder holds facts until their time,
-                            // so the second half can be sent now.
-                            let level = level.max(0.0);
-                            let below = level.floor();
-                            let above_for = ((level - below) * 1e9) as u64;
-                            if above_for > 0 {
-                                let value = below as u64 + 1;
-                                self.facts.send(at, Fact::Gauge { id, value });
-                            }
-                            let value = below as u64;
-                            self.facts.send(at + above_for, Fact::Gauge { id, value });
-                        }
-                    }
-                }
             }
             if Instant::now() >= next_second {
                 next_second = (next_second + Duration::from_secs(1)).max(Instant::now() + Duration::from_millis(900));

@@ -146,6 +146,42 @@ impl Kernel {
     /// Debian 12's kernel (6.1) predates `tcp_syn_linear_timeouts`: the
     /// backoff doubles from the first retransmission, as with 0.
     pub const DEFAULT_SYN_LINEAR_TIMEOUTS: u32 = 0;
+
+    /// When this kernel retransmits a SYN nobody answers, as offsets (ns)
+    /// from the first one, and when `connect()` gives up
+    /// (`tcp_retransmit_timer`, `tcp_write_timeout`): the first
+    /// `tcp_syn_linear_timeouts + 1` timeouts are the initial 1 s, then
+    /// each doubles up to TCP_RTO_MAX (120 s); there are `tcp_syn_retries +
+    /// tcp_syn_linear_timeouts` retransmissions and the attempt fails one
+    /// timeout after the last. With Linux 6.1's defaults (6 retries, no
+    /// linear timeouts): 1, 3, 7, 15, 31, 63 s, failing at 127 s; with
+    /// 6.5's `tcp_syn_linear_timeouts = 4`: 1, 2, 3, 4, 5, 7, 11, 19, 35,
+    /// 67 s, failing at 131 s (`Documentation/networking/ip-sysctl.rst`).
+    pub fn syn_schedule(&self) -> (Vec<u64>, u64) {
+        const SECOND: u64 = 1_000_000_000;
+        const RTO_MAX: u64 = 120 * SECOND;
+        let linear = self.tcp_syn_linear_timeouts;
+        let n = self.tcp_syn_retries + linear;
+        let timeout = |i: u32| {
+            // The i-th timeout (1-based).
+            if i <= linear + 1 {
+                SECOND
+            } else {
+                SECOND
+                    .checked_shl(i - linear - 1)
+                    .filter(|&t| t <= RTO_MAX)
+                    .unwrap_or(RTO_MAX)
+            }
+        };
+        let mut at = 0;
+        let retransmits = (1..=n)
+            .map(|i| {
+                at += timeout(i);
+                at
+            })
+            .collect();
+        (retransmits, at + timeout(n + 1))
+    }
 }
 
 impl Default for Kernel {

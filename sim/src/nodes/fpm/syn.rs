@@ -5,21 +5,8 @@ use lab_core::scenario::Kernel;
 
 use crate::engine::Time;
 
-const SECOND: Time = 1_000_000_000;
-/// TCP_TIMEOUT_INIT: a SYN's first retransmission timeout.
-const SYN_RTO_INIT: Time = SECOND;
-/// TCP_RTO_MAX: the backoff stops doubling here.
-const RTO_MAX: Time = 120 * SECOND;
-
 /// When a client's kernel retransmits a dropped SYN, as offsets from the
-/// first one, and when `connect()` gives up (`tcp_retransmit_timer`,
-/// `tcp_write_timeout`): the first `tcp_syn_linear_timeouts + 1` timeouts
-/// are the initial 1 s, then each doubles up to TCP_RTO_MAX; there are
-/// `tcp_syn_retries + tcp_syn_linear_timeouts` retransmissions and the
-/// attempt fails one timeout after the last. With the defaults of Linux
-/// 6.1 (6 retries, no linear timeouts): 1, 3, 7, 15, 31, 63 s, failing at
-/// 127 s; with 6.5's `tcp_syn_linear_timeouts = 4`: 1, 2, 3, 4, 5, 7, 11,
-/// 19, 35, 67 s, failing at 131 s (`Documentation/networking/ip-sysctl.rst`).
+/// first one, and when `connect()` gives up ([`Kernel::syn_schedule`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SynSchedule {
     pub retransmits: Vec<Time>,
@@ -28,30 +15,8 @@ pub struct SynSchedule {
 
 impl SynSchedule {
     pub fn new(kernel: &Kernel) -> SynSchedule {
-        let linear = kernel.tcp_syn_linear_timeouts;
-        let n = kernel.tcp_syn_retries + linear;
-        let timeout = |i: u32| {
-            // The i-th timeout (1-based).
-            if i <= linear + 1 {
-                SYN_RTO_INIT
-            } else {
-                SYN_RTO_INIT
-                    .checked_shl(i - linear - 1)
-                    .filter(|&t| t <= RTO_MAX)
-                    .unwrap_or(RTO_MAX)
-            }
-        };
-        let mut at = 0;
-        let retransmits = (1..=n)
-            .map(|i| {
-                at += timeout(i);
-                at
-            })
-            .collect();
-        SynSchedule {
-            retransmits,
-            gives_up: at + timeout(n + 1),
-        }
+        let (retransmits, gives_up) = kernel.syn_schedule();
+        SynSchedule { retransmits, gives_up }
     }
 
     /// What happens next to a connection whose SYN has been sent again
@@ -80,7 +45,7 @@ pub enum SynStep {
 mod tests {
     use super::*;
 
-    const S: Time = SECOND;
+    const S: Time = 1_000_000_000;
 
     #[test]
     fn syn_retransmissions_follow_the_kernels_schedule() {
