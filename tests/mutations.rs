@@ -679,6 +679,7 @@ fn hostile_mutants_of_the_shipped_scenarios() {
         "hostile_era_label",
         "silver_key",
         "machine_key",
+        "traffic_key",
         "fault_entry",
     ] {
         let c = &counts[name];

@@ -98,6 +98,37 @@ fn the_clients_kernel_is_debian_12_s_unless_the_traffic_says() {
     rejects(&text, "traffic.tcp_syn_retries", "0", "at least 1");
     let text = doc("", "rate = 1\ntcp_syn_linear_timeouts = 200", "", "[eras.silver]");
     rejects(&text, "traffic.tcp_syn_linear_timeouts", "200", "at most 127");
+    let text = doc("", "rate = 1\ntcp_syn_linear_timeouts = -1", "", "[eras.silver]");
+    rejects(&text, "traffic.tcp_syn_linear_timeouts", "-1", "at least 0");
+    let text = doc("", "rate = 1\ntcp_syn_retries = 128", "", "[eras.silver]");
+    rejects(&text, "traffic.tcp_syn_retries", "128", "at most 127");
+    let text = doc("", "rate = 1\ntcp_syn_retries = \"4\"", "", "[eras.silver]");
+    rejects(&text, "traffic.tcp_syn_retries", "\"4\"", "");
+    let text = doc("", "rate = 1\ntcp_syn_linear_timeouts = 1.5", "", "[eras.silver]");
+    rejects(&text, "traffic.tcp_syn_linear_timeouts", "1.5", "");
+    let s = parse(&doc(
+        "",
+        "rate = 1\ntcp_syn_linear_timeouts = 127\ntcp_syn_retries = 127",
+        "",
+        "[eras.silver]",
+    ));
+    assert_eq!(s.traffic.clients.tcp_syn_linear_timeouts, 127);
+}
+
+#[test]
+fn a_kernel_s_syn_schedule_follows_its_linear_timeouts() {
+    use lab_core::scenario::Kernel;
+    const S: u64 = 1_000_000_000;
+    let (debian12, gives_up) = Kernel::default().syn_schedule();
+    assert_eq!(debian12, [1, 3, 7, 15, 31, 63].map(|t| t * S));
+    assert_eq!(gives_up, 127 * S);
+    let newer = Kernel {
+        tcp_syn_linear_timeouts: 4,
+        ..Kernel::default()
+    };
+    let (linear, gives_up) = newer.syn_schedule();
+    assert_eq!(linear, [1, 2, 3, 4, 5, 7, 11, 19, 35, 67].map(|t| t * S));
+    assert_eq!(gives_up, 131 * S);
 }
 
 #[test]

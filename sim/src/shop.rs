@@ -552,9 +552,12 @@ pub(crate) struct Shop {
     services: Vec<Service>,
     /// CPU each side of a call spends on its messages (gold).
     rpc_cpu: Option<Sampler>,
-    /// When the clients' kernels send an unanswered SYN again (Debian's
-    /// defaults: the clients are not one of the scenario's hosts).
+    /// When the clients' kernels send an unanswered SYN again
+    /// (`[traffic]`'s kernel keys: the clients are not one of the
+    /// scenario's hosts).
     client_syn: crate::nodes::fpm::SynSchedule,
+    /// Per host, its kernel's: a service call's caller sends its SYNs so.
+    hosts_syn: Vec<crate::nodes::fpm::SynSchedule>,
     /// keepalived's VIP and the HAProxy pair, in the eras that have them.
     front: Option<Box<front::FrontEnd>>,
     /// The topology's faults and the host each strikes.

@@ -316,6 +316,34 @@ pub(crate) fn machine_key(t: &mut String, r: &mut Rng) -> Option<String> {
     Some(what)
 }
 
+/// The clients' kernel keys of `[traffic]`, the values they take and
+/// values past them.
+const TRAFFIC_KEYS: &[Key] = &[
+    (
+        "tcp_syn_retries",
+        &["1", "6", "127"],
+        &["0", "128", "-1", "\"6\"", "1.5"],
+    ),
+    (
+        "tcp_syn_linear_timeouts",
+        &["0", "4", "127"],
+        &["-1", "128", "\"4\"", "0.5", "[]"],
+    ),
+];
+
+/// Sets one of `[traffic]`'s clients' kernel keys.
+pub(crate) fn traffic_key(t: &mut String, r: &mut Rng) -> Option<String> {
+    let h = headers(t)
+        .into_iter()
+        .find(|&h| t[h..end_of_line(t, h)].trim_end() == "[traffic]")?;
+    let (key, legal, illegal) = *r.pick(TRAFFIC_KEYS);
+    let value = value_of(r, legal, illegal);
+    let start = end_of_line(t, h);
+    let end = next_table(t, start);
+    set_line(t, start..end, key, value);
+    Some(format!("traffic.{key} = {value}"))
+}
+
 /// Targets no era has, or that no era could have.
 const HOSTILE_TARGETS: &[&str] = &[
     "\"web[9999]\"",

@@ -62,6 +62,7 @@ pub(crate) const OPS: &[Op] = &[
     op("hostile_era_label", 3, hostile_era_label, 30),
     keyed("silver_key", 10, silver_key, 100),
     keyed("machine_key", 5, machine_key, 50),
+    keyed("traffic_key", 3, traffic_key, 30),
     keyed("fault_entry", 8, fault_entry, 80),
 ];
 

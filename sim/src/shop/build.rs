@@ -332,6 +332,11 @@ impl Shop {
             services,
             rpc_cpu: topology.rpc.as_ref().map(|r| Sampler::new(&r.cpu)),
             client_syn: crate::nodes::fpm::SynSchedule::new(&scenario.traffic.clients),
+            hosts_syn: topology
+                .hosts
+                .iter()
+                .map(|h| crate::nodes::fpm::SynSchedule::new(&h.kernel))
+                .collect(),
             front,
             fault_labels: topology
                 .faults

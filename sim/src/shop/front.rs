@@ -232,6 +232,8 @@ impl Shop {
     /// gives up.
     fn syn_lost(&mut self, key: Key) {
         let now = self.now;
+        // A call's caller is a web node: its host's kernel sends the SYN.
+        let caller_host = self.caller_node(key).map(|w| self.webs[w as usize].host);
         let r = &mut self.reqs[key.slot as usize];
         let sent = via(&self.vias, r).syn_sent as usize;
         if sent == 0 && self.front.is_none() {
@@ -242,7 +244,10 @@ impl Shop {
         }
         let r = &mut self.reqs[key.slot as usize];
         r.front = Front::Syn;
-        let syn = &self.client_syn;
+        let syn = match caller_host {
+            Some(h) => &self.hosts_syn[h],
+            None => &self.client_syn,
+        };
         let first = now - if sent == 0 { 0 } else { syn.retransmits[sent - 1] };
         match syn.retransmits.get(sent) {
             Some(&t) => {
