@@ -202,7 +202,9 @@ pub fn calibrate(args: &CalibrateArgs) -> Result<()> {
     .with_context(|| format!("bringing era {} of {} up", era.label, args.scenario.display()))?;
     // Where `lab validate` will run it, off the web host's CPU.
     if let Err(e) = d.join_load_generator() {
-        eprintln!("warning: the load generator runs outside a cgroup of its own: {e}");
+        eprintln!(
+            "warning: the load generator could not move into its cgroup or cpuset (it may run on the hosts' CPUs): {e}"
+        );
     }
     let measured = on(&d, signals, &s, era, &text, &settings);
     let teardown = d.tear_down().map_err(|errors| {
@@ -295,7 +297,8 @@ pub fn on(
         if requests == 0 || errors * 100 > (requests + errors) {
             anyhow::bail!(
                 "endpoint {}: {errors} of {} requests failed at {rate:.1}/s, where none should: the CPU per request \
-                 would be wrong; check the deployment (lab up {file} --era {}) or lower --rate",
+                 would be wrong; check the deployment (lab up {file} --era {}) or calibrate at a lower rate \
+                 (lab calibrate --rate)",
                 e.name,
                 requests + errors,
                 args.era
@@ -325,7 +328,9 @@ pub fn on(
         .iter()
         .map(|c| c.overhead(web_speed, db_speed, cold.unwrap_or(0.0)))
         .collect();
-    print_costs(&costs, &overheads, shared);
+    if !args.quiet {
+        print_costs(&costs, &overheads, shared);
+    }
     let (text, changes) = calibrate::rewrite(text, &overheads).with_context(|| format!("rewriting {file}"))?;
     Ok(Calibrated { text, changes })
 }

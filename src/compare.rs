@@ -111,35 +111,24 @@ pub fn validate(v: &ValidateArgs) -> Result<bool> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("out").join(format!("{}-validate", s.name)));
+    // First, so that a scenario the simulator refuses fails before minutes
+    // of real run; again after it only if what is simulated changed.
+    let first = simulate(&s, i, args, false)?;
     let (s, i, m) = if v.calibrate {
         calibrated_run(v, &s, i, &out)?
     } else {
         let m = measured(&s, &s.eras[i], args, &out)?;
         (s, i, m)
     };
-    // The simulated clients resend their SYNs as the load generator's
-    // kernel did: the comparison of a failover gap depends on it.
-    let mut s = s;
-    if let Some(k) = m.clients.clone().filter(|k| *k != s.traffic.clients) {
-        if !args.quiet {
-            eprintln!(
-                "note: the simulated clients send unanswered SYNs again as this machine's kernel does \
-                 (tcp_syn_retries = {}, tcp_syn_linear_timeouts = {}), not as the scenario says ({}, {})",
-                k.tcp_syn_retries,
-                k.tcp_syn_linear_timeouts,
-                s.traffic.clients.tcp_syn_retries,
-                s.traffic.clients.tcp_syn_linear_timeouts
-            );
-        }
-        s.traffic.clients = k;
-    }
+    let (s, clients_changed) = with_measured_clients(s, &m, args);
+    // A run cut short keeps the first simulation: its report is written
+    // at once.
+    let simulated = if !m.interrupted && (v.calibrate || clients_changed) {
+        simulate(&s, i, args, true)?
+    } else {
+        first
+    };
     let era = &s.eras[i];
-    if !args.quiet {
-        eprintln!("simulating era {}…", era.label);
-    }
-    let simulated: Record = lab_sim::run(&s, era, &mut |_| {})
-        .with_context(|| format!("simulating era {} of {}", era.label, args.scenario.display()))?
-        .record;
     let (report, v) = lab_reports::write_validation(&s, &simulated, &m.record, Bands::default(), &out)
         .with_context(|| format!("writing the report for {}", args.scenario.display()))?;
     if !args.quiet {
@@ -162,6 +151,46 @@ pub fn validate(v: &ValidateArgs) -> Result<bool> {
     Ok(v.pass)
 }
 
+/// `s` with the simulated clients sending their SYNs again as the load
+/// generator's kernel did, since a failover gap's comparison depends on
+/// it; and whether that changed it.
+fn with_measured_clients(mut s: Scenario, m: &Measured, args: &RealArgs) -> (Scenario, bool) {
+    let Some(k) = m.clients.clone().filter(|k| *k != s.traffic.clients) else {
+        return (s, false);
+    };
+    if !args.quiet {
+        eprintln!(
+            "note: the simulated clients send unanswered SYNs again as this machine's kernel does \
+             (tcp_syn_retries = {}, tcp_syn_linear_timeouts = {}), not as the scenario says ({}, {})",
+            k.tcp_syn_retries,
+            k.tcp_syn_linear_timeouts,
+            s.traffic.clients.tcp_syn_retries,
+            s.traffic.clients.tcp_syn_linear_timeouts
+        );
+    }
+    s.traffic.clients = k;
+    (s, true)
+}
+
+/// Simulates era `i` of `s`. `after_run`: the era has been deployed, so
+/// this process holds Ctrl-C for teardown; with nothing left to tear
+/// down, a Ctrl-C now ends it at once.
+fn simulate(s: &Scenario, i: usize, args: &RealArgs, after_run: bool) -> Result<Record> {
+    let era = &s.eras[i];
+    if !args.quiet {
+        eprintln!("simulating era {}…", era.label);
+    }
+    let signals = after_run.then(lab_deploy::Signals::install);
+    let run = lab_sim::run(s, era, &mut |_| {
+        if signals.is_some_and(|s| s.interrupted()) {
+            eprintln!("interrupted while simulating: the era is torn down and no report was written");
+            std::process::exit(130);
+        }
+    })
+    .with_context(|| format!("simulating era {} of {}", era.label, s.file.display()))?;
+    Ok(run.record)
+}
+
 /// `lab validate --calibrate`: one deployment calibrated, then driven;
 /// the calibrated scenario (with the command line's overrides), its era's
 /// index, and the run. The calibrated file is written to `out`.
@@ -176,34 +205,39 @@ fn calibrated_run(v: &ValidateArgs, s: &Scenario, i: usize, out: &Path) -> Resul
         seconds: v.calibrate_seconds,
         quiet: args.quiet,
     };
-    let (cal, (cs, ci), m) = measure::on_deployment(s, &s.eras[i], &measure_opts(args, out), |d, signals| {
+    let file = out.join(
+        calibrate::calibrated_name(&args.scenario)
+            .file_name()
+            .expect("a file name with .calibrated.toml"),
+    );
+    let label = &s.eras[i].label;
+    let (cs, ci, m) = measure::on_deployment(s, &s.eras[i], &measure_opts(args, out), |d, signals| {
         let cal = calibrate::on(d, signals, s, &s.eras[i], &text, &settings).map_err(|e| {
             if signals.interrupted() {
-                anyhow::anyhow!("interrupted while calibrating: the era is torn down and nothing was validated")
+                anyhow::anyhow!("interrupted while calibrating era {label}: nothing was validated")
             } else {
-                e.context("calibrating before the run")
+                e.context(format!(
+                    "calibrating era {label} of {} before the run",
+                    args.scenario.display()
+                ))
             }
         })?;
-        // Parsed under the scenario's own name, so its messages point at it.
-        let parsed = scenario::parse(&cal.text, &args.scenario)
+        // Written at once, so that a failure later keeps it; parsed under
+        // its own name, so that a message points into it.
+        std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+        std::fs::write(&file, &cal.text).with_context(|| format!("writing {}", file.display()))?;
+        if !args.quiet {
+            cal.print_diff(&args.scenario, &file);
+        }
+        let parsed = scenario::parse(&cal.text, &file)
             .context("the calibrated scenario is not valid (the measured overheads are above)")?;
         let (cs, ci) = overridden(parsed, args)?;
         if !args.quiet {
             eprintln!("driving the calibrated era {}…", cs.eras[ci].label);
         }
         let m = measure::drive_on(d, signals, &cs, &cs.eras[ci], &measure_opts(args, out))?;
-        Ok((cal, (cs, ci), m))
+        Ok((cs, ci, m))
     })?;
     print_faults(&m, args);
-    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    let file = out.join(
-        calibrate::calibrated_name(&args.scenario)
-            .file_name()
-            .expect("a file name with .calibrated.toml"),
-    );
-    std::fs::write(&file, &cal.text).with_context(|| format!("writing {}", file.display()))?;
-    if !args.quiet {
-        cal.print_diff(&args.scenario, &file);
-    }
     Ok((cs, ci, m))
 }

@@ -89,7 +89,9 @@ pub fn on_deployment<T>(
         eprintln!("note: {why}");
     }
     if let Err(e) = d.join_load_generator() {
-        eprintln!("warning: the load generator runs outside a cgroup of its own, its CPU uncounted: {e}");
+        eprintln!(
+            "warning: the load generator could not move into its cgroup or cpuset (its CPU may go uncounted, or run on the hosts' CPUs): {e}"
+        );
     }
     let done = work(&mut d, signals);
     if !m.quiet {
@@ -97,11 +99,21 @@ pub fn on_deployment<T>(
     }
     let teardown = d.tear_down().map_err(|errors| {
         let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
-        anyhow!("teardown left something behind: {}", list.join("; "))
+        anyhow!(
+            "teardown left something behind (`lab down` removes it): {}",
+            list.join("; ")
+        )
     });
-    let done = done?;
-    teardown?;
-    Ok(done)
+    match (done, teardown) {
+        (Ok(done), Ok(())) => Ok(done),
+        (Ok(_), Err(t)) => Err(t),
+        (Err(e), Ok(())) => Err(e),
+        (Err(e), Err(t)) => {
+            // Both matter; the work's error is the one returned.
+            eprintln!("error: {t:#}");
+            Err(e)
+        }
+    }
 }
 
 /// Drives the deployed `era` for the scenario's duration while playing
