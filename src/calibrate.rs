@@ -209,18 +209,27 @@ pub fn calibrate(args: &CalibrateArgs) -> Result<()> {
     let measured = on(&d, signals, &s, era, &text, &settings);
     let teardown = d.tear_down().map_err(|errors| {
         let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
-        anyhow!("teardown left something behind: {}", list.join("; "))
+        anyhow!(
+            "teardown left something behind (`lab down` removes it): {}",
+            list.join("; ")
+        )
     });
-    if signals.interrupted() {
-        teardown?;
-        anyhow::bail!("interrupted: the era is torn down and no calibrated file was written");
-    }
-    let calibrated = measured?;
-    teardown?;
+    let calibrated = match (measured, teardown) {
+        (_, Err(t)) if signals.interrupted() => return Err(t),
+        _ if signals.interrupted() => {
+            anyhow::bail!("interrupted: the era is torn down and no calibrated file was written")
+        }
+        (Ok(c), Ok(())) => c,
+        (Ok(_), Err(t)) | (Err(t), Ok(())) => return Err(t),
+        (Err(e), Err(t)) => {
+            eprintln!("error: {t:#}");
+            return Err(e);
+        }
+    };
     // What is written must be a scenario `lab` takes.
     scenario::parse(&calibrated.text, &out).with_context(|| {
         format!(
-            "the calibrated scenario is not valid, so {} was not written (the measured overheads are above)",
+            "the calibrated scenario is not valid, so {} was not written (without --quiet the measured overheads are printed)",
             out.display()
         )
     })?;

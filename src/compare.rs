@@ -114,19 +114,24 @@ pub fn validate(v: &ValidateArgs) -> Result<bool> {
     // First, so that a scenario the simulator refuses fails before minutes
     // of real run; again after it only if what is simulated changed.
     let first = simulate(&s, i, args, false)?;
-    let (s, i, m) = if v.calibrate {
+    let (run_s, run_i, m) = if v.calibrate {
         calibrated_run(v, &s, i, &out)?
     } else {
         let m = measured(&s, &s.eras[i], args, &out)?;
-        (s, i, m)
+        (s.clone(), i, m)
     };
-    let (s, clients_changed) = with_measured_clients(s, &m, args);
-    // A run cut short keeps the first simulation: its report is written
-    // at once.
-    let simulated = if !m.interrupted && (v.calibrate || clients_changed) {
-        simulate(&s, i, args, true)?
+    // A run cut short keeps the first simulation, and the scenario it
+    // simulated: its report is written at once.
+    let (s, i, simulated) = if m.interrupted {
+        (s, i, first)
     } else {
-        first
+        let (run_s, clients_changed) = with_measured_clients(run_s, &m, args);
+        if v.calibrate || clients_changed {
+            let again = simulate(&run_s, run_i, args, true)?;
+            (run_s, run_i, again)
+        } else {
+            (s, i, first)
+        }
     };
     let era = &s.eras[i];
     let (report, v) = lab_reports::write_validation(&s, &simulated, &m.record, Bands::default(), &out)
@@ -174,7 +179,8 @@ fn with_measured_clients(mut s: Scenario, m: &Measured, args: &RealArgs) -> (Sce
 
 /// Simulates era `i` of `s`. `after_run`: the era has been deployed, so
 /// this process holds Ctrl-C for teardown; with nothing left to tear
-/// down, a Ctrl-C now ends it at once.
+/// down, a Ctrl-C now ends it at once, with status 1 as any other
+/// interruption.
 fn simulate(s: &Scenario, i: usize, args: &RealArgs, after_run: bool) -> Result<Record> {
     let era = &s.eras[i];
     if !args.quiet {
@@ -183,8 +189,8 @@ fn simulate(s: &Scenario, i: usize, args: &RealArgs, after_run: bool) -> Result<
     let signals = after_run.then(lab_deploy::Signals::install);
     let run = lab_sim::run(s, era, &mut |_| {
         if signals.is_some_and(|s| s.interrupted()) {
-            eprintln!("interrupted while simulating: the era is torn down and no report was written");
-            std::process::exit(130);
+            eprintln!("Error: interrupted while simulating: the era is torn down and no report was written");
+            std::process::exit(1);
         }
     })
     .with_context(|| format!("simulating era {} of {}", era.label, s.file.display()))?;
@@ -230,7 +236,7 @@ fn calibrated_run(v: &ValidateArgs, s: &Scenario, i: usize, out: &Path) -> Resul
             cal.print_diff(&args.scenario, &file);
         }
         let parsed = scenario::parse(&cal.text, &file)
-            .context("the calibrated scenario is not valid (the measured overheads are above)")?;
+            .with_context(|| format!("the calibrated scenario {} is not valid", file.display()))?;
         let (cs, ci) = overridden(parsed, args)?;
         if !args.quiet {
             eprintln!("driving the calibrated era {}…", cs.eras[ci].label);

@@ -140,6 +140,17 @@ pub fn drive_on(d: &mut Deployment, signals: Signals, scenario: &Scenario, era: 
     let clients = lab_deploy::netns::run_in(client_netns.as_deref(), clients_kernel)
         .ok()
         .flatten();
+    // The load generator gives up connecting when this machine's kernel
+    // does, which is what `lab validate` simulates too.
+    if let Some(k) = &clients {
+        let syn = std::time::Duration::from_nanos(k.syn_schedule().1);
+        plan.connect_timeout = Some(
+            scenario
+                .traffic
+                .timeout
+                .map_or(syn, |t| syn.min(std::time::Duration::from_nanos(t))),
+        );
+    }
     let over = AtomicBool::new(false);
     let faults = topology.faults.clone();
     let (driven, played) = std::thread::scope(|s| {

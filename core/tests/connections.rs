@@ -129,6 +129,17 @@ fn a_kernel_s_syn_schedule_follows_its_linear_timeouts() {
     let (linear, gives_up) = newer.syn_schedule();
     assert_eq!(linear, [1, 2, 3, 4, 5, 7, 11, 19, 35, 67].map(|t| t * S));
     assert_eq!(gives_up, 131 * S);
+    // The most the keys take: the backoff stays at TCP_RTO_MAX (120 s).
+    let most = Kernel {
+        tcp_syn_retries: 127,
+        tcp_syn_linear_timeouts: 127,
+        ..Kernel::default()
+    };
+    let (all, gives_up) = most.syn_schedule();
+    assert_eq!(all.len(), 254);
+    assert!(all.windows(2).all(|w| w[1] - w[0] >= S && w[1] - w[0] <= 120 * S));
+    assert_eq!(all[253] - all[252], 120 * S);
+    assert_eq!(gives_up - all[253], 120 * S);
 }
 
 #[test]

@@ -201,6 +201,8 @@ impl MariaDb {
                 "--no-defaults".into(),
                 format!("--socket={}", self.socket.display()),
                 "--user=root".into(),
+                // A wedged server fails a scrape instead of holding it.
+                "--connect-timeout=5".into(),
                 "--batch".into(),
                 "--skip-column-names".into(),
                 "-e".into(),

@@ -388,13 +388,13 @@ pub fn drive(scenario: &Scenario, mut plan: Plan, observer: &mut dyn Observer) -
     // a second late leaves a second of its gauge at zero.
     let over = AtomicBool::new(false);
     let result = std::thread::scope(|s| {
+        // However the drive ends, a panic included, the scrapers stop
+        // (the scope waits for them).
+        let _over = Over(&over);
         for scraper in &mut plan.scrapers {
             let (facts, clock, over) = (facts.clone(), clock.clone(), &over);
             s.spawn(move || scrape_every_second(scraper.as_mut(), &clock, over, &facts));
         }
-        // However the drive ends, a panic included, the scrapers stop
-        // (the scope waits for them).
-        let _over = Over(&over);
         runtime.block_on(run.go(attack, phase_tx, ticket_tx, hooks, observer))
     });
     runtime.shutdown_timeout(Duration::from_secs(1));

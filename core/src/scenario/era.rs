@@ -167,10 +167,14 @@ impl Kernel {
             if i <= linear + 1 {
                 SECOND
             } else {
-                SECOND
-                    .checked_shl(i - linear - 1)
-                    .filter(|&t| t <= RTO_MAX)
-                    .unwrap_or(RTO_MAX)
+                // 2^7 s is past TCP_RTO_MAX already; a wider shift would
+                // push the bits out (to 0) rather than fail.
+                let shift = i - linear - 1;
+                if shift >= 7 {
+                    RTO_MAX
+                } else {
+                    (SECOND << shift).min(RTO_MAX)
+                }
             }
         };
         let mut at = 0;

@@ -248,7 +248,14 @@ impl Shop {
             Some(h) => &self.hosts_syn[h],
             None => &self.client_syn,
         };
-        let first = now - if sent == 0 { 0 } else { syn.retransmits[sent - 1] };
+        // (A call whose caller is gone now follows the clients' schedule,
+        // which may be shorter: past its end the call gives up at once.)
+        let sent_at = if sent == 0 {
+            0
+        } else {
+            syn.retransmits.get(sent - 1).copied().unwrap_or(syn.gives_up)
+        };
+        let first = now.saturating_sub(sent_at);
         match syn.retransmits.get(sent) {
             Some(&t) => {
                 via_mut(&mut self.vias, r).syn_sent += 1;

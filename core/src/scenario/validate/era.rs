@@ -207,22 +207,7 @@ pub(in crate::scenario) fn host(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &Opt<Raw
         limits::MAX_SOMAXCONN,
         "somaxconn (net.core.somaxconn)",
     );
-    let syn_retries = cx.count(
-        &p.key("tcp_syn_retries"),
-        &raw.tcp_syn_retries,
-        Kernel::DEFAULT_SYN_RETRIES,
-        1,
-        limits::MAX_SYN_RETRIES,
-        "tcp_syn_retries (net.ipv4.tcp_syn_retries)",
-    );
-    let linear = cx.count(
-        &p.key("tcp_syn_linear_timeouts"),
-        &raw.tcp_syn_linear_timeouts,
-        Kernel::DEFAULT_SYN_LINEAR_TIMEOUTS,
-        0,
-        limits::MAX_SYN_LINEAR_TIMEOUTS,
-        "tcp_syn_linear_timeouts (net.ipv4.tcp_syn_linear_timeouts)",
-    );
+    let (syn_retries, linear) = syn_keys(cx, p, &raw.tcp_syn_retries, &raw.tcp_syn_linear_timeouts, "");
     let price = match cx.get(&p.key("price_per_hour"), &raw.price_per_hour) {
         None => None,
         Some(None) => Some(0.0),
@@ -565,4 +550,32 @@ fn mysql(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &RawMySql) -> Option<MySql> {
         long_query_time: long_query_time?,
         innodb_lock_wait_timeout: lock_wait?,
     })
+}
+
+/// A kernel's SYN retransmission keys under `p`, a host's or the
+/// clients' (`whose`: "" or "the clients' ", for the messages).
+pub(super) fn syn_keys(
+    cx: &mut Ctx<'_, '_>,
+    p: &KeyPath,
+    retries: &Opt<i64>,
+    linear: &Opt<i64>,
+    whose: &str,
+) -> (Option<u32>, Option<u32>) {
+    let retries = cx.count(
+        &p.key("tcp_syn_retries"),
+        retries,
+        Kernel::DEFAULT_SYN_RETRIES,
+        1,
+        limits::MAX_SYN_RETRIES,
+        &format!("tcp_syn_retries ({whose}net.ipv4.tcp_syn_retries)"),
+    );
+    let linear = cx.count(
+        &p.key("tcp_syn_linear_timeouts"),
+        linear,
+        Kernel::DEFAULT_SYN_LINEAR_TIMEOUTS,
+        0,
+        limits::MAX_SYN_LINEAR_TIMEOUTS,
+        &format!("tcp_syn_linear_timeouts ({whose}net.ipv4.tcp_syn_linear_timeouts)"),
+    );
+    (retries, linear)
 }

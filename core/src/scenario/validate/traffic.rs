@@ -45,21 +45,12 @@ pub(super) fn traffic(cx: &mut Ctx<'_, '_>, raw: &RawTraffic, app: Option<&App>)
 
 /// The clients' kernel: how often, and when, their SYNs go again.
 fn clients(cx: &mut Ctx<'_, '_>, p: &KeyPath, raw: &RawTraffic) -> Option<Kernel> {
-    let retries = cx.count(
-        &p.key("tcp_syn_retries"),
+    let (retries, linear) = super::era::syn_keys(
+        cx,
+        p,
         &raw.tcp_syn_retries,
-        Kernel::DEFAULT_SYN_RETRIES,
-        1,
-        limits::MAX_SYN_RETRIES,
-        "tcp_syn_retries (the clients' net.ipv4.tcp_syn_retries)",
-    );
-    let linear = cx.count(
-        &p.key("tcp_syn_linear_timeouts"),
         &raw.tcp_syn_linear_timeouts,
-        Kernel::DEFAULT_SYN_LINEAR_TIMEOUTS,
-        0,
-        limits::MAX_SYN_LINEAR_TIMEOUTS,
-        "tcp_syn_linear_timeouts (the clients' net.ipv4.tcp_syn_linear_timeouts)",
+        "the clients' ",
     );
     Some(Kernel {
         tcp_syn_retries: retries?,
