@@ -128,6 +128,7 @@ pub fn haproxy_stat(socket: &Path) -> Result<Vec<HaproxyStat>, ScrapeError> {
     };
     let mut s = UnixStream::connect(socket).map_err(io)?;
     s.set_read_timeout(Some(PATIENCE)).map_err(io)?;
+    s.set_write_timeout(Some(PATIENCE)).map_err(io)?;
     s.write_all(b"show stat\n").map_err(io)?;
     let mut text = String::new();
     s.read_to_string(&mut text).map_err(io)?;
