@@ -148,6 +148,12 @@ pub fn validate(v: &ValidateArgs) -> Result<bool> {
             v.rows.len(),
             out.join("index.html").display()
         );
+        if let Some(why) = &m.unpinned {
+            println!(
+                "Hosts did not each have CPUs of their own for real ({why}); the simulator gives every host its \
+                 own cores, so their latencies are not comparable one for one."
+            );
+        }
         if m.unenforced.is_some() {
             println!("Hosts' cores were not enforced: the measured run had the whole machine.");
         }

@@ -34,6 +34,9 @@ pub struct Measured {
     pub fault_error: Option<String>,
     /// Why hosts' cores were not enforced, if they were not.
     pub unenforced: Option<String>,
+    /// Why hosts were not each on CPUs of their own, if they were not
+    /// (more cores in the era than CPUs here, or no cpuset).
+    pub unpinned: Option<String>,
     /// Ctrl-C (or SIGTERM, SIGHUP) ended the run early.
     pub interrupted: bool,
     /// The load generator's kernel, as its SYNs were sent again (its
@@ -122,6 +125,7 @@ pub fn drive_on(d: &mut Deployment, signals: Signals, scenario: &Scenario, era: 
     let label = &era.label;
     let file = scenario.file.display();
     let unenforced = d.unenforced.clone();
+    let unpinned = d.unpinned.clone();
     let topology = era.topology();
     let allowed: Vec<std::net::IpAddr> = d.vip().map(Into::into).into_iter().collect();
     let target = Target::with_allowed(&d.url(), &allowed).map_err(|e| anyhow!("the deployment's address: {e}"))?;
@@ -179,6 +183,7 @@ pub fn drive_on(d: &mut Deployment, signals: Signals, scenario: &Scenario, era: 
         faults,
         fault_error,
         unenforced,
+        unpinned,
         interrupted: signals.interrupted(),
         clients,
     })
